@@ -1,0 +1,125 @@
+"""The chatd command line: serve (the default), migrate, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from dataclasses import replace
+
+from chatd.config import Config, ConfigError
+from chatd.db import DatabaseUnavailable
+from chatd.embedded import EmbeddedUnavailable
+from chatd.logs import setup_logging
+
+log = logging.getLogger("chatd")
+
+
+def load_config() -> tuple[Config, str]:
+    """Read configuration, and start the embedded database when none is configured.
+
+    Returns the configuration with its database URL filled in, and a description of that
+    database fit for a log line (no password).
+    """
+    from chatd.embedded import start_embedded
+
+    config = Config.from_env().with_secret_key()
+    if config.secret_key_generated:
+        log.info("event=secret_key_generated path=%s", config.data_dir / "secret_key")
+    where = config.describe_database()
+    if config.embedded:
+        config = replace(config, database_url=start_embedded(config.data_dir))
+    return config, where
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvloop
+    from aiohttp import web
+
+    from chatd.app import create_app
+    from chatd.logs import AccessLogger
+    from chatd.migrations import apply_migrations
+
+    config, where = load_config()
+    applied = apply_migrations(config.database_url)
+    if applied:
+        log.info("event=migrated applied=%s", ",".join(applied))
+
+    def announce(_message: str) -> None:
+        log.info("event=listening url=http://%s:%s database=%r", config.host, config.port, where)
+
+    web.run_app(
+        create_app(config), host=config.host, port=config.port, loop=uvloop.new_event_loop(),
+        access_log_class=AccessLogger, print=announce,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from chatd.migrations import apply_migrations, migration_states
+
+    config, _ = load_config()
+    if args.list:
+        for state in migration_states(config.database_url):
+            print(f"{'applied' if state.applied else 'pending'}  {state.id}")
+        return 0
+    applied = apply_migrations(config.database_url)
+    print(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from chatd.auth import issue_token
+    from chatd.db import create_pool, load_queries
+    from chatd.schemas import User
+
+    config, _ = load_config()
+
+    async def lookup():
+        pool = await create_pool(config.database_url, max_size=1)
+        try:
+            return await load_queries().get_user_by_username(pool, username=args.username)
+        finally:
+            await pool.close()
+
+    row = asyncio.run(lookup())
+    if row is None:
+        print(f"chatd: no user named {args.username!r}", file=sys.stderr)
+        return 1
+    print(issue_token(config, User(row["user_id"], row["username"]))[0])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatd", description="A Discord-style chat backend over PostgreSQL.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("serve", help="run the server (the default)").set_defaults(func=cmd_serve)
+    migrate = sub.add_parser("migrate", help="apply pending database migrations")
+    migrate.add_argument("--list", action="store_true", help="show applied and pending migrations")
+    migrate.set_defaults(func=cmd_migrate)
+    token = sub.add_parser("token", help="print a fresh access token for an existing user")
+    token.add_argument("username")
+    token.set_defaults(func=cmd_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    func = getattr(args, "func", cmd_serve)
+    try:
+        return func(args)
+    except ConfigError as error:
+        print(f"chatd: configuration error: {error}", file=sys.stderr)
+        return 2
+    except (DatabaseUnavailable, EmbeddedUnavailable) as error:
+        print(f"chatd: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"chatd: {error.strerror or error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

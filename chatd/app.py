@@ -1,0 +1,39 @@
+"""create_app(config): the whole service as one aiohttp Application."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from chatd import keys
+from chatd.auth import requires_user
+from chatd.config import Config
+from chatd.cors import cors_middleware
+from chatd.db import database_ctx
+from chatd.encoding import json_response
+from chatd.endpoints import Endpoint
+from chatd.errors import error_middleware
+from chatd.openapi import openapi_document
+from chatd.rest import auth, channels, members, messages, servers
+
+ENDPOINTS: list[Endpoint] = [
+    *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *members.ENDPOINTS,
+]
+
+
+def create_app(config: Config) -> web.Application:
+    """config.database_url must name a migrated database (the CLI starts and migrates it)."""
+    app = web.Application(
+        middlewares=[cors_middleware, error_middleware], client_max_size=config.max_body_bytes
+    )
+    app[keys.config] = config
+    app.cleanup_ctx.append(database_ctx)
+    for endpoint in ENDPOINTS:
+        handler = requires_user(endpoint.handler) if endpoint.auth else endpoint.handler
+        app.router.add_route(endpoint.method, endpoint.path, handler)
+    document = openapi_document(ENDPOINTS)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(document)
+
+    app.router.add_get("/openapi.json", openapi)
+    return app

@@ -1,0 +1,139 @@
+"""Configuration: read once, from the environment and ./.env, into one frozen object.
+
+Nothing else in chatd reads os.environ. The variable names are the seed's (DB_*, SECRET_KEY,
+ALGORITHM, ACCESS_TOKEN_EXPIRE_MINUTES) plus DATABASE_URL and chatd's own CHATD_* settings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import quote
+
+from dotenv import dotenv_values
+
+SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512")
+
+
+class ConfigError(Exception):
+    """A missing or bad setting; the message names the variable and is shown as one line."""
+
+
+@dataclass(frozen=True)
+class Config:
+    secret_key: str | None
+    algorithm: str = "HS256"
+    token_expire_minutes: int = 30
+    # None means "no database configured": chatd runs an embedded PostgreSQL in data_dir.
+    database_url: str | None = None
+    data_dir: Path = Path("chatd-data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 64 * 1024
+    secret_key_generated: bool = field(default=False, compare=False)
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+    ) -> Config:
+        """Environment variables win over ./.env, as with any twelve-factor service."""
+        values: dict[str, str] = {}
+        if dotenv is not None and dotenv.is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls._parse(values)
+
+    @classmethod
+    def _parse(cls, env: Mapping[str, str]) -> Config:
+        algorithm = env.get("ALGORITHM", "HS256").strip().upper()
+        if algorithm not in SUPPORTED_ALGORITHMS:
+            raise ConfigError(
+                f"ALGORITHM={env['ALGORITHM']!r} is not supported; use one of "
+                + ", ".join(SUPPORTED_ALGORITHMS)
+            )
+        return cls(
+            secret_key=env.get("SECRET_KEY") or None,
+            algorithm=algorithm,
+            token_expire_minutes=_positive_int(env, "ACCESS_TOKEN_EXPIRE_MINUTES", 30),
+            database_url=_database_url(env),
+            data_dir=Path(env.get("CHATD_DATA_DIR") or "chatd-data"),
+            host=env.get("CHATD_HOST") or "127.0.0.1",
+            port=_port(env, "CHATD_PORT", 8000),
+            cors_origins=_csv(env.get("CHATD_CORS_ORIGINS", "")),
+        )
+
+    def with_secret_key(self) -> Config:
+        """Fill in SECRET_KEY for the embedded database: generated once, kept in data_dir.
+
+        An external database means a real deployment, where a key that silently changes on
+        every start would log everybody out; there a missing key is an error instead.
+        """
+        if self.secret_key:
+            return self
+        if not self.embedded:
+            raise ConfigError("SECRET_KEY is required when DB_HOST or DATABASE_URL is set")
+        path = self.data_dir / "secret_key"
+        if path.is_file():
+            return replace(self, secret_key=path.read_text().strip())
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+        return replace(self, secret_key=key, secret_key_generated=True)
+
+    def describe_database(self) -> str:
+        """The database for a log line: never the password."""
+        if self.embedded:
+            return f"embedded PostgreSQL in {self.data_dir / 'pg'}"
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.database_url)
+        where = parts.hostname or "local socket"
+        port = f":{parts.port}" if parts.port else ""
+        return f"postgresql://{parts.username or ''}@{where}{port}{parts.path}"
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    if env.get("DATABASE_URL"):
+        return env["DATABASE_URL"]
+    if not env.get("DB_HOST"):
+        return None
+    user = quote(env.get("DB_USER", "postgres"), safe="")
+    password = env.get("DB_PASSWORD", "")
+    auth = f"{user}:{quote(password, safe='')}" if password else user
+    port = _port(env, "DB_PORT", 5432)
+    name = quote(env.get("DB_NAME", "postgres"), safe="")
+    return f"postgresql://{auth}@{env['DB_HOST']}:{port}/{name}"
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be greater than zero")
+    return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _positive_int(env, name, default)
+    if port > 65535:
+        raise ConfigError(f"{name}={port} is not a TCP port (1-65535)")
+    return port
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())

@@ -1,0 +1,38 @@
+"""The connection pool and the named queries of sql/, for the lifetime of the app."""
+
+from __future__ import annotations
+
+import logging
+
+import aiosql
+import asyncpg
+from aiohttp import web
+
+from chatd import keys
+from chatd.resources import resource_dir
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The configured database cannot be reached; the message is safe to print."""
+
+
+def load_queries() -> aiosql.queries.Queries:
+    return aiosql.from_path(resource_dir("sql"), "asyncpg")
+
+
+async def create_pool(database_url: str, max_size: int = 10) -> asyncpg.Pool:
+    try:
+        return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, timeout=10)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+        raise DatabaseUnavailable(f"cannot connect to the database: {error}") from None
+
+
+async def database_ctx(app: web.Application):
+    """cleanup_ctx: the pool exists exactly while the app runs."""
+    config = app[keys.config]
+    app[keys.queries] = load_queries()
+    app[keys.pool] = await create_pool(config.database_url)
+    yield
+    await app[keys.pool].close()

@@ -1,0 +1,93 @@
+"""/openapi.json: generated from the endpoint list and the msgspec types that validate it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from chatd import __version__
+from chatd.endpoints import Endpoint
+from chatd.schemas import Problem
+
+_REF = "#/components/schemas/{name}"
+_ERROR_TEXT = {
+    400: "The request is malformed; `detail` names the problem",
+    401: "Missing, expired or invalid bearer token",
+    403: "The caller's role does not allow this; `detail` names the role needed",
+    404: "No such thing, or the caller may not see it",
+    409: "Conflicts with the current state",
+    413: "The request body is too large",
+}
+
+
+def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
+    types = [Problem]
+    for endpoint in endpoints:
+        types += [t for t in (endpoint.body, endpoint.response) if t is not None]
+    schemas, components = msgspec.json.schema_components(types, ref_template=_REF)
+    schema_of = dict(zip(map(_key, types), schemas))
+
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in endpoints:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, schema_of)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "chatd", "version": __version__,
+                 "description": "A Discord-style chat backend: servers, channels, messages and roles."},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }
+
+
+def _operation(endpoint: Endpoint, schema_of: dict) -> dict[str, Any]:
+    problem = {"application/json": {"schema": schema_of[_key(Problem)]}}
+    responses: dict[str, Any] = {}
+    if endpoint.response is None:
+        responses[str(endpoint.status)] = {"description": "Done"}
+    else:
+        responses[str(endpoint.status)] = {
+            "description": "OK",
+            "content": {"application/json": {"schema": schema_of[_key(endpoint.response)]}},
+        }
+    errors = set(endpoint.errors) | ({401} if endpoint.auth else set())
+    if endpoint.body is not None:
+        errors.add(413)
+    for status in sorted(errors):
+        responses[str(status)] = {"description": _ERROR_TEXT[status], "content": problem}
+
+    operation: dict[str, Any] = {
+        "operationId": f"{endpoint.method.lower()}_{endpoint.handler.__name__}_{_slug(endpoint.path)}",
+        "summary": endpoint.summary,
+        "tags": [endpoint.tag],
+        "parameters": [
+            {"name": name, "in": "path", "required": True,
+             "schema": {"type": "string", "format": "uuid"}}
+            for name in re.findall(r"{(\w+)}", endpoint.path)
+        ] + [
+            {"name": q.name, "in": "query", "required": False, "schema": q.schema, "description": q.description}
+            for q in endpoint.query
+        ],
+        "responses": responses,
+    }
+    if endpoint.auth:
+        operation["security"] = [{"bearer": []}]
+    if endpoint.body is not None:
+        body_schema = schema_of[_key(endpoint.body)]
+        content = {"application/json": {"schema": body_schema}}
+        if endpoint.form:
+            content["application/x-www-form-urlencoded"] = {"schema": body_schema}
+        operation["requestBody"] = {"required": True, "content": content}
+    return operation
+
+
+def _key(type_: Any) -> str:
+    return repr(type_)
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"\W+", "_", path).strip("_")

@@ -1,0 +1,60 @@
+"""Message history and posting: /chat/servers/{server_id}/channels/{channel_id}/messages."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from chatd import keys, permissions
+from chatd.auth import current_user
+from chatd.encoding import json_response
+from chatd.endpoints import Endpoint, QueryParam
+from chatd.errors import ApiError
+from chatd.messaging import post_message
+from chatd.requests import json_body, path_uuid, query_int, query_uuid
+from chatd.schemas import Message, NewMessage
+from chatd.views import message_view
+
+MAX_PAGE = 100
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    """The newest `limit` messages after skipping `offset` (or older than `before`), oldest first."""
+    user = request[current_user]
+    server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
+    limit = query_int(request, "limit", 50, minimum=1, maximum=MAX_PAGE)
+    offset = query_int(request, "offset", 0, minimum=0)
+    before = query_uuid(request, "before")
+    app = request.app
+    await permissions.require_channel(app, user, server_id, channel_id)
+    queries, pool = app[keys.queries], app[keys.pool]
+    if before is None:
+        rows = queries.list_messages_page(pool, channel_id=channel_id, lim=limit, skip=offset)
+    else:
+        if not await queries.message_exists_in_channel(pool, message_id=before, channel_id=channel_id):
+            raise ApiError(400, "before is not a message of this channel")
+        rows = queries.list_messages_before(pool, channel_id=channel_id, before_id=before, lim=limit, skip=offset)
+    return json_response([message_view(row, row["username"]) async for row in rows])
+
+
+async def create_message(request: web.Request) -> web.Response:
+    user = request[current_user]
+    server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
+    body = await json_body(request, NewMessage)
+    message = await post_message(request.app, user, server_id, channel_id, body.text)
+    return json_response(message, status=201)
+
+
+_PATH = "/chat/servers/{server_id}/channels/{channel_id}/messages"
+ENDPOINTS = [
+    Endpoint("GET", _PATH, list_messages, "A page of the channel's history, oldest first", "messages",
+             response=list[Message], errors=(400, 404), query=(
+                 QueryParam("limit", {"type": "integer", "minimum": 1, "default": 50},
+                            f"page size; above {MAX_PAGE} is clamped to {MAX_PAGE}"),
+                 QueryParam("offset", {"type": "integer", "minimum": 0, "default": 0},
+                            "how many of the newest messages to skip"),
+                 QueryParam("before", {"type": "string", "format": "uuid"},
+                            "only messages older than this one (keyset paging: fast at any depth)"),
+             )),
+    Endpoint("POST", _PATH, create_message, "Send a message (TEXT channels)", "messages",
+             body=NewMessage, response=Message, status=201, errors=(400, 404)),
+]

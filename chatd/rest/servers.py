@@ -1,0 +1,62 @@
+"""Servers (guilds): /chat/servers."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from chatd import keys, permissions
+from chatd.auth import current_user
+from chatd.encoding import json_response
+from chatd.endpoints import Endpoint
+from chatd.errors import ApiError
+from chatd.requests import json_body, path_uuid
+from chatd.schemas import NewServer, Server
+from chatd.views import server_view
+
+
+async def list_servers(request: web.Request) -> web.Response:
+    user = request[current_user]
+    app = request.app
+    rows = app[keys.queries].list_servers_of_user(app[keys.pool], user_id=user.user_id)
+    return json_response([server_view(row) async for row in rows])
+
+
+async def create_server(request: web.Request) -> web.Response:
+    """The creator becomes its ADMIN, and it starts with a `general` TEXT channel."""
+    user = request[current_user]
+    body = await json_body(request, NewServer)
+    app = request.app
+    row = await app[keys.queries].create_server(
+        app[keys.pool], name=body.name.strip() or body.name, icon=body.icon, creator_id=user.user_id
+    )
+    return json_response(server_view(row), status=201)
+
+
+async def get_server(request: web.Request) -> web.Response:
+    user = request[current_user]
+    server_id = path_uuid(request, "server_id")
+    app = request.app
+    row = await app[keys.queries].get_server_for_member(app[keys.pool], server_id=server_id, user_id=user.user_id)
+    if row is None:
+        raise ApiError(404, permissions.SERVER_NOT_FOUND)
+    return json_response(server_view(row))
+
+
+async def delete_server(request: web.Request) -> web.Response:
+    user = request[current_user]
+    server_id = path_uuid(request, "server_id")
+    await permissions.require_role(request.app, user, server_id, "ADMIN", "delete the server")
+    await request.app[keys.queries].delete_server(request.app[keys.pool], server_id=server_id)
+    return web.Response(status=204)
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/chat/servers", list_servers, "The servers the caller belongs to", "servers",
+             response=list[Server]),
+    Endpoint("POST", "/chat/servers", create_server, "Create a server", "servers",
+             body=NewServer, response=Server, status=201, errors=(400)),
+    Endpoint("GET", "/chat/servers/{server_id}", get_server, "A server, with the caller's role", "servers",
+             response=Server, errors=(404,)),
+    Endpoint("DELETE", "/chat/servers/{server_id}", delete_server, "Delete a server (ADMIN)", "servers",
+             status=204, errors=(403, 404)),
+]

@@ -1,0 +1,129 @@
+"""Request and response bodies. The same types validate requests and generate /openapi.json,
+so the document and the behaviour cannot disagree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+Role = Literal["ADMIN", "MODERATOR", "MEMBER"]
+Username = Annotated[
+    str,
+    Meta(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$",
+         description="2-32 letters, digits, `_`, `.` or `-`"),
+]
+Password = Annotated[str, Meta(min_length=8, max_length=256)]
+Name = Annotated[str, Meta(min_length=1, max_length=100)]
+# The seed stores TEXT/VOICE; clients send either case and read lower case back.
+ChannelTypeIn = Annotated[
+    str, Meta(pattern=r"^([Tt][Ee][Xx][Tt]|[Vv][Oo][Ii][Cc][Ee])$", description="text or voice, any case")
+]
+ChannelTypeOut = Literal["text", "voice"]
+MAX_TEXT = 4000
+# Raw text may carry surrounding whitespace that is stripped; the stripped length is checked.
+MessageText = Annotated[str, Meta(max_length=4 * MAX_TEXT, description="1-4000 characters after stripping")]
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True):
+    """Request bodies reject fields they do not know, so typos are errors, not silence."""
+
+
+class Credentials(Body):
+    username: Username
+    password: Password
+
+
+class Signup(Body):
+    username: Username
+    password: Password
+    email: Annotated[str, Meta(max_length=254)] | None = None
+
+
+class NewServer(Body):
+    name: Name
+    icon: Annotated[str, Meta(max_length=2048)] | None = None
+
+
+class NewChannel(Body):
+    name: Name
+    type: ChannelTypeIn = "TEXT"
+    position: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
+
+
+class NewMessage(Body):
+    text: MessageText
+    nonce: Annotated[str, Meta(max_length=64)] | None = None
+
+
+class NewMember(Body):
+    """Name the user by id or by username (what a person types)."""
+
+    user_id: UUID | None = None
+    username: Username | None = None
+    role: Role = "MEMBER"
+
+
+class RoleChange(Body):
+    role: Role
+
+
+class User(msgspec.Struct):
+    user_id: UUID
+    username: str
+
+
+class Signedup(msgspec.Struct):
+    message: str
+    user_id: UUID
+    username: str
+
+
+class Token(msgspec.Struct):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_in: int
+
+
+class Server(msgspec.Struct):
+    id: UUID
+    name: str
+    icon: str | None
+    creator_id: UUID
+    created_by: UUID
+    created_at: datetime
+    role: Role
+
+
+class Channel(msgspec.Struct):
+    id: UUID
+    server_id: UUID
+    name: str
+    type: ChannelTypeOut
+    position: int
+    created_at: datetime
+
+
+class Message(msgspec.Struct):
+    id: UUID
+    server_id: UUID
+    channel_id: UUID
+    user_id: UUID
+    user: str
+    text: str
+    timestamp: Annotated[str, Meta(description='UTC wall-clock time, as "12:30 PM"')]
+    created_at: datetime
+
+
+class Member(msgspec.Struct):
+    user_id: UUID
+    username: str
+    role: Role
+    joined_at: datetime
+
+
+class Problem(msgspec.Struct):
+    detail: str

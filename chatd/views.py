@@ -1,0 +1,39 @@
+"""Database rows to response bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo, timezone
+
+from chatd.schemas import Channel, Member, Message, Server
+
+
+def clock_time(moment: datetime, zone: tzinfo = timezone.utc) -> str:
+    """The seed's wall-clock stamp: "12:30 PM", "9:05 AM"."""
+    local = moment.astimezone(zone)
+    return f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+
+
+def server_view(row) -> Server:
+    return Server(
+        id=row["id"], name=row["name"], icon=row["icon"], creator_id=row["creator_id"],
+        created_by=row["creator_id"], created_at=row["created_at"], role=row["role"],
+    )
+
+
+def channel_view(row) -> Channel:
+    return Channel(
+        id=row["id"], server_id=row["server_id"], name=row["name"], type=row["type"].lower(),
+        position=row["position"], created_at=row["created_at"],
+    )
+
+
+def message_view(row, username: str) -> Message:
+    return Message(
+        id=row["id"], server_id=row["server_id"], channel_id=row["channel_id"],
+        user_id=row["user_id"], user=username, text=row["text"],
+        timestamp=clock_time(row["created_at"]), created_at=row["created_at"],
+    )
+
+
+def member_view(row) -> Member:
+    return Member(user_id=row["user_id"], username=row["username"], role=row["role"], joined_at=row["joined_at"])

@@ -1,0 +1,60 @@
+-- name: get_member_role(server_id, user_id)$
+-- The one membership check every request makes: the unique (server_id, user_id) index.
+SELECT role
+  FROM servermembership
+ WHERE server_id = :server_id
+   AND user_id = :user_id;
+
+-- name: get_channel_access(channel_id, server_id, user_id)^
+-- Membership and the channel in one round trip: no row when the caller is not a member;
+-- channel_type is NULL when the channel is not part of this server.
+SELECT m.role, c.type AS channel_type
+  FROM servermembership m
+  LEFT JOIN chatchannel c ON c.id = :channel_id AND c.server_id = m.server_id
+ WHERE m.server_id = :server_id
+   AND m.user_id = :user_id;
+
+-- name: list_members(server_id)
+SELECT m.user_id, u.username, m.role, m.joined_at
+  FROM servermembership m
+  JOIN users u ON u.user_id = m.user_id
+ WHERE m.server_id = :server_id
+ ORDER BY m.joined_at, u.username;
+
+-- name: add_member(server_id, user_id, role)^
+-- An existing member returns no row (409), whatever role they hold.
+WITH added AS (
+    INSERT INTO servermembership (server_id, user_id, role)
+    VALUES (:server_id, :user_id, :role)
+    ON CONFLICT (server_id, user_id) DO NOTHING
+    RETURNING user_id, role, joined_at
+)
+SELECT a.user_id, u.username, a.role, a.joined_at
+  FROM added a
+  JOIN users u ON u.user_id = a.user_id;
+
+-- name: lock_server_admin_count(server_id)$
+-- Locks the server row for the rest of the transaction, so two concurrent removals or
+-- demotions cannot both see "another ADMIN remains" and leave the server without one.
+SELECT (SELECT count(*) FROM servermembership a WHERE a.server_id = s.id AND a.role = 'ADMIN')
+  FROM chatserver s
+ WHERE s.id = :server_id
+   FOR UPDATE;
+
+-- name: remove_member(server_id, user_id)$
+DELETE FROM servermembership
+ WHERE server_id = :server_id
+   AND user_id = :user_id
+RETURNING user_id;
+
+-- name: set_member_role(role, server_id, user_id)^
+WITH changed AS (
+    UPDATE servermembership
+       SET role = :role
+     WHERE server_id = :server_id
+       AND user_id = :user_id
+    RETURNING user_id, role, joined_at
+)
+SELECT c.user_id, u.username, c.role, c.joined_at
+  FROM changed c
+  JOIN users u ON u.user_id = c.user_id;

@@ -1,0 +1,37 @@
+-- name: create_server(name, icon, creator_id)^
+-- One statement, so a server never exists without its ADMIN or its `general` channel.
+WITH server AS (
+    INSERT INTO chatserver (name, icon, creator_id)
+    VALUES (:name, :icon, :creator_id)
+    RETURNING id, name, icon, creator_id, created_at
+), admin AS (
+    INSERT INTO servermembership (server_id, user_id, role)
+    SELECT id, creator_id, 'ADMIN' FROM server
+), general AS (
+    INSERT INTO chatchannel (server_id, name, type, position)
+    SELECT id, 'general', 'TEXT', 0 FROM server
+)
+SELECT id, name, icon, creator_id, created_at, 'ADMIN' AS role
+  FROM server;
+
+-- name: list_servers_of_user(user_id)
+-- "My servers": an index range on servermembership(user_id), then primary-key lookups.
+SELECT s.id, s.name, s.icon, s.creator_id, s.created_at, m.role
+  FROM servermembership m
+  JOIN chatserver s ON s.id = m.server_id
+ WHERE m.user_id = :user_id
+ ORDER BY s.created_at, s.id;
+
+-- name: get_server_for_member(server_id, user_id)^
+-- No row both for a missing server and for a non-member: the caller cannot tell them apart.
+SELECT s.id, s.name, s.icon, s.creator_id, s.created_at, m.role
+  FROM servermembership m
+  JOIN chatserver s ON s.id = m.server_id
+ WHERE m.server_id = :server_id
+   AND m.user_id = :user_id;
+
+-- name: delete_server(server_id)$
+-- Channels, messages and memberships go with it (ON DELETE CASCADE).
+DELETE FROM chatserver
+ WHERE id = :server_id
+RETURNING id;
