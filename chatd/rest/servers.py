@@ -54,7 +54,7 @@ ENDPOINTS = [
     Endpoint("GET", "/chat/servers", list_servers, "The servers the caller belongs to", "servers",
              response=list[Server]),
     Endpoint("POST", "/chat/servers", create_server, "Create a server", "servers",
-             body=NewServer, response=Server, status=201, errors=(400)),
+             body=NewServer, response=Server, status=201, errors=(400,)),
     Endpoint("GET", "/chat/servers/{server_id}", get_server, "A server, with the caller's role", "servers",
              response=Server, errors=(404,)),
     Endpoint("DELETE", "/chat/servers/{server_id}", delete_server, "Delete a server (ADMIN)", "servers",

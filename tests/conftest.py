@@ -1,0 +1,132 @@
+"""Fixtures: one real PostgreSQL per session (embedded, or CHATD_TEST_DATABASE_URL), migrated
+once; every test starts from empty tables and talks to a real chatd app over HTTP."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+import aiosql
+import asyncpg
+import pytest
+
+from chatd.app import create_app
+from chatd.auth import issue_token
+from chatd.config import Config
+from chatd.migrations import apply_migrations
+from chatd.schemas import User
+
+TEST_SQL = Path(__file__).parent / "sql"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """A migrated database for the whole session."""
+    url = os.environ.get("CHATD_TEST_DATABASE_URL")
+    if url is None:
+        import pgserver
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+        url = server.get_uri()
+    apply_migrations(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def test_queries():
+    return aiosql.from_path(TEST_SQL, "asyncpg")
+
+
+@pytest.fixture
+async def db(database_url, test_queries):
+    """A connection to the test database, whose tables are empty at the start of the test."""
+    con = await asyncpg.connect(database_url)
+    await test_queries.reset_tables(con)
+    yield con
+    await con.close()
+
+
+@pytest.fixture
+def config(database_url) -> Config:
+    return Config(secret_key="test-secret-key-that-is-long-enough", database_url=database_url,
+                  cors_origins=("https://app.example",))
+
+
+@pytest.fixture
+async def client(aiohttp_client, config, db):
+    return await aiohttp_client(create_app(config))
+
+
+@dataclass
+class Person:
+    id: UUID
+    name: str
+    token: str
+    auth: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture
+def make_user(client, config):
+    """Register a user over REST; the token is minted directly (logging in is tested on its own)."""
+
+    async def make(name: str) -> Person:
+        resp = await client.post("/auth/register", json={"username": name, "password": PASSWORD})
+        assert resp.status == 201, await resp.text()
+        user_id = UUID((await resp.json())["user_id"])
+        token, _ = issue_token(config, User(user_id, name))
+        return Person(user_id, name, token, {"Authorization": f"Bearer {token}"})
+
+    return make
+
+
+@pytest.fixture
+async def alice(make_user) -> Person:
+    return await make_user("alice")
+
+
+@pytest.fixture
+async def bob(make_user) -> Person:
+    return await make_user("bob")
+
+
+@pytest.fixture
+async def carol(make_user) -> Person:
+    return await make_user("carol")
+
+
+@dataclass
+class Server:
+    id: str
+    general: str  # the id of its `general` TEXT channel
+
+    @property
+    def url(self) -> str:
+        return f"/chat/servers/{self.id}"
+
+
+@pytest.fixture
+async def server(client, alice) -> Server:
+    """A server alice created (she is its ADMIN)."""
+    resp = await client.post("/chat/servers", json={"name": "Guild"}, headers=alice.auth)
+    assert resp.status == 201
+    server_id = (await resp.json())["id"]
+    channels = await (await client.get(f"/chat/servers/{server_id}/channels", headers=alice.auth)).json()
+    return Server(server_id, channels[0]["id"])
+
+
+@pytest.fixture
+def add_member(client, alice, server):
+    """alice adds someone to her server with a role."""
+
+    async def add(person: Person, role: str = "MEMBER") -> None:
+        resp = await client.post(f"{server.url}/members", json={"user_id": str(person.id), "role": role},
+                                 headers=alice.auth)
+        assert resp.status == 201, await resp.text()
+
+    return add
