@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from dotenv import dotenv_values
 
@@ -94,8 +94,6 @@ class Config:
         """The database for a log line: never the password."""
         if self.embedded:
             return f"embedded PostgreSQL in {self.data_dir / 'pg'}"
-        from urllib.parse import urlsplit
-
         parts = urlsplit(self.database_url)
         where = parts.hostname or "local socket"
         port = f":{parts.port}" if parts.port else ""
@@ -104,7 +102,7 @@ class Config:
 
 def _database_url(env: Mapping[str, str]) -> str | None:
     if env.get("DATABASE_URL"):
-        return env["DATABASE_URL"]
+        return _checked_url(env["DATABASE_URL"])
     if not env.get("DB_HOST"):
         return None
     user = quote(env.get("DB_USER", "postgres"), safe="")
@@ -113,6 +111,19 @@ def _database_url(env: Mapping[str, str]) -> str | None:
     port = _port(env, "DB_PORT", 5432)
     name = quote(env.get("DB_NAME", "postgres"), safe="")
     return f"postgresql://{auth}@{env['DB_HOST']}:{port}/{name}"
+
+
+def _checked_url(url: str) -> str:
+    """A libpq URL; anything else would surface later as a driver traceback. The message
+    leaves the URL out, since it may carry a password."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ConfigError("DATABASE_URL must start with postgresql:// (or postgres://)")
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError("DATABASE_URL has a port that is not a TCP port (1-65535)") from None
+    return url
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
