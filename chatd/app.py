@@ -13,10 +13,14 @@ from chatd.encoding import json_response
 from chatd.endpoints import Endpoint
 from chatd.errors import error_middleware
 from chatd.openapi import openapi_document
-from chatd.rest import auth, channels, members, messages, servers
+from chatd.gateway.lifecycle import close_sockets, gateway_ctx
+from chatd.gateway.ws import websocket_handler
+from chatd.ratelimit import RateLimiter
+from chatd.rest import auth, channels, health, members, messages, servers
 
 ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *members.ENDPOINTS,
+    *health.ENDPOINTS,
 ]
 
 
@@ -26,7 +30,10 @@ def create_app(config: Config) -> web.Application:
         middlewares=[cors_middleware, error_middleware], client_max_size=config.max_body_bytes
     )
     app[keys.config] = config
-    app.cleanup_ctx.append(database_ctx)
+    app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
+    app.cleanup_ctx.extend([database_ctx, gateway_ctx])
+    app.on_shutdown.append(close_sockets)
+    app.router.add_get("/chat/ws", websocket_handler)
     for endpoint in ENDPOINTS:
         handler = requires_user(endpoint.handler) if endpoint.auth else endpoint.handler
         app.router.add_route(endpoint.method, endpoint.path, handler)

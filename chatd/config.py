@@ -7,6 +7,7 @@ ALGORITHM, ACCESS_TOKEN_EXPIRE_MINUTES) plus DATABASE_URL and chatd's own CHATD_
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,14 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """`count` messages per `seconds`, per user and channel."""
+
+    count: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Config:
     secret_key: str | None
     algorithm: str = "HS256"
@@ -34,6 +43,12 @@ class Config:
     port: int = 8000
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 64 * 1024
+    # Gateway: Origins allowed to open a WebSocket (empty: any), ping interval, per-socket
+    # outgoing queue, and the per-user message rate (None: off, for load tests).
+    allowed_origins: tuple[str, ...] = ()
+    heartbeat_seconds: float = 30.0
+    send_queue_frames: int = 1000
+    rate_limit: RateLimit | None = RateLimit(5, 5.0)
     secret_key_generated: bool = field(default=False, compare=False)
 
     @property
@@ -68,6 +83,10 @@ class Config:
             host=env.get("CHATD_HOST") or "127.0.0.1",
             port=_port(env, "CHATD_PORT", 8000),
             cors_origins=_csv(env.get("CHATD_CORS_ORIGINS", "")),
+            allowed_origins=_csv(env.get("CHATD_ALLOWED_ORIGINS", "")),
+            heartbeat_seconds=float(_positive_int(env, "CHATD_HEARTBEAT", 30)),
+            send_queue_frames=_positive_int(env, "CHATD_SEND_QUEUE", 1000),
+            rate_limit=_rate_limit(env.get("CHATD_RATE_LIMIT", "5/5s")),
         )
 
     def with_secret_key(self) -> Config:
@@ -144,6 +163,20 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     if port > 65535:
         raise ConfigError(f"{name}={port} is not a TCP port (1-65535)")
     return port
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _rate_limit(raw: str) -> RateLimit | None:
+    """`5/5s`, `30/1m`, `100/s`, or `off`."""
+    raw = raw.strip().lower()
+    if raw in ("off", "none", "0"):
+        return None
+    match = re.fullmatch(r"(\d+)\s*/\s*(\d*(?:\.\d+)?)\s*([smh])", raw)
+    if not match or int(match[1]) == 0 or (match[2] and float(match[2]) == 0):
+        raise ConfigError(f"CHATD_RATE_LIMIT={raw!r} is not like '5/5s', '30/1m' or 'off'")
+    return RateLimit(int(match[1]), float(match[2] or 1) * _UNITS[match[3]])
 
 
 def _csv(raw: str) -> tuple[str, ...]:

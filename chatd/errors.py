@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 
 from aiohttp import web
@@ -17,11 +18,15 @@ REQUEST_ID = web.RequestKey("request_id", str)
 class ApiError(Exception):
     """Raised anywhere in a request; answered as `status` with {"detail": detail}."""
 
-    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None,
+                 retry_after: float | None = None):
         super().__init__(detail)
         self.status = status
         self.detail = detail
-        self.headers = headers
+        self.headers = dict(headers or {})
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
 
 
 @web.middleware

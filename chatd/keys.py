@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 import aiosql.queries
 import asyncpg
 from aiohttp import web
 
 from chatd.config import Config
 
+if TYPE_CHECKING:  # the gateway modules import this one
+    from chatd.gateway.hub import Hub
+    from chatd.gateway.listener import Listener
+    from chatd.gateway.typing import TypingTracker
+    from chatd.ratelimit import RateLimiter
+
 config = web.AppKey("config", Config)
 pool = web.AppKey("pool", asyncpg.Pool)
 queries = web.AppKey("queries", aiosql.queries.Queries)
+hub = web.AppKey["Hub"]("hub")
+listener = web.AppKey["Listener"]("listener")
+typing = web.AppKey["TypingTracker"]("typing")
+message_limiter = web.AppKey["Optional[RateLimiter]"]("message_limiter")

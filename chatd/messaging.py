@@ -1,5 +1,5 @@
 """Posting a message: the one operation behind REST's POST .../messages and the gateway's
-send_message, so both validate, authorize and store the same way."""
+send_message, so both validate, rate-limit, authorize, store and broadcast the same way."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from uuid import UUID
 
 from chatd import keys, permissions
 from chatd.errors import ApiError
-from chatd.schemas import MAX_TEXT, Message, User
-from chatd.views import message_view
+from chatd.events import NOTIFY_CHANNEL
+from chatd.schemas import MAX_TEXT, User
 
 
 def clean_text(text: str) -> str:
@@ -22,10 +22,25 @@ def clean_text(text: str) -> str:
     return text
 
 
-async def post_message(app: Mapping, user: User, server_id: UUID, channel_id: UUID, text: str) -> Message:
+async def post_message(
+    app: Mapping, user: User, server_id: UUID, channel_id: UUID, text: str, nonce: str | None = None
+):
+    """Store a message and broadcast it (the INSERT's NOTIFY reaches every process on commit).
+
+    Returns the stored row, with `created` false when `nonce` repeats one this user sent in
+    the last 5 minutes: that earlier message is returned and nothing new is stored or sent.
+    """
     text = clean_text(text)
+    limiter = app[keys.message_limiter]
+    if limiter is not None:
+        wait = limiter.acquire((user.user_id, channel_id))
+        if wait:
+            raise ApiError(429, "you are sending messages too fast", retry_after=wait)
     await permissions.require_send(app, user, server_id, channel_id)
     row = await app[keys.queries].insert_message(
-        app[keys.pool], server_id=server_id, channel_id=channel_id, user_id=user.user_id, text=text
+        app[keys.pool], notify_channel=NOTIFY_CHANNEL, server_id=server_id, channel_id=channel_id,
+        user_id=user.user_id, username=user.username, text=text, nonce=nonce,
     )
-    return message_view(row, user.username)
+    if row is None:  # the channel was deleted between the check and the insert
+        raise ApiError(404, permissions.CHANNEL_NOT_FOUND)
+    return row

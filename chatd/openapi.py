@@ -19,6 +19,8 @@ _ERROR_TEXT = {
     404: "No such thing, or the caller may not see it",
     409: "Conflicts with the current state",
     413: "The request body is too large",
+    429: "Rate limited: retry after the `Retry-After` seconds",
+    503: "Not ready; `detail` says what is missing",
 }
 
 

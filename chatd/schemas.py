@@ -116,6 +116,7 @@ class Message(msgspec.Struct):
     text: str
     timestamp: Annotated[str, Meta(description='UTC wall-clock time, as "12:30 PM"')]
     created_at: datetime
+    seq: Annotated[int, Meta(description="position in the channel: increases by one per message, in commit order")]
 
 
 class Member(msgspec.Struct):
@@ -127,3 +128,7 @@ class Member(msgspec.Struct):
 
 class Problem(msgspec.Struct):
     detail: str
+
+
+class Health(msgspec.Struct):
+    status: str

@@ -31,7 +31,7 @@ def message_view(row, username: str) -> Message:
     return Message(
         id=row["id"], server_id=row["server_id"], channel_id=row["channel_id"],
         user_id=row["user_id"], user=username, text=row["text"],
-        timestamp=clock_time(row["created_at"]), created_at=row["created_at"],
+        timestamp=clock_time(row["created_at"]), created_at=row["created_at"], seq=row["seq"],
     )
 
 

@@ -21,15 +21,19 @@ SELECT m.user_id, u.username, m.role, m.joined_at
  WHERE m.server_id = :server_id
  ORDER BY m.joined_at, u.username;
 
--- name: add_member(server_id, user_id, role)^
--- An existing member returns no row (409), whatever role they hold.
+-- name: add_member(notify_channel, server_id, user_id, role)^
+-- An existing member returns no row (409), whatever role they hold. The member_added note
+-- goes out on commit, so every chatd process starts sending them the server's events.
 WITH added AS (
     INSERT INTO servermembership (server_id, user_id, role)
     VALUES (:server_id, :user_id, :role)
     ON CONFLICT (server_id, user_id) DO NOTHING
-    RETURNING user_id, role, joined_at
+    RETURNING server_id, user_id, role, joined_at
 )
-SELECT a.user_id, u.username, a.role, a.joined_at
+SELECT a.user_id, u.username, a.role, a.joined_at,
+       pg_notify(:notify_channel, json_build_object(
+           'kind', 'member_added', 'server_id', a.server_id, 'user_id', a.user_id,
+           'username', u.username, 'role', a.role)::text) AS notified
   FROM added a
   JOIN users u ON u.user_id = a.user_id;
 
@@ -41,11 +45,17 @@ SELECT (SELECT count(*) FROM servermembership a WHERE a.server_id = s.id AND a.r
  WHERE s.id = :server_id
    FOR UPDATE;
 
--- name: remove_member(server_id, user_id)$
-DELETE FROM servermembership
- WHERE server_id = :server_id
-   AND user_id = :user_id
-RETURNING user_id;
+-- name: remove_member(notify_channel, server_id, user_id)$
+-- The member_removed note stops every chatd process sending them this server's events.
+WITH removed AS (
+    DELETE FROM servermembership
+     WHERE server_id = :server_id
+       AND user_id = :user_id
+    RETURNING server_id, user_id
+)
+SELECT pg_notify(:notify_channel, json_build_object(
+           'kind', 'member_removed', 'server_id', server_id, 'user_id', user_id)::text)
+  FROM removed;
 
 -- name: set_member_role(role, server_id, user_id)^
 WITH changed AS (

@@ -30,8 +30,13 @@ SELECT s.id, s.name, s.icon, s.creator_id, s.created_at, m.role
  WHERE m.server_id = :server_id
    AND m.user_id = :user_id;
 
--- name: delete_server(server_id)$
--- Channels, messages and memberships go with it (ON DELETE CASCADE).
-DELETE FROM chatserver
- WHERE id = :server_id
-RETURNING id;
+-- name: delete_server(notify_channel, server_id)$
+-- Channels, messages and memberships go with it (ON DELETE CASCADE); connected members hear
+-- server_deleted on commit.
+WITH deleted AS (
+    DELETE FROM chatserver
+     WHERE id = :server_id
+    RETURNING id
+)
+SELECT pg_notify(:notify_channel, json_build_object('kind', 'server_deleted', 'server_id', id)::text)
+  FROM deleted;

@@ -3,6 +3,7 @@ once; every test starts from empty tables and talks to a real chatd app over HTT
 
 from __future__ import annotations
 
+import asyncio
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -14,8 +15,9 @@ import asyncpg
 import pytest
 
 from chatd.app import create_app
-from chatd.auth import issue_token
+from chatd.auth import hash_password, issue_token
 from chatd.config import Config
+from chatd.db import load_queries
 from chatd.migrations import apply_migrations
 from chatd.schemas import User
 
@@ -43,6 +45,18 @@ def test_queries():
     return aiosql.from_path(TEST_SQL, "asyncpg")
 
 
+@pytest.fixture(scope="session")
+def app_queries():
+    """chatd's own named queries (sql/*.sql), for setting up state without going through HTTP."""
+    return load_queries()
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """PASSWORD's argon2id hash: at ~0.2 s of CPU each, users share one computed per session."""
+    return asyncio.run(hash_password(PASSWORD))
+
+
 @pytest.fixture
 async def db(database_url, test_queries):
     """A connection to the test database, whose tables are empty at the start of the test."""
@@ -54,8 +68,9 @@ async def db(database_url, test_queries):
 
 @pytest.fixture
 def config(database_url) -> Config:
+    """Rate limits are off (tests post many messages quickly); tests of the limit turn it on."""
     return Config(secret_key="test-secret-key-that-is-long-enough", database_url=database_url,
-                  cors_origins=("https://app.example",))
+                  cors_origins=("https://app.example",), rate_limit=None)
 
 
 @pytest.fixture
@@ -72,15 +87,15 @@ class Person:
 
 
 @pytest.fixture
-def make_user(client, config):
-    """Register a user over REST; the token is minted directly (logging in is tested on its own)."""
+def make_user(db, config, app_queries, password_hash):
+    """A user who can log in with PASSWORD, stored by chatd's own create_user query (registering
+    over REST is tested in test_auth_api); the token is minted directly."""
 
     async def make(name: str) -> Person:
-        resp = await client.post("/auth/register", json={"username": name, "password": PASSWORD})
-        assert resp.status == 201, await resp.text()
-        user_id = UUID((await resp.json())["user_id"])
-        token, _ = issue_token(config, User(user_id, name))
-        return Person(user_id, name, token, {"Authorization": f"Bearer {token}"})
+        row = await app_queries.create_user(db, username=name, password_hash=password_hash, email=None)
+        assert row is not None, f"username {name!r} is taken"
+        token, _ = issue_token(config, User(row["user_id"], name))
+        return Person(row["user_id"], name, token, {"Authorization": f"Bearer {token}"})
 
     return make
 

@@ -8,6 +8,7 @@ from chatd import keys, permissions
 from chatd.auth import current_user
 from chatd.encoding import json_response
 from chatd.endpoints import Endpoint
+from chatd.events import NOTIFY_CHANNEL
 from chatd.requests import json_body, path_uuid
 from chatd.schemas import Channel, NewChannel
 from chatd.views import channel_view
@@ -29,7 +30,8 @@ async def create_channel(request: web.Request) -> web.Response:
     app = request.app
     await permissions.require_role(app, user, server_id, "ADMIN", "create channels")
     row = await app[keys.queries].create_channel(
-        app[keys.pool], server_id=server_id, name=body.name, type=body.type.upper(), position=body.position
+        app[keys.pool], notify_channel=NOTIFY_CHANNEL, server_id=server_id, name=body.name,
+        type=body.type.upper(), position=body.position,
     )
     return json_response(channel_view(row), status=201)
 

@@ -11,6 +11,7 @@ from chatd.auth import current_user
 from chatd.encoding import json_response
 from chatd.endpoints import Endpoint
 from chatd.errors import ApiError
+from chatd.events import NOTIFY_CHANNEL
 from chatd.requests import json_body, path_uuid
 from chatd.schemas import Member, NewMember, RoleChange
 from chatd.views import member_view
@@ -33,7 +34,9 @@ async def add_member(request: web.Request) -> web.Response:
     app = request.app
     permissions.check_add_member(await permissions.require_member(app, user, server_id), body.role)
     target_id = await _resolve_user(app, body)
-    row = await app[keys.queries].add_member(app[keys.pool], server_id=server_id, user_id=target_id, role=body.role)
+    row = await app[keys.queries].add_member(
+        app[keys.pool], notify_channel=NOTIFY_CHANNEL, server_id=server_id, user_id=target_id, role=body.role
+    )
     if row is None:
         raise ApiError(409, "already a member of this server")
     return json_response(member_view(row), status=201)
@@ -53,7 +56,7 @@ async def remove_member(request: web.Request) -> web.Response:
         permissions.check_remove_member(user, actor_role, target_id, target_role)
         if target_role == "ADMIN" and admins <= 1:
             raise ApiError(409, LAST_ADMIN)
-        await queries.remove_member(con, server_id=server_id, user_id=target_id)
+        await queries.remove_member(con, notify_channel=NOTIFY_CHANNEL, server_id=server_id, user_id=target_id)
     return web.Response(status=204)
 
 

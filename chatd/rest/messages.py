@@ -24,10 +24,13 @@ async def list_messages(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, minimum=1, maximum=MAX_PAGE)
     offset = query_int(request, "offset", 0, minimum=0)
     before = query_uuid(request, "before")
+    after_seq = query_int(request, "after_seq", -1, minimum=0)
     app = request.app
     await permissions.require_channel(app, user, server_id, channel_id)
     queries, pool = app[keys.queries], app[keys.pool]
-    if before is None:
+    if after_seq >= 0:
+        rows = queries.list_messages_after_seq(pool, channel_id=channel_id, after_seq=after_seq, lim=limit)
+    elif before is None:
         rows = queries.list_messages_page(pool, channel_id=channel_id, lim=limit, skip=offset)
     else:
         if not await queries.message_exists_in_channel(pool, message_id=before, channel_id=channel_id):
@@ -40,8 +43,8 @@ async def create_message(request: web.Request) -> web.Response:
     user = request[current_user]
     server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
     body = await json_body(request, NewMessage)
-    message = await post_message(request.app, user, server_id, channel_id, body.text)
-    return json_response(message, status=201)
+    row = await post_message(request.app, user, server_id, channel_id, body.text, body.nonce)
+    return json_response(message_view(row, user.username), status=201)
 
 
 _PATH = "/chat/servers/{server_id}/channels/{channel_id}/messages"
@@ -54,7 +57,9 @@ ENDPOINTS = [
                             "how many of the newest messages to skip"),
                  QueryParam("before", {"type": "string", "format": "uuid"},
                             "only messages older than this one (keyset paging: fast at any depth)"),
+                 QueryParam("after_seq", {"type": "integer", "minimum": 0},
+                            "instead: the oldest `limit` messages with a larger seq (catching up)"),
              )),
-    Endpoint("POST", _PATH, create_message, "Send a message (TEXT channels)", "messages",
-             body=NewMessage, response=Message, status=201, errors=(400, 404)),
+    Endpoint("POST", _PATH, create_message, "Send a message (TEXT channels); a repeated nonce returns the earlier one",
+             "messages", body=NewMessage, response=Message, status=201, errors=(400, 404, 429)),
 ]

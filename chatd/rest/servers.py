@@ -9,6 +9,7 @@ from chatd.auth import current_user
 from chatd.encoding import json_response
 from chatd.endpoints import Endpoint
 from chatd.errors import ApiError
+from chatd.events import NOTIFY_CHANNEL
 from chatd.requests import json_body, path_uuid
 from chatd.schemas import NewServer, Server
 from chatd.views import server_view
@@ -46,7 +47,9 @@ async def delete_server(request: web.Request) -> web.Response:
     user = request[current_user]
     server_id = path_uuid(request, "server_id")
     await permissions.require_role(request.app, user, server_id, "ADMIN", "delete the server")
-    await request.app[keys.queries].delete_server(request.app[keys.pool], server_id=server_id)
+    await request.app[keys.queries].delete_server(
+        request.app[keys.pool], notify_channel=NOTIFY_CHANNEL, server_id=server_id
+    )
     return web.Response(status=204)
 
 

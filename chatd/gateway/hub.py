@@ -1,0 +1,102 @@
+"""The seed's ConnectionManager for one process: who is connected, and fan-out to them.
+
+Events reach the hub from the LISTEN connection (every process hears every commit); the hub
+only queues frames (`put_nowait`) and never waits on a socket. Each frame is encoded once per
+broadcast (once per time zone in use), never once per recipient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from chatd.events import MessageNote
+from chatd.gateway import protocol
+from chatd.gateway.connection import Connection
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.active_connections: dict[UUID, set[Connection]] = {}
+        self._by_server: dict[UUID, set[Connection]] = {}
+        self.channel_seq: dict[UUID, int] = {}  # highest seq this process has fanned out
+
+    # The seed's operations, by the seed's names.
+
+    async def connect(self, user_id: UUID, connection: Connection) -> None:
+        self.active_connections.setdefault(user_id, set()).add(connection)
+        for server_id in connection.servers:
+            self._by_server.setdefault(server_id, set()).add(connection)
+
+    def disconnect(self, user_id: UUID, connection: Connection | None = None) -> None:
+        """Forget one of the user's connections, or all of them."""
+        mine = self.active_connections.get(user_id, set())
+        for conn in [connection] if connection is not None else list(mine):
+            mine.discard(conn)
+            for server_id in conn.servers:
+                self._discard(server_id, conn)
+        if not mine:
+            self.active_connections.pop(user_id, None)
+
+    async def send_personal(self, user_id: UUID, message: dict[str, Any]) -> None:
+        frame = protocol.encode(message)
+        for conn in self.active_connections.get(user_id, ()):
+            conn.send(frame)
+
+    async def broadcast_to_channel(
+        self, server_id: UUID, channel_id: UUID, message: dict[str, Any],
+        allowed_users_set: set[UUID] | None = None, exclude_user: UUID | None = None,
+    ) -> None:
+        """Every connection subscribed to the server (a member sees all its channels)."""
+        frame = protocol.encode(message)
+        for conn in self._by_server.get(server_id, ()):
+            if conn.user.user_id != exclude_user and (allowed_users_set is None or conn.user.user_id in allowed_users_set):
+                conn.send(frame)
+
+    # What the listener calls.
+
+    def deliver_message(self, event: MessageNote) -> None:
+        """new_message to the server's sockets, once per seq, in seq order per channel."""
+        channel_id, seq = event.channel_id, event.seq
+        if seq <= self.channel_seq.get(channel_id, 0):
+            return  # already fanned out (a catch-up after a lost LISTEN overlaps live ones)
+        self.channel_seq[channel_id] = seq
+        frames: dict[Any, bytes] = {}
+        for conn in self._by_server.get(event.server_id, ()):
+            frame = frames.get(conn.zone)
+            if frame is None:
+                frame = frames[conn.zone] = protocol.message_event(event, conn.zone)
+            conn.send_message(channel_id, seq, frame)
+
+    def subscribe(self, user_id: UUID, server_id: UUID) -> None:
+        for conn in self.active_connections.get(user_id, ()):
+            conn.servers.add(server_id)
+            self._by_server.setdefault(server_id, set()).add(conn)
+
+    def unsubscribe(self, user_id: UUID, server_id: UUID) -> None:
+        for conn in self.active_connections.get(user_id, ()):
+            conn.servers.discard(server_id)
+            self._discard(server_id, conn)
+
+    def drop_server(self, server_id: UUID) -> None:
+        for conn in self._by_server.pop(server_id, set()):
+            conn.servers.discard(server_id)
+
+    def server_ids(self) -> list[UUID]:
+        return list(self._by_server)
+
+    def connections(self) -> Iterable[Connection]:
+        for conns in self.active_connections.values():
+            yield from conns
+
+    @property
+    def connection_count(self) -> int:
+        return sum(len(c) for c in self.active_connections.values())
+
+    def _discard(self, server_id: UUID, conn: Connection) -> None:
+        members = self._by_server.get(server_id)
+        if members is not None:
+            members.discard(conn)
+            if not members:
+                del self._by_server[server_id]

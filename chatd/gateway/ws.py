@@ -1,0 +1,193 @@
+"""WS /chat/ws: authenticate, register with the hub, then read frames until the socket ends.
+
+The handler is the reader loop; the connection's writer task does all sending. Every frame is
+validated, and anything refused is answered with an `error` event on an open connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiohttp import WSMsgType, web
+
+from chatd import keys, permissions
+from chatd.auth import authenticate
+from chatd.errors import ApiError
+from chatd.events import message_note
+from chatd.gateway import protocol
+from chatd.gateway.connection import Connection
+from chatd.gateway.protocol import (
+    BadFrame, GetServers, Identify, Resume, SendMessage, TypingStart, TypingStop, decode_frame,
+)
+from chatd.messaging import post_message
+from chatd.ratelimit import RateLimiter
+from chatd.schemas import User
+from chatd.views import server_view
+
+log = logging.getLogger(__name__)
+
+UNAUTHORIZED = 4401
+IDENTIFY_SECONDS = 10.0
+MAX_FRAME_BYTES = 64 * 1024
+RESUME_BATCH = 500
+UTC = ZoneInfo("UTC")
+
+
+async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
+    app = request.app
+    config = app[keys.config]
+    origin = request.headers.get("Origin")
+    if config.allowed_origins and origin is not None and origin not in config.allowed_origins:
+        raise ApiError(403, "origin not allowed")
+    ws = web.WebSocketResponse(heartbeat=config.heartbeat_seconds, max_msg_size=MAX_FRAME_BYTES)
+    await ws.prepare(request)
+
+    user = await _identify(request, ws)
+    if user is None:
+        return ws
+    zone, zone_error = _zone(request.query.get("tz"))
+    rows = app[keys.queries].list_servers_of_user(app[keys.pool], user_id=user.user_id)
+    servers = [server_view(row) async for row in rows]
+    connection = Connection(ws, user, zone, {s.id for s in servers}, config.send_queue_frames)
+    hub = app[keys.hub]
+    await hub.connect(user.user_id, connection)
+    log.info("event=ws_connected user_id=%s", user.user_id)
+    try:
+        connection.send(protocol.encode({
+            "type": "connected", "message": "Connected to chat server", "user_id": user.user_id,
+            "username": user.username, "servers": servers, "heartbeatInterval": int(config.heartbeat_seconds * 1000),
+        }))
+        if zone_error:
+            connection.send(protocol.error_event(zone_error))
+        session = Session(app, connection)
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                await session.handle(message.data)
+            elif message.type == WSMsgType.BINARY:
+                connection.send(protocol.error_event("binary frames are not supported; send JSON text"))
+    finally:
+        hub.disconnect(user.user_id, connection)
+        await app[keys.typing].forget(user, connection)
+        await connection.flush_and_stop()
+        log.info("event=ws_disconnected user_id=%s code=%s", user.user_id, ws.close_code)
+    return ws
+
+
+async def _identify(request: web.Request, ws: web.WebSocketResponse) -> User | None:
+    """The token from ?token= (the seed's way) or from a first `identify` frame (no URL logs)."""
+    app = request.app
+    token = request.query.get("token")
+    if token is None:
+        try:
+            first = await ws.receive(timeout=IDENTIFY_SECONDS)
+        except asyncio.TimeoutError:
+            await ws.close(code=UNAUTHORIZED, message=b"no token: send ?token= or an identify frame")
+            return None
+        try:
+            frame = decode_frame(first.data) if first.type == WSMsgType.TEXT else None
+        except BadFrame:
+            frame = None
+        if not isinstance(frame, Identify):
+            await ws.close(code=UNAUTHORIZED, message=b"the first frame must be identify {token}")
+            return None
+        token = frame.token
+    try:
+        return await authenticate(app, token)
+    except ApiError as error:
+        await ws.close(code=UNAUTHORIZED, message=error.detail.encode())
+        return None
+
+
+def _zone(name: str | None):
+    if not name:
+        return UTC, None
+    try:
+        return ZoneInfo(name), None
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC, f"unknown time zone {name[:64]!r}: timestamps are in UTC"
+
+
+class Session:
+    """What one connection asks for, frame by frame."""
+
+    def __init__(self, app, connection: Connection):
+        self.app = app
+        self.connection = connection
+        self.user = connection.user
+        limit = app[keys.config].rate_limit
+        self.typing_limiter = RateLimiter(type(limit)(1, 2.0)) if limit else None
+
+    async def handle(self, data: str) -> None:
+        nonce = None
+        try:
+            frame = decode_frame(data)
+            if isinstance(frame, SendMessage):
+                nonce = frame.nonce
+                await self.send_message(frame)
+            elif isinstance(frame, (TypingStart, TypingStop)):
+                await self.typing(frame)
+            elif isinstance(frame, GetServers):
+                await self.get_servers()
+            elif isinstance(frame, Resume):
+                await self.resume(frame)
+            elif isinstance(frame, Identify):
+                raise BadFrame("already identified")
+        except BadFrame as error:
+            self.connection.send(protocol.error_event(str(error)))
+        except ApiError as error:
+            extra = {"retryAfter": round(error.retry_after, 3)} if error.retry_after is not None else {}
+            if nonce is not None:
+                extra["nonce"] = nonce
+            self.connection.send(protocol.error_event(error.detail, **extra))
+
+    async def send_message(self, frame: SendMessage) -> None:
+        row = await post_message(self.app, self.user, frame.serverId, frame.channelId, frame.text, frame.nonce)
+        await self.app[keys.typing].stop(self.user, frame.serverId, frame.channelId)
+        if not row["created"]:
+            # A resend of a message already stored: confirm it to this socket only.
+            self.connection.send(protocol.message_event(message_note(row), self.connection.zone))
+
+    async def typing(self, frame: TypingStart | TypingStop) -> None:
+        tracker = self.app[keys.typing]
+        if isinstance(frame, TypingStop):
+            await tracker.stop(self.user, frame.serverId, frame.channelId)
+            return
+        if self.typing_limiter is not None and self.typing_limiter.acquire(frame.channelId):
+            return  # at most one typing_start per 2 s: the indicator is already showing
+        if await permissions.require_channel(self.app, self.user, frame.serverId, frame.channelId) != "TEXT":
+            raise ApiError(400, "this is a VOICE channel: typing indicators are for TEXT channels")
+        await tracker.start(self.user, frame.serverId, frame.channelId, self.connection)
+
+    async def get_servers(self) -> None:
+        app = self.app
+        rows = app[keys.queries].list_servers_of_user(app[keys.pool], user_id=self.user.user_id)
+        servers = {str(row["id"]): server_view(row) async for row in rows}
+        self.connection.send(protocol.encode({"type": "servers_data", "servers": servers}))
+
+    async def resume(self, frame: Resume) -> None:
+        """Missed messages in seq order, then live ones: live messages for this channel are
+        held while the backlog is read, then sent if newer than the backlog."""
+        await permissions.require_channel(self.app, self.user, frame.serverId, frame.channelId)
+        conn, channel_id = self.connection, frame.channelId
+        if channel_id in conn.resuming:
+            raise ApiError(400, "a resume of this channel is already running")
+        conn.resuming[channel_id] = held = []
+        after = frame.afterSeq
+        try:
+            while True:
+                rows = [row async for row in self.app[keys.queries].list_messages_after_seq(
+                    self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
+                for row in rows:
+                    conn.send(protocol.message_event(message_note(row), conn.zone))
+                if rows:
+                    after = rows[-1]["seq"]
+                if len(rows) < RESUME_BATCH:
+                    break
+        finally:
+            del conn.resuming[channel_id]
+            conn.seen[channel_id] = max(after, conn.seen.get(channel_id, 0))
+            for seq, frame_bytes in held:
+                conn.send_message(channel_id, seq, frame_bytes)
+        conn.send(protocol.encode({"type": "resumed", "serverId": frame.serverId, "channelId": channel_id, "seq": after}))
