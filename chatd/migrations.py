@@ -1,20 +1,76 @@
-"""Schema migrations: the yoyo files in migrations/, applied under yoyo's lock."""
+"""Schema migrations: the yoyo files in migrations/, applied under one PostgreSQL advisory lock."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import aiosql
 import psycopg
 from yoyo import get_backend, read_migrations
 
 from chatd.db import DatabaseUnavailable
 from chatd.resources import resource_dir
 
+# How long a start waits for another process that is migrating the same database.
+LOCK_TIMEOUT_SECONDS = 120
+
 
 @dataclass(frozen=True)
 class MigrationState:
     id: str
     applied: bool
+
+
+def apply_migrations(database_url: str) -> list[str]:
+    """Apply what is pending and return the ids applied.
+
+    A second process that starts at the same moment waits for the lock, then finds nothing
+    left to do, instead of running the same migration twice.
+    """
+    with _migrating(database_url) as backend:
+        migrations = read_migrations(str(resource_dir("migrations")))
+        with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+            return [m.id for m in pending]
+
+
+def migration_states(database_url: str) -> list[MigrationState]:
+    with _migrating(database_url) as backend:
+        migrations = read_migrations(str(resource_dir("migrations")))
+        return [MigrationState(m.id, backend.is_applied(m)) for m in migrations]
+
+
+@contextmanager
+def _migrating(database_url: str) -> Iterator:
+    """A yoyo backend, used while this process holds the migrations advisory lock.
+
+    Holding that lock proves no other chatd is migrating, so a yoyo lock row still present
+    was left by a process that died mid-migration: it is removed rather than waited on.
+    """
+    queries = aiosql.from_path(resource_dir("sql") / "migrations.sql", "psycopg")
+    try:
+        lock_connection = psycopg.connect(
+            database_url, autocommit=True, options=f"-c lock_timeout={LOCK_TIMEOUT_SECONDS}s"
+        )
+    except psycopg.OperationalError as error:
+        raise DatabaseUnavailable(f"cannot connect to the database: {_first_line(error)}") from None
+    with lock_connection:
+        try:
+            queries.lock_migrations(lock_connection)
+        except psycopg.errors.LockNotAvailable:
+            raise DatabaseUnavailable(
+                f"another process has been migrating the database for {LOCK_TIMEOUT_SECONDS} s; "
+                "giving up"
+            ) from None
+        backend = _backend(database_url)
+        try:
+            backend.break_lock()
+            yield backend
+        finally:
+            backend.connection.close()
 
 
 def _backend(database_url: str):
@@ -24,30 +80,9 @@ def _backend(database_url: str):
     try:
         return get_backend(uri)
     except psycopg.OperationalError as error:
-        raise DatabaseUnavailable(f"cannot connect to the database: {str(error).strip()}") from None
+        raise DatabaseUnavailable(f"cannot connect to the database: {_first_line(error)}") from None
 
 
-def apply_migrations(database_url: str) -> list[str]:
-    """Apply what is pending and return the ids applied.
-
-    yoyo's lock row makes a second process that starts at the same moment wait, then find
-    nothing left to do, instead of running the same migration twice.
-    """
-    backend = _backend(database_url)
-    migrations = read_migrations(str(resource_dir("migrations")))
-    try:
-        with backend.lock(timeout=60):
-            pending = backend.to_apply(migrations)
-            backend.apply_migrations(pending)
-            return [m.id for m in pending]
-    finally:
-        backend.connection.close()
-
-
-def migration_states(database_url: str) -> list[MigrationState]:
-    backend = _backend(database_url)
-    try:
-        migrations = read_migrations(str(resource_dir("migrations")))
-        return [MigrationState(m.id, backend.is_applied(m)) for m in migrations]
-    finally:
-        backend.connection.close()
+def _first_line(error: Exception) -> str:
+    """libpq adds indented hints on further lines; the first says what went wrong."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
