@@ -1,0 +1,92 @@
+-- name: count_server_rows(server_id)^
+-- What is left of a server in every table that refers to it (all zero after DELETE).
+SELECT (SELECT count(*) FROM chatserver WHERE id = :server_id) AS servers,
+       (SELECT count(*) FROM chatchannel WHERE server_id = :server_id) AS channels,
+       (SELECT count(*) FROM chatmessage WHERE server_id = :server_id) AS messages,
+       (SELECT count(*) FROM servermembership WHERE server_id = :server_id) AS memberships;
+
+-- name: count_rows()^
+-- Rows in each table, to show what a delete left alone.
+SELECT (SELECT count(*) FROM users) AS users,
+       (SELECT count(*) FROM chatserver) AS servers,
+       (SELECT count(*) FROM chatchannel) AS channels,
+       (SELECT count(*) FROM chatmessage) AS messages,
+       (SELECT count(*) FROM servermembership) AS memberships;
+
+-- name: insert_messages(channel_id, user_id, n, newest)!
+-- A history of n messages, "message 1" .. "message n", one second apart, the last at :newest:
+-- one set-based statement instead of n requests (and no rate limit). jsonb_populate_record
+-- fills whatever columns chatmessage has, so this keeps working as migrations add some: a
+-- per-channel `seq` continues the channel's count. The channel's own counters are not
+-- advanced, so tests do not post over HTTP into a channel filled this way.
+INSERT INTO chatmessage
+SELECT r.*
+  FROM chatchannel c,
+       LATERAL (SELECT count(*) AS existing FROM chatmessage WHERE channel_id = c.id) prior,
+       generate_series(1, :n) i,
+       jsonb_populate_record(NULL::chatmessage, jsonb_build_object(
+           'id', gen_random_uuid(), 'server_id', c.server_id, 'channel_id', c.id,
+           'user_id', :user_id::uuid, 'text', 'message ' || i,
+           'created_at', :newest::timestamptz - (:n - i) * interval '1 second',
+           'seq', prior.existing + i)) r
+ WHERE c.id = :channel_id;
+
+-- name: fill_history#
+-- The EXPLAIN test's data, set-based: 3,000 users in 20 servers (each user in two of them:
+-- 6,000 memberships), one TEXT channel per server, and 100,000 messages spread over the
+-- channels, one second apart. Statistics are refreshed so plans see the real sizes.
+INSERT INTO users (username)
+SELECT 'bulk' || i FROM generate_series(1, 3000) i;
+
+INSERT INTO chatserver (name, creator_id)
+SELECT 'bulk server ' || i, (SELECT user_id FROM users WHERE username = 'bulk1')
+  FROM generate_series(1, 20) i;
+
+INSERT INTO chatchannel (server_id, name, type, position)
+SELECT id, 'general', 'TEXT', 0 FROM chatserver;
+
+WITH numbered_users AS (
+    SELECT user_id, row_number() OVER (ORDER BY username) AS k FROM users WHERE username LIKE 'bulk%'
+), numbered_servers AS (
+    SELECT id, row_number() OVER (ORDER BY name) - 1 AS k FROM chatserver WHERE name LIKE 'bulk server %'
+)
+INSERT INTO servermembership (server_id, user_id, role)
+SELECT s.id, u.user_id, CASE WHEN u.k = 1 THEN 'ADMIN' ELSE 'MEMBER' END
+  FROM numbered_users u
+  JOIN numbered_servers s ON s.k IN (u.k % 20, (u.k + 1) % 20);
+
+WITH channels AS (
+    SELECT c.id, c.server_id, row_number() OVER (ORDER BY c.id) - 1 AS k
+      FROM chatchannel c JOIN chatserver s ON s.id = c.server_id
+     WHERE s.name LIKE 'bulk server %'
+), authors AS (
+    SELECT array_agg(user_id ORDER BY username) AS ids FROM users WHERE username LIKE 'bulk%'
+)
+INSERT INTO chatmessage
+SELECT r.*
+  FROM generate_series(0, 99999) i
+  JOIN channels c ON c.k = i % 20
+ CROSS JOIN authors a,
+       jsonb_populate_record(NULL::chatmessage, jsonb_build_object(
+           'id', gen_random_uuid(), 'server_id', c.server_id, 'channel_id', c.id,
+           'user_id', a.ids[1 + i % 3000], 'text', 'bulk message ' || i,
+           'created_at', now() - (100000 - i) * interval '1 second',
+           'seq', i / 20 + 1)) r;
+
+ANALYZE users, chatserver, chatchannel, chatmessage, servermembership;
+
+-- name: get_history_sample()^
+-- Real parameter values for the EXPLAINed queries: a member of a bulk server, one of its
+-- channels, and a message from the middle of that channel's history.
+SELECT m.user_id, m.server_id, c.id AS channel_id,
+       (SELECT id FROM chatmessage
+         WHERE channel_id = c.id
+         ORDER BY created_at, id
+         OFFSET 2500 LIMIT 1) AS message_id
+  FROM servermembership m
+  JOIN chatserver s ON s.id = m.server_id
+  JOIN chatchannel c ON c.server_id = s.id
+  JOIN users u ON u.user_id = m.user_id
+ WHERE u.username = 'bulk1500'
+ ORDER BY s.name
+ LIMIT 1;

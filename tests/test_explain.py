@@ -1,0 +1,59 @@
+"""Every hot query is served by an index: EXPLAIN chatd's own SQL over 100,000 messages and
+fail on a sequential scan of chatmessage or servermembership."""
+
+from __future__ import annotations
+
+import json
+
+BIG_TABLES = {"chatmessage", "servermembership"}
+
+
+def seq_scans(plan: dict) -> list[str]:
+    """The big tables a plan (or any node under it) reads with a sequential scan."""
+    found = []
+    if plan["Node Type"] == "Seq Scan" and plan.get("Relation Name") in BIG_TABLES:
+        found.append(plan["Relation Name"])
+    for child in plan.get("Plans", []):
+        found += seq_scans(child)
+    return found
+
+
+async def explain(db, queries, name: str, **params) -> dict:
+    """The plan PostgreSQL picks for chatd's query `name` with these parameter values.
+
+    This is the one place where SQL text is composed in Python: the query itself is the
+    app's own (aiosql's processed, $n-style text), only prefixed with EXPLAIN. The $n
+    order is the adapter's, so the parameters are passed in that order.
+    """
+    sql = getattr(queries, name).sql
+    order = queries.driver_adapter.var_sorted[name]
+    assert sorted(order) == sorted(params), f"{name} takes {order}"
+    result = await db.fetchval("EXPLAIN (FORMAT JSON) " + sql, *(params[p] for p in order))
+    return json.loads(result)[0]["Plan"]
+
+
+# chatd's hot queries with real parameter values from the sample history.
+HOT_QUERIES = {
+    "history page": ("list_messages_page", lambda s: dict(channel_id=s["channel_id"], lim=50, skip=0)),
+    "history page, offset": ("list_messages_page", lambda s: dict(channel_id=s["channel_id"], lim=100, skip=200)),
+    "history before": ("list_messages_before",
+                       lambda s: dict(before_id=s["message_id"], channel_id=s["channel_id"], lim=50, skip=0)),
+    "before check": ("message_exists_in_channel",
+                     lambda s: dict(message_id=s["message_id"], channel_id=s["channel_id"])),
+    "membership check": ("get_member_role", lambda s: dict(server_id=s["server_id"], user_id=s["user_id"])),
+    "channel access": ("get_channel_access",
+                       lambda s: dict(channel_id=s["channel_id"], server_id=s["server_id"], user_id=s["user_id"])),
+    "server of member": ("get_server_for_member", lambda s: dict(server_id=s["server_id"], user_id=s["user_id"])),
+    "my servers": ("list_servers_of_user", lambda s: dict(user_id=s["user_id"])),
+}
+
+
+async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, test_queries, app_queries):
+    # One test for all queries: filling 100,000 messages is the expensive part.
+    await test_queries.fill_history(db)
+    sample = await test_queries.get_history_sample(db)
+    assert sample["message_id"] is not None
+    plans = {label: await explain(db, app_queries, name, **params(sample))
+             for label, (name, params) in HOT_QUERIES.items()}
+    scans = {label: seq_scans(plan) for label, plan in plans.items() if seq_scans(plan)}
+    assert scans == {}, "\n".join(json.dumps(plans[label], indent=1) for label in scans)
