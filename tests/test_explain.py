@@ -38,6 +38,8 @@ HOT_QUERIES = {
     "history page, offset": ("list_messages_page", lambda s: dict(channel_id=s["channel_id"], lim=100, skip=200)),
     "history before": ("list_messages_before",
                        lambda s: dict(before_id=s["message_id"], channel_id=s["channel_id"], lim=50, skip=0)),
+    "history after seq": ("list_messages_after_seq",
+                          lambda s: dict(channel_id=s["channel_id"], after_seq=2500, lim=100)),
     "before check": ("message_exists_in_channel",
                      lambda s: dict(message_id=s["message_id"], channel_id=s["channel_id"])),
     "membership check": ("get_member_role", lambda s: dict(server_id=s["server_id"], user_id=s["user_id"])),

@@ -15,6 +15,9 @@ from chatd.schemas import Message, NewMessage
 from chatd.views import message_view
 
 MAX_PAGE = 100
+# OFFSET and seq are PostgreSQL bigints: a larger value would fail to bind (a 500), and
+# clamping it changes nothing, since no channel holds that many messages.
+MAX_BIGINT = 2**63 - 1
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -22,9 +25,9 @@ async def list_messages(request: web.Request) -> web.Response:
     user = request[current_user]
     server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
     limit = query_int(request, "limit", 50, minimum=1, maximum=MAX_PAGE)
-    offset = query_int(request, "offset", 0, minimum=0)
+    offset = query_int(request, "offset", 0, minimum=0, maximum=MAX_BIGINT)
     before = query_uuid(request, "before")
-    after_seq = query_int(request, "after_seq", -1, minimum=0)
+    after_seq = query_int(request, "after_seq", -1, minimum=0, maximum=MAX_BIGINT)
     app = request.app
     await permissions.require_channel(app, user, server_id, channel_id)
     queries, pool = app[keys.queries], app[keys.pool]

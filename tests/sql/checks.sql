@@ -15,21 +15,18 @@ SELECT (SELECT count(*) FROM users) AS users,
 
 -- name: insert_messages(channel_id, user_id, n, newest)!
 -- A history of n messages, "message 1" .. "message n", one second apart, the last at :newest:
--- one set-based statement instead of n requests (and no rate limit). jsonb_populate_record
--- fills whatever columns chatmessage has, so this keeps working as migrations add some: a
--- per-channel `seq` continues the channel's count. The channel's own counters are not
--- advanced, so tests do not post over HTTP into a channel filled this way.
-INSERT INTO chatmessage
-SELECT r.*
-  FROM chatchannel c,
-       LATERAL (SELECT count(*) AS existing FROM chatmessage WHERE channel_id = c.id) prior,
-       generate_series(1, :n) i,
-       jsonb_populate_record(NULL::chatmessage, jsonb_build_object(
-           'id', gen_random_uuid(), 'server_id', c.server_id, 'channel_id', c.id,
-           'user_id', :user_id::uuid, 'text', 'message ' || i,
-           'created_at', :newest::timestamptz - (:n - i) * interval '1 second',
-           'seq', prior.existing + i)) r
- WHERE c.id = :channel_id;
+-- one set-based statement instead of n requests. The channel's seq counter advances as
+-- insert_message would advance it, so later posts continue the sequence.
+WITH channel AS (
+    UPDATE chatchannel
+       SET last_seq = last_seq + :n
+     WHERE id = :channel_id
+    RETURNING id, server_id, last_seq - :n AS seq_before
+)
+INSERT INTO chatmessage (server_id, channel_id, user_id, text, created_at, seq)
+SELECT c.server_id, c.id, :user_id, 'message ' || i,
+       :newest::timestamptz - (:n - i) * interval '1 second', c.seq_before + i
+  FROM channel c, generate_series(1, :n) i;
 
 -- name: fill_history#
 -- The EXPLAIN test's data, set-based: 3,000 users in 20 servers (each user in two of them:
@@ -62,16 +59,12 @@ WITH channels AS (
 ), authors AS (
     SELECT array_agg(user_id ORDER BY username) AS ids FROM users WHERE username LIKE 'bulk%'
 )
-INSERT INTO chatmessage
-SELECT r.*
+INSERT INTO chatmessage (server_id, channel_id, user_id, text, created_at, seq)
+SELECT c.server_id, c.id, a.ids[1 + i % 3000], 'bulk message ' || i,
+       now() - (100000 - i) * interval '1 second', i / 20 + 1
   FROM generate_series(0, 99999) i
   JOIN channels c ON c.k = i % 20
- CROSS JOIN authors a,
-       jsonb_populate_record(NULL::chatmessage, jsonb_build_object(
-           'id', gen_random_uuid(), 'server_id', c.server_id, 'channel_id', c.id,
-           'user_id', a.ids[1 + i % 3000], 'text', 'bulk message ' || i,
-           'created_at', now() - (100000 - i) * interval '1 second',
-           'seq', i / 20 + 1)) r;
+ CROSS JOIN authors a;
 
 ANALYZE users, chatserver, chatchannel, chatmessage, servermembership;
 

@@ -1,0 +1,118 @@
+"""Channels: /chat/servers/{id}/channels list and create."""
+
+from __future__ import annotations
+
+import pytest
+
+TYPE_PATTERN = "Expected `str` matching regex '^([Tt][Ee][Xx][Tt]|[Vv][Oo][Ii][Cc][Ee])$' - at `$.type`"
+
+
+async def create_channel(client, server, person, **body) -> dict:
+    resp = await client.post(f"{server.url}/channels", json=body, headers=person.auth)
+    assert resp.status == 201, await resp.text()
+    return await resp.json()
+
+
+async def list_channels(client, server, person) -> list[dict]:
+    resp = await client.get(f"{server.url}/channels", headers=person.auth)
+    assert resp.status == 200
+    return await resp.json()
+
+
+async def test_creating_a_channel_answers_201_with_the_channel(client, alice, server):
+    resp = await client.post(f"{server.url}/channels", json={"name": "random", "type": "TEXT"}, headers=alice.auth)
+    assert resp.status == 201
+    body = await resp.json()
+    assert body == {"id": body["id"], "server_id": server.id, "name": "random", "type": "text", "position": 1,
+                    "created_at": body["created_at"]}
+
+
+async def test_a_channel_is_text_unless_a_type_is_given(client, alice, server):
+    body = await create_channel(client, server, alice, name="random")
+    assert body["type"] == "text"
+
+
+@pytest.mark.parametrize("given, stored", [
+    ("TEXT", "text"), ("text", "text"), ("Text", "text"), ("tExT", "text"),
+    ("VOICE", "voice"), ("voice", "voice"), ("Voice", "voice"), ("vOiCe", "voice"),
+])
+async def test_the_type_is_accepted_in_any_case_and_written_in_lower_case(client, alice, server, given, stored):
+    body = await create_channel(client, server, alice, name="room", type=given)
+    assert body["type"] == stored
+    assert (await list_channels(client, server, alice))[1] == body
+
+
+@pytest.mark.parametrize("given", ["video", "", "TEXT ", "texts", "1", "STAGE"])
+async def test_an_unknown_channel_type_is_400(client, alice, server, given):
+    resp = await client.post(f"{server.url}/channels", json={"name": "room", "type": given}, headers=alice.auth)
+    assert resp.status == 400
+    assert await resp.json() == {"detail": TYPE_PATTERN}
+
+
+@pytest.mark.parametrize("body, detail", [
+    ({}, "Object missing required field `name`"),
+    ({"name": ""}, "Expected `str` of length >= 1 - at `$.name`"),
+    ({"name": "x" * 101}, "Expected `str` of length <= 100 - at `$.name`"),
+    ({"name": "room", "type": None}, "Expected `str`, got `null` - at `$.type`"),
+    ({"name": "room", "position": -1}, "Expected `int` >= 0 - at `$.position`"),
+    ({"name": "room", "position": "2"}, "Expected `int | null`, got `str` - at `$.position`"),
+    ({"name": "room", "topic": "x"}, "Object contains unknown field `topic`"),
+])
+async def test_creating_a_channel_with_a_bad_body_is_400(client, alice, server, body, detail):
+    resp = await client.post(f"{server.url}/channels", json=body, headers=alice.auth)
+    assert resp.status == 400
+    assert await resp.json() == {"detail": detail}
+
+
+async def test_new_channels_get_the_next_position(client, alice, server):
+    positions = [(await create_channel(client, server, alice, name=f"c{i}"))["position"] for i in range(3)]
+    assert positions == [1, 2, 3]
+
+
+async def test_an_explicit_position_is_kept_and_the_next_one_follows_it(client, alice, server):
+    assert (await create_channel(client, server, alice, name="far", position=10))["position"] == 10
+    assert (await create_channel(client, server, alice, name="next"))["position"] == 11
+    assert (await create_channel(client, server, alice, name="top", position=0))["position"] == 0
+
+
+async def test_channels_are_listed_by_position(client, alice, server):
+    c5 = await create_channel(client, server, alice, name="five", position=5)
+    c2 = await create_channel(client, server, alice, name="two", type="voice", position=2)
+    c6 = await create_channel(client, server, alice, name="after-five")
+    c1 = await create_channel(client, server, alice, name="one", position=1)
+    channels = await list_channels(client, server, alice)
+    general = channels[0]
+    assert general == {"id": server.general, "server_id": server.id, "name": "general", "type": "text",
+                       "position": 0, "created_at": general["created_at"]}
+    assert channels == [general, c1, c2, c5, c6]
+
+
+async def test_channels_of_one_position_are_listed_in_creation_order(client, alice, server):
+    first = await create_channel(client, server, alice, name="first", position=3)
+    second = await create_channel(client, server, alice, name="second", position=3)
+    assert (await list_channels(client, server, alice))[1:] == [first, second]
+
+
+async def test_each_server_numbers_its_own_channels(client, alice, server):
+    await create_channel(client, server, alice, name="busy", position=40)
+    resp = await client.post("/chat/servers", json={"name": "Other"}, headers=alice.auth)
+    other_id = (await resp.json())["id"]
+    resp = await client.post(f"/chat/servers/{other_id}/channels", json={"name": "second"}, headers=alice.auth)
+    assert resp.status == 201
+    assert (await resp.json())["position"] == 1
+
+
+@pytest.mark.parametrize("role", ["MODERATOR", "MEMBER"])
+async def test_only_an_admin_can_create_a_channel(client, alice, bob, server, add_member, role):
+    await add_member(bob, role)
+    resp = await client.post(f"{server.url}/channels", json={"name": "mine"}, headers=bob.auth)
+    assert resp.status == 403
+    assert await resp.json() == {"detail": "only an ADMIN can create channels"}
+    assert [c["name"] for c in await list_channels(client, server, alice)] == ["general"]
+
+
+@pytest.mark.parametrize("role", ["MODERATOR", "MEMBER"])
+async def test_every_member_reads_the_channel_list(client, alice, bob, server, add_member, role):
+    await add_member(bob, role)
+    await create_channel(client, server, alice, name="voice", type="VOICE")
+    assert await list_channels(client, server, bob) == await list_channels(client, server, alice)
