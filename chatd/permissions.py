@@ -85,7 +85,8 @@ def check_remove_member(actor: User, actor_role: str, target_id: UUID, target_ro
     if actor_role == "MEMBER":
         raise ApiError(403, "only a MODERATOR or ADMIN can remove members")
     if target_role != "MEMBER":
-        raise ApiError(403, f"only an ADMIN can remove a {target_role}")
+        article = "an" if target_role == "ADMIN" else "a"
+        raise ApiError(403, f"only an ADMIN can remove {article} {target_role}")
 
 
 async def _channel_access(app: Mapping, user_id: UUID, server_id: UUID, channel_id: UUID):
