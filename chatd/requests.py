@@ -33,7 +33,10 @@ async def json_or_form_body(request: web.Request, type_: type[T]) -> T:
     """OAuth2 password-flow clients post a form; everyone else JSON."""
     if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return await json_body(request, type_)
-    form = await request.post()
+    try:
+        form = await request.post()
+    except ValueError:  # e.g. multipart/form-data without its boundary
+        raise ApiError(400, "the form body is malformed") from None
     fields = {k: v for k, v in form.items() if k in type_.__struct_fields__ and isinstance(v, str)}
     try:
         return convert(fields, type_)

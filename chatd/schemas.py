@@ -17,7 +17,10 @@ Username = Annotated[
          description="2-32 letters, digits, `_`, `.` or `-`"),
 ]
 Password = Annotated[str, Meta(min_length=8, max_length=256)]
-Name = Annotated[str, Meta(min_length=1, max_length=100)]
+# PostgreSQL text cannot hold U+0000: refused here as a 400 that names the field, not at
+# the INSERT as a 500.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL)]
 # The seed stores TEXT/VOICE; clients send either case and read lower case back.
 ChannelTypeIn = Annotated[
     str, Meta(pattern=r"^([Tt][Ee][Xx][Tt]|[Vv][Oo][Ii][Cc][Ee])$", description="text or voice, any case")
@@ -25,7 +28,9 @@ ChannelTypeIn = Annotated[
 ChannelTypeOut = Literal["text", "voice"]
 MAX_TEXT = 4000
 # Raw text may carry surrounding whitespace that is stripped; the stripped length is checked.
-MessageText = Annotated[str, Meta(max_length=4 * MAX_TEXT, description="1-4000 characters after stripping")]
+MessageText = Annotated[
+    str, Meta(max_length=4 * MAX_TEXT, pattern=NO_NUL, description="1-4000 characters after stripping")
+]
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True):
@@ -40,12 +45,12 @@ class Credentials(Body):
 class Signup(Body):
     username: Username
     password: Password
-    email: Annotated[str, Meta(max_length=254)] | None = None
+    email: Annotated[str, Meta(max_length=254, pattern=NO_NUL)] | None = None
 
 
 class NewServer(Body):
     name: Name
-    icon: Annotated[str, Meta(max_length=2048)] | None = None
+    icon: Annotated[str, Meta(max_length=2048, pattern=NO_NUL)] | None = None
 
 
 class NewChannel(Body):
@@ -56,7 +61,7 @@ class NewChannel(Body):
 
 class NewMessage(Body):
     text: MessageText
-    nonce: Annotated[str, Meta(max_length=64)] | None = None
+    nonce: Annotated[str, Meta(max_length=64, pattern=NO_NUL)] | None = None
 
 
 class NewMember(Body):
