@@ -272,3 +272,10 @@ async def test_an_after_seq_past_the_newest_message_is_an_empty_page(client, ali
     assert await texts(client, server, alice, "?after_seq=99999999999999999999") == []
     assert await texts(client, server, alice, "?after_seq=128") == ["message 129", "message 130"]
 
+
+
+async def test_a_nul_character_in_a_message_is_400(client, alice, server):
+    resp = await post(client, server, alice, "nul\u0000byte")
+    assert resp.status == 400
+    assert await resp.json() == {"detail": "Expected `str` matching regex '^[^\\\\x00]*$' - at `$.text`"}
+    assert await texts(client, server, alice) == []

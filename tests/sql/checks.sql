@@ -83,3 +83,7 @@ SELECT m.user_id, m.server_id, c.id AS channel_id,
  WHERE u.username = 'bulk1500'
  ORDER BY s.name
  LIMIT 1;
+
+-- name: lock_users()!
+-- Held in a transaction, this makes every request that authenticates wait on the users table.
+LOCK TABLE users IN ACCESS EXCLUSIVE MODE;
