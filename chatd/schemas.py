@@ -42,6 +42,14 @@ class Credentials(Body):
     password: Password
 
 
+class Login(Body):
+    """Any name and password: one that breaks the sign-up rules is simply a wrong login (401),
+    not a 400 that tells the rules apart from the accounts."""
+
+    username: Annotated[str, Meta(pattern=NO_NUL)]
+    password: str
+
+
 class Signup(Body):
     username: Username
     password: Password

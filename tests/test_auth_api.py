@@ -130,6 +130,17 @@ async def test_login_refuses_unknown_users_and_wrong_passwords_alike(client, ali
     assert resp.headers["WWW-Authenticate"] == "Bearer"
 
 
+@pytest.mark.parametrize("form", [False, True], ids=["json", "form"])
+@pytest.mark.parametrize("username, password", [
+    ("a", PASSWORD), ("no spaces allowed", PASSWORD), ("x" * 40, PASSWORD), ("alice", "short"), ("alice", ""),
+    ("alice", "p" * 300),
+], ids=["short-name", "bad-characters", "long-name", "short-password", "empty-password", "long-password"])
+async def test_a_login_that_breaks_the_sign_up_rules_is_just_a_wrong_login(client, alice, form, username, password):
+    resp = await login_as(client, "/auth/login", form, username, password)
+    assert resp.status == 401
+    assert await resp.json() == WRONG_LOGIN
+
+
 async def test_usernames_are_case_sensitive_at_login(client, alice):
     resp = await client.post("/auth/login", json={"username": "ALICE", "password": PASSWORD})
     assert resp.status == 401

@@ -10,7 +10,7 @@ from chatd.encoding import json_response
 from chatd.endpoints import Endpoint
 from chatd.errors import ApiError
 from chatd.requests import json_body, json_or_form_body
-from chatd.schemas import Credentials, Signedup, Signup, Token, User
+from chatd.schemas import Credentials, Login, Signedup, Signup, Token, User
 
 
 async def _create_account(request: web.Request, username: str, password: str, email: str | None) -> User:
@@ -37,7 +37,7 @@ async def signup(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     """Unknown user and wrong password get the same answer after the same work."""
-    body = await json_or_form_body(request, Credentials)
+    body = await json_or_form_body(request, Login)
     app = request.app
     row = await app[keys.queries].get_user_by_username(app[keys.pool], username=body.username)
     if not await verify_password(row["password_hash"] if row else None, body.password):
@@ -51,7 +51,7 @@ async def me(request: web.Request) -> web.Response:
 
 
 _LOGIN = dict(summary="Exchange a username and password for a bearer token", tag="auth",
-              body=Credentials, response=Token, errors=(400, 401), auth=False, form=True)
+              body=Login, response=Token, errors=(400, 401), auth=False, form=True)
 ENDPOINTS = [
     Endpoint("POST", "/auth/register", register, "Create an account", "auth", body=Credentials,
              response=User, status=201, errors=(400, 409), auth=False),
