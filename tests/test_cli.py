@@ -100,9 +100,6 @@ class Running:
         self._reader.join(timeout=5)
         return code
 
-    def log(self, event: str) -> list[str]:
-        return [line for line in self.lines if f"event={event} " in line or line.endswith(f"event={event}\n")]
-
 
 def database_url(server_url: str, name: str) -> str:
     """The session server's URL, naming database `name`."""
@@ -266,6 +263,18 @@ def test_token_prints_a_token_the_running_chatd_accepts(served):
 def test_token_for_an_unknown_user_exits_1_with_one_line(served):
     result = chatd("token", "nosuchuser", cwd=served.cwd, env=served.env)
     assert (result.returncode, result.stdout, result.stderr) == (1, "", "chatd: no user named 'nosuchuser'\n")
+
+
+def test_a_port_already_in_use_is_one_line_and_exit_code_1(served):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = chatd(cwd=served.cwd, env=served.env | {"CHATD_PORT": str(port)})
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        f"chatd: error while attempting to bind on address ('127.0.0.1', {port}): address already in use\n"
+    )
 
 
 # -- Migrations --------------------------------------------------------------------------------
