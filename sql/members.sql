@@ -37,13 +37,22 @@ SELECT a.user_id, u.username, a.role, a.joined_at,
   FROM added a
   JOIN users u ON u.user_id = a.user_id;
 
--- name: lock_server_admin_count(server_id)$
+-- name: lock_server(server_id)$
 -- Locks the server row for the rest of the transaction, so two concurrent removals or
 -- demotions cannot both see "another ADMIN remains" and leave the server without one.
-SELECT (SELECT count(*) FROM servermembership a WHERE a.server_id = s.id AND a.role = 'ADMIN')
-  FROM chatserver s
- WHERE s.id = :server_id
+SELECT id
+  FROM chatserver
+ WHERE id = :server_id
    FOR UPDATE;
+
+-- name: count_server_admins(server_id)$
+-- A statement of its own after lock_server: under READ COMMITTED it then sees every change
+-- committed by whoever held the lock before. (A count inside the locking statement would use
+-- that statement's snapshot, taken before it waited, and miss them.)
+SELECT count(*)
+  FROM servermembership
+ WHERE server_id = :server_id
+   AND role = 'ADMIN';
 
 -- name: remove_member(notify_channel, server_id, user_id)$
 -- The member_removed note stops every chatd process sending them this server's events.

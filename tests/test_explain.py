@@ -45,6 +45,7 @@ HOT_QUERIES = {
     "membership check": ("get_member_role", lambda s: dict(server_id=s["server_id"], user_id=s["user_id"])),
     "channel access": ("get_channel_access",
                        lambda s: dict(channel_id=s["channel_id"], server_id=s["server_id"], user_id=s["user_id"])),
+    "admin count": ("count_server_admins", lambda s: dict(server_id=s["server_id"])),
     "server of member": ("get_server_for_member", lambda s: dict(server_id=s["server_id"], user_id=s["user_id"])),
     "my servers": ("list_servers_of_user", lambda s: dict(user_id=s["user_id"])),
 }

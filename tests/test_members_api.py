@@ -3,7 +3,8 @@ elsewhere, leaving, and the last ADMIN."""
 
 from __future__ import annotations
 
-from uuid import uuid4
+import asyncio
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -390,3 +391,28 @@ async def test_a_malformed_id_in_the_path_is_404(client, alice, server, method, 
         resp = await client.request(method, url, json=body, headers=alice.auth)
         assert resp.status == 404, bad
         assert await resp.json() == {"detail": f"{name} is not a valid id"}
+
+
+@pytest.mark.parametrize("method, body", [("DELETE", None), ("PATCH", {"role": "MEMBER"})],
+                         ids=["remove", "demote"])
+async def test_two_admins_removing_or_demoting_each_other_at_once_leave_one_admin(
+        client, db, test_queries, alice, bob, server, add_member, method, body):
+    await add_member(bob, "ADMIN")
+    async with db.transaction():
+        # Hold the server row so both requests are queued on it before either goes on.
+        await test_queries.hold_server_row(db, server_id=UUID(server.id))
+        requests = [
+            asyncio.ensure_future(client.request(method, f"{server.url}/members/{target.id}", json=body,
+                                                 headers=actor.auth))
+            for actor, target in ((alice, bob), (bob, alice))
+        ]
+        async with asyncio.timeout(10):
+            while await test_queries.count_lock_waiters(db) < 2:
+                await asyncio.sleep(0.01)
+    responses = await asyncio.gather(*requests)
+
+    assert sorted(resp.status for resp in responses) == [200 if method == "PATCH" else 204, 409]
+    refused = next(resp for resp in responses if resp.status == 409)
+    assert await refused.json() == LAST_ADMIN
+    remaining = await test_queries.count_admins(db, server_id=UUID(server.id))
+    assert remaining == 1

@@ -49,7 +49,8 @@ async def remove_member(request: web.Request) -> web.Response:
     actor_role = await permissions.require_member(app, user, server_id)
     queries = app[keys.queries]
     async with app[keys.pool].acquire() as con, con.transaction():
-        admins = await queries.lock_server_admin_count(con, server_id=server_id)
+        await queries.lock_server(con, server_id=server_id)
+        admins = await queries.count_server_admins(con, server_id=server_id)
         target_role = await queries.get_member_role(con, server_id=server_id, user_id=target_id)
         if target_role is None:
             raise ApiError(404, "member not found")
@@ -68,7 +69,8 @@ async def change_role(request: web.Request) -> web.Response:
     await permissions.require_role(app, user, server_id, "ADMIN", "change roles")
     queries = app[keys.queries]
     async with app[keys.pool].acquire() as con, con.transaction():
-        admins = await queries.lock_server_admin_count(con, server_id=server_id)
+        await queries.lock_server(con, server_id=server_id)
+        admins = await queries.count_server_admins(con, server_id=server_id)
         target_role = await queries.get_member_role(con, server_id=server_id, user_id=target_id)
         if target_role is None:
             raise ApiError(404, "member not found")

@@ -87,3 +87,15 @@ SELECT m.user_id, m.server_id, c.id AS channel_id,
 -- name: lock_users()!
 -- Held in a transaction, this makes every request that authenticates wait on the users table.
 LOCK TABLE users IN ACCESS EXCLUSIVE MODE;
+
+-- name: hold_server_row(server_id)$
+-- Held in a transaction, this makes membership changes of the server queue up behind it.
+SELECT id FROM chatserver WHERE id = :server_id FOR UPDATE;
+
+-- name: count_lock_waiters()$
+-- Backends waiting for a lock: how a test knows its requests are queued. pg_locks, unlike
+-- pg_stat_activity, is not frozen for the rest of the caller's transaction.
+SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted;
+
+-- name: count_admins(server_id)$
+SELECT count(*) FROM servermembership WHERE server_id = :server_id AND role = 'ADMIN';
