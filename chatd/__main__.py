@@ -51,7 +51,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     web.run_app(
         create_app(config), host=config.host, port=config.port, loop=uvloop.new_event_loop(),
-        access_log_class=AccessLogger, print=announce,
+        access_log_class=AccessLogger, print=announce, shutdown_timeout=8.0,
     )
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiosql
@@ -12,6 +13,9 @@ from chatd import keys
 from chatd.resources import resource_dir
 
 log = logging.getLogger(__name__)
+
+
+POOL_CLOSE_SECONDS = 5.0
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -35,4 +39,8 @@ async def database_ctx(app: web.Application):
     app[keys.queries] = load_queries()
     app[keys.pool] = await create_pool(config.database_url)
     yield
-    await app[keys.pool].close()
+    try:
+        await asyncio.wait_for(app[keys.pool].close(), POOL_CLOSE_SECONDS)
+    except asyncio.TimeoutError:
+        log.warning("event=pool_close_timeout")
+        app[keys.pool].terminate()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 from datetime import tzinfo
 from uuid import UUID
 
@@ -16,14 +17,17 @@ from chatd.schemas import User
 log = logging.getLogger(__name__)
 
 SLOW_CONSUMER = 4008
+SLOW_CONSUMER_GRACE = 10.0
 _CLOSE_TIMEOUT = 2.0
 
 
 class Connection:
-    __slots__ = ("ws", "user", "zone", "servers", "seen", "resuming", "_queue", "_writer", "_closing")
+    __slots__ = ("ws", "user", "zone", "servers", "seen", "resuming", "_queue", "_writer", "_closing", "_transport")
 
-    def __init__(self, ws: web.WebSocketResponse, user: User, zone: tzinfo, servers: set[UUID], max_queue: int):
+    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport, user: User, zone: tzinfo,
+                 servers: set[UUID], max_queue: int):
         self.ws = ws
+        self._transport = transport  # kept: aiohttp forgets it once a close begins
         self.user = user
         self.zone = zone
         self.servers = servers  # the servers whose events this socket receives
@@ -41,7 +45,7 @@ class Connection:
             self._queue.put_nowait(frame)
         except asyncio.QueueFull:
             log.info("event=slow_consumer user_id=%s", self.user.user_id)
-            self.close_soon(SLOW_CONSUMER, "slow consumer: resume to catch up")
+            self.drop_slow_consumer()
 
     def send_message(self, channel_id: UUID, seq: int, frame: bytes) -> None:
         """A new_message frame, at most once per seq and held back while that channel resumes."""
@@ -52,34 +56,43 @@ class Connection:
             self.seen[channel_id] = seq
             self.send(frame)
 
-    def close_soon(self, code: int, reason: str) -> None:
-        if not self._closing:
-            self._closing = True
-            self._writer.cancel()
-            asyncio.get_running_loop().create_task(self._close(code, reason))
+    def drop_slow_consumer(self) -> None:
+        """Close with 4008 without waiting on a peer that does not read.
 
-    async def close(self, code: int, reason: str) -> None:
-        """Stop writing and close the socket (what is queued and unsent is dropped)."""
+        The close frame goes behind what is already buffered, so a client that starts reading
+        again gets every frame and then the 4008 (and resumes); one that never does is cut off
+        after a grace period.
+        """
+        if self._closing:
+            return
         self._closing = True
         self._writer.cancel()
-        await self._close(code, reason)
+        reason = b"slow consumer: resume to catch up"
+        payload = struct.pack("!H", SLOW_CONSUMER) + reason
+        self._transport.write(bytes((0x88, len(payload))) + payload)  # FIN + close opcode, unmasked
+        self._transport.close()
+        asyncio.get_running_loop().call_later(SLOW_CONSUMER_GRACE, self._transport.abort)
+
+    async def close(self, code: int, reason: str) -> None:
+        """The closing handshake, bounded: a peer that does not answer in time is cut off."""
+        if self._closing:  # already dropped as a slow consumer: no handshake to wait for
+            self._transport.abort()
+            return
+        self._closing = True
+        self._writer.cancel()
+        closing = asyncio.ensure_future(self.ws.close(code=code, message=reason.encode()))
+        done, _ = await asyncio.wait({closing}, timeout=_CLOSE_TIMEOUT)
+        if not done:
+            self._transport.abort()
+            closing.cancel()
 
     async def flush_and_stop(self) -> None:
-        """Let the writer send what is queued (on a graceful stop), briefly."""
+        """Let the writer send what is queued (the socket is ending), briefly."""
         if not self._closing:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._queue.join(), _CLOSE_TIMEOUT)
         self._closing = True
         self._writer.cancel()
-
-    async def _close(self, code: int, reason: str) -> None:
-        try:
-            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), _CLOSE_TIMEOUT)
-        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
-            # The peer does not read even its close frame: drop the TCP connection.
-            transport = self.ws._req.transport if self.ws._req is not None else None
-            if transport is not None:
-                transport.abort()
 
     async def _drain(self) -> None:
         queue, ws = self._queue, self.ws

@@ -45,7 +45,10 @@ class Listener:
         app, backoff, last_alive = self._app, 0.5, None
         while True:
             try:
-                con = await asyncpg.connect(app[keys.config].database_url, timeout=10)
+                con = await asyncpg.connect(
+                    app[keys.config].database_url, timeout=10,
+                    server_settings={"application_name": "chatd-listener"},  # visible in pg_stat_activity
+                )
             except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("event=listen_connect_failed retry_in=%.1fs error=%s", backoff, type(error).__name__)
                 await asyncio.sleep(backoff)

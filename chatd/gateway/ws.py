@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import WSMsgType, web
@@ -32,6 +33,7 @@ UNAUTHORIZED = 4401
 IDENTIFY_SECONDS = 10.0
 MAX_FRAME_BYTES = 64 * 1024
 RESUME_BATCH = 500
+SEND_BUFFER_BYTES = 64 * 1024  # the kernel doubles it: 128 KiB in flight per socket at most
 UTC = ZoneInfo("UTC")
 
 
@@ -43,6 +45,7 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
         raise ApiError(403, "origin not allowed")
     ws = web.WebSocketResponse(heartbeat=config.heartbeat_seconds, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
+    _bound_send_buffer(request)
 
     user = await _identify(request, ws)
     if user is None:
@@ -50,7 +53,7 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     zone, zone_error = _zone(request.query.get("tz"))
     rows = app[keys.queries].list_servers_of_user(app[keys.pool], user_id=user.user_id)
     servers = [server_view(row) async for row in rows]
-    connection = Connection(ws, user, zone, {s.id for s in servers}, config.send_queue_frames)
+    connection = Connection(ws, request.transport, user, zone, {s.id for s in servers}, config.send_queue_frames)
     hub = app[keys.hub]
     await hub.connect(user.user_id, connection)
     log.info("event=ws_connected user_id=%s", user.user_id)
@@ -98,6 +101,14 @@ async def _identify(request: web.Request, ws: web.WebSocketResponse) -> User | N
     except ApiError as error:
         await ws.close(code=UNAUTHORIZED, message=error.detail.encode())
         return None
+
+
+def _bound_send_buffer(request: web.Request) -> None:
+    """Linux grows a socket's send buffer up to 4 MiB for a peer that does not read; fixing it
+    keeps a stalled client's cost small and lets its queue fill, so it is closed (4008)."""
+    sock = request.transport.get_extra_info("socket") if request.transport else None
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
 
 def _zone(name: str | None):

@@ -1,0 +1,221 @@
+"""Delivery across real chatd processes sharing one PostgreSQL: nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import aiohttp
+import pytest
+
+from tests.processes import ChatdProcess
+
+
+@pytest.fixture
+async def start(database_url, config, db):
+    """Start chatd processes on the test database; all are stopped after the test."""
+    started: list[ChatdProcess] = []
+
+    async def start_one(**settings: str) -> ChatdProcess:
+        process = ChatdProcess(database_url, config.secret_key, **settings)
+        started.append(process)
+        return await process.start()
+
+    yield start_one
+    await asyncio.gather(*(p.stop() for p in started if p.process.returncode is None), return_exceptions=True)
+
+
+@pytest.fixture
+async def http():
+    """No connection cap: aiohttp's default of 100 would make the 101st request wait forever."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        yield session
+
+
+async def make_server(http, chatd, owner, *members) -> tuple[str, str]:
+    """A server owned by `owner` with `members` added; returns (server id, general channel id)."""
+    async with http.post(chatd.url + "/chat/servers", json={"name": "Guild"}, headers=owner.auth) as resp:
+        server_id = (await resp.json())["id"]
+    for person in members:
+        async with http.post(f"{chatd.url}/chat/servers/{server_id}/members", json={"username": person.name},
+                             headers=owner.auth) as resp:
+            assert resp.status == 201
+    async with http.get(f"{chatd.url}/chat/servers/{server_id}/channels", headers=owner.auth) as resp:
+        return server_id, (await resp.json())[0]["id"]
+
+
+async def ws_connect(http, chatd, person):
+    ws = await http.ws_connect(chatd.ws_url, params={"token": person.token})
+    assert (await ws.receive_json(timeout=5))["type"] == "connected"
+    return ws
+
+
+async def collect(ws, kind: str, count: int, timeout: float = 30.0) -> list[dict]:
+    got: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while len(got) < count:
+        event = await ws.receive_json(timeout=max(0.01, deadline - time.monotonic()))
+        if event["type"] == kind:
+            got.append(event)
+    return got
+
+
+async def post(http, chatd, person, server_id, channel_id, text) -> dict:
+    async with http.post(f"{chatd.url}/chat/servers/{server_id}/channels/{channel_id}/messages",
+                         json={"text": text}, headers=person.auth) as resp:
+        assert resp.status == 201, await resp.text()
+        return await resp.json()
+
+
+async def test_messages_and_typing_cross_between_two_processes(start, http, alice, bob):
+    one, two = await start(), await start()
+    server_id, channel_id = await make_server(http, one, alice, bob)
+    a, b = await ws_connect(http, one, alice), await ws_connect(http, two, bob)
+    await a.send_json({"type": "send_message", "serverId": server_id, "channelId": channel_id, "text": "hi bob"})
+    [received] = await collect(b, "new_message", 1)
+    assert (received["text"], received["user"], received["seq"]) == ("hi bob", "alice", 1)
+    await b.send_json({"type": "typing_start", "serverId": server_id, "channelId": channel_id})
+    [typing] = await collect(a, "typing_start", 1)
+    assert typing["username"] == "bob"
+
+
+async def test_resume_after_concurrent_writers_on_both_processes_misses_nothing(start, http, alice, bob, db,
+                                                                                 test_queries):
+    one, two = await start(), await start()
+    server_id, channel_id = await make_server(http, one, alice, bob)
+    b = await ws_connect(http, two, bob)
+    await post(http, one, alice, server_id, channel_id, "before")
+    [first] = await collect(b, "new_message", 1)
+    await b.close()
+
+    async def writer(chatd, person, tag):
+        for i in range(50):
+            await post(http, chatd, person, server_id, channel_id, f"{tag}-{i}")
+
+    await asyncio.gather(writer(one, alice, "a1"), writer(one, bob, "b1"), writer(two, alice, "a2"),
+                         writer(two, bob, "b2"))
+    seqs = [row["seq"] async for row in test_queries.channel_seqs(db, channel_id=channel_id)]
+    assert seqs == list(range(1, 202))  # no gaps, whatever process wrote
+
+    b = await ws_connect(http, one, bob)
+    await b.send_json({"type": "resume", "serverId": server_id, "channelId": channel_id, "afterSeq": first["seq"]})
+    await post(http, two, alice, server_id, channel_id, "live")
+    missed = await collect(b, "new_message", 201)
+    assert [m["seq"] for m in missed] == list(range(2, 203))
+    assert missed[-1]["text"] == "live"
+    texts = [m["text"] for m in missed[:-1]]
+    assert sorted(texts) == sorted(f"{t}-{i}" for t in ("a1", "b1", "a2", "b2") for i in range(50))
+
+
+async def test_clients_lose_nothing_when_the_listening_connection_is_killed(start, http, alice, bob, db,
+                                                                            test_queries):
+    one, two = await start(), await start()
+    server_id, channel_id = await make_server(http, one, alice, bob)
+    listeners = [await ws_connect(http, one, bob), await ws_connect(http, two, bob)]
+    sent: list[str] = []
+
+    async def keep_sending():
+        for i in range(60):
+            sent.append((await post(http, one, alice, server_id, channel_id, f"m{i}"))["id"])
+            await asyncio.sleep(0.02)
+
+    sender = asyncio.create_task(keep_sending())
+    await asyncio.sleep(0.3)
+    terminated = [row async for row in test_queries.terminate_listeners(db)]
+    assert len(terminated) == 2
+    await sender
+    for ws in listeners:
+        received = await collect(ws, "new_message", 60, timeout=40)
+        assert [m["id"] for m in received] == sent
+    assert any("event=listen_reconnected" in line for line in one.log + two.log)
+
+
+async def test_sigterm_during_traffic_exits_0_and_keeps_every_acknowledged_message(start, http, alice, db,
+                                                                                   test_queries):
+    chatd = await start()
+    server_id, channel_id = await make_server(http, chatd, alice)
+    acknowledged: list[str] = []
+
+    async def client(n: int):
+        ws = await ws_connect(http, chatd, alice)
+        for i in range(1000):
+            try:
+                await ws.send_json({"type": "send_message", "serverId": server_id, "channelId": channel_id,
+                                    "text": f"c{n}-{i}", "nonce": f"{n}-{i}"})
+                while True:
+                    event = await ws.receive_json(timeout=10)
+                    if event["type"] == "new_message" and event.get("nonce") == f"{n}-{i}":
+                        acknowledged.append(event["id"])
+                        break
+            except (TypeError, ConnectionError, asyncio.TimeoutError, aiohttp.ClientError):
+                return ws.close_code  # receive_json on a CLOSE frame raises TypeError
+
+    clients = [asyncio.create_task(client(n)) for n in range(4)]
+    await asyncio.sleep(1.0)
+    started = time.monotonic()
+    assert await chatd.stop() == 0
+    assert time.monotonic() - started < 10
+    codes = await asyncio.gather(*clients)
+    assert set(codes) == {1001}
+    assert len(acknowledged) > 10
+    assert await test_queries.count_messages_with_ids(db, ids=acknowledged) == len(acknowledged)
+
+
+async def test_a_client_that_never_reads_does_not_slow_the_others_and_is_closed(start, http, alice, make_user):
+    chatd = await start(CHATD_SEND_QUEUE="100")
+    readers = [await make_user(f"reader{i}") for i in range(100)]
+    staller = await make_user("staller")
+    server_id, channel_id = await make_server(http, chatd, alice, staller, *readers)
+    # A second server only the staller reads: bulk traffic there fills its buffers quickly
+    # without loading the 100 readers (who share this machine's two cores with chatd).
+    bulk_server, bulk_channel = await make_server(http, chatd, alice, staller)
+    sockets = [await ws_connect(http, chatd, person) for person in readers]
+
+    async def p99_latency(count: int) -> float:
+        """Send `count` messages at 10/s; the 99th percentile send-to-receive time over all readers."""
+        latencies: list[float] = []
+
+        async def receive(ws):
+            for _ in range(count):
+                [event] = await collect(ws, "new_message", 1, timeout=30)
+                latencies.append(time.time() - float(event["text"]))
+
+        receivers = [asyncio.create_task(receive(ws)) for ws in sockets]
+        for _ in range(count):
+            await post(http, chatd, alice, server_id, channel_id, str(time.time()))
+            await asyncio.sleep(0.1)
+        await asyncio.gather(*receivers)
+        assert len(latencies) == count * len(sockets)
+        return sorted(latencies)[int(len(latencies) * 0.99)]
+
+    async def flood_the_staller():
+        for _ in range(250):  # ~900 KB: more than its socket, transport and queue may hold
+            await post(http, chatd, alice, bulk_server, bulk_channel, "x" * 3500)
+
+    baseline = await p99_latency(30)
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", chatd.port))
+    stalled.sendall(
+        f"GET /chat/ws?token={staller.token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    beside_stalled, _ = await asyncio.gather(p99_latency(30), flood_the_staller())
+    print(f"p99 delivery latency to 100 readers: {baseline * 1000:.1f} ms alone, "
+          f"{beside_stalled * 1000:.1f} ms beside a client that never reads")
+    assert beside_stalled < 3 * baseline + 0.25
+    assert any("event=slow_consumer" in line for line in chatd.log)
+    received = read_until_closed(stalled, timeout=15)
+    assert received.endswith(b"\x88\x23\x0f\xa8slow consumer: resume to catch up")  # close frame, 4008
+
+
+def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
+    """Everything the peer sent until it closed the connection (fails by timing out)."""
+    sock.settimeout(timeout)
+    chunks = []
+    try:
+        while chunk := sock.recv(1 << 16):
+            chunks.append(chunk)
+    finally:
+        sock.close()
+    return b"".join(chunks)
