@@ -219,3 +219,30 @@ def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
     finally:
         sock.close()
     return b"".join(chunks)
+
+
+def masked_text_frame(text: str) -> bytes:
+    """A client-to-server text frame (clients must mask; an all-zero mask leaves the bytes as they are)."""
+    payload = text.encode()
+    assert len(payload) < 126
+    return bytes((0x81, 0x80 | len(payload))) + b"\x00\x00\x00\x00" + payload
+
+
+async def test_a_dead_peer_is_dropped_within_two_heartbeats_and_its_typing_cleared(start, http, alice, bob):
+    chatd = await start(CHATD_HEARTBEAT="1")
+    server_id, channel_id = await make_server(http, chatd, alice, bob)
+    watcher = await ws_connect(http, chatd, alice)
+    dead = socket.socket()  # answers no ping: a peer whose network went away
+    dead.connect(("127.0.0.1", chatd.port))
+    dead.sendall(
+        f"GET /chat/ws?token={bob.token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    dead.sendall(masked_text_frame(
+        f'{{"type":"typing_start","serverId":"{server_id}","channelId":"{channel_id}"}}'))
+    await collect(watcher, "typing_start", 1)
+    started = time.monotonic()
+    [stopped] = await collect(watcher, "typing_stop", 1, timeout=8)  # typing alone would expire after 10 s
+    assert stopped["username"] == "bob"
+    assert time.monotonic() - started < 3.0
+    dead.close()
