@@ -333,3 +333,13 @@ async def test_origins_outside_the_allow_list_cannot_open_a_socket(aiohttp_clien
     assert refused.status == 403
     ws = await guarded.ws_connect("/chat/ws", params={"token": alice.token}, origin="https://chat.example")
     assert (await ws.receive_json(timeout=5))["type"] == "connected"
+
+
+async def test_a_message_too_big_for_a_notification_arrives_whole(client, alice, bob, server, add_member):
+    await add_member(bob)
+    b = await connect(client, bob)
+    text = "é" * 3999 + "!"  # 8000 bytes of UTF-8: past NOTIFY's payload limit, so it travels by id
+    resp = await client.post(f"{server.url}/channels/{server.general}/messages", json={"text": text},
+                             headers=alice.auth)
+    assert resp.status == 201
+    assert (await next_event(b, "new_message"))["text"] == text
