@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from uuid import UUID
 
 from aiohttp import web
@@ -47,17 +48,13 @@ async def remove_member(request: web.Request) -> web.Response:
     server_id, target_id = path_uuid(request, "server_id"), path_uuid(request, "user_id")
     app = request.app
     actor_role = await permissions.require_member(app, user, server_id)
-    queries = app[keys.queries]
-    async with app[keys.pool].acquire() as con, con.transaction():
-        await queries.lock_server(con, server_id=server_id)
-        admins = await queries.count_server_admins(con, server_id=server_id)
-        target_role = await queries.get_member_role(con, server_id=server_id, user_id=target_id)
-        if target_role is None:
-            raise ApiError(404, "member not found")
+    async with _member_change(app, server_id, target_id) as (con, target_role, admins):
         permissions.check_remove_member(user, actor_role, target_id, target_role)
         if target_role == "ADMIN" and admins <= 1:
             raise ApiError(409, LAST_ADMIN)
-        await queries.remove_member(con, notify_channel=NOTIFY_CHANNEL, server_id=server_id, user_id=target_id)
+        await app[keys.queries].remove_member(
+            con, notify_channel=NOTIFY_CHANNEL, server_id=server_id, user_id=target_id
+        )
     return web.Response(status=204)
 
 
@@ -67,6 +64,18 @@ async def change_role(request: web.Request) -> web.Response:
     body = await json_body(request, RoleChange)
     app = request.app
     await permissions.require_role(app, user, server_id, "ADMIN", "change roles")
+    async with _member_change(app, server_id, target_id) as (con, target_role, admins):
+        if target_role == "ADMIN" and body.role != "ADMIN" and admins <= 1:
+            raise ApiError(409, LAST_ADMIN)
+        row = await app[keys.queries].set_member_role(con, server_id=server_id, user_id=target_id, role=body.role)
+    return json_response(member_view(row))
+
+
+@contextlib.asynccontextmanager
+async def _member_change(app, server_id: UUID, target_id: UUID):
+    """A transaction holding the server row's lock, so two ADMINs removing or demoting each
+    other at once cannot both see "another ADMIN remains". Yields the connection, the
+    target's role and the number of ADMINs; 404 when the target is not a member."""
     queries = app[keys.queries]
     async with app[keys.pool].acquire() as con, con.transaction():
         await queries.lock_server(con, server_id=server_id)
@@ -74,10 +83,7 @@ async def change_role(request: web.Request) -> web.Response:
         target_role = await queries.get_member_role(con, server_id=server_id, user_id=target_id)
         if target_role is None:
             raise ApiError(404, "member not found")
-        if target_role == "ADMIN" and body.role != "ADMIN" and admins <= 1:
-            raise ApiError(409, LAST_ADMIN)
-        row = await queries.set_member_role(con, server_id=server_id, user_id=target_id, role=body.role)
-    return json_response(member_view(row))
+        yield con, target_role, admins
 
 
 async def _resolve_user(app, body: NewMember) -> UUID:
