@@ -23,6 +23,7 @@ from chatd.gateway.protocol import (
     BadFrame, GetServers, Identify, Resume, SendMessage, TypingStart, TypingStop, decode_frame,
 )
 from chatd.messaging import post_message
+from chatd.config import RateLimit
 from chatd.ratelimit import RateLimiter
 from chatd.schemas import User
 from chatd.views import server_view
@@ -35,6 +36,7 @@ MAX_FRAME_BYTES = 64 * 1024
 RESUME_BATCH = 500
 SEND_BUFFER_BYTES = 64 * 1024  # the kernel doubles it: 128 KiB in flight per socket at most
 UTC = ZoneInfo("UTC")
+TYPING_LIMIT = RateLimit(1, 2.0)
 
 
 async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
@@ -127,8 +129,8 @@ class Session:
         self.app = app
         self.connection = connection
         self.user = connection.user
-        limit = app[keys.config].rate_limit
-        self.typing_limiter = RateLimiter(type(limit)(1, 2.0)) if limit else None
+        # Typing is limited whenever messages are: one typing_start per 2 s per channel.
+        self.typing_limiter = RateLimiter(TYPING_LIMIT) if app[keys.config].rate_limit else None
 
     async def handle(self, data: str) -> None:
         nonce = None
