@@ -324,6 +324,15 @@ async def test_rest_sending_too_fast_gets_429_with_retry_after(limited, alice, s
     assert await resp.json() == {"detail": "you are sending messages too fast"}
 
 
+async def test_typing_start_is_passed_on_at_most_once_per_two_seconds(limited, alice, bob, server, add_member):
+    await add_member(bob)
+    a, b = await connect(limited, alice), await connect(limited, bob)
+    for _ in range(3):
+        await a.send_json({"type": "typing_start", "serverId": server.id, "channelId": server.general})
+    await next_event(b, "typing_start")
+    await no_event(b, "typing_start", wait=0.5)
+
+
 async def test_origins_outside_the_allow_list_cannot_open_a_socket(aiohttp_client, config, db, alice):
     guarded = await aiohttp_client(create_app(replace(config, allowed_origins=("https://chat.example",))))
     refused = await guarded.get("/chat/ws", params={"token": alice.token},
