@@ -1,4 +1,4 @@
-"""The chatd command line: serve (the default), migrate, token."""
+"""The chatd command line: serve (the default), migrate, seed, stats, token."""
 
 from __future__ import annotations
 
@@ -69,6 +69,28 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed(args: argparse.Namespace) -> int:
+    from chatd import seed
+
+    config, _ = load_config()
+    try:
+        users, servers = asyncio.run(seed.seed(config.database_url, args.demo_users))
+    except seed.NoUsers as error:
+        print(f"chatd: {error}", file=sys.stderr)
+        return 1
+    print(seed.report(users, servers), end="")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from chatd import stats
+
+    config, _ = load_config()
+    sections = asyncio.run(stats.collect(config.database_url))
+    print(stats.as_json(sections) if args.json else stats.as_tables(sections), end="")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from chatd.auth import issue_token
     from chatd.db import create_pool, load_queries
@@ -91,6 +113,12 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(raw: str) -> int:
+    if not raw.isdigit():
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of 0 or more")
+    return int(raw)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatd", description="A Discord-style chat backend over PostgreSQL.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -98,6 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply pending database migrations")
     migrate.add_argument("--list", action="store_true", help="show applied and pending migrations")
     migrate.set_defaults(func=cmd_migrate)
+    seed = sub.add_parser("seed", help="create the 3 sample servers and make every user a member",
+                          description="Create 3 sample servers with TEXT and VOICE channels, make every "
+                          "existing user a member (the first user ADMIN). Running it again adds only "
+                          "what is missing.")
+    seed.add_argument("--demo-users", type=_count, default=0, metavar="N",
+                      help="first create N users with random passwords, printed once")
+    seed.set_defaults(func=cmd_seed)
+    stats = sub.add_parser("stats", help="print message, user, connection and size statistics",
+                           description="Run the queries of sql/monitoring.sql and print their results.")
+    stats.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    stats.set_defaults(func=cmd_stats)
     token = sub.add_parser("token", help="print a fresh access token for an existing user")
     token.add_argument("username")
     token.set_defaults(func=cmd_token)

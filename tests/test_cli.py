@@ -377,6 +377,8 @@ def test_help_lists_the_subcommands():
     assert result.stdout.startswith("usage: chatd [-h] COMMAND ...\n")
     for name, text in [("serve", r"run the server \(the default\)"),
                        ("migrate", "apply pending database migrations"),
+                       ("seed", "create the 3 sample servers and make every user a member"),
+                       ("stats", "print message, user, connection and size statistics"),
                        ("token", "print a fresh access token for an existing user")]:
         assert re.search(rf"^\s+{name}\s+{text}$", result.stdout, re.MULTILINE), name
 

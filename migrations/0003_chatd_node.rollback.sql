@@ -1,0 +1,1 @@
+DROP TABLE chatd_node;

@@ -1,0 +1,53 @@
+-- name: lock_seed()$
+-- Held for the seed's transaction: two seeds at once would otherwise both find no sample
+-- server and create six.
+SELECT pg_advisory_xact_lock(hashtext('chatd seed'));
+
+-- name: get_first_user()^
+-- The seed's ADMIN: the oldest account.
+SELECT user_id, username
+  FROM users
+ ORDER BY created_at, user_id
+ LIMIT 1;
+
+-- name: get_server_id_by_name(name)$
+-- The seed finds its sample servers by name, so a second run adds nothing.
+SELECT id
+  FROM chatserver
+ WHERE name = :name
+ ORDER BY created_at, id
+ LIMIT 1;
+
+-- name: create_seed_server(name, creator_id)$
+-- Channels and members are added by the next queries (create_server also adds `general`).
+INSERT INTO chatserver (name, creator_id)
+VALUES (:name, :creator_id)
+RETURNING id;
+
+-- name: add_seed_channel(server_id, name, type, position)$
+-- No row (None) when the server already has a channel of that name.
+INSERT INTO chatchannel (server_id, name, type, position)
+SELECT :server_id::uuid, :name::text, :type::text, :position::integer
+ WHERE NOT EXISTS (SELECT 1 FROM chatchannel WHERE server_id = :server_id AND name = :name)
+RETURNING id;
+
+-- name: add_all_users_to_server(notify_channel, server_id, admin_id)$
+-- Every user not yet a member joins (admin_id as ADMIN, the others as MEMBER); returns how
+-- many joined. Running chatd processes hear member_added on commit, as with add_member.
+WITH added AS (
+    INSERT INTO servermembership (server_id, user_id, role)
+    SELECT :server_id, user_id, CASE WHEN user_id = :admin_id THEN 'ADMIN' ELSE 'MEMBER' END
+      FROM users
+    ON CONFLICT (server_id, user_id) DO NOTHING
+    RETURNING server_id, user_id, role
+)
+SELECT count(*)
+  FROM (SELECT pg_notify(:notify_channel, json_build_object(
+                   'kind', 'member_added', 'server_id', a.server_id, 'user_id', a.user_id,
+                   'username', u.username, 'role', a.role)::text)
+          FROM added a
+          JOIN users u ON u.user_id = a.user_id) notified;
+
+-- name: count_server_channels_and_members(server_id)^
+SELECT (SELECT count(*) FROM chatchannel WHERE server_id = :server_id) AS channels,
+       (SELECT count(*) FROM servermembership WHERE server_id = :server_id) AS members;

@@ -1,0 +1,23 @@
+-- name: list_server_channels()
+-- Every channel as (server, channel, type, position): what the seed built.
+SELECT s.name AS server, c.name AS channel, c.type, c.position
+  FROM chatchannel c
+  JOIN chatserver s ON s.id = c.server_id
+ ORDER BY s.name, c.position;
+
+-- name: list_memberships_by_name()
+SELECT s.name AS server, u.username, m.role
+  FROM servermembership m
+  JOIN chatserver s ON s.id = m.server_id
+  JOIN users u ON u.user_id = m.user_id
+ ORDER BY s.name, u.username;
+
+-- name: get_channel_by_name(server, channel)^
+SELECT c.id, c.server_id
+  FROM chatchannel c
+  JOIN chatserver s ON s.id = c.server_id
+ WHERE s.name = :server
+   AND c.name = :channel;
+
+-- name: list_nodes()
+SELECT host, pid, connections, users FROM chatd_node ORDER BY pid;
