@@ -15,6 +15,7 @@ from chatd.errors import error_middleware
 from chatd.openapi import openapi_document
 from chatd.gateway.lifecycle import close_sockets, gateway_ctx
 from chatd.gateway.ws import websocket_handler
+from chatd.nodes import node_ctx
 from chatd.ratelimit import RateLimiter
 from chatd.rest import auth, channels, health, members, messages, servers
 
@@ -31,7 +32,7 @@ def create_app(config: Config) -> web.Application:
     )
     app[keys.config] = config
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
-    app.cleanup_ctx.extend([database_ctx, gateway_ctx])
+    app.cleanup_ctx.extend([database_ctx, gateway_ctx, node_ctx])
     app.on_shutdown.append(close_sockets)
     app.router.add_get("/chat/ws", websocket_handler)
     for endpoint in ENDPOINTS:

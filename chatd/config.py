@@ -49,6 +49,7 @@ class Config:
     heartbeat_seconds: float = 30.0
     send_queue_frames: int = 1000
     rate_limit: RateLimit | None = RateLimit(5, 5.0)
+    node_interval_seconds: float = 10.0  # how often this process refreshes its chatd_node row
     secret_key_generated: bool = field(default=False, compare=False)
 
     @property
@@ -87,6 +88,7 @@ class Config:
             heartbeat_seconds=float(_positive_int(env, "CHATD_HEARTBEAT", 30)),
             send_queue_frames=_positive_int(env, "CHATD_SEND_QUEUE", 1000),
             rate_limit=_rate_limit(env.get("CHATD_RATE_LIMIT", "5/5s")),
+            node_interval_seconds=float(_positive_int(env, "CHATD_NODE_INTERVAL", 10)),
         )
 
     def with_secret_key(self) -> Config:

@@ -21,3 +21,8 @@ SELECT c.id, c.server_id
 
 -- name: list_nodes()
 SELECT host, pid, connections, users FROM chatd_node ORDER BY pid;
+
+-- name: insert_stale_node(node_id)!
+-- What a process killed with SIGKILL leaves: a row nobody refreshes.
+INSERT INTO chatd_node (node_id, host, pid, started_at, updated_at)
+VALUES (:node_id, 'gone', 1, now() - interval '1 day', now() - interval '1 hour');
