@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
 from chatd import keys
@@ -13,10 +15,12 @@ from chatd.encoding import json_response
 from chatd.endpoints import Endpoint
 from chatd.errors import error_middleware
 from chatd.openapi import openapi_document
+from chatd.page import debug_page
 from chatd.gateway.lifecycle import close_sockets, gateway_ctx
 from chatd.gateway.ws import websocket_handler
 from chatd.nodes import node_ctx
 from chatd.ratelimit import RateLimiter
+from chatd.resources import resource_dir
 from chatd.rest import auth, channels, health, members, messages, servers
 
 ENDPOINTS: list[Endpoint] = [
@@ -44,4 +48,8 @@ def create_app(config: Config) -> web.Application:
         return json_response(document)
 
     app.router.add_get("/openapi.json", openapi)
+    aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("chatd", "templates"), autoescape=True)
+    app.router.add_get("/", debug_page)
+    app.router.add_get("/debug", debug_page)
+    app.router.add_static("/static/", resource_dir("static"))
     return app

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from chatd.app import ENDPOINTS
 
-# Served, but not REST: the WebSocket upgrade (OpenAPI cannot describe it) and the document itself.
-NOT_IN_THE_DOCUMENT = {("GET", "/chat/ws"), ("GET", "/openapi.json")}
+# Served, but not REST: the WebSocket upgrade (OpenAPI cannot describe it), the document itself,
+# and the debug page with its static files.
+NOT_IN_THE_DOCUMENT = {("GET", "/chat/ws"), ("GET", "/openapi.json"), ("GET", "/"), ("GET", "/debug"),
+                       ("GET", "/static")}
 ST = Path(sys.executable).with_name("st")  # schemathesis' CLI, installed by the `test` extra
 
 

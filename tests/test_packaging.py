@@ -33,3 +33,10 @@ def test_every_package_directory_setup_cfg_names_exists():
 def test_sql_and_migrations_hold_only_the_sql_files_setup_cfg_ships():
     assert [p.name for d in ("sql", "migrations") for p in (ROOT / d).iterdir()
             if p.is_file() and p.suffix != ".sql"] == []
+
+
+def test_static_holds_only_the_file_types_setup_cfg_ships():
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "setup.cfg")
+    shipped = {p.strip().removeprefix("*") for p in parser["options.package_data"]["chatd.static"].split(",")}
+    assert {p.suffix for p in (ROOT / "static").iterdir()} <= shipped

@@ -1,0 +1,514 @@
+// chatd's debug page: sign in, browse servers and channels, chat live, and watch the protocol.
+import { $, h, show } from "./dom.js";
+import { api, ApiError, messagesPath } from "./api.js";
+import { Gateway } from "./gateway.js";
+import { logClose, logFrame, setupDevPanel, showToken } from "./dev.js";
+
+const PAGE = 50;
+const TYPING_EXPIRES_MS = 10000; // the server's own expiry for a typing_start with no stop
+const TYPING_EVERY_MS = 2000; // the server accepts one typing_start per 2 s
+const TOKEN_KEY = "chatd.token";
+
+const S = {
+  token: null,
+  me: null,
+  servers: new Map(), // id -> server (with the caller's role)
+  serverId: null,
+  channels: [],
+  channelId: null,
+  members: [],
+  shown: new Map(), // message id -> li, for the selected channel
+  pending: new Map(), // nonce -> optimistic li
+  lastSeq: new Map(), // channel id -> highest seq seen
+  oldestId: null,
+  typing: new Map(), // user id -> {username, timer}
+  typingSentAt: 0,
+  retries: 0,
+  retryTimer: null,
+  selectNext: null, // a server just created, selected once the gateway lists it
+  resumeOnConnect: false,
+};
+
+const gateway = new Gateway({
+  onState: (state, detail) => {
+    const el = $("#conn-state");
+    el.dataset.state = state;
+    el.textContent = detail ? `${state}: ${detail}` : state;
+  },
+  onFrame: logFrame,
+  onEvent: handleEvent,
+  onClose: (code, reason, byPage) => {
+    logClose(code, reason);
+    clearTyping();
+    if (code === 4401) {
+      notify(`signed out by the server: ${reason || "unauthorized"}`);
+      signOut();
+    } else if (!byPage) {
+      // Unexpected (shutdown, slow consumer, network): come back and catch up.
+      const delay = Math.min(30000, 1000 * 2 ** S.retries++);
+      S.retryTimer = setTimeout(() => reconnect(true), delay);
+    }
+  },
+});
+
+function notify(text, isError = true) {
+  const el = $("#notice");
+  el.textContent = text;
+  el.className = isError ? "error" : "";
+}
+
+function fail(error) {
+  notify(error instanceof ApiError ? error.detail : String(error));
+}
+
+const call = (method, path, body) => api(method, path, { token: S.token, body });
+const server = () => S.servers.get(S.serverId);
+const channel = () => S.channels.find((c) => c.id === S.channelId);
+
+// ---- signing in ----
+
+async function signIn(token) {
+  S.token = token;
+  try {
+    S.me = await call("GET", "/auth/me");
+  } catch (error) {
+    S.token = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    fail(error);
+    return;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  $("#whoami").textContent = S.me.username;
+  showToken(token);
+  show($("#auth"), false);
+  show($("#main"), true);
+  show($("#logout"), true);
+  notify("", false);
+  reconnect(false);
+}
+
+function signOut() {
+  clearTimeout(S.retryTimer);
+  gateway.disconnect("signed out");
+  sessionStorage.removeItem(TOKEN_KEY);
+  Object.assign(S, { token: null, me: null, serverId: null, channelId: null, channels: [], members: [] });
+  S.servers.clear();
+  S.lastSeq.clear();
+  $("#whoami").textContent = "";
+  showToken(null);
+  show($("#auth"), true);
+  show($("#main"), false);
+  show($("#logout"), false);
+}
+
+async function credentials(path) {
+  const body = { username: $("#username").value, password: $("#password").value };
+  try {
+    if (path === "/auth/register") await api("POST", path, { body });
+    const token = await api("POST", "/auth/login", { body });
+    await signIn(token.access_token);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+// ---- the gateway ----
+
+function reconnect(resume) {
+  clearTimeout(S.retryTimer);
+  S.resumeOnConnect = resume;
+  gateway.connect(S.token);
+}
+
+function handleEvent(event) {
+  switch (event.type) {
+    case "connected":
+      S.retries = 0;
+      renderServers(event.servers);
+      if (S.resumeOnConnect && S.channelId && S.lastSeq.has(S.channelId)) {
+        gateway.send({ type: "resume", serverId: S.serverId, channelId: S.channelId, afterSeq: S.lastSeq.get(S.channelId) });
+      }
+      break;
+    case "servers_data":
+      renderServers(Object.values(event.servers));
+      break;
+    case "new_message":
+      onMessage(event);
+      break;
+    case "typing_start":
+    case "typing_stop":
+      onTyping(event);
+      break;
+    case "member_added":
+      onMemberAdded(event);
+      break;
+    case "member_removed":
+      onMemberRemoved(event);
+      break;
+    case "channel_created":
+      if (event.serverId === S.serverId && !S.channels.some((c) => c.id === event.channel.id)) {
+        S.channels.push(event.channel);
+        renderChannels();
+      }
+      break;
+    case "server_deleted":
+      dropServer(event.serverId, "the server was deleted");
+      break;
+    case "resumed":
+      notify(`resumed #${channel()?.name ?? event.channelId} after seq ${event.seq}`, false);
+      break;
+    case "error":
+      onError(event);
+      break;
+  }
+}
+
+function onError(event) {
+  const li = event.nonce && S.pending.get(event.nonce);
+  if (li) {
+    li.classList.add("failed");
+    li.append(h("span", { class: "why" }, ` — not sent: ${event.message}`));
+    S.pending.delete(event.nonce);
+  }
+  notify(`error: ${event.message}${event.retryAfter ? ` (retry after ${event.retryAfter} s)` : ""}`);
+}
+
+// ---- servers, channels, members ----
+
+function renderServers(list) {
+  S.servers = new Map(list.map((s) => [s.id, s]));
+  $("#servers").replaceChildren(...list.map((s) =>
+    h("li", { class: s.id === S.serverId ? "selected" : "", dataset: { id: s.id } },
+      h("button", { type: "button", onclick: () => selectServer(s.id) }, s.name),
+      h("span", { class: "role" }, s.role))));
+  const next = S.selectNext;
+  S.selectNext = null;
+  if (next && S.servers.has(next)) selectServer(next);
+  else if (S.serverId && !S.servers.has(S.serverId)) dropServer(S.serverId, "you are no longer a member");
+  else if (!S.serverId && list.length) selectServer(list[0].id);
+}
+
+async function selectServer(serverId) {
+  S.serverId = serverId;
+  for (const li of $("#servers").children) li.classList.toggle("selected", li.dataset.id === serverId);
+  const role = server().role;
+  $("#server-title").textContent = server().name;
+  show($("#channel-form"), role === "ADMIN");
+  show($("#member-form"), role !== "MEMBER");
+  $("#member-role").disabled = role !== "ADMIN";
+  try {
+    const [channels, members] = await Promise.all([
+      call("GET", `/chat/servers/${serverId}/channels`), call("GET", `/chat/servers/${serverId}/members`)]);
+    if (S.serverId !== serverId) return;
+    S.channels = channels;
+    S.members = members;
+    renderChannels();
+    renderMembers();
+    const first = channels.find((c) => c.type === "text");
+    if (first) selectChannel(first.id);
+    else clearChat("no TEXT channel");
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function dropServer(serverId, why) {
+  S.servers.delete(serverId);
+  $("#servers").querySelector(`li[data-id="${CSS.escape(serverId)}"]`)?.remove();
+  if (S.serverId !== serverId) return;
+  notify(`${why}`, false);
+  S.serverId = null;
+  S.channelId = null;
+  S.channels = [];
+  S.members = [];
+  renderChannels();
+  renderMembers();
+  clearChat("No channel selected");
+  $("#server-title").textContent = "Channels";
+  show($("#channel-form"), false);
+  show($("#member-form"), false);
+}
+
+function renderChannels() {
+  S.channels.sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
+  $("#channels").replaceChildren(...S.channels.map((c) =>
+    h("li", { class: `${c.type}${c.id === S.channelId ? " selected" : ""}`, dataset: { id: c.id } },
+      h("button", { type: "button", onclick: () => selectChannel(c.id) }, `${c.type === "voice" ? "🔊" : "#"} ${c.name}`),
+      h("span", { class: "kind" }, c.type.toUpperCase()))));
+}
+
+function renderMembers() {
+  const role = server()?.role;
+  $("#members").replaceChildren(...S.members.map((m) => {
+    const self = m.user_id === S.me?.user_id;
+    const mayRemove = self || role === "ADMIN" || (role === "MODERATOR" && m.role === "MEMBER");
+    return h("li", { dataset: { id: m.user_id } },
+      h("span", { class: "name" }, m.username), " ", h("span", { class: "role" }, m.role),
+      mayRemove && h("button", { type: "button", class: "remove", onclick: () => removeMember(m) }, self ? "Leave" : "Remove"));
+  }));
+}
+
+function onMemberAdded(event) {
+  if (event.userId === S.me.user_id) {
+    gateway.send({ type: "get_servers" }); // a server we were just added to
+  } else if (event.serverId === S.serverId && !S.members.some((m) => m.user_id === event.userId)) {
+    S.members.push({ user_id: event.userId, username: event.username, role: event.role });
+    renderMembers();
+  }
+}
+
+function onMemberRemoved(event) {
+  if (event.userId === S.me.user_id) {
+    dropServer(event.serverId, "you were removed from the server");
+  } else if (event.serverId === S.serverId) {
+    S.members = S.members.filter((m) => m.user_id !== event.userId);
+    renderMembers();
+  }
+}
+
+async function removeMember(member) {
+  try {
+    await call("DELETE", `/chat/servers/${S.serverId}/members/${member.user_id}`);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+// ---- messages ----
+
+function clearChat(title) {
+  S.channelId = null;
+  S.shown.clear();
+  S.pending.clear();
+  clearTyping();
+  $("#messages").replaceChildren();
+  $("#channel-title").textContent = title;
+  show($("#load-older"), false);
+  show($("#composer"), false);
+}
+
+async function selectChannel(channelId) {
+  const c = S.channels.find((x) => x.id === channelId);
+  clearChat(`${c.type === "voice" ? "🔊" : "#"} ${c.name}`);
+  S.channelId = channelId;
+  renderChannels();
+  if (c.type === "voice") {
+    $("#messages").append(h("li", { class: "system" }, "A VOICE channel: it has no text messages."));
+    return;
+  }
+  show($("#composer"), true);
+  try {
+    const page = await call("GET", `${messagesPath(S.serverId, channelId)}?limit=${PAGE}`);
+    if (S.channelId !== channelId) return;
+    for (const m of page) place(m);
+    S.oldestId = page[0]?.id ?? null;
+    olderButton(page.length === PAGE);
+    scrollDown();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function olderButton(more) {
+  const button = $("#load-older");
+  show(button, true);
+  button.disabled = !more;
+  button.textContent = more ? "Load older" : "Beginning of the channel";
+}
+
+async function loadOlder() {
+  const channelId = S.channelId;
+  try {
+    const page = await call("GET", `${messagesPath(S.serverId, channelId)}?limit=${PAGE}&before=${S.oldestId}`);
+    if (S.channelId !== channelId) return;
+    for (const m of page) place(m);
+    if (page.length) S.oldestId = page[0].id;
+    olderButton(page.length === PAGE);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function messageItem(m) {
+  return h("li", { class: m.userId === S.me.user_id ? "message own" : "message", dataset: { id: m.id, seq: m.seq } },
+    h("span", { class: "author" }, m.user), " ",
+    h("time", { datetime: m.createdAt, title: m.createdAt }, m.timestamp), " ",
+    h("span", { class: "text" }, m.text));
+}
+
+// Messages stay in seq order, whatever order history, live events and resume deliver them in;
+// pending (optimistic) copies stay at the end until their echo replaces them.
+function place(raw) {
+  const m = raw.userId ? raw : { ...raw, userId: raw.user_id, createdAt: raw.created_at };
+  bumpSeq(S.channelId, m.seq);
+  if (S.shown.has(m.id)) return;
+  const li = messageItem(m);
+  S.shown.set(m.id, li);
+  const pending = m.nonce && S.pending.get(m.nonce);
+  if (pending) {
+    S.pending.delete(m.nonce);
+    pending.replaceWith(li);
+    return;
+  }
+  const list = $("#messages");
+  let before = null;
+  for (const el of list.children) {
+    if (!el.dataset.seq || Number(el.dataset.seq) > m.seq) {
+      before = el;
+      break;
+    }
+  }
+  list.insertBefore(li, before);
+}
+
+function bumpSeq(channelId, seq) {
+  if (seq > (S.lastSeq.get(channelId) ?? 0)) S.lastSeq.set(channelId, seq);
+}
+
+function onMessage(event) {
+  if (event.channelId !== S.channelId) {
+    bumpSeq(event.channelId, event.seq);
+    $("#channels").querySelector(`li[data-id="${CSS.escape(event.channelId)}"]`)?.classList.add("unread");
+    return;
+  }
+  dropTyping(event.userId);
+  const list = $("#messages");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  place(event);
+  if (atBottom) scrollDown();
+}
+
+function scrollDown() {
+  const list = $("#messages");
+  list.scrollTop = list.scrollHeight;
+}
+
+function sendMessage() {
+  const input = $("#composer-text");
+  const text = input.value;
+  if (!text.trim() || !S.channelId) return;
+  const nonce = crypto.randomUUID();
+  const li = h("li", { class: "message own pending", dataset: { nonce } },
+    h("span", { class: "author" }, S.me.username), " ", h("time", {}, "sending…"), " ", h("span", { class: "text" }, text));
+  if (!gateway.send({ type: "send_message", serverId: S.serverId, channelId: S.channelId, text, nonce })) {
+    notify("not connected: reconnect to send");
+    return;
+  }
+  S.pending.set(nonce, li);
+  $("#messages").append(li);
+  scrollDown();
+  input.value = "";
+  S.typingSentAt = 0; // the server ends our typing indicator when the message arrives
+}
+
+// ---- typing ----
+
+function onComposerInput() {
+  const now = Date.now();
+  const typing = $("#composer-text").value.trim() !== "";
+  const frame = { serverId: S.serverId, channelId: S.channelId };
+  if (typing && now - S.typingSentAt > TYPING_EVERY_MS) {
+    S.typingSentAt = now;
+    gateway.send({ type: "typing_start", ...frame });
+  } else if (!typing && S.typingSentAt) {
+    S.typingSentAt = 0;
+    gateway.send({ type: "typing_stop", ...frame });
+  }
+}
+
+function onTyping(event) {
+  if (event.channelId !== S.channelId) return;
+  dropTyping(event.userId);
+  if (event.type === "typing_start") {
+    const timer = setTimeout(() => dropTyping(event.userId), TYPING_EXPIRES_MS);
+    S.typing.set(event.userId, { username: event.username, timer });
+  }
+  renderTyping();
+}
+
+function dropTyping(userId) {
+  const entry = S.typing.get(userId);
+  if (!entry) return;
+  clearTimeout(entry.timer);
+  S.typing.delete(userId);
+  renderTyping();
+}
+
+function clearTyping() {
+  for (const userId of [...S.typing.keys()]) dropTyping(userId);
+}
+
+function renderTyping() {
+  const names = [...S.typing.values()].map((t) => t.username);
+  $("#typing").textContent =
+    names.length === 0 ? "" :
+    names.length === 1 ? `${names[0]} is typing…` :
+    names.length <= 3 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)} are typing…` :
+    "Several people are typing…";
+}
+
+// ---- wiring ----
+
+function onSubmit(selector, handler) {
+  $(selector).addEventListener("submit", (e) => {
+    e.preventDefault();
+    handler();
+  });
+}
+
+function start() {
+  setupDevPanel();
+  onSubmit("#login-form", () => credentials("/auth/login"));
+  $("#register").addEventListener("click", () => {
+    if ($("#login-form").reportValidity()) credentials("/auth/register");
+  });
+  onSubmit("#token-form", () => signIn($("#token-input").value.trim()));
+  $("#logout").addEventListener("click", signOut);
+  onSubmit("#server-form", async () => {
+    try {
+      const created = await call("POST", "/chat/servers", { name: $("#server-name").value });
+      $("#server-name").value = "";
+      S.selectNext = created.id;
+      // A connection hears the servers it had when it connected: reconnect to hear this one.
+      reconnect(true);
+    } catch (error) {
+      fail(error);
+    }
+  });
+  onSubmit("#channel-form", async () => {
+    try {
+      const created = await call("POST", `/chat/servers/${S.serverId}/channels`,
+        { name: $("#channel-name").value, type: $("#channel-type").value });
+      $("#channel-name").value = "";
+      handleEvent({ type: "channel_created", serverId: created.server_id, channel: created });
+    } catch (error) {
+      fail(error);
+    }
+  });
+  onSubmit("#member-form", async () => {
+    try {
+      await call("POST", `/chat/servers/${S.serverId}/members`,
+        { username: $("#member-name").value.trim(), role: $("#member-role").disabled ? "MEMBER" : $("#member-role").value });
+      $("#member-name").value = "";
+    } catch (error) {
+      fail(error);
+    }
+  });
+  onSubmit("#composer", sendMessage);
+  $("#composer-text").addEventListener("input", onComposerInput);
+  $("#load-older").addEventListener("click", loadOlder);
+  $("#disconnect").addEventListener("click", () => {
+    clearTimeout(S.retryTimer);
+    gateway.disconnect();
+  });
+  $("#reconnect").addEventListener("click", () => reconnect(false));
+  $("#reconnect-resume").addEventListener("click", () => reconnect(true));
+  $("#raw-send").addEventListener("click", () => {
+    if (!gateway.send($("#raw-frame").value)) notify("not connected");
+  });
+  setInterval(() => S.token && showToken(S.token), 30000);
+  const saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) signIn(saved);
+}
+
+start();
