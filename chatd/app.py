@@ -18,6 +18,7 @@ from chatd.openapi import openapi_document
 from chatd.page import debug_page
 from chatd.gateway.lifecycle import close_sockets, gateway_ctx
 from chatd.gateway.ws import websocket_handler
+from chatd.metrics import Metrics, metrics_middleware
 from chatd.nodes import node_ctx
 from chatd.ratelimit import RateLimiter
 from chatd.resources import resource_dir
@@ -32,9 +33,10 @@ ENDPOINTS: list[Endpoint] = [
 def create_app(config: Config) -> web.Application:
     """config.database_url must name a migrated database (the CLI starts and migrates it)."""
     app = web.Application(
-        middlewares=[cors_middleware, error_middleware], client_max_size=config.max_body_bytes
+        middlewares=[metrics_middleware, cors_middleware, error_middleware], client_max_size=config.max_body_bytes
     )
     app[keys.config] = config
+    app[keys.metrics] = Metrics(app)
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app.cleanup_ctx.extend([database_ctx, gateway_ctx, node_ctx])
     app.on_shutdown.append(close_sockets)

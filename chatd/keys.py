@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.gateway.hub import Hub
     from chatd.gateway.listener import Listener
     from chatd.gateway.typing import TypingTracker
+    from chatd.metrics import Metrics
     from chatd.ratelimit import RateLimiter
 
 config = web.AppKey("config", Config)
@@ -23,3 +24,4 @@ hub = web.AppKey["Hub"]("hub")
 listener = web.AppKey["Listener"]("listener")
 typing = web.AppKey["TypingTracker"]("typing")
 message_limiter = web.AppKey["Optional[RateLimiter]"]("message_limiter")
+metrics = web.AppKey["Metrics"]("metrics")

@@ -23,6 +23,11 @@ class MigrationState:
     applied: bool
 
 
+def migration_ids() -> list[str]:
+    """The ids of the migrations this chatd ships (yoyo's id is the file name, minus .sql)."""
+    return sorted(p.stem for p in resource_dir("migrations").glob("*.sql") if not p.stem.endswith(".rollback"))
+
+
 def apply_migrations(database_url: str) -> list[str]:
     """Apply what is pending and return the ids applied.
 

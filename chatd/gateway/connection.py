@@ -8,11 +8,15 @@ import contextlib
 import logging
 import struct
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from aiohttp import WSMsgType, web
 
 from chatd.schemas import User
+
+if TYPE_CHECKING:
+    from prometheus_client import Counter
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +26,11 @@ _CLOSE_TIMEOUT = 2.0
 
 
 class Connection:
-    __slots__ = ("ws", "user", "zone", "servers", "seen", "resuming", "_queue", "_writer", "_closing", "_transport")
+    __slots__ = ("ws", "user", "zone", "servers", "seen", "resuming", "_queue", "_writer", "_closing", "_transport",
+                 "_dropped")
 
     def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport, user: User, zone: tzinfo,
-                 servers: set[UUID], max_queue: int):
+                 servers: set[UUID], max_queue: int, dropped: Counter | None = None):
         self.ws = ws
         self._transport = transport  # kept: aiohttp forgets it once a close begins
         self.user = user
@@ -36,6 +41,7 @@ class Connection:
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(max_queue)
         self._writer = asyncio.create_task(self._drain())
         self._closing = False
+        self._dropped = dropped  # the slow-consumer counter of /metrics
 
     def send(self, frame: bytes) -> None:
         """Queue a frame without waiting; a client that lets the queue fill is closed (4008)."""
@@ -67,6 +73,8 @@ class Connection:
             return
         self._closing = True
         self._writer.cancel()
+        if self._dropped is not None:
+            self._dropped.inc()
         reason = b"slow consumer: resume to catch up"
         payload = struct.pack("!H", SLOW_CONSUMER) + reason
         self._transport.write(bytes((0x88, len(payload))) + payload)  # FIN + close opcode, unmasked

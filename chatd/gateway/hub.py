@@ -8,16 +8,20 @@ broadcast (once per time zone in use), never once per recipient.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from chatd.events import MessageNote
 from chatd.gateway import protocol
 from chatd.gateway.connection import Connection
 
+if TYPE_CHECKING:
+    from chatd.metrics import Metrics
+
 
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self._metrics = metrics
         self.active_connections: dict[UUID, set[Connection]] = {}
         self._by_server: dict[UUID, set[Connection]] = {}
         self.channel_seq: dict[UUID, int] = {}  # highest seq this process has fanned out
@@ -63,11 +67,14 @@ class Hub:
             return  # already fanned out (a catch-up after a lost LISTEN overlaps live ones)
         self.channel_seq[channel_id] = seq
         frames: dict[Any, bytes] = {}
-        for conn in self._by_server.get(event.server_id, ()):
+        recipients = self._by_server.get(event.server_id, ())
+        for conn in recipients:
             frame = frames.get(conn.zone)
             if frame is None:
                 frame = frames[conn.zone] = protocol.message_event(event, conn.zone)
             conn.send_message(channel_id, seq, frame)
+        if recipients and self._metrics is not None:
+            self._metrics.deliveries.inc(len(recipients))  # once per broadcast, not per socket
 
     def subscribe(self, user_id: UUID, server_id: UUID) -> None:
         for conn in self.active_connections.get(user_id, ()):

@@ -20,7 +20,7 @@ FIRST_LISTEN_SECONDS = 10.0
 
 async def gateway_ctx(app: web.Application):
     """cleanup_ctx (after the pool): LISTEN is up before the first request is served."""
-    app[keys.hub] = Hub()
+    app[keys.hub] = Hub(app.get(keys.metrics))
     app[keys.typing] = TypingTracker(app)
     listener = app[keys.listener] = Listener(app)
     tasks = [asyncio.create_task(listener.run()), asyncio.create_task(listener.dispatch())]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -96,6 +97,7 @@ class Listener:
         app = self._app
         hub = app[keys.hub]
         if isinstance(note, MessageNote):
+            app[keys.metrics].notification_lag.observe(max(0.0, time.time() - note.created_at.timestamp()))
             if note.text is None:
                 row = await app[keys.queries].get_message(app[keys.pool], message_id=note.id)
                 if row is None:

@@ -55,7 +55,8 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     zone, zone_error = _zone(request.query.get("tz"))
     rows = app[keys.queries].list_servers_of_user(app[keys.pool], user_id=user.user_id)
     servers = [server_view(row) async for row in rows]
-    connection = Connection(ws, request.transport, user, zone, {s.id for s in servers}, config.send_queue_frames)
+    connection = Connection(ws, request.transport, user, zone, {s.id for s in servers}, config.send_queue_frames,
+                            app[keys.metrics].slow_consumers)
     hub = app[keys.hub]
     await hub.connect(user.user_id, connection)
     log.info("event=ws_connected user_id=%s", user.user_id)
@@ -158,7 +159,9 @@ class Session:
     async def send_message(self, frame: SendMessage) -> None:
         row = await post_message(self.app, self.user, frame.serverId, frame.channelId, frame.text, frame.nonce)
         await self.app[keys.typing].stop(self.user, frame.serverId, frame.channelId)
-        if not row["created"]:
+        if row["created"]:
+            self.app[keys.metrics].messages_ws.inc()
+        else:
             # A resend of a message already stored: confirm it to this socket only.
             self.connection.send(protocol.message_event(message_note(row), self.connection.zone))
 

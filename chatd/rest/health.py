@@ -11,6 +11,8 @@ from chatd import keys
 from chatd.encoding import json_response
 from chatd.endpoints import Endpoint
 from chatd.errors import ApiError
+from chatd.metrics import metrics_handler
+from chatd.migrations import migration_ids
 from chatd.schemas import Health
 
 
@@ -19,19 +21,31 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when the database answers and cross-process delivery (LISTEN) is up."""
+    """Ready when the database answers, its schema is this chatd's, and cross-process
+    delivery (LISTEN) is up."""
     app = request.app
     try:
-        await asyncio.wait_for(app[keys.queries].ping(app[keys.pool]), 2)
+        rows = app[keys.queries].list_applied_migration_ids(app[keys.pool])
+        applied = await asyncio.wait_for(_collect_ids(rows), 2)
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         raise ApiError(503, "database is not answering") from None
+    pending = [m for m in migration_ids() if m not in applied]
+    if pending:
+        raise ApiError(503, f"migrations pending: {', '.join(pending)}")
     if not app[keys.listener].ready:
         raise ApiError(503, "notification listener is reconnecting")
     return json_response(Health(status="ready"))
 
 
+async def _collect_ids(rows) -> set[str]:
+    return {row["migration_id"] async for row in rows}
+
+
 ENDPOINTS = [
     Endpoint("GET", "/healthz", healthz, "200 while the process runs", "health", response=Health, auth=False),
-    Endpoint("GET", "/readyz", readyz, "200 when the database and the listener are up, else 503",
+    Endpoint("GET", "/readyz", readyz,
+             "200 when the database answers, migrations are current and the listener is up, else 503",
              "health", response=Health, errors=(503,), auth=False),
+    Endpoint("GET", "/metrics", metrics_handler, "Prometheus metrics, in the text exposition format",
+             "health", auth=False),
 ]

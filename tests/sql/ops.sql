@@ -26,3 +26,12 @@ SELECT host, pid, connections, users FROM chatd_node ORDER BY pid;
 -- What a process killed with SIGKILL leaves: a row nobody refreshes.
 INSERT INTO chatd_node (node_id, host, pid, started_at, updated_at)
 VALUES (:node_id, 'gone', 1, now() - interval '1 day', now() - interval '1 hour');
+
+-- name: forget_migration(migration_id)^
+-- As if the migration had not been applied: what a chatd newer than its database sees.
+DELETE FROM _yoyo_migration WHERE migration_id = :migration_id
+RETURNING migration_hash, migration_id, applied_at_utc;
+
+-- name: restore_migration(migration_hash, migration_id, applied_at_utc)!
+INSERT INTO _yoyo_migration (migration_hash, migration_id, applied_at_utc)
+VALUES (:migration_hash, :migration_id, :applied_at_utc);
