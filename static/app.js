@@ -350,15 +350,11 @@ function place(raw) {
     pending.replaceWith(li);
     return;
   }
+  // Scan from the end, where live and resumed messages land.
   const list = $("#messages");
-  let before = null;
-  for (const el of list.children) {
-    if (!el.dataset.seq || Number(el.dataset.seq) > m.seq) {
-      before = el;
-      break;
-    }
-  }
-  list.insertBefore(li, before);
+  let after = list.lastElementChild;
+  while (after && (!after.dataset.seq || Number(after.dataset.seq) > m.seq)) after = after.previousElementSibling;
+  list.insertBefore(li, after ? after.nextElementSibling : list.firstElementChild);
 }
 
 function bumpSeq(channelId, seq) {
