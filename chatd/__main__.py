@@ -1,4 +1,4 @@
-"""The chatd command line: serve (the default), migrate, seed, stats, token."""
+"""The chatd command line: serve (the default), migrate, seed, stats, token, bench."""
 
 from __future__ import annotations
 
@@ -113,6 +113,12 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from chatd.bench.cli import run
+
+    return run(args)
+
+
 def _count(raw: str) -> int:
     if not raw.isdigit():
         raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of 0 or more")
@@ -140,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="print a fresh access token for an existing user")
     token.add_argument("username")
     token.set_defaults(func=cmd_token)
+    from chatd.bench.cli import add_arguments
+
+    bench = sub.add_parser("bench", help="measure chatd against this machine's own ceilings",
+                           description="Start a database and chatd processes, drive them with "
+                           "WebSocket and HTTP clients, and print each figure beside its ceiling.")
+    add_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -1,0 +1,90 @@
+"""The ceilings: the same work with no chatd code in the path, measured in the same run.
+
+chatd's figures are reported as ratios to these, because on a shared machine the absolute
+numbers move with the neighbours' load while the ratios hold still.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import asyncpg
+import aiohttp
+
+from chatd.bench import processes
+from chatd.bench.loadgen import LoadGen
+from chatd.bench.stats import quantiles_ms
+
+POOL_SIZE = 8
+NOTIFY_CHANNEL = "chatd_bench"
+
+
+async def insert_per_row(database_url: str, queries, server_id, channel_id, user_id, duration: float,
+                         seqs: itertools.count) -> float:
+    """Rows/s of single-row INSERT ... RETURNING, each its own durable commit, pool of 8.
+
+    Twice as many tasks as connections keep every connection busy between round trips.
+    """
+    sql = queries.bench_insert_message.sql  # the named query's text, run on bare asyncpg
+    pool = await asyncpg.create_pool(database_url, min_size=POOL_SIZE, max_size=POOL_SIZE,
+                                     server_settings={"synchronous_commit": "on"})
+    done = 0
+
+    async def writer(deadline: float) -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            await pool.fetchrow(sql, server_id, channel_id, user_id, "ceiling row", next(seqs))
+            done += 1
+
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(writer(started + duration) for _ in range(POOL_SIZE * 2)))
+        return done / (time.perf_counter() - started)
+    finally:
+        await pool.close()
+
+
+async def notify_round_trip(database_url: str, queries, samples: int) -> dict[str, float | None]:
+    """LISTEN on one connection, NOTIFY from another: send to callback, in ms."""
+    listener, sender = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
+    arrived: asyncio.Queue[float] = asyncio.Queue()
+    await listener.add_listener(NOTIFY_CHANNEL, lambda *_: arrived.put_nowait(time.perf_counter()))
+    times = []
+    try:
+        for i in range(samples):
+            started = time.perf_counter()
+            await queries.bench_notify(sender, notify_channel=NOTIFY_CHANNEL, payload=str(i))
+            times.append(await asyncio.wait_for(arrived.get(), 10) - started)
+    finally:
+        await listener.close()
+        await sender.close()
+    return quantiles_ms(times)
+
+
+async def fanout(clients: int, workers: int, deliveries: int, trials: int, progress) -> list[float]:
+    """Deliveries/s of one pre-serialized ~200-byte frame to `clients` raw aiohttp sockets,
+    received and counted by the same load generators that measure chatd."""
+    server = await processes.rawserver().start()
+    results = []
+    try:
+        async with LoadGen(workers) as loadgen:
+            made = await loadgen.connect([{"url": server.url.replace("http", "ws") + "/ws"}] * clients)
+            rounds = max(1, deliveries // max(1, made["ok"]))
+            async with aiohttp.ClientSession() as http:
+                for trial in range(trials):
+                    run = asyncio.create_task(loadgen.run("listen", 0.5))
+                    await asyncio.sleep(0.05)  # the run command reaches the workers first
+                    started = time.time()
+                    async with http.post(f"{server.url}/blast?rounds={rounds}") as resp:
+                        await resp.read()
+                    _, replies = await run
+                    got = sum(r["deliveries"] for r in replies)
+                    last = max(r["last_delivery"] for r in replies)
+                    results.append(got / (last - started) if got else 0.0)
+                    progress(f"ceiling fan-out trial {trial + 1}: {results[-1]:,.0f} deliveries/s "
+                             f"({got:,} to {made['ok']:,} sockets)")
+    finally:
+        await server.stop()
+    return results

@@ -1,0 +1,177 @@
+"""`python -m chatd bench`: start what is needed, measure, print a table (and --json).
+
+Order matters on a shared 2-core machine: ceilings first (they also load the history table
+by COPY), then chatd in one process, then across processes, history paging, and last the
+many idle connections (a fresh process, so its memory delta is the connections' alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import resource
+import secrets
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from chatd.bench import ceilings, phases, processes, report
+from chatd.bench.database import cleanup, copy_history, database, populate
+from chatd.bench.stats import summary
+from chatd.config import Config
+from chatd.db import create_pool, load_queries
+
+
+@dataclass(frozen=True)
+class Settings:
+    clients: int = 1000
+    members: int = 100
+    duration: float = 5.0  # seconds per trial
+    trials: int = 3
+    processes: int = 2  # chatd processes in the cross-process phase
+    workers: int = 2  # load-generator processes
+    senders_per_server: int = 10
+    hold: int = 15000  # idle connections to open against one process
+    history_rows: int = 200_000  # in the paged channel...
+    table_rows: int = 1_000_000  # ...of a table this big
+    depths: tuple[int, int, int] = (0, 10_000, 100_000)
+    history_requests: int = 30
+    fanout_deliveries: int = 200_000  # per raw fan-out trial
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Settings:
+        base = cls.quick() if args.quick else cls()
+        given = {k: v for k, v in (("clients", args.clients), ("members", args.members),
+                                   ("duration", args.duration), ("processes", args.processes)) if v is not None}
+        return cls(**{**asdict(base), **given})
+
+    @classmethod
+    def quick(cls) -> Settings:
+        """Under a minute for CI: fewer clients, 1 s trials, a 20k-message history."""
+        return cls(clients=200, members=50, duration=1.0, senders_per_server=5, hold=1000,
+                   history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
+                   history_requests=10, fanout_deliveries=40_000)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clients", type=int, help="WebSocket clients in the load phases (default 1000)")
+    parser.add_argument("--members", type=int, help="members per server (default 100)")
+    parser.add_argument("--duration", type=float, help="seconds per trial (default 5)")
+    parser.add_argument("--processes", type=int, help="chatd processes in the cross-process phase (default 2)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--quick", action="store_true", help="a small run that finishes in under a minute (CI)")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_args(args)
+    began = time.monotonic()
+
+    def progress(line: str) -> None:
+        print(f"[{time.monotonic() - began:6.1f}s] {line}", file=sys.stderr, flush=True)
+
+    progress(raise_open_files(settings))
+    results = asyncio.run(bench(Config.from_env(), settings, progress))
+    results["elapsed_s"] = round(time.monotonic() - began, 1)
+    print(report.table(results))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        progress(f"wrote {args.json}")
+    return 0
+
+
+def raise_open_files(settings: Settings) -> str:
+    """Every connection is a file descriptor in chatd and in a load generator."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    needed = settings.hold + 1000
+    if soft < needed:
+        return (f"open files limited to {soft} (hard limit {hard}); {settings.hold:,} idle connections need about "
+                f"{needed:,}: raise it with `ulimit -Hn {needed}` as root, or LimitNOFILE= under systemd")
+    return f"open files limit {soft}"
+
+
+async def bench(config: Config, settings: Settings, progress) -> dict:
+    secret_key = config.secret_key or secrets.token_urlsafe(32)
+    config = Config(secret_key=secret_key, token_expire_minutes=120)
+    with database(Config.from_env()) as (url, own):
+        progress(f"database ready ({'embedded, in a temporary directory' if own else 'configured'})")
+        queries = load_queries()
+        pool = await create_pool(url, max_size=10)
+        try:
+            return await measure(url, own, pool, queries, config, settings, progress)
+        finally:
+            await pool.close()
+
+
+async def measure(url, own, pool, queries, config, settings: Settings, progress) -> dict:
+    db_settings = dict(await queries.bench_database_settings(pool))
+    topology = await populate(pool, queries, config, settings.clients, settings.members)
+    progress(f"{settings.clients:,} users in servers of {settings.members}")
+    owner = topology.members[0]
+    try:
+        # Ceilings. The COPY trials fill the history: one paged channel, the rest in a filler channel.
+        history_server = await queries.create_server(pool, name=f"{topology.prefix}history", icon=None,
+                                                     creator_id=owner.user_id)
+        history_channel = [c async for c in queries.list_channels(pool, server_id=history_server["id"])][0]["id"]
+        filler = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=history_server["id"],
+                                              name="filler", type="TEXT", position=None)
+        per_row = []
+        seqs = itertools.count(1)
+        for trial in range(settings.trials):
+            per_row.append(await ceilings.insert_per_row(url, queries, history_server["id"], filler["id"],
+                                                         owner.user_id, settings.duration, seqs))
+            progress(f"ceiling INSERT per row, pool of 8, trial {trial + 1}: {per_row[-1]:,.0f} rows/s")
+        copy_rates = [await copy_history(pool, queries, history_server["id"], history_channel, owner.user_id,
+                                         settings.history_rows)]
+        progress(f"ceiling COPY: {copy_rates[-1]:,.0f} rows/s ({settings.history_rows:,} rows of history)")
+        filler_rows = settings.table_rows - settings.history_rows
+        chunk = max(1, filler_rows // max(1, settings.trials - 1))
+        first = next(seqs) + 1
+        while filler_rows > 0:
+            rows = min(chunk, filler_rows)
+            copy_rates.append(await copy_history(pool, queries, history_server["id"], filler["id"], owner.user_id,
+                                                 rows, first_seq=first))
+            first, filler_rows = first + rows, filler_rows - rows
+            progress(f"ceiling COPY: {copy_rates[-1]:,.0f} rows/s ({rows:,} filler rows)")
+        notify = await ceilings.notify_round_trip(url, queries, 200)
+        progress(f"ceiling LISTEN/NOTIFY round trip p50 {notify['p50']} ms")
+        fanout = await ceilings.fanout(settings.clients, settings.workers, settings.fanout_deliveries,
+                                       settings.trials, progress)
+        ceiling = {"insert_per_row": summary(per_row), "insert_copy": summary(copy_rates),
+                   "fanout": summary(fanout), "notify_round_trip_ms": notify}
+
+        first_process = await processes.chatd(url, config.secret_key).start()
+        try:
+            progress("chatd: one process")
+            before = await phases.channel_seqs(pool, queries, topology)
+            single = await phases.traffic(topology, [first_process], settings, progress)
+            single_check = await phases.exactly_once(pool, queries, topology, before, single.pop("reports"))
+            progress(f"  exactly once: {single_check}")
+            others = [await processes.chatd(url, config.secret_key).start() for _ in range(settings.processes - 1)]
+            try:
+                progress(f"chatd: {settings.processes} processes, one database")
+                before = await phases.channel_seqs(pool, queries, topology)
+                multi = await phases.traffic(topology, [first_process, *others], settings, progress,
+                                             offered_rate=single["offered_msgs_per_s"])
+                multi_check = await phases.exactly_once(pool, queries, topology, before, multi.pop("reports"))
+                progress(f"  exactly once: {multi_check}")
+            finally:
+                for other in others:
+                    await other.stop()
+            depths = dict(zip(("0", "10000", "100000"), settings.depths))
+            history = await phases.history(first_process, pool, queries, owner.token, history_server["id"],
+                                           history_channel, depths, settings.history_requests, progress)
+        finally:
+            await first_process.stop()
+        held = await phases.connections(url, config.secret_key, topology, settings.hold, settings.workers,
+                                        settle=2.0, progress=progress)
+        return report.results(settings, db_settings, ceiling, single, single_check, multi, multi_check,
+                              history, depths, held)
+    finally:
+        if not own:
+            await cleanup(pool, queries, topology.prefix)

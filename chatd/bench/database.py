@@ -1,0 +1,117 @@
+"""The bench's database: the embedded PostgreSQL in a temporary directory (or the configured
+one), migrated, and filled through chatd's own named queries (sql/*.sql, sql/bench.sql)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import asyncpg
+from argon2 import PasswordHasher
+
+from chatd.auth import issue_token
+from chatd.config import Config
+from chatd.embedded import start_embedded
+from chatd.events import NOTIFY_CHANNEL
+from chatd.migrations import apply_migrations
+from chatd.schemas import User
+
+COPY_BATCH = 1000
+COPY_COLUMNS = ("server_id", "channel_id", "user_id", "text", "created_at", "seq")
+
+
+@contextlib.contextmanager
+def database(config: Config) -> Iterator[tuple[str, bool]]:
+    """The URL of a migrated database, and whether it is the bench's own (embedded, thrown
+    away afterwards) rather than a configured one whose bench rows must be deleted."""
+    if config.database_url:
+        apply_migrations(config.database_url)
+        yield config.database_url, False
+        return
+    with tempfile.TemporaryDirectory(prefix="chatd-bench-") as tmp:
+        url = start_embedded(Path(tmp))
+        apply_migrations(url)
+        yield url, True
+
+
+@dataclass
+class Member:
+    user_id: uuid.UUID
+    token: str
+    server_id: uuid.UUID
+    channel_id: uuid.UUID
+
+
+@dataclass
+class Topology:
+    """Users in servers of `members` each; each user is in exactly one server."""
+
+    prefix: str
+    members: list[Member] = field(default_factory=list)
+
+    @property
+    def channel_ids(self) -> list[uuid.UUID]:
+        return list(dict.fromkeys(m.channel_id for m in self.members))
+
+
+async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_server: int) -> Topology:
+    """Users and servers through chatd's queries. Every user shares one password hash,
+    computed once: argon2 costs ~0.2 s per hash and nobody logs in with it."""
+    prefix = f"bench-{uuid.uuid4().hex[:8]}-"
+    password_hash = await asyncio.to_thread(PasswordHasher().hash, uuid.uuid4().hex)
+    topology = Topology(prefix)
+    gate = asyncio.Semaphore(8)
+
+    async def make_server(first: int, count: int) -> None:
+        async with gate:
+            rows = [await queries.create_user(pool, username=f"{prefix}{first + i}", password_hash=password_hash,
+                                              email=None) for i in range(count)]
+            server = await queries.create_server(pool, name=f"{prefix}server-{first}", icon=None,
+                                                 creator_id=rows[0]["user_id"])
+            channel = [c async for c in queries.list_channels(pool, server_id=server["id"])][0]
+            for row in rows[1:]:
+                await queries.add_member(pool, notify_channel=NOTIFY_CHANNEL, server_id=server["id"],
+                                         user_id=row["user_id"], role="MEMBER")
+            for row in rows:
+                token, _ = issue_token(config, User(row["user_id"], row["username"]))
+                topology.members.append(Member(row["user_id"], token, server["id"], channel["id"]))
+
+    await asyncio.gather(*(make_server(first, min(per_server, users - first))
+                           for first in range(0, users, per_server)))
+    return topology
+
+
+async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_id, rows: int,
+                       first_seq: int = 1, newest: datetime | None = None) -> float:
+    """COPY `rows` messages into one channel in batches of 1000 over a pool of 8; rows/s.
+
+    created_at runs one millisecond apart up to `newest`, so history is ordered as if posted.
+    """
+    newest = newest or datetime.now(timezone.utc)
+    gate = asyncio.Semaphore(8)
+
+    async def batch(start: int) -> None:
+        records = [(server_id, channel_id, user_id, f"history {seq}",
+                    newest - timedelta(milliseconds=first_seq + rows - seq), seq)
+                   for seq in range(start, min(start + COPY_BATCH, first_seq + rows))]
+        async with gate, pool.acquire() as con:
+            await con.copy_records_to_table("chatmessage", records=records, columns=COPY_COLUMNS)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(batch(s) for s in range(first_seq, first_seq + rows, COPY_BATCH)))
+    elapsed = time.perf_counter() - started
+    await queries.bench_set_last_seq(pool, channel_id=channel_id, last_seq=first_seq + rows - 1)
+    return rows / elapsed
+
+
+async def cleanup(pool: asyncpg.Pool, queries, prefix: str) -> None:
+    """Against a configured database: remove what the bench created."""
+    await queries.bench_delete_servers_of(pool, prefix=prefix)
+    await queries.bench_delete_users(pool, prefix=prefix)

@@ -1,0 +1,178 @@
+"""chatd under load: send throughput, fan-out and latency in one process and across several,
+idle connections held, and history paging. Each returns plain figures for the report."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import aiohttp
+
+from chatd.bench import processes
+from chatd.bench.database import Topology
+from chatd.bench.loadgen import LoadGen
+from chatd.bench.stats import merge, percentile, quantiles_ms, summary
+
+TEXT_BYTES = 16  # new_message frames of ~330 bytes: the seed's fields plus a short text
+
+
+def connection_specs(topology: Topology, servers: list[processes.Served], senders_per_server: int) -> list[dict]:
+    """Member i connects to process i % P; the first few members of each server send."""
+    specs, rank = [], Counter()
+    for i, member in enumerate(topology.members):
+        proc = i % len(servers)
+        spec = {"url": servers[proc].url.replace("http", "ws") + "/chat/ws", "proc": proc, "token": member.token,
+                "channel": str(member.channel_id)}
+        rank[member.server_id] += 1
+        if rank[member.server_id] <= senders_per_server:
+            spec.update(server_id=str(member.server_id), channel_id=str(member.channel_id))
+        specs.append(spec)
+    return specs
+
+
+async def traffic(topology: Topology, servers: list[processes.Served], settings, progress,
+                  offered_rate: float | None = None) -> dict:
+    """Clients of `topology` spread over `servers`, connected throughout. Without an offered
+    rate: max-rate trials (each sender sends on its previous acknowledgement), then latency
+    trials at half the median max; with one, only latency trials at that rate."""
+    specs = connection_specs(topology, servers, settings.senders_per_server)
+    senders = sum(1 for s in specs if "channel_id" in s)
+    result: dict = {"senders": senders, "max": [], "paced": []}
+    async with LoadGen(settings.workers) as loadgen:
+        made = await loadgen.connect(specs)
+        progress(f"{made['ok']:,} clients connected to {len(servers)} chatd process(es) "
+                 f"in {made['seconds']:.1f} s ({made['failed']} failed), {senders} of them sending")
+        result["connected"], result["connect_failed"] = made["ok"], made["failed"]
+        plan = [] if offered_rate is not None else ["max"] * settings.trials
+        plan += ["paced"] * settings.trials
+        for trial, mode in enumerate(plan):
+            if mode == "paced" and offered_rate is None:
+                offered_rate = 0.5 * fold(result["max"], "msgs_per_s")["median"]
+            start, replies = await loadgen.run("max" if mode == "max" else "rate", settings.duration,
+                                               rate=(offered_rate or 0) / senders, text_bytes=TEXT_BYTES)
+            figures = trial_figures(start, replies)
+            result[mode].append(figures)
+            progress(f"  {mode} trial {trial % settings.trials + 1}/{settings.trials}: "
+                     f"{figures['msgs_per_s']:,.0f} msgs/s, {figures['deliveries_per_s']:,.0f} deliveries/s, "
+                     f"p50 {figures['same_p50_ms']} ms, p99 {figures['same_p99_ms']} ms"
+                     + (f", cross-process p99 {figures['cross_p99_ms']} ms" if figures["cross_p99_ms"] else ""))
+        result["offered_msgs_per_s"] = offered_rate
+        result["reports"] = await loadgen.report()
+    return result
+
+
+def trial_figures(start: float, replies: list[dict]) -> dict:
+    acked = sum(r["acked"] for r in replies)
+    deliveries = sum(r["deliveries"] for r in replies)
+    last_ack = max((r["last_ack"] for r in replies), default=0.0)
+    last_delivery = max((r["last_delivery"] for r in replies), default=0.0)
+    same = merge(r["latency"]["same"] for r in replies)
+    cross = merge(r["latency"]["cross"] for r in replies)
+    return {
+        "sent": sum(r["sent"] for r in replies), "acked": acked, "errors": sum(r["errors"] for r in replies),
+        "unacked": sum(r["unacked"] for r in replies),
+        "msgs_per_s": acked / (last_ack - start) if acked else 0.0,
+        "deliveries": deliveries,
+        "deliveries_per_s": deliveries / (last_delivery - start) if deliveries else 0.0,
+        "same_p50_ms": percentile(same, 0.5), "same_p99_ms": percentile(same, 0.99),
+        "same_max_ms": percentile(same, 1.0),
+        "cross_p50_ms": percentile(cross, 0.5), "cross_p99_ms": percentile(cross, 0.99),
+        "cross_max_ms": percentile(cross, 1.0),
+    }
+
+
+async def channel_seqs(pool, queries, topology: Topology) -> dict[str, tuple[int, int]]:
+    """Each bench channel's (last seq, rows)."""
+    rows = queries.bench_channel_seqs(pool, channel_ids=topology.channel_ids)
+    return {str(r["id"]): (r["last_seq"], r["rows"]) async for r in rows}
+
+
+async def exactly_once(pool, queries, topology: Topology, before: dict[str, tuple[int, int]],
+                       reports: list[dict]) -> dict:
+    """Every member connected throughout must receive each message its channel got since
+    `before` exactly once; every acknowledged message must be in the database, and each
+    channel must hold one row per seq."""
+    after = await channel_seqs(pool, queries, topology)
+    posted = {c: after[c][0] - before[c][0] for c in after}
+    lost = duplicated = dropped = extra = 0
+    acked_ids: list[str] = []
+    for report in reports:
+        acked_ids.extend(report["acked_ids"])
+        for conn in report["connections"]:
+            duplicated += conn["duplicates"]
+            if conn["dropped"]:
+                dropped += 1
+                continue
+            missing = posted[conn["channel"]] - conn["channels"].get(conn["channel"], 0)
+            lost, extra = lost + max(0, missing), extra + max(0, -missing)
+    stored = await queries.bench_count_messages(pool, ids=acked_ids) if acked_ids else 0
+    return {
+        "lost": lost, "duplicated": duplicated, "unexpected": extra, "dropped_connections": dropped,
+        "posted": sum(posted.values()), "acked": len(acked_ids), "acked_missing_from_db": len(acked_ids) - stored,
+        "seq_gaps_in_db": sum(last - rows for last, rows in after.values()),
+    }
+
+
+async def connections(database_url: str, secret_key: str, topology: Topology, hold: int, workers: int,
+                      settle: float, progress) -> dict:
+    """Idle authenticated connections one fresh chatd process holds (heartbeats on), how
+    fast they connect, and its resident memory per connection."""
+    server = await processes.chatd(database_url, secret_key).start()
+    try:
+        url = server.url.replace("http", "ws") + "/chat/ws"
+        members = topology.members
+        async with LoadGen(workers) as warm:  # the first connection loads code paths, not per-socket memory
+            await warm.connect([{"url": url, "token": members[0].token}])
+            await asyncio.sleep(0.5)
+            before = processes.rss_kib(server.pid)
+            async with LoadGen(workers) as loadgen:
+                made = await loadgen.connect(
+                    [{"url": url, "token": members[i % len(members)].token} for i in range(hold)], concurrency=100)
+                progress(f"{made['ok']:,} idle connections in {made['seconds']:.1f} s "
+                         f"({made['ok'] / made['seconds']:,.0f}/s, {made['failed']} failed); settling {settle:.0f} s")
+                await asyncio.sleep(settle)
+                after = processes.rss_kib(server.pid)
+                reports = await loadgen.report()
+        still = sum(1 for r in reports for c in r["connections"] if not c["dropped"])
+        return {
+            "attempted": hold, "held": still, "failed": made["failed"],
+            "connect_per_s": made["ok"] / made["seconds"],
+            "rss_before_kib": before, "rss_after_kib": after,
+            "kib_per_conn": (after - before) / made["ok"] if made["ok"] else None,
+        }
+    finally:
+        await server.stop()
+
+
+async def history(server: processes.Served, pool, queries, token: str, server_id, channel_id,
+                  depths: dict[str, int], requests: int, progress) -> dict:
+    """GET a 50-message page at each depth, with offset and with a before anchor at the same
+    depth; p50/p99 over `requests` after a warm-up."""
+    url = f"{server.url}/chat/servers/{server_id}/channels/{channel_id}/messages"
+    headers = {"Authorization": f"Bearer {token}"}
+    out: dict = {"offset": {}, "before": {}}
+    async with aiohttp.ClientSession(headers=headers) as http:
+
+        async def timed(params: dict) -> list[float]:
+            samples = []
+            for i in range(requests + 3):
+                started = time.perf_counter()
+                async with http.get(url, params=params) as resp:
+                    body = await resp.json()
+                    assert resp.status == 200 and len(body) == 50, (resp.status, body)
+                if i >= 3:
+                    samples.append(time.perf_counter() - started)
+            return samples
+
+        for key, depth in depths.items():
+            out["offset"][key] = quantiles_ms(await timed({"limit": "50", "offset": str(depth)}))
+            anchor = await queries.bench_message_at_depth(pool, channel_id=channel_id, depth=depth)
+            out["before"][key] = quantiles_ms(await timed({"limit": "50", "before": str(anchor)}))
+            progress(f"history depth {depth:,}: offset p50 {out['offset'][key]['p50']} ms, "
+                     f"before p50 {out['before'][key]['p50']} ms")
+    return out
+
+
+def fold(trials: list[dict], key: str) -> dict:
+    return summary(t[key] for t in trials)

@@ -1,0 +1,134 @@
+"""The results: one dict for --json (the issue's keys, each figure with its trials) and the
+table printed at the end, with each figure beside its target."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+
+from chatd.bench.stats import summary
+
+
+def machine(db_settings: dict) -> dict:
+    """What the figures depend on: cores (shared by chatd, PostgreSQL and the clients), memory,
+    versions, and whether commits reach the disk."""
+    with open("/proc/meminfo") as meminfo:
+        total_kib = int(next(line for line in meminfo if line.startswith("MemTotal:")).split()[1])
+    versions = {"python": platform.python_version(), "postgresql": db_settings.get("server_version")}
+    for package in ("chatd", "aiohttp", "asyncpg", "aiosql", "uvloop", "msgspec"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {"cores": os.cpu_count(), "memory_mib": total_kib // 1024, "platform": platform.platform(),
+            "versions": versions, "database": db_settings,
+            "note": "chatd, PostgreSQL and the load generators share these cores"}
+
+
+def _median(trials: list[dict], key: str):
+    return summary(t[key] for t in trials)
+
+
+def _ratio(a, b):
+    return round(a / b, 3) if a is not None and b else None
+
+
+def results(settings, db_settings, ceiling, single, single_check, multi, multi_check, history, depths, held) -> dict:
+    send = _median(single["max"], "msgs_per_s")
+    deliveries = _median(single["max"], "deliveries_per_s")
+    p50, p99 = _median(single["paced"], "same_p50_ms"), _median(single["paced"], "same_p99_ms")
+    cross50, cross99 = _median(multi["paced"], "cross_p50_ms"), _median(multi["paced"], "cross_p99_ms")
+    return {
+        "ceilings": {
+            "insert_per_row": ceiling["insert_per_row"]["median"], "insert_copy": ceiling["insert_copy"]["median"],
+            "fanout": ceiling["fanout"]["median"], "notify_round_trip_ms": ceiling["notify_round_trip_ms"],
+            "trials": {k: ceiling[k] for k in ("insert_per_row", "insert_copy", "fanout")},
+        },
+        "send": {"msgs_per_s": send["median"], "ratio": _ratio(send["median"], ceiling["insert_per_row"]["median"]),
+                 "trials": send, "senders": single["senders"]},
+        "fanout": {
+            "deliveries_per_s": deliveries["median"],
+            "ratio": _ratio(deliveries["median"], ceiling["fanout"]["median"]),
+            "p50_ms": p50["median"], "p99_ms": p99["median"],
+            "max_ms": _median(single["paced"], "same_max_ms")["median"],
+            "offered_msgs_per_s": single["offered_msgs_per_s"], "clients": single["connected"],
+            "members_per_server": settings.members,
+            "trials": {"deliveries_per_s": deliveries, "p50_ms": p50, "p99_ms": p99},
+        },
+        "cross_process": {
+            "p50_ms": cross50["median"], "p99_ms": cross99["median"], "processes": settings.processes,
+            "same_process_p99_ms": _median(multi["paced"], "same_p99_ms")["median"],
+            "offered_msgs_per_s": multi["offered_msgs_per_s"], "trials": {"p50_ms": cross50, "p99_ms": cross99},
+        },
+        "connections": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in held.items()},
+        "history": {
+            "offset": {k: v["p50"] for k, v in history["offset"].items()},
+            "before": {k: v["p50"] for k, v in history["before"].items()},
+            "depths": depths, "rows_in_channel": settings.history_rows, "rows_in_table": settings.table_rows,
+            "detail": history,
+        },
+        "lost": single_check["lost"] + multi_check["lost"],
+        "duplicated": single_check["duplicated"] + multi_check["duplicated"],
+        "correctness": {"one_process": single_check, "processes": multi_check},
+        "machine": machine(db_settings),
+        "settings": {k: getattr(settings, k) for k in settings.__dataclass_fields__},
+        "command": " ".join(["python -m chatd", *sys.argv[1:]]),
+    }
+
+
+def _fmt(value, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value < 100:
+        return f"{value:.2f}{unit}"
+    return f"{value:,.0f}{unit}"
+
+
+def _spread(trials: dict) -> str:
+    return f"{_fmt(trials['min'])} .. {_fmt(trials['max'])}" if trials.get("min") is not None else ""
+
+
+def table(r: dict) -> str:
+    """Figure | chatd | ceiling or target | verdict: the Performance section of the README."""
+    c, s, f, x, n, h = r["ceilings"], r["send"], r["fanout"], r["cross_process"], r["connections"], r["history"]
+    deep_ratio = _ratio(h["before"]["100000"], h["before"]["0"])
+    rows = [
+        ("durable messages/s, end to end", _fmt(s["msgs_per_s"]), _spread(s["trials"]),
+         f"INSERT/row ceiling {_fmt(c['insert_per_row'])}", f"{_fmt(s['ratio'])}x", "≥ 1.0x",
+         _ok(s["ratio"], 1.0, ">=")),
+        (f"deliveries/s, {f['clients']} clients", _fmt(f["deliveries_per_s"]), _spread(f["trials"]["deliveries_per_s"]),
+         f"raw fan-out ceiling {_fmt(c['fanout'])}", f"{_fmt(f['ratio'])}x", "≥ 0.7x", _ok(f["ratio"], 0.7, ">=")),
+        (f"send→receive p99 at {_fmt(f['offered_msgs_per_s'])} msgs/s", _fmt(f["p99_ms"], " ms"),
+         _spread(f["trials"]["p99_ms"]), f"p50 {_fmt(f['p50_ms'], ' ms')}", "", "≤ 25 ms", _ok(f["p99_ms"], 25, "<=")),
+        (f"across {x['processes']} processes p99", _fmt(x["p99_ms"], " ms"), _spread(x["trials"]["p99_ms"]),
+         f"p50 {_fmt(x['p50_ms'], ' ms')}; NOTIFY p50 {_fmt(c['notify_round_trip_ms']['p50'], ' ms')}", "",
+         "≤ 50 ms", _ok(x["p99_ms"], 50, "<=")),
+        ("memory per idle connection", _fmt(n["kib_per_conn"], " KiB"), "", "raw aiohttp ≈ 15 KiB", "", "≤ 24 KiB",
+         _ok(n["kib_per_conn"], 24, "<=")),
+        ("idle connections held", _fmt(n["held"]), "", f"of {n['attempted']:,} opened", "", "15,000",
+         _ok(n["held"], 15000, ">=")),
+        ("connect rate", _fmt(n["connect_per_s"], "/s"), "", "", "", "≥ 2,000/s", _ok(n["connect_per_s"], 2000, ">=")),
+        (f"history p50, before, depth {h['depths']['100000']:,}", _fmt(h["before"]["100000"], " ms"), "",
+         f"depth 0: {_fmt(h['before']['0'], ' ms')}; offset: {_fmt(h['offset']['100000'], ' ms')}",
+         f"{_fmt(deep_ratio)}x", "≤ 2x depth 0", _ok(deep_ratio, 2.0, "<=")),
+        ("lost / duplicated", f"{r['lost']} / {r['duplicated']}", "", "", "", "0 / 0",
+         "yes" if r["lost"] == 0 and r["duplicated"] == 0 else "NO"),
+    ]
+    head = ("figure", "chatd (median)", "min .. max", "compared with", "ratio", "target", "met")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    m = r["machine"]
+    lines.append("")
+    lines.append(f"{m['cores']} cores shared by chatd, PostgreSQL and the load generators; "
+                 f"{m['memory_mib']:,} MiB; PostgreSQL {m['versions']['postgresql']} "
+                 f"(fsync={m['database'].get('fsync')}, synchronous_commit={m['database'].get('synchronous_commit')}); "
+                 f"Python {m['versions']['python']}; {r.get('elapsed_s', '?')} s")
+    return "\n".join(lines)
+
+
+def _ok(value, target, op: str) -> str:
+    if value is None:
+        return "-"
+    return "yes" if (value >= target if op == ">=" else value <= target) else "no"

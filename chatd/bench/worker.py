@@ -1,0 +1,278 @@
+"""A load-generator process: `python -m chatd.bench.worker`, driven over stdin/stdout.
+
+The bench runs several of these so that clients never share chatd's event loop (nor each
+other's). Each holds many real WebSocket connections, sends `send_message` from some of them,
+and counts what every connection receives: per channel seqs (to find lost and duplicated
+messages), send->receive latency (the send time travels in the text), raw ceiling frames.
+Commands and replies are JSON lines; the orchestrator is chatd.bench.loadgen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import aiohttp
+import msgspec
+import uvloop
+
+from chatd.bench.stats import bucket_of
+
+CONNECT_TIMEOUT = 30.0
+QUIET_SECONDS = 0.5  # a trial ends once nothing arrived for this long after the last send
+DRAIN_LIMIT = 15.0
+
+
+class ConnSpec(msgspec.Struct):
+    url: str
+    proc: int = 0
+    token: str | None = None
+    server_id: str | None = None  # set for senders: where they send
+    channel_id: str | None = None
+    channel: str | None = None  # the member's channel: it must receive all of its messages
+
+
+class Command(msgspec.Struct):
+    cmd: str
+    conns: list[ConnSpec] = []
+    concurrency: int = 100
+    mode: str = "max"  # max: send on every ack; rate: a fixed pace; listen: only receive
+    duration: float = 0.0
+    rate: float = 0.0  # messages/s per sender, in rate mode
+    start_at: float = 0.0
+    text_bytes: int = 120
+
+
+class Frame(msgspec.Struct):
+    """The fields of server frames the bench looks at; the rest is skipped unparsed."""
+
+    type: str
+    channelId: str | None = None
+    seq: int | None = None
+    text: str | None = None
+    nonce: str | None = None
+    id: str | None = None
+
+
+_decode = msgspec.json.Decoder(Frame).decode
+_encode = msgspec.json.encode
+
+
+@dataclass(eq=False)
+class Client:
+    spec: ConnSpec
+    ws: aiohttp.ClientWebSocketResponse
+    seqs: dict[str, set[int]] = field(default_factory=dict)
+    duplicates: int = 0
+    dropped: bool = False
+    close_code: int | None = None
+
+
+@dataclass
+class Trial:
+    """What one run command observed in this process."""
+
+    started: float
+    deliveries: int = 0
+    last_delivery: float = 0.0
+    sent: int = 0
+    acked: int = 0
+    last_ack: float = 0.0
+    errors: int = 0
+    latency: dict[str, Counter] = field(default_factory=lambda: {"same": Counter(), "cross": Counter()})
+
+
+class Worker:
+    def __init__(self, name: str):
+        self.name = name
+        self.session: aiohttp.ClientSession | None = None
+        self.clients: list[Client] = []
+        self.pending: dict[str, asyncio.Future] = {}
+        self.acked_ids: list[str] = []
+        self.trial = Trial(time.time())
+        # Both part of every nonce: chatd answers a nonce repeated within 5 minutes with the
+        # earlier message, and the bench starts fresh workers for each phase.
+        self.runs, self.token = 0, uuid.uuid4().hex[:8]
+        self.last_frame = 0.0
+        self.readers: list[asyncio.Task] = []
+
+    async def connect(self, command: Command) -> dict:
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, force_close=False),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
+            )
+        gate = asyncio.Semaphore(command.concurrency)
+        started = time.time()
+
+        async def one(spec: ConnSpec) -> bool:
+            async with gate:
+                url = spec.url + (f"?token={spec.token}" if spec.token else "")
+                try:
+                    ws = await self.session.ws_connect(url, autoping=True, max_msg_size=0, compress=0)
+                    if spec.token:  # authenticated only once `connected` arrives
+                        first = await asyncio.wait_for(ws.receive(), CONNECT_TIMEOUT)
+                        if first.type != aiohttp.WSMsgType.TEXT or _decode(first.data).type != "connected":
+                            await ws.close()
+                            return False
+                except (aiohttp.ClientError, OSError, asyncio.TimeoutError, msgspec.DecodeError):
+                    return False
+                client = Client(spec, ws)
+                self.clients.append(client)
+                self.readers.append(asyncio.create_task(self.read(client)))
+                return True
+
+        results = await asyncio.gather(*(one(spec) for spec in command.conns))
+        return {"event": "connected", "ok": sum(results), "failed": len(results) - sum(results),
+                "seconds": time.time() - started}
+
+    async def read(self, client: Client) -> None:
+        proc = client.spec.proc
+        async for message in client.ws:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                continue
+            now = time.time()
+            self.last_frame = now
+            frame = _decode(message.data)
+            trial = self.trial
+            if frame.type == "raw":
+                trial.deliveries += 1
+                trial.last_delivery = now
+            elif frame.type == "new_message":
+                if frame.nonce is not None:
+                    waiter = self.pending.pop(frame.nonce, None)
+                    if waiter is not None and not waiter.done():
+                        waiter.set_result(frame.id)
+                seen = client.seqs.setdefault(frame.channelId, set())
+                if frame.seq in seen:
+                    client.duplicates += 1
+                    continue
+                seen.add(frame.seq)
+                trial.deliveries += 1
+                trial.last_delivery = now
+                sent_at, sender_proc, _ = frame.text.split(" ", 2)
+                kind = "same" if int(sender_proc) == proc else "cross"
+                trial.latency[kind][bucket_of((now - float(sent_at)) * 1000)] += 1
+            elif frame.type == "error" and frame.nonce is not None:
+                waiter = self.pending.pop(frame.nonce, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+        client.dropped = True
+        client.close_code = client.ws.close_code
+
+    async def run(self, command: Command) -> dict:
+        self.trial = trial = Trial(command.start_at)
+        self.runs += 1
+        await asyncio.sleep(max(0.0, command.start_at - time.time()))
+        deadline = command.start_at + command.duration
+        senders = [c for c in self.clients if c.spec.channel_id and command.mode != "listen"]
+        pad = "x" * command.text_bytes
+        tasks = [asyncio.create_task(self.send_loop(c, i, command, deadline, pad)) for i, c in enumerate(senders)]
+        await asyncio.sleep(max(0.0, deadline - time.time()))
+        await asyncio.wait(tasks, timeout=DRAIN_LIMIT) if tasks else None
+        limit = time.time() + DRAIN_LIMIT
+        while time.time() < limit and (self.pending or time.time() - self.last_frame < QUIET_SECONDS):
+            await asyncio.sleep(0.1)
+        for task in tasks:
+            task.cancel()
+        return {
+            "event": "trial", "deliveries": trial.deliveries, "last_delivery": trial.last_delivery,
+            "sent": trial.sent, "acked": trial.acked, "last_ack": trial.last_ack, "errors": trial.errors,
+            "unacked": len(self.pending),
+            "latency": {k: {str(b): n for b, n in v.items()} for k, v in trial.latency.items()},
+        }
+
+    async def send_loop(self, client: Client, index: int, command: Command, deadline: float, pad: str) -> None:
+        trial, loop = self.trial, asyncio.get_running_loop()
+        interval = 1.0 / command.rate if command.mode == "rate" else 0.0
+        # Senders start spread over one interval, so a paced load is not a burst per tick.
+        next_at = command.start_at + (index % 97) / 97 * interval
+        n = 0
+        while True:
+            if interval:
+                await asyncio.sleep(max(0.0, next_at - time.time()))
+                next_at += interval
+            now = time.time()
+            if now >= deadline or client.dropped:
+                return
+            nonce = f"{self.name}.{self.token}.{self.runs}.{index}.{n}"
+            n += 1
+            waiter = self.pending[nonce] = loop.create_future()
+            waiter.add_done_callback(self._acknowledged)
+            frame = {"type": "send_message", "serverId": client.spec.server_id, "channelId": client.spec.channel_id,
+                     "text": f"{now:.6f} {client.spec.proc} {pad}", "nonce": nonce}
+            try:
+                await client.ws.send_str(_encode(frame).decode())
+            except (ConnectionError, RuntimeError):
+                self.pending.pop(nonce, None)
+                return
+            trial.sent += 1
+            if not interval:
+                await waiter
+
+    def _acknowledged(self, waiter: asyncio.Future) -> None:
+        trial = self.trial
+        if waiter.cancelled():
+            return
+        message_id = waiter.result()
+        if message_id is None:
+            trial.errors += 1
+            return
+        trial.acked += 1
+        trial.last_ack = time.time()
+        self.acked_ids.append(message_id)
+
+    def report(self) -> dict:
+        """Per connection and channel: distinct seqs received; plus what was acknowledged."""
+        return {
+            "event": "report",
+            "connections": [
+                {"channel": c.spec.channel, "dropped": c.dropped, "close_code": c.close_code, "duplicates": c.duplicates,
+                 "channels": {ch: len(s) for ch, s in c.seqs.items()}}
+                for c in self.clients if c.spec.token
+            ],
+            "acked_ids": self.acked_ids,
+        }
+
+    async def close(self) -> dict:
+        for client in self.clients:
+            await client.ws.close()
+        for task in self.readers:
+            task.cancel()
+        if self.session is not None:
+            await self.session.close()
+        self.clients, self.readers, self.acked_ids = [], [], []
+        return {"event": "closed"}
+
+
+async def main() -> None:
+    name = sys.argv[1] if len(sys.argv) > 1 else "w"
+    worker = Worker(name)
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=1 << 30)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    decode = msgspec.json.Decoder(Command).decode
+    while line := await reader.readline():
+        command = decode(line)
+        if command.cmd == "connect":
+            reply = await worker.connect(command)
+        elif command.cmd == "run":
+            reply = await worker.run(command)
+        elif command.cmd == "report":
+            reply = worker.report()
+        elif command.cmd == "close":
+            reply = await worker.close()
+        else:
+            reply = {"event": "error", "message": f"unknown command {command.cmd!r}"}
+        sys.stdout.buffer.write(_encode(reply) + b"\n")
+        sys.stdout.flush()
+        if command.cmd == "close":
+            return
+
+
+if __name__ == "__main__":
+    uvloop.run(main())

@@ -1,0 +1,62 @@
+"""`python -m chatd bench --quick` as CI runs it: a real subprocess that starts its own database
+and chatd processes. Only the shape of the results and the correctness figures are checked;
+speed lives in the benchmark, not in tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from numbers import Real
+
+import pytest
+
+REQUIRED = [
+    "ceilings.insert_per_row", "ceilings.insert_copy", "ceilings.fanout",
+    "send.msgs_per_s", "send.ratio",
+    "fanout.deliveries_per_s", "fanout.ratio", "fanout.p50_ms", "fanout.p99_ms",
+    "cross_process.p50_ms", "cross_process.p99_ms",
+    "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
+    *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),
+    "lost", "duplicated", "machine.cores", "machine.memory_mib",
+]
+
+
+def lookup(results: dict, dotted: str):
+    value = results
+    for part in dotted.split("."):
+        value = value[part]
+    return value
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DB_HOST", "SECRET_KEY")}
+    done = subprocess.run([sys.executable, "-m", "chatd", "bench", "--quick", "--json", str(out)],
+                          env=env, cwd=tmp_path_factory.mktemp("cwd"), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+def test_quick_bench_reports_every_required_figure_as_a_number(results):
+    missing = [key for key in REQUIRED
+               if not isinstance(lookup(results, key), Real) or isinstance(lookup(results, key), bool)]
+    assert missing == []
+
+
+def test_quick_bench_loses_and_duplicates_no_message(results):
+    assert (results["lost"], results["duplicated"]) == (0, 0)
+
+
+def test_quick_bench_finds_every_acknowledged_message_in_the_database(results):
+    checks = results["correctness"]
+    assert [(c["acked_missing_from_db"], c["unexpected"], c["seq_gaps_in_db"]) for c in checks.values()] == [(0, 0, 0)] * 2
+    assert checks["one_process"]["acked"] == checks["one_process"]["posted"] > 0
+
+
+def test_quick_bench_names_the_machine_it_ran_on(results):
+    machine = results["machine"]
+    assert machine["cores"] == os.cpu_count()
+    assert set(machine["versions"]) >= {"python", "postgresql", "aiohttp", "asyncpg"}
