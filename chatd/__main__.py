@@ -25,6 +25,7 @@ def load_config() -> tuple[Config, str]:
     from chatd.embedded import start_embedded
 
     config = Config.from_env().with_secret_key()
+    setup_logging(log_format=config.log_format)
     if config.secret_key_generated:
         log.info("event=secret_key_generated path=%s", config.data_dir / "secret_key")
     where = config.describe_database()

@@ -50,6 +50,7 @@ class Config:
     send_queue_frames: int = 1000
     rate_limit: RateLimit | None = RateLimit(5, 5.0)
     node_interval_seconds: float = 10.0  # how often this process refreshes its chatd_node row
+    log_format: str = "kv"  # or "json": one JSON object per line
     secret_key_generated: bool = field(default=False, compare=False)
 
     @property
@@ -89,6 +90,7 @@ class Config:
             send_queue_frames=_positive_int(env, "CHATD_SEND_QUEUE", 1000),
             rate_limit=_rate_limit(env.get("CHATD_RATE_LIMIT", "5/5s")),
             node_interval_seconds=float(_positive_int(env, "CHATD_NODE_INTERVAL", 10)),
+            log_format=_choice(env, "CHATD_LOG_FORMAT", ("kv", "json")),
         )
 
     def with_secret_key(self) -> Config:
@@ -179,6 +181,14 @@ def _rate_limit(raw: str) -> RateLimit | None:
     if not match or int(match[1]) == 0 or (match[2] and float(match[2]) == 0):
         raise ConfigError(f"CHATD_RATE_LIMIT={raw!r} is not like '5/5s', '30/1m' or 'off'")
     return RateLimit(int(match[1]), float(match[2] or 1) * _UNITS[match[3]])
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices`, the first being the default."""
+    raw = env.get(name, "").strip()
+    if raw and raw.lower() not in choices:
+        raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return raw.lower() or choices[0]
 
 
 def _csv(raw: str) -> tuple[str, ...]:

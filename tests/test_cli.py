@@ -341,6 +341,7 @@ def test_a_lock_left_by_a_killed_migration_does_not_block_the_next_start(tmp_pat
     ({"CHATD_PORT": "70000"}, "CHATD_PORT=70000 is not a TCP port (1-65535)"),
     ({"ALGORITHM": "XYZ"}, "ALGORITHM='XYZ' is not supported; use one of HS256, HS384, HS512"),
     ({"ACCESS_TOKEN_EXPIRE_MINUTES": "0"}, "ACCESS_TOKEN_EXPIRE_MINUTES='0' must be greater than zero"),
+    ({"CHATD_LOG_FORMAT": "xml"}, "CHATD_LOG_FORMAT='xml' is not one of kv, json"),
     ({"DATABASE_URL": "mysql://u:pw@h/db", "SECRET_KEY": "x"},
      "DATABASE_URL must start with postgresql:// (or postgres://)"),
 ])
