@@ -379,11 +379,16 @@ function scrollDown() {
   list.scrollTop = list.scrollHeight;
 }
 
+// crypto.randomUUID exists only in secure contexts; a page on http://<LAN address> is not one.
+function newNonce() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function sendMessage() {
   const input = $("#composer-text");
   const text = input.value;
   if (!text.trim() || !S.channelId) return;
-  const nonce = crypto.randomUUID();
+  const nonce = newNonce();
   const li = h("li", { class: "message own pending", dataset: { nonce } },
     h("span", { class: "author" }, S.me.username), " ", h("time", {}, "sending…"), " ", h("span", { class: "text" }, text));
   if (!gateway.send({ type: "send_message", serverId: S.serverId, channelId: S.channelId, text, nonce })) {
