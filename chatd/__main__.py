@@ -41,6 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from chatd.app import create_app
     from chatd.logs import AccessLogger
     from chatd.migrations import apply_migrations
+    from chatd.sdnotify import notify
 
     config, where = load_config()
     applied = apply_migrations(config.database_url)
@@ -49,6 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     def announce(_message: str) -> None:
         log.info("event=listening url=http://%s:%s database=%r", config.host, config.port, where)
+        notify(config.notify_socket, "READY=1")  # run_app calls this once the sites are serving
 
     web.run_app(
         create_app(config), host=config.host, port=config.port, loop=uvloop.new_event_loop(),

@@ -22,6 +22,7 @@ from chatd.metrics import Metrics, metrics_middleware
 from chatd.nodes import node_ctx
 from chatd.ratelimit import RateLimiter
 from chatd.resources import resource_dir
+from chatd.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import auth, channels, health, members, messages, servers
 
 ENDPOINTS: list[Endpoint] = [
@@ -38,8 +39,8 @@ def create_app(config: Config) -> web.Application:
     app[keys.config] = config
     app[keys.metrics] = Metrics(app)
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
-    app.cleanup_ctx.extend([database_ctx, gateway_ctx, node_ctx])
-    app.on_shutdown.append(close_sockets)
+    app.cleanup_ctx.extend([watchdog_ctx, database_ctx, gateway_ctx, node_ctx])
+    app.on_shutdown.extend([notify_stopping, close_sockets])
     app.router.add_get("/chat/ws", websocket_handler)
     for endpoint in ENDPOINTS:
         handler = requires_user(endpoint.handler) if endpoint.auth else endpoint.handler

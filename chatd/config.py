@@ -51,6 +51,9 @@ class Config:
     rate_limit: RateLimit | None = RateLimit(5, 5.0)
     node_interval_seconds: float = 10.0  # how often this process refreshes its chatd_node row
     log_format: str = "kv"  # or "json": one JSON object per line
+    # Set by systemd (Type=notify, WatchdogSec): where to send READY=1, and how often to ping.
+    notify_socket: str | None = None
+    watchdog_usec: int | None = None
     secret_key_generated: bool = field(default=False, compare=False)
 
     @property
@@ -91,6 +94,8 @@ class Config:
             rate_limit=_rate_limit(env.get("CHATD_RATE_LIMIT", "5/5s")),
             node_interval_seconds=float(_positive_int(env, "CHATD_NODE_INTERVAL", 10)),
             log_format=_choice(env, "CHATD_LOG_FORMAT", ("kv", "json")),
+            notify_socket=env.get("NOTIFY_SOCKET") or None,
+            watchdog_usec=_positive_int(env, "WATCHDOG_USEC", 0) or None,
         )
 
     def with_secret_key(self) -> Config:
