@@ -6,6 +6,14 @@ INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq)
 VALUES (:server_id, :channel_id, :user_id, :text, :seq)
 RETURNING id, created_at;
 
+-- name: bench_insert_message_notify(server_id, channel_id, user_id, text, seq, notify_channel)^
+-- The same row plus a NOTIFY in its transaction, as insert_message sends one: PostgreSQL
+-- serializes the commits of notifying transactions (one global queue lock, held across the
+-- commit's WAL flush), so this shows what one NOTIFY per message costs by itself.
+INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq)
+VALUES (:server_id, :channel_id, :user_id, :text, :seq)
+RETURNING id, created_at, pg_notify(:notify_channel, id::text) AS notified;
+
 -- name: bench_notify(notify_channel, payload)$
 -- The LISTEN/NOTIFY round-trip ceiling: a note on its own channel, so no chatd hears it.
 SELECT pg_notify(:notify_channel, :payload);

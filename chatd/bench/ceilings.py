@@ -22,12 +22,15 @@ NOTIFY_CHANNEL = "chatd_bench"
 
 
 async def insert_per_row(database_url: str, queries, server_id, channel_id, user_id, duration: float,
-                         seqs: itertools.count) -> float:
-    """Rows/s of single-row INSERT ... RETURNING, each its own durable commit, pool of 8.
+                         seqs: itertools.count, notify: bool = False) -> float:
+    """Rows/s of single-row INSERT ... RETURNING, each its own durable commit, pool of 8
+    (with `notify`, each also sends a NOTIFY that no chatd listens to).
 
     Twice as many tasks as connections keep every connection busy between round trips.
     """
-    sql = queries.bench_insert_message.sql  # the named query's text, run on bare asyncpg
+    # The named query's text, run on bare asyncpg with its parameters in declared order.
+    sql = (queries.bench_insert_message_notify if notify else queries.bench_insert_message).sql
+    extra = (NOTIFY_CHANNEL,) if notify else ()
     pool = await asyncpg.create_pool(database_url, min_size=POOL_SIZE, max_size=POOL_SIZE,
                                      server_settings={"synchronous_commit": "on"})
     done = 0
@@ -35,7 +38,7 @@ async def insert_per_row(database_url: str, queries, server_id, channel_id, user
     async def writer(deadline: float) -> None:
         nonlocal done
         while time.perf_counter() < deadline:
-            await pool.fetchrow(sql, server_id, channel_id, user_id, "ceiling row", next(seqs))
+            await pool.fetchrow(sql, server_id, channel_id, user_id, "ceiling row", next(seqs), *extra)
             done += 1
 
     try:

@@ -126,6 +126,11 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             per_row.append(await ceilings.insert_per_row(url, queries, history_server["id"], filler["id"],
                                                          owner.user_id, settings.duration, seqs))
             progress(f"ceiling INSERT per row, pool of 8, trial {trial + 1}: {per_row[-1]:,.0f} rows/s")
+        per_row_notify = []
+        for trial in range(settings.trials):
+            per_row_notify.append(await ceilings.insert_per_row(
+                url, queries, history_server["id"], filler["id"], owner.user_id, settings.duration, seqs, notify=True))
+            progress(f"INSERT + NOTIFY per row, pool of 8, trial {trial + 1}: {per_row_notify[-1]:,.0f} rows/s")
         copy_rates = [await copy_history(pool, queries, history_server["id"], history_channel, owner.user_id,
                                          settings.history_rows)]
         progress(f"ceiling COPY: {copy_rates[-1]:,.0f} rows/s ({settings.history_rows:,} rows of history)")
@@ -142,7 +147,8 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         progress(f"ceiling LISTEN/NOTIFY round trip p50 {notify['p50']} ms")
         fanout = await ceilings.fanout(settings.clients, settings.workers, settings.fanout_deliveries,
                                        settings.trials, progress)
-        ceiling = {"insert_per_row": summary(per_row), "insert_copy": summary(copy_rates),
+        ceiling = {"insert_per_row": summary(per_row), "insert_notify_per_row": summary(per_row_notify),
+                   "insert_copy": summary(copy_rates),
                    "fanout": summary(fanout), "notify_round_trip_ms": notify}
 
         first_process = await processes.chatd(url, config.secret_key).start()

@@ -43,8 +43,9 @@ def results(settings, db_settings, ceiling, single, single_check, multi, multi_c
     return {
         "ceilings": {
             "insert_per_row": ceiling["insert_per_row"]["median"], "insert_copy": ceiling["insert_copy"]["median"],
+            "insert_notify_per_row": ceiling["insert_notify_per_row"]["median"],
             "fanout": ceiling["fanout"]["median"], "notify_round_trip_ms": ceiling["notify_round_trip_ms"],
-            "trials": {k: ceiling[k] for k in ("insert_per_row", "insert_copy", "fanout")},
+            "trials": {k: ceiling[k] for k in ("insert_per_row", "insert_notify_per_row", "insert_copy", "fanout")},
         },
         "send": {"msgs_per_s": send["median"], "ratio": _ratio(send["median"], ceiling["insert_per_row"]["median"]),
                  "trials": send, "senders": single["senders"]},
@@ -96,7 +97,8 @@ def table(r: dict) -> str:
     deep_ratio = _ratio(h["before"]["100000"], h["before"]["0"])
     rows = [
         ("durable messages/s, end to end", _fmt(s["msgs_per_s"]), _spread(s["trials"]),
-         f"INSERT/row ceiling {_fmt(c['insert_per_row'])}", f"{_fmt(s['ratio'])}x", "≥ 1.0x",
+         f"INSERT/row ceiling {_fmt(c['insert_per_row'])} (with a NOTIFY each: {_fmt(c['insert_notify_per_row'])})",
+         f"{_fmt(s['ratio'])}x", "≥ 1.0x",
          _ok(s["ratio"], 1.0, ">=")),
         (f"deliveries/s, {f['clients']} clients", _fmt(f["deliveries_per_s"]), _spread(f["trials"]["deliveries_per_s"]),
          f"raw fan-out ceiling {_fmt(c['fanout'])}", f"{_fmt(f['ratio'])}x", "≥ 0.7x", _ok(f["ratio"], 0.7, ">=")),
