@@ -29,13 +29,14 @@ class ChatdProcess:
             "DATABASE_URL": database_url, "SECRET_KEY": secret_key, "CHATD_PORT": str(self.port),
             "CHATD_RATE_LIMIT": "off", **settings,
         }
+        self.command = [sys.executable, "-m", "chatd", "serve"]  # or another build of chatd
         self.log: list[str] = []
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task | None = None
 
     async def start(self, timeout: float = 20.0) -> ChatdProcess:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "chatd", "serve", env=self.env,
+            *self.command, env=self.env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )
         self._reader = asyncio.create_task(self._read_log())
