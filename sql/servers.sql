@@ -1,5 +1,6 @@
--- name: create_server(name, icon, creator_id)^
--- One statement, so a server never exists without its ADMIN or its `general` channel.
+-- name: create_server(notify_channel, name, icon, creator_id, username)^
+-- One statement, so a server never exists without its ADMIN or its `general` channel; the
+-- member_added note subscribes the creator's open sockets to it on commit.
 WITH server AS (
     INSERT INTO chatserver (name, icon, creator_id)
     VALUES (:name, :icon, :creator_id)
@@ -11,7 +12,10 @@ WITH server AS (
     INSERT INTO chatchannel (server_id, name, type, position)
     SELECT id, 'general', 'TEXT', 0 FROM server
 )
-SELECT id, name, icon, creator_id, created_at, 'ADMIN' AS role
+SELECT id, name, icon, creator_id, created_at, 'ADMIN' AS role,
+       pg_notify(:notify_channel, json_build_object(
+           'kind', 'member_added', 'server_id', id, 'user_id', creator_id,
+           'username', :username::text, 'role', 'ADMIN')::text) AS notified
   FROM server;
 
 -- name: list_servers_of_user(user_id)

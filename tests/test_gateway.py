@@ -250,6 +250,16 @@ async def test_an_added_member_starts_receiving_without_reconnecting(client, ali
     assert (await next_event(b, "new_message"))["text"] == "welcome"
 
 
+async def test_a_server_created_while_connected_is_live_on_that_connection(client, alice):
+    a = await connect(client, alice)
+    created = await (await client.post("/chat/servers", json={"name": "Fresh"}, headers=alice.auth)).json()
+    assert await next_event(a, "member_added") == {"type": "member_added", "serverId": created["id"],
+                                                   "userId": str(alice.id), "username": "alice", "role": "ADMIN"}
+    general = (await (await client.get(f"/chat/servers/{created['id']}/channels", headers=alice.auth)).json())[0]
+    await a.send_json({"type": "send_message", "serverId": created["id"], "channelId": general["id"], "text": "first"})
+    assert (await next_event(a, "new_message"))["text"] == "first"
+
+
 async def test_a_removed_member_stops_receiving_at_once(client, alice, bob, server, add_member):
     await add_member(bob)
     a, b = await connect(client, alice), await connect(client, bob)

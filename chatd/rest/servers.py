@@ -28,7 +28,8 @@ async def create_server(request: web.Request) -> web.Response:
     body = await json_body(request, NewServer)
     app = request.app
     row = await app[keys.queries].create_server(
-        app[keys.pool], name=body.name.strip() or body.name, icon=body.icon, creator_id=user.user_id
+        app[keys.pool], notify_channel=NOTIFY_CHANNEL, name=body.name.strip() or body.name, icon=body.icon,
+        creator_id=user.user_id, username=user.username,
     )
     return json_response(server_view(row), status=201)
 
