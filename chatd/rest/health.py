@@ -27,6 +27,8 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         rows = app[keys.queries].list_applied_migration_ids(app[keys.pool])
         applied = await asyncio.wait_for(_collect_ids(rows), 2)
+    except asyncpg.UndefinedTableError:  # an empty database: yoyo has not even made its table
+        applied = set()
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
         raise ApiError(503, "database is not answering") from None
     pending = [m for m in migration_ids() if m not in applied]
