@@ -73,8 +73,9 @@ async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_
         async with gate:
             rows = [await queries.create_user(pool, username=f"{prefix}{first + i}", password_hash=password_hash,
                                               email=None) for i in range(count)]
-            server = await queries.create_server(pool, name=f"{prefix}server-{first}", icon=None,
-                                                 creator_id=rows[0]["user_id"])
+            server = await queries.create_server(pool, notify_channel=NOTIFY_CHANNEL, name=f"{prefix}server-{first}",
+                                                 icon=None, creator_id=rows[0]["user_id"],
+                                                 username=rows[0]["username"])
             channel = [c async for c in queries.list_channels(pool, server_id=server["id"])][0]
             for row in rows[1:]:
                 await queries.add_member(pool, notify_channel=NOTIFY_CHANNEL, server_id=server["id"],

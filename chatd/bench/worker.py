@@ -173,7 +173,8 @@ class Worker:
         pad = "x" * command.text_bytes
         tasks = [asyncio.create_task(self.send_loop(c, i, command, deadline, pad)) for i, c in enumerate(senders)]
         await asyncio.sleep(max(0.0, deadline - time.time()))
-        await asyncio.wait(tasks, timeout=DRAIN_LIMIT) if tasks else None
+        if tasks:
+            await asyncio.wait(tasks, timeout=DRAIN_LIMIT)
         limit = time.time() + DRAIN_LIMIT
         while time.time() < limit and (self.pending or time.time() - self.last_frame < QUIET_SECONDS):
             await asyncio.sleep(0.1)
