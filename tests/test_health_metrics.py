@@ -66,6 +66,10 @@ async def test_messages_are_counted_by_transport_and_deliveries_by_recipient(cli
                                 "text": "by ws"})
     for ws in sockets:
         assert [(await ws.receive_json())["text"] for _ in range(2)] == ["by rest", "by ws"]
+    # The echo travels by NOTIFY and may beat the end of send_message's handling; a socket's
+    # frames are handled in order, so this answer means that handling (and its count) is done.
+    await sockets[0].send_json({"type": "get_servers"})
+    assert (await sockets[0].receive_json())["type"] == "servers_data"
 
     metrics = await scrape(client)
     assert metrics[("chatd_messages_accepted_total", (("transport", "rest"),))] == 1
