@@ -74,19 +74,19 @@ SELECT * FROM (
 ) page
 ORDER BY created_at, id;
 
--- name: list_messages_before(before_id, channel_id, lim, skip)
--- Keyset paging: deep history stays an index range scan, unlike OFFSET. A `before` id
--- that is not a message of this channel yields no row at all from the anchor CTE.
-WITH anchor AS (
-    SELECT created_at, id FROM chatmessage WHERE id = :before_id AND channel_id = :channel_id
-)
+-- name: list_messages_before(channel_id, before_id, lim, skip)
+-- Keyset paging: deep history stays an index range scan, unlike OFFSET. The anchor comes in
+-- as scalar subqueries so the row comparison is an index condition on
+-- (channel_id, created_at, id), not a filter over every newer message. A `before` id that is
+-- not a message of this channel compares with NULL: no rows.
 SELECT * FROM (
     SELECT m.id, m.server_id, m.channel_id, m.user_id, u.username, m.text, m.created_at, m.seq
-      FROM anchor a
-      JOIN chatmessage m
-        ON m.channel_id = :channel_id
-       AND (m.created_at, m.id) < (a.created_at, a.id)
+      FROM chatmessage m
       JOIN users u ON u.user_id = m.user_id
+     WHERE m.channel_id = :channel_id
+       AND (m.created_at, m.id) < (
+               (SELECT a.created_at FROM chatmessage a WHERE a.id = :before_id AND a.channel_id = :channel_id),
+               :before_id::uuid)
      ORDER BY m.created_at DESC, m.id DESC
      LIMIT :lim OFFSET :skip
 ) page

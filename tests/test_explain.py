@@ -60,3 +60,11 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
              for label, (name, params) in HOT_QUERIES.items()}
     scans = {label: seq_scans(plan) for label, plan in plans.items() if seq_scans(plan)}
     assert scans == {}, "\n".join(json.dumps(plans[label], indent=1) for label in scans)
+    # Keyset paging starts at the anchor: the bound is an index condition, not a filter that
+    # walks every newer message first.
+    keyset = [n for n in nodes(plans["history before"]) if "created_at" in n.get("Index Cond", "")]
+    assert keyset, json.dumps(plans["history before"], indent=1)
+
+
+def nodes(plan: dict) -> list[dict]:
+    return [plan] + [node for child in plan.get("Plans", []) for node in nodes(child)]
