@@ -1,12 +1,13 @@
 """One client socket: a bounded outgoing queue drained by its own writer task, so a slow
-reader never stalls the code that fans events out."""
+reader never stalls the code that fans events out. The writer exists only while there is
+something to send: an idle socket (most of them) costs no task."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import struct
+from collections import deque
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -26,8 +27,8 @@ _CLOSE_TIMEOUT = 2.0
 
 
 class Connection:
-    __slots__ = ("ws", "user", "zone", "servers", "seen", "resuming", "_queue", "_writer", "_closing", "_transport",
-                 "_dropped")
+    __slots__ = ("ws", "user", "zone", "servers", "seen", "resuming", "_pending", "_max_pending", "_writer",
+                 "_closing", "_transport", "_dropped")
 
     def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport, user: User, zone: tzinfo,
                  servers: set[UUID], max_queue: int, dropped: Counter | None = None):
@@ -38,8 +39,9 @@ class Connection:
         self.servers = servers  # the servers whose events this socket receives
         self.seen: dict[UUID, int] = {}  # channel -> highest seq sent, to never send one twice
         self.resuming: dict[UUID, list[tuple[int, bytes]]] = {}  # live messages held during a resume
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(max_queue)
-        self._writer = asyncio.create_task(self._drain())
+        self._pending: deque[bytes] = deque()
+        self._max_pending = max_queue
+        self._writer: asyncio.Task | None = None
         self._closing = False
         self._dropped = dropped  # the slow-consumer counter of /metrics
 
@@ -47,11 +49,13 @@ class Connection:
         """Queue a frame without waiting; a client that lets the queue fill is closed (4008)."""
         if self._closing:
             return
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        if len(self._pending) >= self._max_pending:
             log.info("event=slow_consumer user_id=%s", self.user.user_id)
             self.drop_slow_consumer()
+            return
+        self._pending.append(frame)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
 
     def send_message(self, channel_id: UUID, seq: int, frame: bytes) -> None:
         """A new_message frame, at most once per seq and held back while that channel resumes."""
@@ -72,7 +76,7 @@ class Connection:
         if self._closing:
             return
         self._closing = True
-        self._writer.cancel()
+        self._stop_writer()
         if self._dropped is not None:
             self._dropped.inc()
         reason = b"slow consumer: resume to catch up"
@@ -87,7 +91,7 @@ class Connection:
             self._transport.abort()
             return
         self._closing = True
-        self._writer.cancel()
+        self._stop_writer()
         closing = asyncio.ensure_future(self.ws.close(code=code, message=reason.encode()))
         done, _ = await asyncio.wait({closing}, timeout=_CLOSE_TIMEOUT)
         if not done:
@@ -96,20 +100,26 @@ class Connection:
 
     async def flush_and_stop(self) -> None:
         """Let the writer send what is queued (the socket is ending), briefly."""
-        if not self._closing:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._queue.join(), _CLOSE_TIMEOUT)
+        writer = self._writer
+        if not self._closing and writer is not None:
+            await asyncio.wait({writer}, timeout=_CLOSE_TIMEOUT)
         self._closing = True
-        self._writer.cancel()
+        self._stop_writer()
+
+    def _stop_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
 
     async def _drain(self) -> None:
-        queue, ws = self._queue, self.ws
+        pending, ws = self._pending, self.ws
         try:
-            while True:
-                frame = await queue.get()
-                try:
-                    await ws.send_frame(frame, WSMsgType.TEXT)
-                finally:
-                    queue.task_done()
+            while pending:
+                await ws.send_frame(pending.popleft(), WSMsgType.TEXT)
         except (ConnectionError, RuntimeError):
-            pass  # the socket closed under us; the reader loop notices and cleans up
+            # The socket closed under us: queue nothing more; the reader loop cleans up.
+            self._closing = True
+            pending.clear()
+        finally:
+            if self._writer is asyncio.current_task():
+                self._writer = None
