@@ -71,3 +71,34 @@ class ChatdProcess:
     async def _read_log(self) -> None:
         async for line in self.process.stderr:
             self.log.append(line.decode(errors="replace").rstrip())
+
+
+class StalledClient:
+    """A WebSocket client on a raw socket that reads nothing (a tiny receive buffer), as a
+    phone that went into a tunnel: what chatd sends piles up on chatd's side."""
+
+    def __init__(self, port: int, token: str):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.sendall(
+            f"GET /chat/ws?token={token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+
+    def send_text(self, text: str) -> None:
+        """A client frame (clients must mask; an all-zero mask leaves the bytes as they are)."""
+        payload = text.encode()
+        assert len(payload) < 126
+        self.sock.sendall(bytes((0x81, 0x80 | len(payload))) + b"\x00\x00\x00\x00" + payload)
+
+    def read_until_closed(self, timeout: float) -> bytes:
+        """Everything chatd sent until it closed the connection (fails by timing out)."""
+        self.sock.settimeout(timeout)
+        chunks = []
+        try:
+            while chunk := self.sock.recv(1 << 16):
+                chunks.append(chunk)
+        finally:
+            self.sock.close()
+        return b"".join(chunks)

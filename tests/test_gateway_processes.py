@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import aiohttp
 import pytest
 
-from tests.processes import ChatdProcess
+from tests.processes import ChatdProcess, StalledClient
 
 
 @pytest.fixture
@@ -193,56 +192,25 @@ async def test_a_client_that_never_reads_does_not_slow_the_others_and_is_closed(
             await post(http, chatd, alice, bulk_server, bulk_channel, "x" * 3500)
 
     baseline = await p99_latency(30)
-    stalled = socket.socket()
-    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    stalled.connect(("127.0.0.1", chatd.port))
-    stalled.sendall(
-        f"GET /chat/ws?token={staller.token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
+    stalled = StalledClient(chatd.port, staller.token)
     beside_stalled, _ = await asyncio.gather(p99_latency(30), flood_the_staller())
     print(f"p99 delivery latency to 100 readers: {baseline * 1000:.1f} ms alone, "
           f"{beside_stalled * 1000:.1f} ms beside a client that never reads")
     assert beside_stalled < 3 * baseline + 0.25
     assert any("event=slow_consumer" in line for line in chatd.log)
-    received = read_until_closed(stalled, timeout=15)
+    received = stalled.read_until_closed(timeout=15)
     assert received.endswith(b"\x88\x23\x0f\xa8slow consumer: resume to catch up")  # close frame, 4008
-
-
-def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
-    """Everything the peer sent until it closed the connection (fails by timing out)."""
-    sock.settimeout(timeout)
-    chunks = []
-    try:
-        while chunk := sock.recv(1 << 16):
-            chunks.append(chunk)
-    finally:
-        sock.close()
-    return b"".join(chunks)
-
-
-def masked_text_frame(text: str) -> bytes:
-    """A client-to-server text frame (clients must mask; an all-zero mask leaves the bytes as they are)."""
-    payload = text.encode()
-    assert len(payload) < 126
-    return bytes((0x81, 0x80 | len(payload))) + b"\x00\x00\x00\x00" + payload
 
 
 async def test_a_dead_peer_is_dropped_within_two_heartbeats_and_its_typing_cleared(start, http, alice, bob):
     chatd = await start(CHATD_HEARTBEAT="1")
     server_id, channel_id = await make_server(http, chatd, alice, bob)
     watcher = await ws_connect(http, chatd, alice)
-    dead = socket.socket()  # answers no ping: a peer whose network went away
-    dead.connect(("127.0.0.1", chatd.port))
-    dead.sendall(
-        f"GET /chat/ws?token={bob.token} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    dead.sendall(masked_text_frame(
-        f'{{"type":"typing_start","serverId":"{server_id}","channelId":"{channel_id}"}}'))
+    dead = StalledClient(chatd.port, bob.token)  # answers no ping: a peer whose network went away
+    dead.send_text(f'{{"type":"typing_start","serverId":"{server_id}","channelId":"{channel_id}"}}')
     await collect(watcher, "typing_start", 1)
     started = time.monotonic()
     [stopped] = await collect(watcher, "typing_stop", 1, timeout=8)  # typing alone would expire after 10 s
     assert stopped["username"] == "bob"
     assert time.monotonic() - started < 3.0
-    dead.close()
+    dead.sock.close()

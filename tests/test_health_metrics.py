@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from chatd import keys
 from chatd.app import create_app
 from tests.conftest import TEST_SQL
-from tests.processes import ChatdProcess
+from tests.processes import ChatdProcess, StalledClient
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +98,17 @@ async def test_pool_gauges_show_the_pool_and_nothing_checked_out_between_request
     assert metrics[("chatd_db_pool_in_use", ())] == 0
 
 
-async def test_a_socket_whose_queue_fills_is_dropped_and_counted(aiohttp_client, config, db, alice):
-    # One queued frame: `connected` fills it, and the unknown-zone notice right after overflows it.
+async def test_a_socket_whose_queue_fills_is_dropped_and_counted(aiohttp_client, config, db, alice, server):
     client = await aiohttp_client(create_app(replace(config, send_queue_frames=1)))
-    ws = await client.ws_connect("/chat/ws", params={"token": alice.token, "tz": "Nowhere/Bad"})
-    while (await ws.receive()).type != aiohttp.WSMsgType.CLOSE:
-        pass
-    assert ws.close_code == 4008
-    assert (await scrape(client))[("chatd_slow_consumers_dropped_total", ())] == 1
+    stalled = StalledClient(client.server.port, alice.token)
+    for _ in range(300):  # ~1 MB of messages: more than its buffers and a queue of 1 hold
+        resp = await client.post(f"{server.url}/channels/{server.general}/messages", json={"text": "x" * 3500},
+                                 headers=alice.auth)
+        assert resp.status == 201
+    assert await until_metric(client, "chatd_slow_consumers_dropped_total", 1, timeout=10) == 1
+    # chatd runs on this test's event loop: read in a thread so it can flush to us.
+    received = await asyncio.to_thread(stalled.read_until_closed, 15)
+    assert received.endswith(b"slow consumer: resume to catch up")
 
 
 async def test_readyz_is_ready_when_the_database_is_migrated_and_the_listener_is_up(client):

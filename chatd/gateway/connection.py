@@ -14,6 +14,7 @@ from uuid import UUID
 
 from aiohttp import WSMsgType, web
 
+from chatd.gateway.protocol import frame_payload
 from chatd.schemas import User
 
 if TYPE_CHECKING:
@@ -28,12 +29,13 @@ _CLOSE_TIMEOUT = 2.0
 
 class Connection:
     __slots__ = ("ws", "user", "zone", "servers", "seen", "resuming", "_pending", "_max_pending", "_writer",
-                 "_closing", "_transport", "_dropped")
+                 "_closing", "_transport", "_protocol", "_dropped")
 
-    def __init__(self, ws: web.WebSocketResponse, transport: asyncio.Transport, user: User, zone: tzinfo,
+    def __init__(self, ws: web.WebSocketResponse, request: web.BaseRequest, user: User, zone: tzinfo,
                  servers: set[UUID], max_queue: int, dropped: Counter | None = None):
         self.ws = ws
-        self._transport = transport  # kept: aiohttp forgets it once a close begins
+        self._transport = request.transport  # kept: aiohttp forgets it once a close begins
+        self._protocol = request.protocol
         self.user = user
         self.zone = zone
         self.servers = servers  # the servers whose events this socket receives
@@ -46,8 +48,16 @@ class Connection:
         self._dropped = dropped  # the slow-consumer counter of /metrics
 
     def send(self, frame: bytes) -> None:
-        """Queue a frame without waiting; a client that lets the queue fill is closed (4008)."""
+        """Send a complete frame (protocol.encode) without waiting.
+
+        With nothing queued and the transport keeping up, the frame goes straight to the
+        transport; otherwise it waits in the queue for the writer, and a client that lets the
+        queue fill is closed (4008).
+        """
         if self._closing:
+            return
+        if self._writer is None and not self._protocol.writing_paused and not self._transport.is_closing():
+            self._transport.write(frame)
             return
         if len(self._pending) >= self._max_pending:
             log.info("event=slow_consumer user_id=%s", self.user.user_id)
@@ -114,8 +124,8 @@ class Connection:
     async def _drain(self) -> None:
         pending, ws = self._pending, self.ws
         try:
-            while pending:
-                await ws.send_frame(pending.popleft(), WSMsgType.TEXT)
+            while pending:  # aiohttp's send_frame waits while the transport is paused
+                await ws.send_frame(frame_payload(pending.popleft()), WSMsgType.TEXT)
         except (ConnectionError, RuntimeError):
             # The socket closed under us: queue nothing more; the reader loop cleans up.
             self._closing = True

@@ -81,7 +81,29 @@ def _type_of(data: str | bytes) -> str:
 
 
 def encode(event: dict[str, Any]) -> bytes:
-    return _encoder.encode(event)
+    """An event as a complete WebSocket text frame, ready for any socket's transport.
+
+    Server frames are unmasked and chatd does not compress, so one frame's bytes serve every
+    recipient: a broadcast is encoded and framed once, then written as is.
+    """
+    return text_frame(_encoder.encode(event))
+
+
+def text_frame(payload: bytes) -> bytes:
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
+def frame_payload(frame: bytes) -> memoryview:
+    """The payload of a frame built by text_frame, without copying it."""
+    marker = frame[1]
+    return memoryview(frame)[2 if marker < 126 else 4 if marker == 126 else 10:]
 
 
 def error_event(message: str, **extra: Any) -> bytes:

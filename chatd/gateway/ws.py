@@ -45,7 +45,8 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     origin = request.headers.get("Origin")
     if config.allowed_origins and origin is not None and origin not in config.allowed_origins:
         raise ApiError(403, "origin not allowed")
-    ws = web.WebSocketResponse(heartbeat=config.heartbeat_seconds, max_msg_size=MAX_FRAME_BYTES)
+    # No per-message deflate: compressing each recipient's copy would undo framing a broadcast once.
+    ws = web.WebSocketResponse(heartbeat=config.heartbeat_seconds, max_msg_size=MAX_FRAME_BYTES, compress=False)
     await ws.prepare(request)
     _bound_send_buffer(request)
 
@@ -55,7 +56,7 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     zone, zone_error = _zone(request.query.get("tz"))
     rows = app[keys.queries].list_servers_of_user(app[keys.pool], user_id=user.user_id)
     servers = [server_view(row) async for row in rows]
-    connection = Connection(ws, request.transport, user, zone, {s.id for s in servers}, config.send_queue_frames,
+    connection = Connection(ws, request, user, zone, {s.id for s in servers}, config.send_queue_frames,
                             app[keys.metrics].slow_consumers)
     hub = app[keys.hub]
     await hub.connect(user.user_id, connection)
