@@ -50,7 +50,7 @@ async def insert_per_row(database_url: str, queries, server_id, channel_id, user
 
 
 async def notify_round_trip(database_url: str, queries, samples: int) -> dict[str, float | None]:
-    """LISTEN on one connection, NOTIFY from another: send to callback, in ms."""
+    """Round trip in ms: one connection listens, another notifies, until the callback runs."""
     listener, sender = await asyncpg.connect(database_url), await asyncpg.connect(database_url)
     arrived: asyncio.Queue[float] = asyncio.Queue()
     await listener.add_listener(NOTIFY_CHANNEL, lambda *_: arrived.put_nowait(time.perf_counter()))

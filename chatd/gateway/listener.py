@@ -1,4 +1,4 @@
-"""LISTEN on a dedicated connection and hand every note to the hub, in commit order.
+"""Hold a dedicated LISTEN connection and hand every note to the hub, in commit order.
 
 When the connection drops (PostgreSQL restart, terminated backend), chatd reports not-ready,
 reconnects with backoff, and then reads what was committed meanwhile from the database, so
