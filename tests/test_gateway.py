@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import replace
 
+import aiosql
 import jwt
 import pytest
 from aiohttp import WSMsgType
@@ -13,7 +14,11 @@ from aiohttp import WSMsgType
 from chatd.app import create_app
 from chatd.config import RateLimit
 from chatd.gateway import typing as typing_module
+from tests.conftest import TEST_SQL
 from chatd.gateway import ws as ws_module
+
+
+gateway_queries = aiosql.from_path(TEST_SQL / "gateway.sql", "asyncpg")
 
 
 async def connect(client, person, **params):
@@ -217,6 +222,23 @@ async def test_a_bad_frame_gets_an_error_event_and_the_connection_stays_open(cli
     assert await next_event(a, "error") == {"type": "error", "message": message}
     await a.send_json({"type": "get_servers"})
     assert (await next_event(a, "servers_data"))["servers"]
+
+
+async def test_a_database_failure_mid_frame_is_an_error_event_and_the_socket_stays_open(
+        aiohttp_client, config, db, alice, server, caplog):
+    # A real failure, no mocks: chatd's connections give up on locks after 100 ms while this
+    # test holds the channel table (asyncpg passes unknown URL parameters on as settings).
+    separator = "&" if "?" in config.database_url else "?"
+    impatient = await aiohttp_client(create_app(replace(config, database_url=f"{config.database_url}{separator}lock_timeout=100ms")))
+    a = await connect(impatient, alice)
+    async with db.transaction():
+        await gateway_queries.lock_channels(db)
+        await a.send_json(send(server, "during the outage", nonce="n-9"))
+        assert await next_event(a, "error") == {"type": "error", "message": "internal error", "nonce": "n-9"}
+    await a.send_json(send(server, "after it"))
+    assert (await next_event(a, "new_message"))["text"] == "after it"
+    assert [r.getMessage() for r in caplog.records if r.name == "chatd.gateway.ws" and r.levelname == "ERROR"] == [
+        f"event=ws_frame_failed user_id={alice.id}"]
 
 
 async def test_a_binary_frame_gets_an_error_event(client, alice):

@@ -156,6 +156,11 @@ class Session:
             if nonce is not None:
                 extra["nonce"] = nonce
             self.connection.send(protocol.error_event(error.detail, **extra))
+        except Exception:
+            # As REST answers a 500: logged with the traceback, and this socket stays open.
+            log.exception("event=ws_frame_failed user_id=%s", self.user.user_id)
+            extra = {"nonce": nonce} if nonce is not None else {}
+            self.connection.send(protocol.error_event("internal error", **extra))
 
     async def send_message(self, frame: SendMessage) -> None:
         row = await post_message(self.app, self.user, frame.serverId, frame.channelId, frame.text, frame.nonce)

@@ -9,3 +9,7 @@ SELECT count(*) FROM chatmessage WHERE id = any(:ids::uuid[]);
 
 -- name: channel_seqs(channel_id)
 SELECT seq FROM chatmessage WHERE channel_id = :channel_id ORDER BY seq;
+
+-- name: lock_channels()!
+-- Held in a transaction, this makes every send wait on the channel table (past a lock_timeout).
+LOCK TABLE chatchannel IN ACCESS EXCLUSIVE MODE;
