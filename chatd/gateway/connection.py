@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 from collections import deque
 from datetime import tzinfo
 from typing import TYPE_CHECKING
@@ -14,7 +13,7 @@ from uuid import UUID
 
 from aiohttp import WSMsgType, web
 
-from chatd.gateway.protocol import frame_payload
+from chatd.gateway.protocol import close_frame, frame_payload
 from chatd.schemas import User
 
 if TYPE_CHECKING:
@@ -89,9 +88,7 @@ class Connection:
         self._stop_writer()
         if self._dropped is not None:
             self._dropped.inc()
-        reason = b"slow consumer: resume to catch up"
-        payload = struct.pack("!H", SLOW_CONSUMER) + reason
-        self._transport.write(bytes((0x88, len(payload))) + payload)  # FIN + close opcode, unmasked
+        self._transport.write(close_frame(SLOW_CONSUMER, b"slow consumer: resume to catch up"))
         self._transport.close()
         asyncio.get_running_loop().call_later(SLOW_CONSUMER_GRACE, self._transport.abort)
 

@@ -1,8 +1,8 @@
 """The seed's ConnectionManager for one process: who is connected, and fan-out to them.
 
 Events reach the hub from the LISTEN connection (every process hears every commit); the hub
-only queues frames (`put_nowait`) and never waits on a socket. Each frame is encoded once per
-broadcast (once per time zone in use), never once per recipient.
+hands each socket a frame without waiting (Connection.send) and never awaits a socket. Each
+frame is encoded once per broadcast (once per time zone in use), never once per recipient.
 """
 
 from __future__ import annotations

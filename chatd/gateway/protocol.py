@@ -100,6 +100,12 @@ def text_frame(payload: bytes) -> bytes:
     return header + payload
 
 
+def close_frame(code: int, reason: bytes) -> bytes:
+    """A close frame to write behind already buffered frames (reason at most 123 bytes)."""
+    payload = code.to_bytes(2, "big") + reason
+    return bytes((0x88, len(payload))) + payload
+
+
 def frame_payload(frame: bytes) -> memoryview:
     """The payload of a frame built by text_frame, without copying it."""
     marker = frame[1]
