@@ -92,6 +92,9 @@ class Listener:
                 log.warning("event=bad_note")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("event=note_failed error=%s", type(error).__name__)
+            except Exception:
+                # This task delivers every event of the process: one bad note must not end it.
+                log.exception("event=note_failed")
 
     async def _apply(self, note: Note) -> None:
         app = self._app

@@ -4,11 +4,14 @@ silence, on sending a message, or when their socket goes away."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from uuid import UUID
 
 from chatd.events import TypingNote, publish
 from chatd.schemas import User
+
+log = logging.getLogger(__name__)
 
 EXPIRY_SECONDS = 10.0
 
@@ -24,7 +27,7 @@ class TypingTracker:
         if previous is not None:
             previous[0].cancel()
         timer = asyncio.get_running_loop().call_later(
-            EXPIRY_SECONDS, lambda: asyncio.ensure_future(self.stop(user, server_id, channel_id))
+            EXPIRY_SECONDS, lambda: asyncio.ensure_future(self._expire(user, server_id, channel_id))
         )
         self._active[key] = (timer, server_id, owner)
         await publish(self._app, TypingNote(True, server_id, channel_id, user.user_id, user.username))
@@ -35,6 +38,13 @@ class TypingTracker:
         if entry is not None:
             entry[0].cancel()
             await publish(self._app, TypingNote(False, server_id, channel_id, user.user_id, user.username))
+
+    async def _expire(self, user: User, server_id: UUID, channel_id: UUID) -> None:
+        """The timer's stop: nobody awaits it, so a failure is logged here, not lost."""
+        try:
+            await self.stop(user, server_id, channel_id)
+        except Exception:
+            log.exception("event=typing_expiry_failed user_id=%s", user.user_id)
 
     async def forget(self, user: User, owner: object) -> None:
         """The socket that started these is gone."""
