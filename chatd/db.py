@@ -26,9 +26,16 @@ def load_queries() -> aiosql.queries.Queries:
     return aiosql.from_path(resource_dir("sql"), "asyncpg")
 
 
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """chatd's queries leave no session state behind (no SET, LISTEN, cursor or session
+    advisory lock; transactions are always closed), so the RESET ALL / UNLISTEN * round trip
+    asyncpg sends on every release by default is pure cost: one extra round trip per query."""
+
+
 async def create_pool(database_url: str, max_size: int = 10) -> asyncpg.Pool:
     try:
-        return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, timeout=10)
+        return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, timeout=10,
+                                         reset=_keep_session)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
         raise DatabaseUnavailable(f"cannot connect to the database: {error}") from None
 
