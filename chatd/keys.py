@@ -12,6 +12,7 @@ from chatd.config import Config
 
 if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.gateway.hub import Hub
+    from chatd.groupcommit import GroupCommit
     from chatd.gateway.listener import Listener
     from chatd.gateway.typing import TypingTracker
     from chatd.metrics import Metrics
@@ -25,3 +26,4 @@ listener = web.AppKey["Listener"]("listener")
 typing = web.AppKey["TypingTracker"]("typing")
 message_limiter = web.AppKey["Optional[RateLimiter]"]("message_limiter")
 metrics = web.AppKey["Metrics"]("metrics")
+group_commit = web.AppKey["GroupCommit"]("group_commit")

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from chatd import keys, permissions
 from chatd.errors import ApiError
-from chatd.events import NOTIFY_CHANNEL
+from chatd.groupcommit import Outgoing
 from chatd.schemas import MAX_TEXT, User
 
 
@@ -27,6 +27,9 @@ async def post_message(
 ):
     """Store a message and broadcast it (the INSERT's NOTIFY reaches every process on commit).
 
+    The insert checks the send rule itself (member, TEXT channel of that server), so the check
+    holds when the row is written; require_send is asked only to explain a refusal.
+
     Returns the stored row, with `created` false when `nonce` repeats one this user sent in
     the last 5 minutes: that earlier message is returned and nothing new is stored or sent.
     """
@@ -36,11 +39,8 @@ async def post_message(
         wait = limiter.acquire((user.user_id, channel_id))
         if wait:
             raise ApiError(429, "you are sending messages too fast", retry_after=wait)
-    await permissions.require_send(app, user, server_id, channel_id)
-    row = await app[keys.queries].insert_message(
-        app[keys.pool], notify_channel=NOTIFY_CHANNEL, server_id=server_id, channel_id=channel_id,
-        user_id=user.user_id, username=user.username, text=text, nonce=nonce,
-    )
-    if row is None:  # the channel was deleted between the check and the insert
-        raise ApiError(404, permissions.CHANNEL_NOT_FOUND)
+    row = await app[keys.group_commit].store(Outgoing(server_id, channel_id, user.user_id, user.username, text, nonce))
+    if row is None:  # refused by the statement: the permission check names the reason
+        await permissions.require_send(app, user, server_id, channel_id)
+        raise ApiError(404, permissions.CHANNEL_NOT_FOUND)  # allowed now, but gone at the insert
     return row

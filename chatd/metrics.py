@@ -34,6 +34,9 @@ class Metrics:
             lambda: pool.get_size() if (pool := app.get(keys.pool)) else 0)
         Gauge("chatd_db_pool_in_use", "Pool connections checked out", registry=registry).set_function(
             lambda: pool.get_size() - pool.get_idle_size() if (pool := app.get(keys.pool)) else 0)
+        self.batch_size = Histogram(
+            "chatd_message_batch_size", "Messages per group commit (one INSERT, one commit)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 500), registry=registry)
         self.notification_lag = Histogram(
             "chatd_notification_lag_seconds", "From a message's created_at to its NOTIFY reaching this process",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),

@@ -1,38 +1,83 @@
--- name: insert_message(notify_channel, server_id, channel_id, user_id, username, text, nonce)^
--- One statement, one transaction: take the channel's next seq (its row lock orders concurrent
--- writers), insert, and NOTIFY. PostgreSQL delivers a notification only on commit, in commit
--- order, so every chatd process hears of exactly the committed messages. Text that would push
--- the payload past NOTIFY's 8000-byte limit is left out; listeners fetch it by id.
--- A nonce its author used in the last 5 minutes returns that message instead (created false).
-WITH earlier AS (
-    SELECT id, server_id, channel_id, user_id, text, created_at, seq, nonce
-      FROM chatmessage
-     WHERE :nonce::text IS NOT NULL AND user_id = :user_id AND nonce = :nonce
-       AND created_at > now() - interval '5 minutes'
-     LIMIT 1
-), next AS (
-    UPDATE chatchannel SET last_seq = last_seq + 1
-     WHERE id = :channel_id AND NOT EXISTS (SELECT 1 FROM earlier)
-    RETURNING last_seq
+-- name: insert_message_batch(notify_channel, server_ids, channel_ids, user_ids, usernames, texts, nonces)
+-- Group commit: the sends that arrived together, as one statement and one commit (item k of
+-- the arrays is message `ord` k). The send rule is checked in the same statement that
+-- inserts, so it holds at the moment of the insert: the sender is a member of the server and
+-- the channel is one of its TEXT channels. One row per item the statement accepts:
+--   created false: its nonce repeats one its author used in the last 5 minutes (or an earlier
+--                  item of this batch); that message is returned and nothing is stored;
+--   created true:  stored now, with the channel's next seq.
+-- An item with no row was refused (permissions.require_send says why) or its channel is gone.
+-- Channel rows are locked in id order, so concurrent batches cannot deadlock; each counter
+-- moves once per batch. Notes go out in seq order and PostgreSQL delivers them on commit, in
+-- commit order. Text that would push a note past NOTIFY's 8000 bytes is fetched by id.
+WITH batch AS (
+    SELECT *
+      FROM unnest(:server_ids::uuid[], :channel_ids::uuid[], :user_ids::uuid[], :usernames::text[],
+                  :texts::text[], :nonces::text[])
+           WITH ORDINALITY AS b(server_id, channel_id, user_id, username, text, nonce, ord)
+), allowed AS (
+    SELECT b.*
+      FROM batch b
+      JOIN chatchannel c ON c.id = b.channel_id AND c.server_id = b.server_id AND c.type = 'TEXT'
+      JOIN servermembership m ON m.server_id = b.server_id AND m.user_id = b.user_id
+), earlier AS (
+    SELECT DISTINCT ON (a.ord) a.ord, a.username, e.id, e.server_id, e.channel_id, e.user_id, e.text,
+           e.created_at, e.seq, e.nonce
+      FROM allowed a
+      JOIN chatmessage e ON e.user_id = a.user_id AND e.nonce = a.nonce
+                        AND e.created_at > now() - interval '5 minutes'
+     ORDER BY a.ord, e.created_at
+), fresh AS (
+    SELECT a.*, row_number() OVER (PARTITION BY a.channel_id ORDER BY a.ord) AS n
+      FROM allowed a
+     WHERE a.ord NOT IN (SELECT ord FROM earlier)
+       AND NOT EXISTS (SELECT 1 FROM allowed x
+                        WHERE x.user_id = a.user_id AND x.nonce = a.nonce AND x.ord < a.ord)
+), locked AS MATERIALIZED (
+    SELECT c.id, c.last_seq
+      FROM chatchannel c
+     WHERE c.id IN (SELECT channel_id FROM fresh)
+     ORDER BY c.id
+       FOR UPDATE
+), bumped AS (
+    UPDATE chatchannel c
+       SET last_seq = l.last_seq + k.n
+      FROM locked l
+      JOIN (SELECT channel_id, count(*) AS n FROM fresh GROUP BY channel_id) k ON k.channel_id = l.id
+     WHERE c.id = l.id
+    RETURNING c.id, l.last_seq AS base
+), planned AS (
+    SELECT f.ord, f.server_id, f.channel_id, f.user_id, f.username, f.text, f.nonce, b.base + f.n AS seq
+      FROM fresh f
+      JOIN bumped b ON b.id = f.channel_id
 ), inserted AS (
     INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq, nonce)
-    SELECT :server_id, :channel_id, :user_id, :text, last_seq, :nonce FROM next
-    RETURNING id, server_id, channel_id, user_id, text, created_at, seq, nonce
+    SELECT server_id, channel_id, user_id, text, seq, nonce FROM planned
+    RETURNING id, channel_id, seq, created_at
+), stored AS (
+    SELECT p.ord, i.id, p.server_id, p.channel_id, p.user_id, p.username, p.text, i.created_at, p.seq, p.nonce
+      FROM planned p
+      JOIN inserted i ON i.channel_id = p.channel_id AND i.seq = p.seq
 ), notified AS (
-    SELECT i.*, pg_notify(:notify_channel, json_build_object(
-               'kind', 'message', 'id', i.id, 'server_id', i.server_id,
-               'channel_id', i.channel_id, 'user_id', i.user_id, 'username', :username::text,
-               'created_at', i.created_at, 'seq', i.seq, 'nonce', i.nonce,
-               'text', CASE WHEN octet_length(to_json(i.text)::text) <= 6000 THEN i.text END
-           )::text) AS notified
-      FROM inserted i
+    SELECT count(pg_notify(:notify_channel, json_build_object(
+               'kind', 'message', 'id', s.id, 'server_id', s.server_id,
+               'channel_id', s.channel_id, 'user_id', s.user_id, 'username', s.username,
+               'created_at', s.created_at, 'seq', s.seq, 'nonce', s.nonce,
+               'text', CASE WHEN octet_length(to_json(s.text)::text) <= 6000 THEN s.text END
+           )::text)) AS notes
+      FROM (SELECT * FROM stored ORDER BY channel_id, seq) s
 )
-SELECT id, server_id, channel_id, user_id, :username AS username, text, created_at, seq, nonce,
+SELECT s.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.created_at, s.seq, s.nonce,
        true AS created
-  FROM notified
+  FROM stored s, notified
 UNION ALL
-SELECT id, server_id, channel_id, user_id, :username, text, created_at, seq, nonce, false
-  FROM earlier;
+SELECT ord, id, server_id, channel_id, user_id, username, text, created_at, seq, nonce, false
+  FROM earlier
+UNION ALL
+SELECT a.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.created_at, s.seq, s.nonce,
+       false
+  FROM allowed a
+  JOIN stored s ON s.user_id = a.user_id AND s.nonce = a.nonce AND s.ord < a.ord;
 
 -- name: get_message(message_id)^
 -- A message whose text was too long to travel in its notification.

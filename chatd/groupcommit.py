@@ -1,0 +1,116 @@
+"""Group commit: messages sent at the same moment share one INSERT and one commit.
+
+A send joins the batch that is forming and is answered only once that batch has committed,
+so an acknowledged message is always durable. Nothing waits on a timer: with a batch slot
+free, a message leaves at once (alone, at low load); while every slot waits on a commit, the
+sends that arrive meanwhile gather into the next batch. Under load batches grow by themselves
+to what arrives during one commit, where one commit per message would queue instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import asyncpg
+from aiohttp import web
+
+from chatd import keys
+from chatd.events import NOTIFY_CHANNEL
+
+if TYPE_CHECKING:
+    from prometheus_client import Histogram
+
+IN_FLIGHT = 4  # batches committing at once: fewer than the pool's connections, so reads find one
+MAX_BATCH = 500
+DRAIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    server_id: UUID
+    channel_id: UUID
+    user_id: UUID
+    username: str
+    text: str
+    nonce: str | None
+
+
+class GroupCommit:
+    def __init__(self, pool: asyncpg.Pool, queries, batch_sizes: Histogram | None = None,
+                 in_flight: int = IN_FLIGHT, max_batch: int = MAX_BATCH):
+        self._pool, self._queries, self._batch_sizes = pool, queries, batch_sizes
+        self._in_flight, self._max_batch = in_flight, max_batch
+        self._forming: list[tuple[Outgoing, asyncio.Future]] = []
+        self._committers: set[asyncio.Task] = set()
+
+    async def store(self, message: Outgoing) -> asyncpg.Record | None:
+        """The stored row (or the earlier message its nonce repeats, `created` false) once its
+        batch has committed; None when it was refused (see insert_message_batch)."""
+        future = asyncio.get_running_loop().create_future()
+        self._forming.append((message, future))
+        if len(self._committers) < self._in_flight:
+            task = asyncio.get_running_loop().create_task(self._commit_while_waiting())
+            self._committers.add(task)
+            task.add_done_callback(self._committers.discard)
+        return await future
+
+    async def drain(self) -> None:
+        """At shutdown: let the batches in flight commit and answer their senders."""
+        if self._committers:
+            await asyncio.wait(list(self._committers), timeout=DRAIN_SECONDS)
+
+    async def _commit_while_waiting(self) -> None:
+        while self._forming:
+            batch, self._forming = self._forming[:self._max_batch], self._forming[self._max_batch:]
+            await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[Outgoing, asyncio.Future]]) -> None:
+        try:
+            rows = [row async for row in self._queries.insert_message_batch(
+                self._pool, notify_channel=NOTIFY_CHANNEL,
+                server_ids=[m.server_id for m, _ in batch], channel_ids=[m.channel_id for m, _ in batch],
+                user_ids=[m.user_id for m, _ in batch], usernames=[m.username for m, _ in batch],
+                texts=[m.text for m, _ in batch], nonces=[m.nonce for m, _ in batch],
+            )]
+        except asyncpg.PostgresError as error:
+            # The statement was refused and nothing of it committed. Retried one message at a
+            # time, so a message that cannot be stored fails alone, not its neighbours.
+            if len(batch) > 1:
+                for item in batch:
+                    await self._commit([item])
+                return
+            _answer(batch[0][1], error=error)
+            return
+        except Exception as error:  # connection lost, timeout: the outcome is unknown to each sender
+            for _, future in batch:
+                _answer(future, error=error)
+            return
+        except asyncio.CancelledError:
+            for _, future in batch:
+                _answer(future, error=ConnectionError("chatd is shutting down"))
+            raise
+        if self._batch_sizes is not None:
+            self._batch_sizes.observe(len(batch))
+        by_ord = {row["ord"]: row for row in rows}
+        for ord_, (_, future) in enumerate(batch, start=1):
+            _answer(future, by_ord.get(ord_))
+
+
+def _answer(future: asyncio.Future, row: asyncpg.Record | None = None, error: BaseException | None = None) -> None:
+    """A sender that went away (its socket closed) has a cancelled future: nothing to answer."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(row)
+
+
+async def group_commit_ctx(app: web.Application):
+    """cleanup_ctx (after the pool, which it uses until the last batch has committed)."""
+    writer = app[keys.group_commit] = GroupCommit(app[keys.pool], app[keys.queries], app[keys.metrics].batch_size)
+    yield
+    await writer.drain()
