@@ -34,6 +34,7 @@ class Settings:
     processes: int = 2  # chatd processes in the cross-process phase
     workers: int = 2  # load-generator processes
     senders_per_server: int = 10
+    solo_senders: int = 200  # the send phase: each alone in a server, so a message is delivered once
     hold: int = 15000  # idle connections to open against one process
     history_rows: int = 200_000  # in the paged channel...
     table_rows: int = 1_000_000  # ...of a table this big
@@ -51,7 +52,7 @@ class Settings:
     @classmethod
     def quick(cls) -> Settings:
         """Under a minute for CI: fewer clients, 1 s trials, a 20k-message history."""
-        return cls(clients=200, members=50, duration=1.0, senders_per_server=5, hold=1000,
+        return cls(clients=200, members=50, duration=1.0, senders_per_server=5, solo_senders=50, hold=1000,
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
                    history_requests=10, fanout_deliveries=40_000)
 
@@ -111,7 +112,9 @@ async def bench(config: Config, settings: Settings, progress) -> dict:
 async def measure(url, own, pool, queries, config, settings: Settings, progress) -> dict:
     db_settings = dict(await queries.bench_database_settings(pool))
     topology = await populate(pool, queries, config, settings.clients, settings.members)
-    progress(f"{settings.clients:,} users in servers of {settings.members}")
+    solo = await populate(pool, queries, config, settings.solo_senders, 1)
+    progress(f"{settings.clients:,} users in servers of {settings.members}; "
+             f"{settings.solo_senders} users alone in a server each")
     owner = topology.members[0]
     try:
         # Ceilings. The COPY trials fill the history: one paged channel, the rest in a filler channel.
@@ -154,7 +157,12 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
 
         first_process = await processes.chatd(url, config.secret_key).start()
         try:
-            progress("chatd: one process")
+            progress(f"chatd: one process, send throughput ({settings.solo_senders} senders, one member per server)")
+            before = await phases.channel_seqs(pool, queries, solo)
+            sends = await phases.traffic(solo, [first_process], settings, progress, paced=False)
+            sends_check = await phases.exactly_once(pool, queries, solo, before, sends.pop("reports"))
+            progress(f"  exactly once: {sends_check}")
+            progress(f"chatd: one process, fan-out ({settings.clients:,} clients in servers of {settings.members})")
             before = await phases.channel_seqs(pool, queries, topology)
             single = await phases.traffic(topology, [first_process], settings, progress)
             single_check = await phases.exactly_once(pool, queries, topology, before, single.pop("reports"))
@@ -177,8 +185,10 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             await first_process.stop()
         held = await phases.connections(url, config.secret_key, topology, settings.hold, settings.workers,
                                         settle=2.0, progress=progress)
-        return report.results(settings, db_settings, ceiling, single, single_check, multi, multi_check,
+        return report.results(settings, db_settings, ceiling, sends, single, multi,
+                              {"send": sends_check, "one_process": single_check, "processes": multi_check},
                               history, depths, held)
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)
+            await cleanup(pool, queries, solo.prefix)

@@ -32,10 +32,11 @@ def connection_specs(topology: Topology, servers: list[processes.Served], sender
 
 
 async def traffic(topology: Topology, servers: list[processes.Served], settings, progress,
-                  offered_rate: float | None = None) -> dict:
+                  offered_rate: float | None = None, paced: bool = True) -> dict:
     """Clients of `topology` spread over `servers`, connected throughout. Without an offered
-    rate: max-rate trials (each sender sends on its previous acknowledgement), then latency
-    trials at half the median max; with one, only latency trials at that rate."""
+    rate: max-rate trials (each sender sends on its previous acknowledgement), then (unless
+    `paced` is false) latency trials at half the median max; with one, only latency trials at
+    that rate."""
     specs = connection_specs(topology, servers, settings.senders_per_server)
     senders = sum(1 for s in specs if "channel_id" in s)
     result: dict = {"senders": senders, "max": [], "paced": []}
@@ -45,7 +46,7 @@ async def traffic(topology: Topology, servers: list[processes.Served], settings,
                  f"in {made['seconds']:.1f} s ({made['failed']} failed), {senders} of them sending")
         result["connected"], result["connect_failed"] = made["ok"], made["failed"]
         plan = [] if offered_rate is not None else ["max"] * settings.trials
-        plan += ["paced"] * settings.trials
+        plan += ["paced"] * settings.trials if paced else []
         for trial, mode in enumerate(plan):
             if mode == "paced" and offered_rate is None:
                 offered_rate = 0.5 * fold(result["max"], "msgs_per_s")["median"]
