@@ -10,6 +10,7 @@ to what arrives during one commit, where one commit per message would queue inst
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -21,7 +22,7 @@ from chatd import keys
 from chatd.events import NOTIFY_CHANNEL
 
 if TYPE_CHECKING:
-    from prometheus_client import Histogram
+    from chatd.metrics import Metrics
 
 IN_FLIGHT = 4  # batches committing at once: fewer than the pool's connections, so reads find one
 MAX_BATCH = 500
@@ -39,9 +40,9 @@ class Outgoing:
 
 
 class GroupCommit:
-    def __init__(self, pool: asyncpg.Pool, queries, batch_sizes: Histogram | None = None,
+    def __init__(self, pool: asyncpg.Pool, queries, metrics: Metrics | None = None,
                  in_flight: int = IN_FLIGHT, max_batch: int = MAX_BATCH):
-        self._pool, self._queries, self._batch_sizes = pool, queries, batch_sizes
+        self._pool, self._queries, self._metrics = pool, queries, metrics
         self._in_flight, self._max_batch = in_flight, max_batch
         self._forming: list[tuple[Outgoing, asyncio.Future]] = []
         self._committers: set[asyncio.Task] = set()
@@ -68,6 +69,7 @@ class GroupCommit:
             await self._commit(batch)
 
     async def _commit(self, batch: list[tuple[Outgoing, asyncio.Future]]) -> None:
+        started = time.perf_counter()
         try:
             rows = [row async for row in self._queries.insert_message_batch(
                 self._pool, notify_channel=NOTIFY_CHANNEL,
@@ -92,8 +94,9 @@ class GroupCommit:
             for _, future in batch:
                 _answer(future, error=ConnectionError("chatd is shutting down"))
             raise
-        if self._batch_sizes is not None:
-            self._batch_sizes.observe(len(batch))
+        if self._metrics is not None:
+            self._metrics.batch_size.observe(len(batch))
+            self._metrics.commit_seconds.observe(time.perf_counter() - started)
         by_ord = {row["ord"]: row for row in rows}
         for ord_, (_, future) in enumerate(batch, start=1):
             _answer(future, by_ord.get(ord_))
@@ -111,6 +114,6 @@ def _answer(future: asyncio.Future, row: asyncpg.Record | None = None, error: Ba
 
 async def group_commit_ctx(app: web.Application):
     """cleanup_ctx (after the pool, which it uses until the last batch has committed)."""
-    writer = app[keys.group_commit] = GroupCommit(app[keys.pool], app[keys.queries], app[keys.metrics].batch_size)
+    writer = app[keys.group_commit] = GroupCommit(app[keys.pool], app[keys.queries], app[keys.metrics])
     yield
     await writer.drain()

@@ -8,11 +8,11 @@ from uuid import UUID
 
 import asyncpg
 import pytest
-from prometheus_client import CollectorRegistry, Histogram
 
 from chatd.db import create_pool
 from chatd.events import NOTIFY_CHANNEL, MessageNote, decode_note
 from chatd.groupcommit import GroupCommit, Outgoing
+from chatd.metrics import Metrics
 
 from test_gateway import connect, next_event
 
@@ -45,9 +45,8 @@ async def test_one_batch_keeps_each_sends_rules_seq_order_and_nonce(client, pool
     general, sid = UUID(server.general), UUID(server.id)
     voice = await create_channel(client, server, alice, "voice", "VOICE")
     random = await create_channel(client, server, alice, "random")
-    registry = CollectorRegistry()
-    sizes = Histogram("batch_size", "", registry=registry)
-    writer = GroupCommit(pool, app_queries, sizes, in_flight=1)  # one committer: the sends below are one batch
+    metrics = Metrics({})
+    writer = GroupCommit(pool, app_queries, metrics, in_flight=1)  # one committer: the sends below are one batch
 
     def as_alice(channel: UUID, text: str, nonce: str | None = None) -> Outgoing:
         return Outgoing(sid, channel, alice.id, "alice", text, nonce)
@@ -61,7 +60,8 @@ async def test_one_batch_keeps_each_sends_rules_seq_order_and_nonce(client, pool
         as_alice(random, "elsewhere"),
         as_alice(general, "third"),
     ]))
-    assert (registry.get_sample_value("batch_size_sum"), registry.get_sample_value("batch_size_count")) == (7, 1)
+    sizes = [metrics.registry.get_sample_value(f"chatd_message_batch_size_{kind}") for kind in ("sum", "count")]
+    assert sizes == [7, 1]  # 7 messages, one commit
     first, second, outsider, spoken, resent, elsewhere, third = rows
     assert (outsider, spoken) == (None, None)
     assert [(r["text"], r["seq"], r["created"]) for r in (first, second, third, elsewhere)] == [
