@@ -46,7 +46,7 @@ async def test_one_batch_keeps_each_sends_rules_seq_order_and_nonce(client, pool
     voice = await create_channel(client, server, alice, "voice", "VOICE")
     random = await create_channel(client, server, alice, "random")
     metrics = Metrics({})
-    writer = GroupCommit(pool, app_queries, metrics, in_flight=1)  # one committer: the sends below are one batch
+    writer = GroupCommit(pool, app_queries, metrics)  # gathered while idle: the sends below are one batch
 
     def as_alice(channel: UUID, text: str, nonce: str | None = None) -> Outgoing:
         return Outgoing(sid, channel, alice.id, "alice", text, nonce)
@@ -79,7 +79,7 @@ async def test_one_batch_keeps_each_sends_rules_seq_order_and_nonce(client, pool
 
 
 async def test_a_message_postgresql_refuses_fails_alone(pool, app_queries, alice, server):
-    writer = GroupCommit(pool, app_queries, in_flight=1)
+    writer = GroupCommit(pool, app_queries)
     sid, general = UUID(server.id), UUID(server.general)
     results = await asyncio.gather(*(writer.store(Outgoing(sid, general, alice.id, "alice", text, None))
                                      for text in ("before", "nul \x00 byte", "after")), return_exceptions=True)
@@ -103,3 +103,16 @@ async def test_concurrent_sends_are_batched_and_arrive_once_each_in_seq_order(cl
     total = next(float(line.split()[-1]) for line in metrics.splitlines()
                  if line.startswith("chatd_message_batch_size_sum"))
     assert total == 40 and count < 40, (count, total)
+
+
+async def test_a_send_right_after_a_batch_is_never_stranded(pool, app_queries, alice, server):
+    # Each send starts when the previous one is answered: the moment the committer finds
+    # nothing more to do. A send arriving then must start a commit of its own.
+    writer = GroupCommit(pool, app_queries)
+    sid, general = UUID(server.id), UUID(server.general)
+
+    async def one_after_another() -> list[int]:
+        return [(await writer.store(Outgoing(sid, general, alice.id, "alice", f"m{i}", None)))["seq"]
+                for i in range(20)]
+
+    assert await asyncio.wait_for(one_after_another(), 10) == list(range(1, 21))
