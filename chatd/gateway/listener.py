@@ -95,6 +95,7 @@ class Listener:
             except Exception:
                 # This task delivers every event of the process: one bad note must not end it.
                 log.exception("event=note_failed")
+            await asyncio.sleep(0)
 
     async def _apply(self, note: Note) -> None:
         app = self._app
