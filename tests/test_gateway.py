@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
+from uuid import uuid4
 
 import aiosql
 import jwt
@@ -75,6 +76,19 @@ async def test_expired_token_is_refused_with_4401_and_a_reason(client, alice, co
     ws = await client.ws_connect("/chat/ws", params={"token": token})
     closed = await ws.receive(timeout=5)
     assert (closed.data, closed.extra) == (4401, "token has expired")
+
+
+async def test_a_token_of_a_user_who_no_longer_exists_is_refused_with_4401(client, config):
+    token = jwt.encode({"user_id": str(uuid4()), "exp": int(time.time()) + 60}, config.secret_key, algorithm="HS256")
+    ws = await client.ws_connect("/chat/ws", params={"token": token})
+    closed = await ws.receive(timeout=5)
+    assert (closed.data, closed.extra) == (4401, "token names no user")
+
+
+async def test_a_user_in_no_server_connects_with_an_empty_server_list(client, alice):
+    ws = await client.ws_connect("/chat/ws", params={"token": alice.token})
+    hello = await ws.receive_json(timeout=5)
+    assert (hello["type"], hello["username"], hello["servers"]) == ("connected", "alice", [])
 
 
 async def test_a_first_frame_that_is_not_identify_is_refused_with_4401(client):
