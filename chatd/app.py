@@ -7,7 +7,7 @@ import jinja2
 from aiohttp import web
 
 from chatd import keys
-from chatd.auth import requires_user
+from chatd.auth import VerifiedTokens, requires_user
 from chatd.config import Config
 from chatd.cors import cors_middleware
 from chatd.db import database_ctx
@@ -39,6 +39,7 @@ def create_app(config: Config) -> web.Application:
     )
     app[keys.config] = config
     app[keys.metrics] = Metrics(app)
+    app[keys.tokens] = VerifiedTokens(config)
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app.cleanup_ctx.extend([watchdog_ctx, database_ctx, group_commit_ctx, gateway_ctx, node_ctx])
     app.on_shutdown.extend([notify_stopping, close_sockets])

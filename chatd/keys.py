@@ -11,6 +11,7 @@ from aiohttp import web
 from chatd.config import Config
 
 if TYPE_CHECKING:  # the gateway modules import this one
+    from chatd.auth import VerifiedTokens
     from chatd.gateway.hub import Hub
     from chatd.groupcommit import GroupCommit
     from chatd.gateway.listener import Listener
@@ -26,4 +27,5 @@ listener = web.AppKey["Listener"]("listener")
 typing = web.AppKey["TypingTracker"]("typing")
 message_limiter = web.AppKey["Optional[RateLimiter]"]("message_limiter")
 metrics = web.AppKey["Metrics"]("metrics")
+tokens = web.AppKey["VerifiedTokens"]("tokens")
 group_commit = web.AppKey["GroupCommit"]("group_commit")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from uuid import UUID, uuid4
 
@@ -291,3 +292,19 @@ async def test_the_bearer_scheme_is_case_insensitive(client, alice):
     resp = await client.get("/auth/me", headers={"Authorization": f"bearer {alice.token}"})
     assert resp.status == 200
     assert await resp.json() == {"user_id": str(alice.id), "username": "alice"}
+
+
+async def test_a_token_used_before_is_still_refused_once_it_expires(client, config, alice):
+    token = jwt.encode({"user_id": str(alice.id), "exp": int(time.time()) + 2}, config.secret_key, algorithm="HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await client.get("/auth/me", headers=headers)).status == 200  # verified, and remembered
+    await asyncio.sleep(max(0.0, int(time.time()) + 2 - time.time()) + 0.1)
+    resp = await client.get("/auth/me", headers=headers)
+    assert (resp.status, await resp.json()) == (401, {"detail": "token has expired"})
+
+
+async def test_a_changed_signature_is_refused_after_the_genuine_token_was_used(client, alice):
+    assert (await client.get("/auth/me", headers=alice.auth)).status == 200
+    forged = alice.token[:-2] + ("AA" if not alice.token.endswith("AA") else "BB")
+    resp = await client.get("/auth/me", headers={"Authorization": f"Bearer {forged}"})
+    assert (resp.status, await resp.json()) == (401, {"detail": "invalid token"})
