@@ -18,6 +18,7 @@ REQUIRED = [
     "fanout.deliveries_per_s", "fanout.ratio", "fanout.p50_ms", "fanout.p99_ms",
     "cross_process.p50_ms", "cross_process.p99_ms",
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
+    "ceilings.connect_per_s", "connections.connect_ratio",  # beyond the list
     *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),
     "lost", "duplicated", "machine.cores", "machine.memory_mib",
 ]

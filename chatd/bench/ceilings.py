@@ -91,3 +91,18 @@ async def fanout(clients: int, workers: int, deliveries: int, trials: int, progr
     finally:
         await server.stop()
     return results
+
+
+async def connect_rate(clients: int, workers: int) -> float:
+    """Connections/s the bare aiohttp server accepts from the same load generators, with the
+    same concurrency as the idle-connections phase: a WebSocket handshake and nothing else
+    (chatd adds the token check, one query for the user and their servers, `connected`)."""
+    server = await processes.rawserver().start()
+    try:
+        async with LoadGen(workers) as loadgen:
+            url = server.url.replace("http", "ws") + "/ws"
+            await loadgen.connect([{"url": url}])  # the first connection loads code paths
+            made = await loadgen.connect([{"url": url}] * clients, concurrency=100)
+        return made["ok"] / made["seconds"]
+    finally:
+        await server.stop()

@@ -183,6 +183,9 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                                            history_channel, depths, settings.history_requests, progress)
         finally:
             await first_process.stop()
+        raw_connects = await ceilings.connect_rate(settings.hold, settings.workers)
+        ceiling["connect_per_s"] = raw_connects
+        progress(f"ceiling connect rate: {raw_connects:,.0f}/s ({settings.hold:,} bare aiohttp WebSocket handshakes)")
         held = await phases.connections(url, config.secret_key, topology, settings.hold, settings.workers,
                                         settle=2.0, progress=progress)
         return report.results(settings, db_settings, ceiling, sends, single, multi,
