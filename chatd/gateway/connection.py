@@ -55,9 +55,23 @@ class Connection:
         """
         if self._closing:
             return
-        if self._writer is None and not self._protocol.writing_paused and not self._transport.is_closing():
+        if self._writes_directly():
             self._transport.write(frame)
             return
+        self._queue(frame)
+
+    def send_frames(self, frames: list[bytes]) -> None:
+        """Several frames in one write (one syscall, one segment for the peer to read)."""
+        if len(frames) > 1 and not self._closing and self._writes_directly():
+            self._transport.write(b"".join(frames))
+            return
+        for frame in frames:
+            self.send(frame)
+
+    def _writes_directly(self) -> bool:
+        return self._writer is None and not self._protocol.writing_paused and not self._transport.is_closing()
+
+    def _queue(self, frame: bytes) -> None:
         if len(self._pending) >= self._max_pending:
             log.info("event=slow_consumer user_id=%s", self.user.user_id)
             self.drop_slow_consumer()
@@ -68,12 +82,20 @@ class Connection:
 
     def send_message(self, channel_id: UUID, seq: int, frame: bytes) -> None:
         """A new_message frame, at most once per seq and held back while that channel resumes."""
+        if self.accepts(channel_id, seq, frame):
+            self.send(frame)
+
+    def accepts(self, channel_id: UUID, seq: int, frame: bytes) -> bool:
+        """Whether a new_message frame is to be sent now: not while its channel resumes (it is
+        held, and sent after the backlog), and never a seq this socket already got."""
         held = self.resuming.get(channel_id)
         if held is not None:
             held.append((seq, frame))
-        elif seq > self.seen.get(channel_id, 0):
+            return False
+        if seq > self.seen.get(channel_id, 0):
             self.seen[channel_id] = seq
-            self.send(frame)
+            return True
+        return False
 
     def drop_slow_consumer(self) -> None:
         """Close with 4008 without waiting on a peer that does not read.

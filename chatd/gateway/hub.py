@@ -25,6 +25,7 @@ class Hub:
         self.active_connections: dict[UUID, set[Connection]] = {}
         self._by_server: dict[UUID, set[Connection]] = {}
         self.channel_seq: dict[UUID, int] = {}  # highest seq this process has fanned out
+        self._outbox: dict[Connection, list[bytes]] | None = None  # while corked
 
     # The seed's operations, by the seed's names.
 
@@ -68,13 +69,31 @@ class Hub:
         self.channel_seq[channel_id] = seq
         frames: dict[Any, bytes] = {}
         recipients = self._by_server.get(event.server_id, ())
+        outbox = self._outbox
         for conn in recipients:
             frame = frames.get(conn.zone)
             if frame is None:
                 frame = frames[conn.zone] = protocol.message_event(event, conn.zone)
-            conn.send_message(channel_id, seq, frame)
+            if not conn.accepts(channel_id, seq, frame):
+                continue
+            if outbox is None:
+                conn.send(frame)
+            elif conn in outbox:
+                outbox[conn].append(frame)
+            else:
+                outbox[conn] = [frame]
         if recipients and self._metrics is not None:
             self._metrics.deliveries.inc(len(recipients))  # once per broadcast, not per socket
+
+    def cork(self) -> None:
+        """Hold new_message frames until uncork(): the messages of one burst of notes then
+        reach each socket in one write, not one write (and one wake-up of the peer) each."""
+        self._outbox = {}
+
+    def uncork(self) -> None:
+        outbox, self._outbox = self._outbox, None
+        for conn, frames in (outbox or {}).items():
+            conn.send_frames(frames)
 
     def subscribe(self, user_id: UUID, server_id: UUID) -> None:
         for conn in self.active_connections.get(user_id, ()):

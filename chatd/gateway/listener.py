@@ -80,34 +80,60 @@ class Listener:
         self._queue.put_nowait(payload)
 
     async def dispatch(self) -> None:
-        """One task applies notes in the order PostgreSQL sent them."""
+        """One task applies notes in the order PostgreSQL sent them.
+
+        Notes arrive in bursts (a group commit sends several at once). The messages of a burst
+        are fanned out corked, so each socket gets its frames of the burst in one write; any
+        other note first lets the corked frames go, keeping every socket's order. Between
+        bursts the task yields, so incoming frames and commit replies are not held behind a
+        long fan-out.
+        """
+        hub = self._app[keys.hub]
         while True:
-            item = await self._queue.get()
+            burst = [await self._queue.get()]
+            while not self._queue.empty():
+                burst.append(self._queue.get_nowait())
+            hub.cork()
             try:
-                if isinstance(item, CatchUp):
-                    await self._catch_up(item.since)
-                else:
-                    await self._apply(decode_note(item))
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                log.warning("event=bad_note")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                log.warning("event=note_failed error=%s", type(error).__name__)
-            except Exception:
-                # This task delivers every event of the process: one bad note must not end it.
-                log.exception("event=note_failed")
+                for item in burst:
+                    await self._dispatch_one(item, hub)
+            finally:
+                hub.uncork()
             await asyncio.sleep(0)
+
+    async def _dispatch_one(self, item: str | CatchUp, hub) -> None:
+        try:
+            note = item if isinstance(item, CatchUp) else decode_note(item)
+            if isinstance(note, MessageNote) and note.text is not None:
+                self._deliver(note)
+                return
+            hub.uncork()  # what may wait (a read, a catch-up) or is not a message goes after the burst so far
+            try:
+                if isinstance(note, CatchUp):
+                    await self._catch_up(note.since)
+                else:
+                    await self._apply(note)
+            finally:
+                hub.cork()
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("event=bad_note")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("event=note_failed error=%s", type(error).__name__)
+        except Exception:
+            # This task delivers every event of the process: one bad note must not end it.
+            log.exception("event=note_failed")
+
+    def _deliver(self, note: MessageNote) -> None:
+        self._app[keys.metrics].notification_lag.observe(max(0.0, time.time() - note.created_at.timestamp()))
+        self._app[keys.hub].deliver_message(note)
 
     async def _apply(self, note: Note) -> None:
         app = self._app
         hub = app[keys.hub]
-        if isinstance(note, MessageNote):
-            app[keys.metrics].notification_lag.observe(max(0.0, time.time() - note.created_at.timestamp()))
-            if note.text is None:
-                row = await app[keys.queries].get_message(app[keys.pool], message_id=note.id)
-                if row is None:
-                    return  # deleted (with its server or channel) before we could read it
-                note = message_note(row)
-            hub.deliver_message(note)
+        if isinstance(note, MessageNote):  # its text was too long for the note: read it
+            row = await app[keys.queries].get_message(app[keys.pool], message_id=note.id)
+            if row is not None:  # else deleted (with its server or channel) before we could read it
+                self._deliver(message_note(row))
         elif isinstance(note, TypingNote):
             await hub.broadcast_to_channel(note.server_id, note.channel_id, {
                 "type": "typing_start" if note.started else "typing_stop",
