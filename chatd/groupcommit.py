@@ -35,6 +35,8 @@ DRAIN_SECONDS = 5.0
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
+    """A message on its way to the database, as its sender's permission check will see it."""
+
     server_id: UUID
     channel_id: UUID
     user_id: UUID
