@@ -91,6 +91,7 @@ class Listener:
         hub = self._app[keys.hub]
         while True:
             burst = [await self._queue.get()]
+            await asyncio.sleep(0)  # first whatever else woke with this burst: the commit's reply starts the next batch
             while not self._queue.empty():
                 burst.append(self._queue.get_nowait())
             hub.cork()
