@@ -12,6 +12,7 @@ from chatd.config import Config
 
 if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.auth import VerifiedTokens
+    from chatd.gateway.connects import ConnectLookup
     from chatd.gateway.hub import Hub
     from chatd.groupcommit import GroupCommit
     from chatd.gateway.listener import Listener
@@ -28,4 +29,5 @@ typing = web.AppKey["TypingTracker"]("typing")
 message_limiter = web.AppKey["Optional[RateLimiter]"]("message_limiter")
 metrics = web.AppKey["Metrics"]("metrics")
 tokens = web.AppKey["VerifiedTokens"]("tokens")
+connect_lookup = web.AppKey["ConnectLookup"]("connect_lookup")
 group_commit = web.AppKey["GroupCommit"]("group_commit")

@@ -16,13 +16,13 @@ SELECT user_id, username
   FROM users
  WHERE user_id = :user_id;
 
--- name: get_user_with_servers(user_id)
--- A WebSocket connect in one round trip: the token's user (no rows when they no longer
--- exist) with each server they are a member of, one row each (server columns NULL, one row,
--- when they are in none).
+-- name: get_users_with_servers(user_ids)
+-- WebSocket connects that arrive together, in one round trip: each token's user (absent when
+-- they no longer exist) with each server they are a member of, one row each (server columns
+-- NULL, one row, when they are in none).
 SELECT u.user_id, u.username, s.id, s.name, s.icon, s.creator_id, s.created_at, m.role
   FROM users u
   LEFT JOIN servermembership m ON m.user_id = u.user_id
   LEFT JOIN chatserver s ON s.id = m.server_id
- WHERE u.user_id = :user_id
- ORDER BY s.created_at, s.id;
+ WHERE u.user_id = any(:user_ids::uuid[])
+ ORDER BY u.user_id, s.created_at, s.id;

@@ -9,6 +9,7 @@ import logging
 from aiohttp import WSCloseCode, web
 
 from chatd import keys
+from chatd.gateway.connects import ConnectLookup
 from chatd.gateway.hub import Hub
 from chatd.gateway.listener import Listener
 from chatd.gateway.typing import TypingTracker
@@ -21,6 +22,7 @@ FIRST_LISTEN_SECONDS = 10.0
 async def gateway_ctx(app: web.Application):
     """cleanup_ctx (after the pool): LISTEN is up before the first request is served."""
     app[keys.hub] = Hub(app.get(keys.metrics))
+    lookup = app[keys.connect_lookup] = ConnectLookup(app[keys.pool], app[keys.queries])
     app[keys.typing] = TypingTracker(app)
     listener = app[keys.listener] = Listener(app)
     tasks = [asyncio.create_task(listener.run()), asyncio.create_task(listener.dispatch())]
@@ -29,6 +31,7 @@ async def gateway_ctx(app: web.Application):
     except asyncio.TimeoutError:
         log.warning("event=listen_not_ready_at_start")
     yield
+    await lookup.drain()
     for task in tasks:
         task.cancel()
     for task in tasks:

@@ -25,7 +25,6 @@ from chatd.gateway.protocol import (
 from chatd.messaging import post_message
 from chatd.config import RateLimit
 from chatd.ratelimit import RateLimiter
-from chatd.schemas import User
 from chatd.views import server_view
 
 log = logging.getLogger(__name__)
@@ -53,12 +52,11 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     user_id = await _identify(request, ws)
     if user_id is None:
         return ws
-    rows = [row async for row in app[keys.queries].get_user_with_servers(app[keys.pool], user_id=user_id)]
-    if not rows:
+    found = await app[keys.connect_lookup].user_and_servers(user_id)
+    if found is None:
         await ws.close(code=UNAUTHORIZED, message=b"token names no user")
         return ws
-    user = User(user_id=rows[0]["user_id"], username=rows[0]["username"])
-    servers = [server_view(row) for row in rows if row["id"] is not None]
+    user, servers = found
     zone, zone_error = _zone(request.query.get("tz"))
     connection = Connection(ws, request, user, zone, {s.id for s in servers}, config.send_queue_frames,
                             app[keys.metrics].slow_consumers)
