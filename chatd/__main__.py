@@ -8,7 +8,7 @@ import logging
 import sys
 from dataclasses import replace
 
-from chatd.config import Config, ConfigError
+from chatd.config import LISTEN_BACKLOG, Config, ConfigError
 from chatd.db import DatabaseUnavailable
 from chatd.embedded import EmbeddedUnavailable
 from chatd.logs import setup_logging
@@ -54,7 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     web.run_app(
         create_app(config), host=config.host, port=config.port, loop=uvloop.new_event_loop(),
-        access_log_class=AccessLogger, print=announce, shutdown_timeout=8.0,
+        access_log_class=AccessLogger, print=announce, shutdown_timeout=8.0, backlog=LISTEN_BACKLOG,
     )
     return 0
 

@@ -17,6 +17,10 @@ from urllib.parse import quote, urlsplit
 from dotenv import dotenv_values
 
 SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512")
+# Connections the kernel queues until chatd accepts them (capped by net.core.somaxconn). Past
+# it a SYN is dropped and the client retries a second later: with aiohttp's 128, a reconnect
+# storm after a restart spends most of its time waiting on retransmits.
+LISTEN_BACKLOG = 4096
 
 
 class ConfigError(Exception):

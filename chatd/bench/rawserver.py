@@ -10,6 +10,8 @@ import time
 import uvloop
 from aiohttp import WSMsgType, web
 
+from chatd.config import LISTEN_BACKLOG
+
 FRAME = (b'{"type":"raw","id":"00000000-0000-0000-0000-000000000000","user":"bench","text":"'
          + b"x" * 110 + b'","seq":1}')
 
@@ -50,7 +52,7 @@ def main() -> None:
     app.router.add_post("/blast", blast)
     app.router.add_get("/readyz", ready)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), loop=uvloop.new_event_loop(),
-                print=None, access_log=None)
+                print=None, access_log=None, backlog=LISTEN_BACKLOG)
 
 
 if __name__ == "__main__":
