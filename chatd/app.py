@@ -17,6 +17,7 @@ from chatd.errors import error_middleware
 from chatd.openapi import openapi_document
 from chatd.page import debug_page
 from chatd.gateway.lifecycle import close_sockets, gateway_ctx
+from chatd.gcfreeze import gc_freeze_ctx
 from chatd.gateway.ws import websocket_handler
 from chatd.groupcommit import group_commit_ctx
 from chatd.metrics import Metrics, metrics_middleware
@@ -41,7 +42,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.metrics] = Metrics(app)
     app[keys.tokens] = VerifiedTokens(config)
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
-    app.cleanup_ctx.extend([watchdog_ctx, database_ctx, group_commit_ctx, gateway_ctx, node_ctx])
+    app.cleanup_ctx.extend([watchdog_ctx, database_ctx, group_commit_ctx, gateway_ctx, gc_freeze_ctx, node_ctx])
     app.on_shutdown.extend([notify_stopping, close_sockets])
     app.router.add_get("/chat/ws", websocket_handler)
     for endpoint in ENDPOINTS:

@@ -26,6 +26,7 @@ class Hub:
         self._by_server: dict[UUID, set[Connection]] = {}
         self.channel_seq: dict[UUID, int] = {}  # highest seq this process has fanned out
         self._outbox: dict[Connection, list[bytes]] | None = None  # while corked
+        self.closed_count = 0  # connections forgotten since start
 
     # The seed's operations, by the seed's names.
 
@@ -38,7 +39,9 @@ class Hub:
         """Forget one of the user's connections, or all of them."""
         mine = self.active_connections.get(user_id, set())
         for conn in [connection] if connection is not None else list(mine):
-            mine.discard(conn)
+            if conn in mine:
+                mine.discard(conn)
+                self.closed_count += 1
             for server_id in conn.servers:
                 self._discard(server_id, conn)
         if not mine:
