@@ -147,6 +147,9 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                                                  rows, first_seq=first))
             first, filler_rows = first + rows, filler_rows - rows
             progress(f"ceiling COPY: {copy_rates[-1]:,.0f} rows/s ({rows:,} filler rows)")
+        started = time.monotonic()
+        await queries.bench_vacuum(pool)
+        progress(f"VACUUM ANALYZE of the loaded tables: {time.monotonic() - started:.1f} s")
         notify = await ceilings.notify_round_trip(url, queries, 200)
         progress(f"ceiling LISTEN/NOTIFY round trip p50 {notify['p50']} ms")
         fanout = await ceilings.fanout(settings.clients, settings.workers, settings.fanout_deliveries,
