@@ -1,8 +1,9 @@
 """`python -m chatd bench`: start what is needed, measure, print a table (and --json).
 
 Order matters on a shared 2-core machine: ceilings first (they also load the history table
-by COPY), then chatd in one process, then across processes, history paging, and last the
-many idle connections (a fresh process, so its memory delta is the connections' alone).
+by COPY), then chatd in one process (its send trials alternate with the per-row INSERT
+ceiling's, which is what they are compared with), then across processes, history paging, and
+last the many idle connections (a fresh process, so its memory delta is the connections' alone).
 """
 
 from __future__ import annotations
@@ -124,23 +125,12 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         history_channel = [c async for c in queries.list_channels(pool, server_id=history_server["id"])][0]["id"]
         filler = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=history_server["id"],
                                               name="filler", type="TEXT", position=None)
-        per_row = []
-        seqs = itertools.count(1)
-        for trial in range(settings.trials):
-            per_row.append(await ceilings.insert_per_row(url, queries, history_server["id"], filler["id"],
-                                                         owner.user_id, settings.duration, seqs))
-            progress(f"ceiling INSERT per row, pool of 8, trial {trial + 1}: {per_row[-1]:,.0f} rows/s")
-        per_row_notify = []
-        for trial in range(settings.trials):
-            per_row_notify.append(await ceilings.insert_per_row(
-                url, queries, history_server["id"], filler["id"], owner.user_id, settings.duration, seqs, notify=True))
-            progress(f"INSERT + NOTIFY per row, pool of 8, trial {trial + 1}: {per_row_notify[-1]:,.0f} rows/s")
         copy_rates = [await copy_history(pool, queries, history_server["id"], history_channel, owner.user_id,
                                          settings.history_rows)]
         progress(f"ceiling COPY: {copy_rates[-1]:,.0f} rows/s ({settings.history_rows:,} rows of history)")
         filler_rows = settings.table_rows - settings.history_rows
         chunk = max(1, filler_rows // max(1, settings.trials - 1))
-        first = next(seqs) + 1
+        first = 1
         while filler_rows > 0:
             rows = min(chunk, filler_rows)
             copy_rates.append(await copy_history(pool, queries, history_server["id"], filler["id"], owner.user_id,
@@ -154,15 +144,25 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         progress(f"ceiling LISTEN/NOTIFY round trip p50 {notify['p50']} ms")
         fanout = await ceilings.fanout(settings.clients, settings.workers, settings.fanout_deliveries,
                                        settings.trials, progress)
-        ceiling = {"insert_per_row": summary(per_row), "insert_notify_per_row": summary(per_row_notify),
-                   "insert_copy": summary(copy_rates),
-                   "fanout": summary(fanout), "notify_round_trip_ms": notify}
+        per_row, per_row_notify, seqs = [], [], itertools.count(first)
+
+        async def insert_ceilings() -> None:
+            """Per-row INSERT trials, each just before a send trial of chatd's: the ratio of the
+            two then holds while the machine's speed drifts, as it does by tens of percent."""
+            for rates, with_notify, label in ((per_row, False, "ceiling INSERT per row"),
+                                              (per_row_notify, True, "INSERT + NOTIFY per row")):
+                rates.append(await ceilings.insert_per_row(url, queries, history_server["id"], filler["id"],
+                                                           owner.user_id, settings.duration, seqs, notify=with_notify))
+                progress(f"{label}, pool of 8, trial {len(rates)}: {rates[-1]:,.0f} rows/s")
 
         first_process = await processes.chatd(url, config.secret_key).start()
         try:
             progress(f"chatd: one process, send throughput ({settings.solo_senders} senders, one member per server)")
             before = await phases.channel_seqs(pool, queries, solo)
-            sends = await phases.traffic(solo, [first_process], settings, progress, paced=False)
+            sends = await phases.traffic(solo, [first_process], settings, progress, paced=False,
+                                         before_each_trial=insert_ceilings)
+            ceiling = {"insert_per_row": summary(per_row), "insert_notify_per_row": summary(per_row_notify),
+                       "insert_copy": summary(copy_rates), "fanout": summary(fanout), "notify_round_trip_ms": notify}
             sends_check = await phases.exactly_once(pool, queries, solo, before, sends.pop("reports"))
             progress(f"  exactly once: {sends_check}")
             progress(f"chatd: one process, fan-out ({settings.clients:,} clients in servers of {settings.members})")
