@@ -17,8 +17,8 @@ from chatd.errors import error_middleware
 from chatd.openapi import openapi_document
 from chatd.page import debug_page
 from chatd.gateway.lifecycle import close_sockets, gateway_ctx
-from chatd.gcfreeze import gc_freeze_ctx
 from chatd.gateway.ws import websocket_handler
+from chatd.gcfreeze import gc_freeze_ctx
 from chatd.groupcommit import group_commit_ctx
 from chatd.metrics import Metrics, metrics_middleware
 from chatd.nodes import node_ctx
