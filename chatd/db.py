@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 
 POOL_CLOSE_SECONDS = 5.0
+# What a database that is away or failing raises: callers that can carry on catch these.
+DB_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -36,7 +38,7 @@ async def create_pool(database_url: str, max_size: int = 10) -> asyncpg.Pool:
     try:
         return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, timeout=10,
                                          reset=_keep_session)
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+    except DB_ERRORS as error:
         raise DatabaseUnavailable(f"cannot connect to the database: {error}") from None
 
 

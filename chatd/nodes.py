@@ -11,16 +11,15 @@ import socket
 import uuid
 from datetime import datetime, timezone
 
-import asyncpg
 from aiohttp import web
 
 from chatd import keys
+from chatd.db import DB_ERRORS
 
 log = logging.getLogger(__name__)
 
 # A row not refreshed for this many beats belongs to a process that died without a clean stop.
 STALE_BEATS = 6
-_DB_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 async def node_ctx(app: web.Application):
@@ -36,7 +35,7 @@ async def node_ctx(app: web.Application):
         await task
     try:
         await app[keys.queries].delete_node(app[keys.pool], node_id=node["node_id"])
-    except _DB_ERRORS as error:
+    except DB_ERRORS as error:
         log.warning("event=node_delete_failed error=%s", type(error).__name__)
 
 
@@ -53,5 +52,5 @@ async def _beat(app: web.Application, node: dict, interval: float) -> None:
         await asyncio.wait_for(app[keys.queries].upsert_node(
             app[keys.pool], **node, connections=hub.connection_count, users=len(hub.active_connections),
             stale_seconds=interval * STALE_BEATS), interval)
-    except _DB_ERRORS as error:
+    except DB_ERRORS as error:
         log.warning("event=node_beat_failed error=%s", type(error).__name__)

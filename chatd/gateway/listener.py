@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from chatd import keys
+from chatd.db import DB_ERRORS
 from chatd.events import (
     ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, NOTIFY_CHANNEL, Note,
     ServerDeletedNote, TypingNote, decode_note, message_note,
@@ -50,7 +51,7 @@ class Listener:
                     app[keys.config].database_url, timeout=10,
                     server_settings={"application_name": "chatd-listener"},  # visible in pg_stat_activity
                 )
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except DB_ERRORS as error:
                 log.warning("event=listen_connect_failed retry_in=%.1fs error=%s", backoff, type(error).__name__)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -70,7 +71,7 @@ class Listener:
                         await asyncio.wait_for(lost.wait(), PING_SECONDS)
                     except asyncio.TimeoutError:
                         last_alive = await asyncio.wait_for(app[keys.queries].database_now(con), PING_SECONDS)
-            except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except DB_ERRORS as error:
                 log.warning("event=listen_lost error=%s", type(error).__name__)
             finally:
                 self.ready = False

@@ -8,6 +8,7 @@ import asyncpg
 from aiohttp import web
 
 from chatd import keys
+from chatd.db import DB_ERRORS
 from chatd.encoding import json_response
 from chatd.endpoints import Endpoint
 from chatd.errors import ApiError
@@ -29,7 +30,7 @@ async def readyz(request: web.Request) -> web.Response:
         applied = await asyncio.wait_for(_collect_ids(rows), 2)
     except asyncpg.UndefinedTableError:  # an empty database: yoyo has not even made its table
         applied = set()
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    except DB_ERRORS:
         raise ApiError(503, "database is not answering") from None
     pending = [m for m in migration_ids() if m not in applied]
     if pending:
