@@ -12,6 +12,7 @@ import jwt
 import pytest
 from aiohttp import WSMsgType
 
+from chatd import keys
 from chatd.app import create_app
 from chatd.config import RateLimit
 from chatd.gateway import typing as typing_module
@@ -89,6 +90,15 @@ async def test_a_user_in_no_server_connects_with_an_empty_server_list(client, al
     ws = await client.ws_connect("/chat/ws", params={"token": alice.token})
     hello = await ws.receive_json(timeout=5)
     assert (hello["type"], hello["username"], hello["servers"]) == ("connected", "alice", [])
+
+
+async def test_a_database_that_fails_during_connect_closes_with_1013_and_a_reason(client, alice):
+    await client.app[keys.pool].close()  # the pool's queries now raise, as when the database is away
+    ws = await client.ws_connect("/chat/ws", params={"token": alice.token})
+    message = await ws.receive(timeout=5)
+    assert message.type == WSMsgType.CLOSE
+    assert message.data == 1013
+    assert "database" in message.extra
 
 
 async def test_a_first_frame_that_is_not_identify_is_refused_with_4401(client):

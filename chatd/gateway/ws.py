@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiohttp import WSMsgType, web
 
 from chatd import keys, permissions
+from chatd.db import DB_ERRORS
 from chatd.errors import ApiError
 from chatd.events import message_note
 from chatd.gateway import protocol
@@ -30,6 +31,7 @@ from chatd.views import server_view
 log = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401
+TRY_AGAIN_LATER = 1013  # RFC 6455's registry: a temporary server condition
 IDENTIFY_SECONDS = 10.0
 MAX_FRAME_BYTES = 64 * 1024
 RESUME_BATCH = 500
@@ -52,7 +54,12 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     user_id = await _identify(request, ws)
     if user_id is None:
         return ws
-    found = await app[keys.connect_lookup].user_and_servers(user_id)
+    try:
+        found = await app[keys.connect_lookup].user_and_servers(user_id)
+    except DB_ERRORS as error:
+        log.warning("event=ws_connect_failed error=%s", type(error).__name__)
+        await ws.close(code=TRY_AGAIN_LATER, message=b"the database is not answering; reconnect later")
+        return ws
     if found is None:
         await ws.close(code=UNAUTHORIZED, message=b"token names no user")
         return ws
