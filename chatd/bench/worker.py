@@ -1,10 +1,16 @@
 """A load-generator process: `python -m chatd.bench.worker`, driven over stdin/stdout.
 
-The bench runs several of these so that clients never share chatd's event loop (nor each
-other's). Each holds many real WebSocket connections, sends `send_message` from some of them,
-and counts what every connection receives: per channel seqs (to find lost, duplicated and
-reordered messages), send->receive latency (the send time travels in the text), raw ceiling frames.
-Commands and replies are JSON lines; the orchestrator is chatd.bench.loadgen.
+The bench runs these so that clients never share chatd's event loop. Each holds many real
+WebSocket connections, sends `send_message` from some of them, and counts what every connection
+receives: per channel seqs (to find lost, duplicated and reordered messages), send->receive
+latency (the send time travels in the text), raw ceiling frames. Commands and replies are JSON
+lines; the orchestrator is chatd.bench.loadgen.
+
+The clients are picows's, over uvloop's transports: a frame is handed to a callback as the
+socket is read, with no task switch per frame. With aiohttp's client, the load generators'
+own receive path capped the fan-out phase (the bare server's ceiling rose from 136k to 225k
+deliveries/s with picows) and stamped each frame late by however many frames were ahead of
+it in the process.
 """
 
 from __future__ import annotations
@@ -17,15 +23,16 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-import aiohttp
 import msgspec
 import uvloop
+from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from chatd.bench.stats import bucket_of
 
 CONNECT_TIMEOUT = 30.0
 QUIET_SECONDS = 0.5  # a trial ends once nothing arrived for this long after the last send
 DRAIN_LIMIT = 15.0
+CLOSE_TIMEOUT = 10.0
 
 
 class ConnSpec(msgspec.Struct):
@@ -63,19 +70,40 @@ _decode = msgspec.json.Decoder(Frame).decode
 _encode = msgspec.json.encode
 
 
-@dataclass(eq=False)
-class Client:
-    spec: ConnSpec
-    ws: aiohttp.ClientWebSocketResponse
-    # Per channel: the last seq received and how many. chatd delivers a channel in seq order,
-    # so a seq not above the last is a duplicate (or out of order: as wrong). Not a set of
-    # every seq: millions of them made the collector's full passes stall this process for
-    # ~100 ms, which showed up as chatd's latency.
-    last_seq: dict[str, int] = field(default_factory=dict)
-    received: dict[str, int] = field(default_factory=dict)
-    duplicates: int = 0
-    dropped: bool = False
-    close_code: int | None = None
+class Client(WSListener):
+    """One connection: picows calls on_ws_frame from the socket's read, so a frame is stamped
+    and counted as it arrives, not after a task switch per frame."""
+
+    def __init__(self, worker: Worker, spec: ConnSpec):
+        super().__init__()
+        self.worker, self.spec = worker, spec
+        self.transport: WSTransport | None = None
+        # Per channel: the last seq received and how many. chatd delivers a channel in seq order,
+        # so a seq not above the last is a duplicate (or out of order: as wrong). Not a set of
+        # every seq: millions of them made the collector's full passes stall this process for
+        # ~100 ms, which showed up as chatd's latency.
+        self.last_seq: dict[str, int] = {}
+        self.received: dict[str, int] = {}
+        self.duplicates = 0
+        self.dropped = False
+        self.close_code: int | None = None
+        self.first: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        if frame.msg_type == WSMsgType.TEXT:
+            self.worker.on_text(self, frame.get_payload_as_bytes())
+        elif frame.msg_type == WSMsgType.CLOSE:
+            self.close_code = frame.get_close_code()
+            transport.send_close(self.close_code)
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self.dropped = True
+        if not self.first.done():
+            self.first.set_result("")
 
 
 @dataclass
@@ -95,7 +123,6 @@ class Trial:
 class Worker:
     def __init__(self, name: str):
         self.name = name
-        self.session: aiohttp.ClientSession | None = None
         self.clients: list[Client] = []
         self.pending: dict[str, asyncio.Future] = {}
         self.acked_ids: list[str] = []
@@ -104,14 +131,8 @@ class Worker:
         # earlier message, and the bench starts fresh workers for each phase.
         self.runs, self.token = 0, uuid.uuid4().hex[:8]
         self.last_frame = 0.0
-        self.readers: list[asyncio.Task] = []
 
     async def connect(self, command: Command) -> dict:
-        if self.session is None:
-            self.session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, force_close=False),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=CONNECT_TIMEOUT),
-            )
         gate = asyncio.Semaphore(command.concurrency)
         started = time.time()
 
@@ -119,17 +140,18 @@ class Worker:
             async with gate:
                 url = spec.url + (f"?token={spec.token}" if spec.token else "")
                 try:
-                    ws = await self.session.ws_connect(url, autoping=True, max_msg_size=0, compress=0)
+                    # uvloop's own connect: aiofastnet's (picows's default when installed) cost
+                    # the client ~80 us more per connect, on the cores chatd shares.
+                    transport, client = await ws_connect(lambda: Client(self, spec), url, use_aiofastnet=False,
+                                                         websocket_handshake_timeout=CONNECT_TIMEOUT)
                     if spec.token:  # authenticated only once `connected` arrives
-                        first = await ws.receive(timeout=CONNECT_TIMEOUT)
-                        if first.type != aiohttp.WSMsgType.TEXT or _decode(first.data).type != "connected":
-                            await ws.close()
+                        first = await asyncio.wait_for(client.first, CONNECT_TIMEOUT)
+                        if first != "connected":
+                            transport.disconnect()
                             return False
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError, msgspec.DecodeError):
+                except (WSError, OSError, asyncio.TimeoutError):
                     return False
-                client = Client(spec, ws)
                 self.clients.append(client)
-                self.readers.append(asyncio.create_task(self.read(client)))
                 return True
 
         # The clients live until the phase ends. Left on, the cycle collector re-scans them all
@@ -145,39 +167,39 @@ class Worker:
             gc.enable()
         return {"event": "connected", "ok": sum(results), "failed": len(results) - sum(results), "seconds": seconds}
 
-    async def read(self, client: Client) -> None:
-        proc = client.spec.proc
-        async for message in client.ws:
-            if message.type != aiohttp.WSMsgType.TEXT:
-                continue
-            now = time.time()
-            self.last_frame = now
-            frame = _decode(message.data)
-            trial = self.trial
-            if frame.type == "raw":
-                trial.deliveries += 1
-                trial.last_delivery = now
-            elif frame.type == "new_message":
-                if frame.nonce is not None:
-                    waiter = self.pending.pop(frame.nonce, None)
-                    if waiter is not None and not waiter.done():
-                        waiter.set_result(frame.id)
-                if frame.seq <= client.last_seq.get(frame.channelId, 0):
-                    client.duplicates += 1
-                    continue
-                client.last_seq[frame.channelId] = frame.seq
-                client.received[frame.channelId] = client.received.get(frame.channelId, 0) + 1
-                trial.deliveries += 1
-                trial.last_delivery = now
-                sent_at, sender_proc, _ = frame.text.split(" ", 2)
-                kind = "same" if int(sender_proc) == proc else "cross"
-                trial.latency[kind][bucket_of((now - float(sent_at)) * 1000)] += 1
-            elif frame.type == "error" and frame.nonce is not None:
+    def on_text(self, client: Client, data: bytes) -> None:
+        now = time.time()
+        self.last_frame = now
+        try:
+            frame = _decode(data)
+        except msgspec.DecodeError:
+            frame = Frame(type="undecodable")
+        if client.spec.token and not client.first.done():  # the `connected` event
+            client.first.set_result(frame.type)
+            return
+        trial = self.trial
+        if frame.type == "raw":
+            trial.deliveries += 1
+            trial.last_delivery = now
+        elif frame.type == "new_message":
+            if frame.nonce is not None:
                 waiter = self.pending.pop(frame.nonce, None)
                 if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
-        client.dropped = True
-        client.close_code = client.ws.close_code
+                    waiter.set_result(frame.id)
+            if frame.seq <= client.last_seq.get(frame.channelId, 0):
+                client.duplicates += 1
+                return
+            client.last_seq[frame.channelId] = frame.seq
+            client.received[frame.channelId] = client.received.get(frame.channelId, 0) + 1
+            trial.deliveries += 1
+            trial.last_delivery = now
+            sent_at, sender_proc, _ = frame.text.split(" ", 2)
+            kind = "same" if int(sender_proc) == client.spec.proc else "cross"
+            trial.latency[kind][bucket_of((now - float(sent_at)) * 1000)] += 1
+        elif frame.type == "error" and frame.nonce is not None:
+            waiter = self.pending.pop(frame.nonce, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
 
     async def run(self, command: Command) -> dict:
         self.trial = trial = Trial(command.start_at)
@@ -221,11 +243,7 @@ class Worker:
             waiter.add_done_callback(self._acknowledged)
             frame = {"type": "send_message", "serverId": client.spec.server_id, "channelId": client.spec.channel_id,
                      "text": f"{now:.6f} {client.spec.proc} {pad}", "nonce": nonce}
-            try:
-                await client.ws.send_str(_encode(frame).decode())
-            except (ConnectionError, RuntimeError):
-                self.pending.pop(nonce, None)
-                return
+            client.transport.send(WSMsgType.TEXT, _encode(frame))
             trial.sent += 1
             if not interval:
                 await waiter
@@ -255,13 +273,15 @@ class Worker:
         }
 
     async def close(self) -> dict:
+        """The closing handshake on every connection at once (chatd answers each), bounded."""
         for client in self.clients:
-            await client.ws.close()
-        for task in self.readers:
-            task.cancel()
-        if self.session is not None:
-            await self.session.close()
-        self.clients, self.readers, self.acked_ids = [], [], []
+            client.transport.send_close(WSCloseCode.OK)
+        waits = [asyncio.ensure_future(c.transport.wait_disconnected()) for c in self.clients]
+        if waits:
+            await asyncio.wait(waits, timeout=CLOSE_TIMEOUT)
+        for client in self.clients:
+            client.transport.disconnect()
+        self.clients, self.acked_ids = [], []
         return {"event": "closed"}
 
 
