@@ -33,7 +33,12 @@ class Settings:
     duration: float = 5.0  # seconds per trial
     trials: int = 3
     processes: int = 2  # chatd processes in the cross-process phase
-    workers: int = 2  # load-generator processes
+    # Load-generator processes. Traffic (and the fan-out ceiling) uses one: on 2 cores a second
+    # one only added contention (two full runs back to back: p99 at half the maximum rate 10.3 ms
+    # with one, 32.7 ms with two; maximum 2,102 against 1,754 msgs/s). The connect storms use
+    # two, as each connect costs the client about what it costs chatd.
+    workers: int = 1
+    connect_workers: int = 2
     senders_per_server: int = 10
     solo_senders: int = 200  # the send phase: each alone in a server, so a message is delivered once
     hold: int = 15000  # idle connections to open against one process
@@ -186,10 +191,10 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                                            history_channel, depths, settings.history_requests, progress)
         finally:
             await first_process.stop()
-        raw_connects = await ceilings.connect_rate(settings.hold, settings.workers)
+        raw_connects = await ceilings.connect_rate(settings.hold, settings.connect_workers)
         ceiling["connect_per_s"] = raw_connects
         progress(f"ceiling connect rate: {raw_connects:,.0f}/s ({settings.hold:,} bare aiohttp WebSocket handshakes)")
-        held = await phases.connections(url, config.secret_key, topology, settings.hold, settings.workers,
+        held = await phases.connections(url, config.secret_key, topology, settings.hold, settings.connect_workers,
                                         settle=2.0, progress=progress)
         return report.results(settings, db_settings, ceiling, sends, single, multi,
                               {"send": sends_check, "one_process": single_check, "processes": multi_check},
