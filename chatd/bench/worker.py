@@ -87,6 +87,7 @@ class Client(WSListener):
         self.duplicates = 0
         self.dropped = False
         self.close_code: int | None = None
+        # The type of the first frame (`connected`, once authenticated); "" if the socket ended first.
         self.first: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     def on_ws_connected(self, transport: WSTransport) -> None:
@@ -96,8 +97,9 @@ class Client(WSListener):
         if frame.msg_type == WSMsgType.TEXT:
             self.worker.on_text(self, frame.get_payload_as_bytes())
         elif frame.msg_type == WSMsgType.CLOSE:
-            self.close_code = frame.get_close_code()
-            transport.send_close(self.close_code)
+            code = frame.get_close_code()
+            self.close_code = None if code == WSCloseCode.NO_INFO else int(code)
+            transport.send_close(WSCloseCode.OK)
             transport.disconnect()
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
