@@ -17,7 +17,7 @@ def machine(db_settings: dict) -> dict:
     with open("/proc/meminfo") as meminfo:
         total_kib = int(next(line for line in meminfo if line.startswith("MemTotal:")).split()[1])
     versions = {"python": platform.python_version(), "postgresql": db_settings.get("server_version")}
-    for package in ("chatd", "aiohttp", "asyncpg", "aiosql", "uvloop", "msgspec"):
+    for package in ("chatd", "aiohttp", "asyncpg", "aiosql", "uvloop", "msgspec", "picows"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
