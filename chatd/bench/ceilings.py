@@ -7,6 +7,7 @@ numbers move with the neighbours' load while the ratios hold still.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 
@@ -66,31 +67,49 @@ async def notify_round_trip(database_url: str, queries, samples: int) -> dict[st
     return quantiles_ms(times)
 
 
-async def fanout(clients: int, workers: int, deliveries: int, trials: int, progress) -> list[float]:
+class FanoutCeiling:
     """Deliveries/s of one pre-serialized ~200-byte frame to `clients` raw aiohttp sockets,
-    received and counted by the same load generators that measure chatd."""
-    server = await processes.rawserver().start()
-    results = []
-    try:
-        async with LoadGen(workers) as loadgen:
-            made = await loadgen.connect([{"url": server.url.replace("http", "ws") + "/ws"}] * clients)
-            rounds = max(1, deliveries // max(1, made["ok"]))
-            async with aiohttp.ClientSession() as http:
-                for trial in range(trials):
-                    run = asyncio.create_task(loadgen.run("listen", 0.5))
-                    await asyncio.sleep(0.05)  # the run command reaches the workers first
-                    started = time.time()
-                    async with http.post(f"{server.url}/blast?rounds={rounds}") as resp:
-                        await resp.read()
-                    _, replies = await run
-                    got = sum(r["deliveries"] for r in replies)
-                    last = max(r["last_delivery"] for r in replies)
-                    results.append(got / (last - started) if got else 0.0)
-                    progress(f"ceiling fan-out trial {trial + 1}: {results[-1]:,.0f} deliveries/s "
-                             f"({got:,} to {made['ok']:,} sockets)")
-    finally:
-        await server.stop()
-    return results
+    received and counted by the same kind of load generator that measures chatd.
+
+    Kept connected (an idle server and idle clients cost nothing) so that each of its trials
+    can run right before one of chatd's: fan-out rates on this host drift by tens of percent
+    between minutes, which made a ratio of trials a minute apart read anywhere from 0.7 to 1.4.
+    """
+
+    def __init__(self, clients: int, workers: int, deliveries: int):
+        self._clients, self._workers, self._deliveries = clients, workers, deliveries
+        self._stack = contextlib.AsyncExitStack()
+        self.sockets = 0
+
+    async def __aenter__(self) -> FanoutCeiling:
+        stack = self._stack
+        await stack.__aenter__()
+        try:
+            self._server = await processes.rawserver().start()
+            stack.push_async_callback(self._server.stop)
+            self._loadgen = await stack.enter_async_context(LoadGen(self._workers))
+            made = await self._loadgen.connect([{"url": self._server.url.replace("http", "ws") + "/ws"}] * self._clients)
+            self.sockets = made["ok"]
+            self._http = await stack.enter_async_context(aiohttp.ClientSession())
+        except BaseException:
+            await stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self._stack.aclose()
+
+    async def trial(self) -> float:
+        rounds = max(1, self._deliveries // max(1, self.sockets))
+        run = asyncio.create_task(self._loadgen.run("listen", 0.5))
+        await asyncio.sleep(0.05)  # the run command reaches the workers first
+        started = time.time()
+        async with self._http.post(f"{self._server.url}/blast?rounds={rounds}") as resp:
+            await resp.read()
+        _, replies = await run
+        got = sum(r["deliveries"] for r in replies)
+        last = max(r["last_delivery"] for r in replies)
+        return got / (last - started) if got else 0.0
 
 
 async def connect_rate(clients: int, workers: int) -> float:

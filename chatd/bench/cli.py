@@ -2,8 +2,9 @@
 
 Order matters on a shared 2-core machine: ceilings first (they also load the history table
 by COPY), then chatd in one process (its send trials alternate with the per-row INSERT
-ceiling's, which is what they are compared with), then across processes, history paging, and
-last the many idle connections (a fresh process, so its memory delta is the connections' alone).
+ceiling's, and its maximum-rate fan-out trials with the raw fan-out ceiling's: what each is
+compared with), then across processes, history paging, and last the many idle connections (a
+fresh process, so its memory delta is the connections' alone).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Settings:
     table_rows: int = 1_000_000  # ...of a table this big
     depths: tuple[int, int, int] = (0, 10_000, 100_000)
     history_requests: int = 30
-    fanout_deliveries: int = 200_000  # per raw fan-out trial
+    fanout_deliveries: int = 500_000  # per raw fan-out trial (~2-3 s)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -147,9 +148,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         progress(f"VACUUM ANALYZE of the loaded tables: {time.monotonic() - started:.1f} s")
         notify = await ceilings.notify_round_trip(url, queries, 200)
         progress(f"ceiling LISTEN/NOTIFY round trip p50 {notify['p50']} ms")
-        fanout = await ceilings.fanout(settings.clients, settings.workers, settings.fanout_deliveries,
-                                       settings.trials, progress)
-        per_row, per_row_notify, seqs = [], [], itertools.count(first)
+        per_row, per_row_notify, fanout, seqs = [], [], [], itertools.count(first)
 
         async def insert_ceilings() -> None:
             """Per-row INSERT trials, each just before a send trial of chatd's: the ratio of the
@@ -165,14 +164,24 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             progress(f"chatd: one process, send throughput ({settings.solo_senders} senders, one member per server)")
             before = await phases.channel_seqs(pool, queries, solo)
             sends = await phases.traffic(solo, [first_process], settings, progress, paced=False,
-                                         before_each_trial=insert_ceilings)
-            ceiling = {"insert_per_row": summary(per_row), "insert_notify_per_row": summary(per_row_notify),
-                       "insert_copy": summary(copy_rates), "fanout": summary(fanout), "notify_round_trip_ms": notify}
+                                         before_each_max_trial=insert_ceilings)
             sends_check = await phases.exactly_once(pool, queries, solo, before, sends.pop("reports"))
             progress(f"  exactly once: {sends_check}")
             progress(f"chatd: one process, fan-out ({settings.clients:,} clients in servers of {settings.members})")
             before = await phases.channel_seqs(pool, queries, topology)
-            single = await phases.traffic(topology, [first_process], settings, progress)
+            async with ceilings.FanoutCeiling(settings.clients, settings.workers,
+                                              settings.fanout_deliveries) as raw_fanout:
+
+                async def fanout_ceiling() -> None:
+                    """A raw fan-out trial right before each of chatd's maximum-rate trials."""
+                    fanout.append(await raw_fanout.trial())
+                    progress(f"ceiling fan-out, trial {len(fanout)}: {fanout[-1]:,.0f} deliveries/s "
+                             f"(bare aiohttp server, {raw_fanout.sockets:,} sockets)")
+
+                single = await phases.traffic(topology, [first_process], settings, progress,
+                                              before_each_max_trial=fanout_ceiling)
+            ceiling = {"insert_per_row": summary(per_row), "insert_notify_per_row": summary(per_row_notify),
+                       "insert_copy": summary(copy_rates), "fanout": summary(fanout), "notify_round_trip_ms": notify}
             single_check = await phases.exactly_once(pool, queries, topology, before, single.pop("reports"))
             progress(f"  exactly once: {single_check}")
             others = [await processes.chatd(url, config.secret_key).start() for _ in range(settings.processes - 1)]

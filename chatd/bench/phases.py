@@ -34,12 +34,12 @@ def connection_specs(topology: Topology, servers: list[processes.Served], sender
 
 async def traffic(topology: Topology, servers: list[processes.Served], settings, progress,
                   offered_rate: float | None = None, paced: bool = True,
-                  before_each_trial: Callable[[], Awaitable[None]] | None = None) -> dict:
+                  before_each_max_trial: Callable[[], Awaitable[None]] | None = None) -> dict:
     """Clients of `topology` spread over `servers`, connected throughout. Without an offered
     rate: max-rate trials (each sender sends on its previous acknowledgement), then (unless
     `paced` is false) latency trials at half the median max; with one, only latency trials at
-    that rate. `before_each_trial` runs with the clients connected and idle (a ceiling's trial,
-    so that both see the machine at the same speed)."""
+    that rate. `before_each_max_trial` runs with the clients connected and idle (a ceiling's
+    trial, so that both see the machine at the same speed)."""
     specs = connection_specs(topology, servers, settings.senders_per_server)
     senders = sum(1 for s in specs if "channel_id" in s)
     result: dict = {"senders": senders, "max": [], "paced": []}
@@ -53,8 +53,8 @@ async def traffic(topology: Topology, servers: list[processes.Served], settings,
         for trial, mode in enumerate(plan):
             if mode == "paced" and offered_rate is None:
                 offered_rate = 0.5 * fold(result["max"], "msgs_per_s")["median"]
-            if before_each_trial is not None:
-                await before_each_trial()
+            if mode == "max" and before_each_max_trial is not None:
+                await before_each_max_trial()
             start, replies = await loadgen.run("max" if mode == "max" else "rate", settings.duration,
                                                rate=(offered_rate or 0) / senders, text_bytes=TEXT_BYTES)
             figures = trial_figures(start, replies)
