@@ -8,9 +8,9 @@ lines; the orchestrator is chatd.bench.loadgen.
 
 The clients are picows's, over uvloop's transports: a frame is handed to a callback as the
 socket is read, with no task switch per frame. With aiohttp's client, the load generators'
-own receive path capped the fan-out phase (the bare server's ceiling rose from 136k to 225k
-deliveries/s with picows) and stamped each frame late by however many frames were ahead of
-it in the process.
+own receive path capped the fan-out phase (the bare server's ceiling rose from ~136k to
+160-230k deliveries/s with picows) and stamped each frame late by however many frames were
+ahead of it in the process.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import ipaddress
 import sys
 import time
 import uuid
-from urllib.parse import urlsplit
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import msgspec
 import uvloop
@@ -156,13 +156,16 @@ class Worker:
                     transport, client = await ws_connect(lambda: Client(self, spec), url, use_aiofastnet=False,
                                                          websocket_handshake_timeout=CONNECT_TIMEOUT,
                                                          **self._source(spec.url))
-                    if spec.token:  # authenticated only once `connected` arrives
-                        first = await asyncio.wait_for(client.first, CONNECT_TIMEOUT)
-                        if first != "connected":
-                            transport.disconnect()
-                            return False
                 except (WSError, OSError, asyncio.TimeoutError):
                     return False
+                if spec.token:  # authenticated only once `connected` arrives
+                    try:
+                        first = await asyncio.wait_for(client.first, CONNECT_TIMEOUT)
+                    except asyncio.TimeoutError:
+                        first = None
+                    if first != "connected":
+                        transport.disconnect()
+                        return False
                 self.clients.append(client)
                 return True
 
