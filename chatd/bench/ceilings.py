@@ -78,22 +78,17 @@ class FanoutCeiling:
 
     def __init__(self, clients: int, workers: int, deliveries: int):
         self._clients, self._workers, self._deliveries = clients, workers, deliveries
-        self._stack = contextlib.AsyncExitStack()
         self.sockets = 0
 
     async def __aenter__(self) -> FanoutCeiling:
-        stack = self._stack
-        await stack.__aenter__()
-        try:
+        async with contextlib.AsyncExitStack() as stack:  # unwinds what started if a step fails
             self._server = await processes.rawserver().start()
             stack.push_async_callback(self._server.stop)
             self._loadgen = await stack.enter_async_context(LoadGen(self._workers))
             made = await self._loadgen.connect([{"url": self._server.url.replace("http", "ws") + "/ws"}] * self._clients)
             self.sockets = made["ok"]
             self._http = await stack.enter_async_context(aiohttp.ClientSession())
-        except BaseException:
-            await stack.aclose()
-            raise
+            self._stack = stack.pop_all()
         return self
 
     async def __aexit__(self, *exc) -> None:
