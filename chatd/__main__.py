@@ -9,9 +9,9 @@ import sys
 from dataclasses import replace
 
 from chatd.config import LISTEN_BACKLOG, Config, ConfigError
-from chatd.db import DatabaseUnavailable
-from chatd.embedded import EmbeddedUnavailable
-from chatd.logs import setup_logging
+from chatd.store.pool import DatabaseUnavailable
+from chatd.store.embedded import EmbeddedUnavailable
+from chatd.ops.logs import setup_logging
 
 log = logging.getLogger("chatd")
 
@@ -22,7 +22,7 @@ def load_config() -> tuple[Config, str]:
     Returns the configuration with its database URL filled in, and a description of that
     database fit for a log line (no password).
     """
-    from chatd.embedded import start_embedded
+    from chatd.store.embedded import start_embedded
 
     config = Config.from_env().with_secret_key()
     setup_logging(log_format=config.log_format)
@@ -39,9 +39,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from chatd.app import create_app
-    from chatd.logs import AccessLogger
-    from chatd.migrations import apply_migrations
-    from chatd.sdnotify import notify
+    from chatd.ops.logs import AccessLogger
+    from chatd.store.migrations import apply_migrations
+    from chatd.ops.sdnotify import notify
 
     config, where = load_config()
     applied = apply_migrations(config.database_url)
@@ -60,7 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from chatd.migrations import apply_migrations, migration_states
+    from chatd.store.migrations import apply_migrations, migration_states
 
     config, _ = load_config()
     if args.list:
@@ -73,7 +73,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from chatd import seed
+    from chatd.ops import seed
 
     config, _ = load_config()
     try:
@@ -86,7 +86,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from chatd import stats
+    from chatd.ops import stats
 
     config, _ = load_config()
     sections = asyncio.run(stats.collect(config.database_url))
@@ -95,9 +95,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from chatd.auth import issue_token
-    from chatd.db import create_pool, load_queries
-    from chatd.schemas import User
+    from chatd.domain.tokens import issue_token
+    from chatd.store.pool import create_pool, load_queries
+    from chatd.domain.schemas import User
 
     config, _ = load_config()
 

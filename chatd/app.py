@@ -7,24 +7,24 @@ import jinja2
 from aiohttp import web
 
 from chatd import keys
-from chatd.auth import VerifiedTokens, requires_user
+from chatd.domain.tokens import VerifiedTokens, requires_user
 from chatd.config import Config
-from chatd.cors import cors_middleware
-from chatd.db import database_ctx
-from chatd.encoding import json_response
-from chatd.endpoints import Endpoint
-from chatd.errors import error_middleware
-from chatd.openapi import openapi_document
-from chatd.page import debug_page
+from chatd.web.cors import cors_middleware
+from chatd.store.pool import database_ctx
+from chatd.web.encoding import json_response
+from chatd.web.endpoints import Endpoint
+from chatd.web.errors import error_middleware
+from chatd.web.openapi import openapi_document
+from chatd.web.page import debug_page
 from chatd.gateway.lifecycle import close_sockets, gateway_ctx
 from chatd.gateway.ws import websocket_handler
-from chatd.gcfreeze import gc_freeze_ctx
-from chatd.groupcommit import group_commit_ctx
-from chatd.metrics import Metrics, metrics_middleware
-from chatd.nodes import node_ctx
-from chatd.ratelimit import RateLimiter
-from chatd.resources import resource_dir
-from chatd.sdnotify import notify_stopping, watchdog_ctx
+from chatd.ops.gcfreeze import gc_freeze_ctx
+from chatd.store.groupcommit import group_commit_ctx
+from chatd.ops.metrics import Metrics, metrics_middleware
+from chatd.ops.nodes import node_ctx
+from chatd.domain.ratelimit import RateLimiter
+from chatd.store.resources import resource_dir
+from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import auth, channels, health, members, messages, servers
 
 ENDPOINTS: list[Endpoint] = [

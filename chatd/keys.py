@@ -11,14 +11,14 @@ from aiohttp import web
 from chatd.config import Config
 
 if TYPE_CHECKING:  # the gateway modules import this one
-    from chatd.auth import VerifiedTokens
+    from chatd.domain.tokens import VerifiedTokens
     from chatd.gateway.connects import ConnectLookup
     from chatd.gateway.hub import Hub
-    from chatd.groupcommit import GroupCommit
+    from chatd.store.groupcommit import GroupCommit
     from chatd.gateway.listener import Listener
     from chatd.gateway.typing import TypingTracker
-    from chatd.metrics import Metrics
-    from chatd.ratelimit import RateLimiter
+    from chatd.ops.metrics import Metrics
+    from chatd.domain.ratelimit import RateLimiter
 
 config = web.AppKey("config", Config)
 pool = web.AppKey("pool", asyncpg.Pool)

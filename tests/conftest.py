@@ -15,11 +15,11 @@ import asyncpg
 import pytest
 
 from chatd.app import create_app
-from chatd.auth import hash_password, issue_token
+from chatd.domain.tokens import hash_password, issue_token
 from chatd.config import Config
-from chatd.db import load_queries
-from chatd.migrations import apply_migrations
-from chatd.schemas import User
+from chatd.store.pool import load_queries
+from chatd.store.migrations import apply_migrations
+from chatd.domain.schemas import User
 
 TEST_SQL = Path(__file__).parent / "sql"
 PASSWORD = "correct horse battery"

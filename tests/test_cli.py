@@ -24,7 +24,7 @@ import jwt
 import pytest
 from yoyo import read_migrations
 
-from chatd.resources import resource_dir
+from chatd.store.resources import resource_dir
 
 PASSWORD = "correct horse battery"
 SECRET = "cli-test-secret-key-that-is-long-enough"

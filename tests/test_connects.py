@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from chatd.db import create_pool
+from chatd.store.pool import create_pool
 from chatd.gateway.connects import ConnectLookup
 
 

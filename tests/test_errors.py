@@ -114,7 +114,7 @@ async def test_an_unexpected_failure_is_a_500_with_the_request_id_and_nothing_el
         assert body == {"detail": "internal error", "request_id": resp.headers["X-Request-Id"]}
         assert len(body["request_id"]) == 32
 
-    errors = [r for r in caplog.records if r.name == "chatd.errors" and r.levelno == logging.ERROR]
+    errors = [r for r in caplog.records if r.name == "chatd.web.errors" and r.levelno == logging.ERROR]
     assert [r.getMessage() for r in errors][:1] == ["event=unhandled_error request_id=req-42 route=/auth/me"]
     assert all(alice.token not in r.getMessage() for r in caplog.records)
     resp = await client.get("/auth/me", headers=alice.auth)  # the lock is gone: back to normal

@@ -8,7 +8,7 @@ import gc
 import weakref
 
 from chatd import keys
-from chatd.gcfreeze import FrozenSurvivors
+from chatd.ops.gcfreeze import FrozenSurvivors
 
 
 class Node:

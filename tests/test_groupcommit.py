@@ -9,10 +9,10 @@ from uuid import UUID
 import asyncpg
 import pytest
 
-from chatd.db import create_pool
-from chatd.events import NOTIFY_CHANNEL, MessageNote, decode_note
-from chatd.groupcommit import GroupCommit, Outgoing
-from chatd.metrics import Metrics
+from chatd.store.pool import create_pool
+from chatd.domain.notes import NOTIFY_CHANNEL, MessageNote, decode_note
+from chatd.store.groupcommit import GroupCommit, Outgoing
+from chatd.ops.metrics import Metrics
 
 from test_gateway import connect, next_event
 

@@ -140,7 +140,7 @@ async def until_readyz(url: str, status: int, timeout: float = 20.0) -> tuple[in
 
 async def test_readyz_flips_to_503_while_the_database_is_stopped_and_back_when_it_returns(tmp_path):
     import pgserver
-    from chatd.migrations import apply_migrations
+    from chatd.store.migrations import apply_migrations
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

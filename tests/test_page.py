@@ -17,9 +17,9 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
 from chatd.app import create_app
-from chatd.auth import issue_token
+from chatd.domain.tokens import issue_token
 from chatd.config import Config
-from chatd.schemas import User
+from chatd.domain.schemas import User
 from tests.conftest import PASSWORD
 
 # The browser and the app live for the whole module, so every test shares the module's loop.

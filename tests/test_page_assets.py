@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatd.page import content_security_policy
+from chatd.web.page import content_security_policy
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 import aiosql
 import pytest
 
-from chatd.stats import QUERIES, monitoring_queries
+from chatd.ops.stats import QUERIES, monitoring_queries
 from tests.conftest import TEST_SQL
 
 SEEDED_CHANNELS = [

@@ -24,7 +24,7 @@ from chatd.bench import ceilings, phases, processes, report
 from chatd.bench.database import cleanup, copy_history, database, populate
 from chatd.bench.stats import summary
 from chatd.config import Config
-from chatd.db import create_pool, load_queries
+from chatd.store.pool import create_pool, load_queries
 
 
 @dataclass(frozen=True)

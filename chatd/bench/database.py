@@ -16,12 +16,12 @@ from pathlib import Path
 import asyncpg
 from argon2 import PasswordHasher
 
-from chatd.auth import issue_token
+from chatd.domain.tokens import issue_token
 from chatd.config import Config
-from chatd.embedded import start_embedded
-from chatd.events import NOTIFY_CHANNEL
-from chatd.migrations import apply_migrations
-from chatd.schemas import User
+from chatd.store.embedded import start_embedded
+from chatd.domain.notes import NOTIFY_CHANNEL
+from chatd.store.migrations import apply_migrations
+from chatd.domain.schemas import User
 
 COPY_BATCH = 1000
 COPY_COLUMNS = ("server_id", "channel_id", "user_id", "text", "created_at", "seq")

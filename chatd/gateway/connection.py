@@ -14,7 +14,7 @@ from uuid import UUID
 from aiohttp import WSMsgType, web
 
 from chatd.gateway.protocol import close_frame, frame_payload
-from chatd.schemas import User
+from chatd.domain.schemas import User
 
 if TYPE_CHECKING:
     from prometheus_client import Counter

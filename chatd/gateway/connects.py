@@ -1,7 +1,7 @@
 """Who is connecting: the user of each WebSocket connect and the servers they are in.
 
 Connects that arrive together (a reconnect storm after a restart, a deploy) share one query
-through chatd.batching: one pool checkout and one round trip for many handshakes, which is
+through chatd.store.batching: one pool checkout and one round trip for many handshakes, which is
 what a connect cost most under load (half its CPU, measured with the bench).
 """
 
@@ -11,9 +11,9 @@ from uuid import UUID
 
 import asyncpg
 
-from chatd.batching import Batcher
-from chatd.schemas import Server, User
-from chatd.views import server_view
+from chatd.store.batching import Batcher
+from chatd.domain.schemas import Server, User
+from chatd.domain.views import server_view
 
 
 class ConnectLookup:

@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from chatd.events import MessageNote
+from chatd.domain.notes import MessageNote
 from chatd.gateway import protocol
 from chatd.gateway.connection import Connection
 
 if TYPE_CHECKING:
-    from chatd.metrics import Metrics
+    from chatd.ops.metrics import Metrics
 
 
 class Hub:

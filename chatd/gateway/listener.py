@@ -17,8 +17,8 @@ import asyncpg
 import msgspec
 
 from chatd import keys
-from chatd.db import DB_ERRORS
-from chatd.events import (
+from chatd.store.pool import DB_ERRORS
+from chatd.domain.notes import (
     ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, NOTIFY_CHANNEL, Note,
     ServerDeletedNote, TypingNote, decode_note, message_note,
 )

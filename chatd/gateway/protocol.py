@@ -10,9 +10,9 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from chatd.events import MessageNote
-from chatd.schemas import MessageText
-from chatd.views import clock_time
+from chatd.domain.notes import MessageNote
+from chatd.domain.schemas import MessageText
+from chatd.domain.views import clock_time
 
 
 class Frame(msgspec.Struct, tag_field="type"):

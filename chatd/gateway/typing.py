@@ -8,8 +8,8 @@ import logging
 from collections.abc import Mapping
 from uuid import UUID
 
-from chatd.events import TypingNote, publish
-from chatd.schemas import User
+from chatd.domain.notes import TypingNote, publish
+from chatd.domain.schemas import User
 
 log = logging.getLogger(__name__)
 

@@ -14,19 +14,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import WSMsgType, web
 
-from chatd import keys, permissions
-from chatd.db import DB_ERRORS
-from chatd.errors import ApiError
-from chatd.events import message_note
+from chatd import keys
+from chatd.domain import permissions
+from chatd.store.pool import DB_ERRORS
+from chatd.web.errors import ApiError
+from chatd.domain.notes import message_note
 from chatd.gateway import protocol
 from chatd.gateway.connection import Connection
 from chatd.gateway.protocol import (
     BadFrame, GetServers, Identify, Resume, SendMessage, TypingStart, TypingStop, decode_frame,
 )
-from chatd.messaging import post_message
+from chatd.domain.messages import post_message
 from chatd.config import RateLimit
-from chatd.ratelimit import RateLimiter
-from chatd.views import server_view
+from chatd.domain.ratelimit import RateLimiter
+from chatd.domain.views import server_view
 
 log = logging.getLogger(__name__)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from chatd import keys
-from chatd.auth import current_user, hash_password, issue_token, verify_password
-from chatd.encoding import json_response
-from chatd.endpoints import Endpoint
-from chatd.errors import ApiError
-from chatd.requests import json_body, json_or_form_body
-from chatd.schemas import Credentials, Login, Signedup, Signup, Token, User
+from chatd.domain.tokens import current_user, hash_password, issue_token, verify_password
+from chatd.web.encoding import json_response
+from chatd.web.endpoints import Endpoint
+from chatd.web.errors import ApiError
+from chatd.web.requests import json_body, json_or_form_body
+from chatd.domain.schemas import Credentials, Login, Signedup, Signup, Token, User
 
 
 async def _create_account(request: web.Request, username: str, password: str, email: str | None) -> User:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from chatd import keys, permissions
-from chatd.auth import current_user
-from chatd.encoding import json_response
-from chatd.endpoints import Endpoint
-from chatd.events import NOTIFY_CHANNEL
-from chatd.requests import json_body, path_uuid
-from chatd.schemas import Channel, NewChannel
-from chatd.views import channel_view
+from chatd import keys
+from chatd.domain import permissions
+from chatd.domain.tokens import current_user
+from chatd.web.encoding import json_response
+from chatd.web.endpoints import Endpoint
+from chatd.domain.notes import NOTIFY_CHANNEL
+from chatd.web.requests import json_body, path_uuid
+from chatd.domain.schemas import Channel, NewChannel
+from chatd.domain.views import channel_view
 
 
 async def list_channels(request: web.Request) -> web.Response:

@@ -8,13 +8,13 @@ import asyncpg
 from aiohttp import web
 
 from chatd import keys
-from chatd.db import DB_ERRORS
-from chatd.encoding import json_response
-from chatd.endpoints import Endpoint
-from chatd.errors import ApiError
-from chatd.metrics import metrics_handler
-from chatd.migrations import migration_ids
-from chatd.schemas import Health
+from chatd.store.pool import DB_ERRORS
+from chatd.web.encoding import json_response
+from chatd.web.endpoints import Endpoint
+from chatd.web.errors import ApiError
+from chatd.ops.metrics import metrics_handler
+from chatd.store.migrations import migration_ids
+from chatd.domain.schemas import Health
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -7,15 +7,16 @@ from uuid import UUID
 
 from aiohttp import web
 
-from chatd import keys, permissions
-from chatd.auth import current_user
-from chatd.encoding import json_response
-from chatd.endpoints import Endpoint
-from chatd.errors import ApiError
-from chatd.events import NOTIFY_CHANNEL
-from chatd.requests import json_body, path_uuid
-from chatd.schemas import Member, NewMember, RoleChange
-from chatd.views import member_view
+from chatd import keys
+from chatd.domain import permissions
+from chatd.domain.tokens import current_user
+from chatd.web.encoding import json_response
+from chatd.web.endpoints import Endpoint
+from chatd.web.errors import ApiError
+from chatd.domain.notes import NOTIFY_CHANNEL
+from chatd.web.requests import json_body, path_uuid
+from chatd.domain.schemas import Member, NewMember, RoleChange
+from chatd.domain.views import member_view
 
 LAST_ADMIN = "the last ADMIN cannot leave or be demoted; make someone else ADMIN first"
 

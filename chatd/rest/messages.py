@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from chatd import keys, permissions
-from chatd.auth import current_user
-from chatd.encoding import json_response
-from chatd.endpoints import Endpoint, QueryParam
-from chatd.errors import ApiError
-from chatd.messaging import post_message
-from chatd.requests import json_body, path_uuid, query_int, query_uuid
-from chatd.schemas import Message, NewMessage
-from chatd.views import message_view
+from chatd import keys
+from chatd.domain import permissions
+from chatd.domain.tokens import current_user
+from chatd.web.encoding import json_response
+from chatd.web.endpoints import Endpoint, QueryParam
+from chatd.web.errors import ApiError
+from chatd.domain.messages import post_message
+from chatd.web.requests import json_body, path_uuid, query_int, query_uuid
+from chatd.domain.schemas import Message, NewMessage
+from chatd.domain.views import message_view
 
 MAX_PAGE = 100
 # OFFSET and seq are PostgreSQL bigints: a larger value would fail to bind (a 500), and

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from chatd import keys, permissions
-from chatd.auth import current_user
-from chatd.encoding import json_response
-from chatd.endpoints import Endpoint
-from chatd.errors import ApiError
-from chatd.events import NOTIFY_CHANNEL
-from chatd.requests import json_body, path_uuid
-from chatd.schemas import NewServer, Server
-from chatd.views import server_view
+from chatd import keys
+from chatd.domain import permissions
+from chatd.domain.tokens import current_user
+from chatd.web.encoding import json_response
+from chatd.web.endpoints import Endpoint
+from chatd.web.errors import ApiError
+from chatd.domain.notes import NOTIFY_CHANNEL
+from chatd.web.requests import json_body, path_uuid
+from chatd.domain.schemas import NewServer, Server
+from chatd.domain.views import server_view
 
 
 async def list_servers(request: web.Request) -> web.Response:

@@ -10,8 +10,8 @@ from uuid import UUID
 
 import aiosql
 
-from chatd.db import create_pool
-from chatd.resources import resource_dir
+from chatd.store.pool import create_pool
+from chatd.store.resources import resource_dir
 
 # The order they are printed in; every query of monitoring.sql is here (a test checks).
 QUERIES = [

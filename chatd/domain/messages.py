@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
-from chatd import keys, permissions
-from chatd.errors import ApiError
-from chatd.groupcommit import Outgoing
-from chatd.schemas import MAX_TEXT, User
+from chatd import keys
+from chatd.domain import permissions
+from chatd.web.errors import ApiError
+from chatd.store.groupcommit import Outgoing
+from chatd.domain.schemas import MAX_TEXT, User
 
 
 def clean_text(text: str) -> str:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from chatd.auth import hash_password
-from chatd.db import create_pool, load_queries
-from chatd.events import NOTIFY_CHANNEL
+from chatd.domain.tokens import hash_password
+from chatd.store.pool import create_pool, load_queries
+from chatd.domain.notes import NOTIFY_CHANNEL
 
 SAMPLE_SERVERS: list[tuple[str, list[tuple[str, str]]]] = [
     ("chatd Community", [("general", "TEXT"), ("announcements", "TEXT"), ("Lounge", "VOICE")]),

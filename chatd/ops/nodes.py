@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from chatd import keys
-from chatd.db import DB_ERRORS
+from chatd.store.pool import DB_ERRORS
 
 log = logging.getLogger(__name__)
 

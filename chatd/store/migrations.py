@@ -10,8 +10,8 @@ import aiosql
 import psycopg
 from yoyo import get_backend, read_migrations
 
-from chatd.db import DatabaseUnavailable
-from chatd.resources import resource_dir
+from chatd.store.pool import DatabaseUnavailable
+from chatd.store.resources import resource_dir
 
 # How long a start waits for another process that is migrating the same database.
 LOCK_TIMEOUT_SECONDS = 120

@@ -1,6 +1,6 @@
 """Group commit: messages sent at the same moment share one INSERT and one commit.
 
-A send joins the batch that is forming (chatd.batching) and is answered only once that batch
+A send joins the batch that is forming (chatd.store.batching) and is answered only once that batch
 has committed, so an acknowledged message is always durable. At low load a batch is one
 message and waits for nothing; under load batches grow to what arrives during one commit,
 where one commit per message would queue instead.
@@ -22,11 +22,11 @@ import asyncpg
 from aiohttp import web
 
 from chatd import keys
-from chatd.batching import Batcher
-from chatd.events import NOTIFY_CHANNEL
+from chatd.store.batching import Batcher
+from chatd.domain.notes import NOTIFY_CHANNEL
 
 if TYPE_CHECKING:
-    from chatd.metrics import Metrics
+    from chatd.ops.metrics import Metrics
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo, timezone
 
-from chatd.schemas import Channel, Member, Message, Server
+from chatd.domain.schemas import Channel, Member, Message, Server
 
 
 def clock_time(moment: datetime, zone: tzinfo = timezone.utc) -> str:

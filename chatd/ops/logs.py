@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from chatd.errors import REQUEST_ID
+from chatd.web.errors import REQUEST_ID
 
 KV_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from chatd import keys
-from chatd.errors import ApiError
-from chatd.schemas import User
+from chatd.web.errors import ApiError
+from chatd.domain.schemas import User
 
 RANK = {"MEMBER": 0, "MODERATOR": 1, "ADMIN": 2}
 SERVER_NOT_FOUND = "server not found"

@@ -10,7 +10,7 @@ import asyncpg
 from aiohttp import web
 
 from chatd import keys
-from chatd.resources import resource_dir
+from chatd.store.resources import resource_dir
 
 log = logging.getLogger(__name__)
 

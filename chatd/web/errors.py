@@ -8,7 +8,7 @@ import uuid
 
 from aiohttp import web
 
-from chatd.encoding import json_response
+from chatd.web.encoding import json_response
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from uuid import UUID
 
 from aiohttp import web
 
-from chatd.encoding import convert, decode
-from chatd.errors import ApiError
+from chatd.web.encoding import convert, decode
+from chatd.web.errors import ApiError
 
 T = TypeVar("T")
 

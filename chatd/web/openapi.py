@@ -8,8 +8,8 @@ from typing import Any
 import msgspec
 
 from chatd import __version__
-from chatd.endpoints import Endpoint
-from chatd.schemas import Problem
+from chatd.web.endpoints import Endpoint
+from chatd.domain.schemas import Problem
 
 _REF = "#/components/schemas/{name}"
 _ERROR_TEXT = {

@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from chatd import keys
 from chatd.config import Config
-from chatd.errors import ApiError
-from chatd.schemas import User
+from chatd.web.errors import ApiError
+from chatd.domain.schemas import User
 
 current_user = web.RequestKey("current_user", User)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -1,0 +1,1 @@
+"""Running chatd: the node table, systemd, garbage collection, metrics, logs, seed and stats."""

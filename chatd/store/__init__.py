@@ -1,0 +1,1 @@
+"""PostgreSQL: the pool and named queries, group commit, migrations, the embedded server."""
