@@ -7,7 +7,8 @@ import jinja2
 from aiohttp import web
 
 from chatd import keys
-from chatd.domain.tokens import VerifiedTokens, requires_user
+from chatd.domain.tokens import VerifiedTokens
+from chatd.web.auth import requires_user
 from chatd.config import Config
 from chatd.web.cors import cors_middleware
 from chatd.store.pool import database_ctx
@@ -20,6 +21,7 @@ from chatd.gateway.lifecycle import close_sockets, gateway_ctx
 from chatd.gateway.ws import websocket_handler
 from chatd.ops.gcfreeze import gc_freeze_ctx
 from chatd.store.groupcommit import group_commit_ctx
+from chatd.store.notify import notes_ctx
 from chatd.ops.metrics import Metrics, metrics_middleware
 from chatd.ops.nodes import node_ctx
 from chatd.domain.ratelimit import RateLimiter
@@ -42,7 +44,9 @@ def create_app(config: Config) -> web.Application:
     app[keys.metrics] = Metrics(app)
     app[keys.tokens] = VerifiedTokens(config)
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
-    app.cleanup_ctx.extend([watchdog_ctx, database_ctx, group_commit_ctx, gateway_ctx, gc_freeze_ctx, node_ctx])
+    app.cleanup_ctx.extend([
+        watchdog_ctx, database_ctx, notes_ctx, group_commit_ctx, gateway_ctx, gc_freeze_ctx, node_ctx,
+    ])
     app.on_shutdown.extend([notify_stopping, close_sockets])
     app.router.add_get("/chat/ws", websocket_handler)
     for endpoint in ENDPOINTS:

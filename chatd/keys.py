@@ -11,20 +11,20 @@ from aiohttp import web
 from chatd.config import Config
 
 if TYPE_CHECKING:  # the gateway modules import this one
+    from chatd.domain.notes import NoteBus
+    from chatd.domain.ratelimit import RateLimiter
     from chatd.domain.tokens import VerifiedTokens
     from chatd.gateway.connects import ConnectLookup
     from chatd.gateway.hub import Hub
-    from chatd.store.groupcommit import GroupCommit
-    from chatd.gateway.listener import Listener
     from chatd.gateway.typing import TypingTracker
     from chatd.ops.metrics import Metrics
-    from chatd.domain.ratelimit import RateLimiter
+    from chatd.store.groupcommit import GroupCommit
 
 config = web.AppKey("config", Config)
 pool = web.AppKey("pool", asyncpg.Pool)
 queries = web.AppKey("queries", aiosql.queries.Queries)
 hub = web.AppKey["Hub"]("hub")
-listener = web.AppKey["Listener"]("listener")
+notes = web.AppKey["NoteBus"]("notes")
 typing = web.AppKey["TypingTracker"]("typing")
 message_limiter = web.AppKey["Optional[RateLimiter]"]("message_limiter")
 metrics = web.AppKey["Metrics"]("metrics")

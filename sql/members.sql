@@ -21,12 +21,15 @@ SELECT m.user_id, u.username, m.role, m.joined_at
  WHERE m.server_id = :server_id
  ORDER BY m.joined_at, u.username;
 
--- name: add_member(notify_channel, server_id, user_id, role)^
--- An existing member returns no row (409), whatever role they hold. The member_added note
--- goes out on commit, so every chatd process starts sending them the server's events.
+-- name: add_members(notify_channel, server_id, user_ids, roles)
+-- Item k of the arrays joins with role k; one already a member keeps their role and returns no
+-- row (409 for a single add). The only statement that makes members: each new one's
+-- member_added note goes out on commit, so every chatd process starts sending them the
+-- server's events.
 WITH added AS (
     INSERT INTO servermembership (server_id, user_id, role)
-    VALUES (:server_id, :user_id, :role)
+    SELECT :server_id, joining.user_id, joining.role
+      FROM unnest(:user_ids::uuid[], :roles::text[]) AS joining(user_id, role)
     ON CONFLICT (server_id, user_id) DO NOTHING
     RETURNING server_id, user_id, role, joined_at
 )

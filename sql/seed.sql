@@ -31,22 +31,11 @@ SELECT :server_id::uuid, :name::text, :type::text, :position::integer
  WHERE NOT EXISTS (SELECT 1 FROM chatchannel WHERE server_id = :server_id AND name = :name)
 RETURNING id;
 
--- name: add_all_users_to_server(notify_channel, server_id, admin_id)$
--- Every user not yet a member joins (admin_id as ADMIN, the others as MEMBER); returns how
--- many joined. Running chatd processes hear member_added on commit, as with add_member.
-WITH added AS (
-    INSERT INTO servermembership (server_id, user_id, role)
-    SELECT :server_id, user_id, CASE WHEN user_id = :admin_id THEN 'ADMIN' ELSE 'MEMBER' END
-      FROM users
-    ON CONFLICT (server_id, user_id) DO NOTHING
-    RETURNING server_id, user_id, role
-)
-SELECT count(*)
-  FROM (SELECT pg_notify(:notify_channel, json_build_object(
-                   'kind', 'member_added', 'server_id', a.server_id, 'user_id', a.user_id,
-                   'username', u.username, 'role', a.role)::text)
-          FROM added a
-          JOIN users u ON u.user_id = a.user_id) notified;
+-- name: list_user_ids()
+-- Every account, oldest first: the sample servers' members (add_members skips those in already).
+SELECT user_id
+  FROM users
+ ORDER BY created_at, user_id;
 
 -- name: count_server_channels_and_members(server_id)^
 SELECT (SELECT count(*) FROM chatchannel WHERE server_id = :server_id) AS channels,

@@ -1,21 +1,15 @@
--- name: create_server(notify_channel, name, icon, creator_id, username)^
--- One statement, so a server never exists without its ADMIN or its `general` channel; the
--- member_added note subscribes the creator's open sockets to it on commit.
+-- name: create_server(name, icon, creator_id)^
+-- The server and its `general` channel in one statement; its ADMIN joins through add_members
+-- in the same transaction, so a server never exists without either.
 WITH server AS (
     INSERT INTO chatserver (name, icon, creator_id)
     VALUES (:name, :icon, :creator_id)
     RETURNING id, name, icon, creator_id, created_at
-), admin AS (
-    INSERT INTO servermembership (server_id, user_id, role)
-    SELECT id, creator_id, 'ADMIN' FROM server
 ), general AS (
     INSERT INTO chatchannel (server_id, name, type, position)
     SELECT id, 'general', 'TEXT', 0 FROM server
 )
-SELECT id, name, icon, creator_id, created_at, 'ADMIN' AS role,
-       pg_notify(:notify_channel, json_build_object(
-           'kind', 'member_added', 'server_id', id, 'user_id', creator_id,
-           'username', :username::text, 'role', 'ADMIN')::text) AS notified
+SELECT id, name, icon, creator_id, created_at, 'ADMIN' AS role
   FROM server;
 
 -- name: list_servers_of_user(user_id)

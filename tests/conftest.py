@@ -15,7 +15,8 @@ import asyncpg
 import pytest
 
 from chatd.app import create_app
-from chatd.domain.tokens import hash_password, issue_token
+from chatd.domain.accounts import hash_password
+from chatd.domain.tokens import issue_token
 from chatd.config import Config
 from chatd.store.pool import load_queries
 from chatd.store.migrations import apply_migrations

@@ -261,7 +261,7 @@ async def test_a_database_failure_mid_frame_is_an_error_event_and_the_socket_sta
         assert await next_event(a, "error") == {"type": "error", "message": "internal error", "nonce": "n-9"}
     await a.send_json(send(server, "after it"))
     assert (await next_event(a, "new_message"))["text"] == "after it"
-    assert [r.getMessage() for r in caplog.records if r.name == "chatd.gateway.ws" and r.levelname == "ERROR"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "chatd.gateway.session" and r.levelname == "ERROR"] == [
         f"event=ws_frame_failed user_id={alice.id}"]
 
 

@@ -10,8 +10,9 @@ import asyncpg
 import pytest
 
 from chatd.store.pool import create_pool
-from chatd.domain.notes import NOTIFY_CHANNEL, MessageNote, decode_note
+from chatd.domain.notes import MessageNote, decode_note
 from chatd.store.groupcommit import GroupCommit, Outgoing
+from chatd.store.notify import NOTIFY_CHANNEL, PgNotify
 from chatd.ops.metrics import Metrics
 
 from test_gateway import connect, next_event
@@ -46,7 +47,7 @@ async def test_one_batch_keeps_each_sends_rules_seq_order_and_nonce(client, pool
     voice = await create_channel(client, server, alice, "voice", "VOICE")
     random = await create_channel(client, server, alice, "random")
     metrics = Metrics({})
-    writer = GroupCommit(pool, app_queries, metrics)  # gathered while idle: the sends below are one batch
+    writer = GroupCommit(pool, app_queries, PgNotify({}), metrics)  # gathered while idle: the sends below are one batch
 
     def as_alice(channel: UUID, text: str, nonce: str | None = None) -> Outgoing:
         return Outgoing(sid, channel, alice.id, "alice", text, nonce)
@@ -79,7 +80,7 @@ async def test_one_batch_keeps_each_sends_rules_seq_order_and_nonce(client, pool
 
 
 async def test_a_message_postgresql_refuses_fails_alone(pool, app_queries, alice, server):
-    writer = GroupCommit(pool, app_queries)
+    writer = GroupCommit(pool, app_queries, PgNotify({}))
     sid, general = UUID(server.id), UUID(server.general)
     results = await asyncio.gather(*(writer.store(Outgoing(sid, general, alice.id, "alice", text, None))
                                      for text in ("before", "nul \x00 byte", "after")), return_exceptions=True)
@@ -108,7 +109,7 @@ async def test_concurrent_sends_are_batched_and_arrive_once_each_in_seq_order(cl
 async def test_a_send_right_after_a_batch_is_never_stranded(pool, app_queries, alice, server):
     # Each send starts when the previous one is answered: the moment the committer finds
     # nothing more to do. A send arriving then must start a commit of its own.
-    writer = GroupCommit(pool, app_queries)
+    writer = GroupCommit(pool, app_queries, PgNotify({}))
     sid, general = UUID(server.id), UUID(server.general)
 
     async def one_after_another() -> list[int]:

@@ -125,9 +125,10 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
     owner = topology.members[0]
     try:
         # Ceilings. The COPY trials fill the history: one paged channel, the rest in a filler channel.
-        history_server = await queries.create_server(pool, notify_channel="chatd_bench",
-                                                     name=f"{topology.prefix}history", icon=None,
-                                                     creator_id=owner.user_id, username="bench")  # no one listens
+        history_server = await queries.create_server(pool, name=f"{topology.prefix}history", icon=None,
+                                                     creator_id=owner.user_id)
+        [_ async for _ in queries.add_members(pool, notify_channel="chatd_bench", server_id=history_server["id"],
+                                              user_ids=[owner.user_id], roles=["ADMIN"])]  # no one listens
         history_channel = [c async for c in queries.list_channels(pool, server_id=history_server["id"])][0]["id"]
         filler = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=history_server["id"],
                                               name="filler", type="TEXT", position=None)

@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from chatd.domain.tokens import issue_token
 from chatd.config import Config
 from chatd.store.embedded import start_embedded
-from chatd.domain.notes import NOTIFY_CHANNEL
+from chatd.store.notify import NOTIFY_CHANNEL
 from chatd.store.migrations import apply_migrations
 from chatd.domain.schemas import User
 
@@ -73,13 +73,12 @@ async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_
         async with gate:
             rows = [await queries.create_user(pool, username=f"{prefix}{first + i}", password_hash=password_hash,
                                               email=None) for i in range(count)]
-            server = await queries.create_server(pool, notify_channel=NOTIFY_CHANNEL, name=f"{prefix}server-{first}",
-                                                 icon=None, creator_id=rows[0]["user_id"],
-                                                 username=rows[0]["username"])
+            server = await queries.create_server(pool, name=f"{prefix}server-{first}", icon=None,
+                                                 creator_id=rows[0]["user_id"])
             channel = [c async for c in queries.list_channels(pool, server_id=server["id"])][0]
-            for row in rows[1:]:
-                await queries.add_member(pool, notify_channel=NOTIFY_CHANNEL, server_id=server["id"],
-                                         user_id=row["user_id"], role="MEMBER")
+            [_ async for _ in queries.add_members(
+                pool, notify_channel=NOTIFY_CHANNEL, server_id=server["id"], user_ids=[r["user_id"] for r in rows],
+                roles=["ADMIN"] + ["MEMBER"] * (len(rows) - 1))]
             for row in rows:
                 token, _ = issue_token(config, User(row["user_id"], row["username"]))
                 topology.members.append(Member(row["user_id"], token, server["id"], channel["id"]))

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from chatd import keys
 from chatd.domain import permissions
-from chatd.web.errors import ApiError
+from chatd.domain.errors import BadInput, NotFound, RateLimited
 from chatd.store.groupcommit import Outgoing
 from chatd.domain.schemas import MAX_TEXT, User
 
@@ -17,9 +17,9 @@ def clean_text(text: str) -> str:
     """Surrounding whitespace is not part of a message; what remains must be 1-4000 chars."""
     text = text.strip()
     if not text:
-        raise ApiError(400, "text must not be blank")
+        raise BadInput("text must not be blank")
     if len(text) > MAX_TEXT:
-        raise ApiError(400, f"text is longer than {MAX_TEXT} characters")
+        raise BadInput(f"text is longer than {MAX_TEXT} characters")
     return text
 
 
@@ -28,8 +28,8 @@ async def post_message(
 ):
     """Store a message and broadcast it (the INSERT's NOTIFY reaches every process on commit).
 
-    The insert checks the send rule itself (member, TEXT channel of that server), so the check
-    holds when the row is written; require_send is asked only to explain a refusal.
+    The insert applies the send rule itself (permissions.check_send), so the check holds when
+    the row is written; require_send is asked only to explain a refusal.
 
     Returns the stored row, with `created` false when `nonce` repeats one this user sent in
     the last 5 minutes: that earlier message is returned and nothing new is stored or sent.
@@ -39,9 +39,9 @@ async def post_message(
     if limiter is not None:
         wait = limiter.acquire((user.user_id, channel_id))
         if wait:
-            raise ApiError(429, "you are sending messages too fast", retry_after=wait)
+            raise RateLimited("you are sending messages too fast", retry_after=wait)
     row = await app[keys.group_commit].store(Outgoing(server_id, channel_id, user.user_id, user.username, text, nonce))
     if row is None:  # refused by the statement: the permission check names the reason
         await permissions.require_send(app, user, server_id, channel_id)
-        raise ApiError(404, permissions.CHANNEL_NOT_FOUND)  # allowed now, but gone at the insert
+        raise NotFound(permissions.CHANNEL_NOT_FOUND)  # allowed now, but gone at the insert
     return row

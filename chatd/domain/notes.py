@@ -1,26 +1,29 @@
-"""What chatd processes tell each other over PostgreSQL NOTIFY.
+"""The notes chatd processes send each other: what committed, for every process to deliver.
 
-Message, membership, channel and server-deletion notes are sent by the SQL statement that
-makes the change (sql/*.sql), so a note exists exactly when its change committed; typing
-notes are published from here. Every process LISTENs on one channel and hears them all.
+Each kind of note is declared once here, as the msgspec struct that decodes it. A note is sent
+by the statement that makes its change (`pg_notify(:notify_channel, json_build_object('kind',
+...))` in sql/*.sql), so it exists exactly when the change committed; a note with no change
+behind it (typing) is published through NoteBus.publish. `tests/test_notes.py` checks that each
+statement's JSON decodes into its struct with every field and nothing else.
+
+NoteBus is the seam between processes: everything that sends a note goes through `emit` or
+`publish`, everything that receives one through `subscribe`. chatd.store.notify implements it
+with PostgreSQL NOTIFY; another transport (a message broker) implements the same three.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable
 from datetime import datetime
-from typing import Union
+from typing import Any, Protocol, Union
 from uuid import UUID
 
 import msgspec
 
-from chatd import keys
-
-NOTIFY_CHANNEL = "chatd"
-
 
 class Note(msgspec.Struct, tag_field="kind"):
-    pass
+    """The `kind` tag names the struct; every subclass below is a kind of note."""
 
 
 class MessageNote(Note, tag="message"):
@@ -67,12 +70,17 @@ class ServerDeletedNote(Note, tag="server_deleted"):
     server_id: UUID
 
 
-AnyNote = Union[MessageNote, TypingNote, MemberAddedNote, MemberRemovedNote, ChannelCreatedNote, ServerDeletedNote]
-_decoder = msgspec.json.Decoder(AnyNote)
+NOTE_TYPES: tuple[type[Note], ...] = tuple(Note.__subclasses__())
+_decoder = msgspec.json.Decoder(Union[NOTE_TYPES])  # type: ignore[valid-type]
+_encoder = msgspec.json.Encoder()
 
 
-def decode_note(payload: str) -> Note:
+def decode_note(payload: str | bytes) -> Note:
     return _decoder.decode(payload)
+
+
+def encode_note(note: Note) -> str:
+    return _encoder.encode(note).decode()
 
 
 def message_note(row) -> MessageNote:
@@ -83,7 +91,24 @@ def message_note(row) -> MessageNote:
     )
 
 
-async def publish(app: Mapping, note: Note) -> None:
-    await app[keys.queries].publish_event(
-        app[keys.pool], notify_channel=NOTIFY_CHANNEL, payload=msgspec.json.encode(note).decode()
-    )
+class Receiver(Protocol):
+    """What a subscriber is told: each note as it arrives, in commit order, and when notes may
+    have been missed (the transport was down), so it can read what committed meanwhile."""
+
+    def received(self, payload: str) -> None: ...
+
+    def missed(self, since: datetime) -> None: ...
+
+
+class NoteBus(Protocol):
+    ready: bool  # receiving now; /readyz reports the bus while it is not
+    first_ready: asyncio.Event  # set once it first receives: a process serves after that
+
+    def emit(self, statement: Callable[..., Any], executor: Any, **params: Any) -> Any:
+        """Run a named statement that sends its own note, passing it the bus's `notify_channel`;
+        returns what the statement returns (a coroutine, or rows to iterate)."""
+
+    async def publish(self, note: Note) -> None:
+        """A note that no statement sends."""
+
+    def subscribe(self, receiver: Receiver) -> None: ...

@@ -1,7 +1,13 @@
-"""The only place that says yes or no. Each check is one SQL query.
+"""The only place that says yes or no.
 
-Non-members get 404 for a server and everything under it, never a hint that it exists;
-members lacking a role get 403 naming the role needed.
+Each rule is a plain function over what is known (roles, a channel's type, how many ADMINs
+remain) that returns or raises; each `require_*` reads those facts with one query and applies
+its rule. Non-members get 404 for a server and everything under it, never a hint that it
+exists; members lacking a role get 403 naming the role needed.
+
+The send rule is also written into the statement that stores messages (insert_message_batch in
+sql/messages.sql), so it holds at the moment of the insert; tests/test_permissions.py checks
+that the statement and check_send agree on every role and kind of channel.
 """
 
 from __future__ import annotations
@@ -10,72 +16,51 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from chatd import keys
-from chatd.web.errors import ApiError
+from chatd.domain.errors import BadInput, Conflict, Forbidden, NotFound
 from chatd.domain.schemas import User
 
 RANK = {"MEMBER": 0, "MODERATOR": 1, "ADMIN": 2}
 SERVER_NOT_FOUND = "server not found"
 CHANNEL_NOT_FOUND = "channel not found"
+LAST_ADMIN = "the last ADMIN cannot leave or be demoted; make someone else ADMIN first"
 
 
-# The seed's helpers, by the seed's names.
+# The rules.
 
-async def get_user_role_in_server(app: Mapping, user_id: UUID, server_id: UUID) -> str | None:
-    return await app[keys.queries].get_member_role(app[keys.pool], server_id=server_id, user_id=user_id)
-
-
-async def user_has_server_access(app: Mapping, user_id: UUID, server_id: UUID) -> bool:
-    return await get_user_role_in_server(app, user_id, server_id) is not None
-
-
-async def get_server_members(app: Mapping, server_id: UUID) -> list:
-    return [row async for row in app[keys.queries].list_members(app[keys.pool], server_id=server_id)]
-
-
-async def user_can_send_message(app: Mapping, user_id: UUID, server_id: UUID, channel_id: UUID) -> bool:
-    access = await _channel_access(app, user_id, server_id, channel_id)
-    return access is not None and access["channel_type"] == "TEXT"
-
-
-# What handlers call: each returns what it learned, or raises ApiError.
-
-async def require_member(app: Mapping, user: User, server_id: UUID) -> str:
-    """The caller's role in the server; 404 when they are not a member."""
-    role = await get_user_role_in_server(app, user.user_id, server_id)
-    if role is None:
-        raise ApiError(404, SERVER_NOT_FOUND)
-    return role
-
-
-async def require_role(app: Mapping, user: User, server_id: UUID, needed: str, action: str) -> str:
-    role = await require_member(app, user, server_id)
+def check_role(role: str, needed: str, action: str) -> None:
     if RANK[role] < RANK[needed]:
         who = "an ADMIN" if needed == "ADMIN" else "a MODERATOR or ADMIN"
-        raise ApiError(403, f"only {who} can {action}")
-    return role
+        raise Forbidden(f"only {who} can {action}")
 
 
-async def require_channel(app: Mapping, user: User, server_id: UUID, channel_id: UUID) -> str:
-    """The channel's type; 404 when the caller is not a member or the channel is elsewhere."""
-    access = await _channel_access(app, user.user_id, server_id, channel_id)
-    if access is None:
-        raise ApiError(404, SERVER_NOT_FOUND)
-    if access["channel_type"] is None:
-        raise ApiError(404, CHANNEL_NOT_FOUND)
-    return access["channel_type"]
+def check_channel(role: str | None, channel_type: str | None) -> str:
+    """A channel of a server the caller is in: its type. `role` None: not a member;
+    `channel_type` None: no such channel in that server."""
+    if role is None:
+        raise NotFound(SERVER_NOT_FOUND)
+    if channel_type is None:
+        raise NotFound(CHANNEL_NOT_FOUND)
+    return channel_type
 
 
-async def require_send(app: Mapping, user: User, server_id: UUID, channel_id: UUID) -> None:
-    if await require_channel(app, user, server_id, channel_id) != "TEXT":
-        raise ApiError(400, "this is a VOICE channel: only TEXT channels take messages")
+def check_send(role: str | None, channel_type: str | None) -> None:
+    """Any member may send, in the server's TEXT channels only."""
+    if check_channel(role, channel_type) != "TEXT":
+        raise BadInput("this is a VOICE channel: only TEXT channels take messages")
+
+
+def check_typing(role: str | None, channel_type: str | None) -> None:
+    """Typing indicators go where messages go: TEXT channels."""
+    if check_channel(role, channel_type) != "TEXT":
+        raise BadInput("this is a VOICE channel: typing indicators are for TEXT channels")
 
 
 def check_add_member(actor_role: str, new_role: str) -> None:
     """ADMINs add anyone with any role; MODERATORs add MEMBERs; MEMBERs add no one."""
     if actor_role == "MEMBER":
-        raise ApiError(403, "only a MODERATOR or ADMIN can add members")
+        raise Forbidden("only a MODERATOR or ADMIN can add members")
     if actor_role == "MODERATOR" and new_role != "MEMBER":
-        raise ApiError(403, f"only an ADMIN can add a member as {new_role}")
+        raise Forbidden(f"only an ADMIN can add a member as {new_role}")
 
 
 def check_remove_member(actor: User, actor_role: str, target_id: UUID, target_role: str) -> None:
@@ -83,13 +68,64 @@ def check_remove_member(actor: User, actor_role: str, target_id: UUID, target_ro
     if target_id == actor.user_id or actor_role == "ADMIN":
         return
     if actor_role == "MEMBER":
-        raise ApiError(403, "only a MODERATOR or ADMIN can remove members")
+        raise Forbidden("only a MODERATOR or ADMIN can remove members")
     if target_role != "MEMBER":
         article = "an" if target_role == "ADMIN" else "a"
-        raise ApiError(403, f"only an ADMIN can remove {article} {target_role}")
+        raise Forbidden(f"only an ADMIN can remove {article} {target_role}")
 
 
-async def _channel_access(app: Mapping, user_id: UUID, server_id: UUID, channel_id: UUID):
-    return await app[keys.queries].get_channel_access(
-        app[keys.pool], server_id=server_id, channel_id=channel_id, user_id=user_id
+def check_admin_remains(target_role: str, new_role: str | None, admins: int) -> None:
+    """A server always keeps an ADMIN: the last one may not leave, be removed or be demoted
+    (`new_role` None: removed)."""
+    if target_role == "ADMIN" and new_role != "ADMIN" and admins <= 1:
+        raise Conflict(LAST_ADMIN)
+
+
+# The spec's helpers, by the spec's names.
+
+async def get_user_role_in_server(app: Mapping, user_id: UUID, server_id: UUID) -> str | None:
+    return await app[keys.queries].get_member_role(app[keys.pool], server_id=server_id, user_id=user_id)
+
+
+# What operations call: each reads the facts in one query, applies its rule and returns what it learned.
+
+async def require_member(app: Mapping, user: User, server_id: UUID) -> str:
+    """The caller's role in the server; 404 when they are not a member."""
+    role = await get_user_role_in_server(app, user.user_id, server_id)
+    if role is None:
+        raise NotFound(SERVER_NOT_FOUND)
+    return role
+
+
+async def require_role(app: Mapping, user: User, server_id: UUID, needed: str, action: str) -> str:
+    role = await require_member(app, user, server_id)
+    check_role(role, needed, action)
+    return role
+
+
+async def require_server(app: Mapping, user: User, server_id: UUID):
+    """The server as its member sees it (with their role); 404 for anyone else."""
+    row = await app[keys.queries].get_server_for_member(app[keys.pool], server_id=server_id, user_id=user.user_id)
+    if row is None:
+        raise NotFound(SERVER_NOT_FOUND)
+    return row
+
+
+async def require_channel(app: Mapping, user: User, server_id: UUID, channel_id: UUID) -> str:
+    """The channel's type; 404 when the caller is not a member or the channel is elsewhere."""
+    return check_channel(*await _channel_access(app, user, server_id, channel_id))
+
+
+async def require_send(app: Mapping, user: User, server_id: UUID, channel_id: UUID) -> None:
+    check_send(*await _channel_access(app, user, server_id, channel_id))
+
+
+async def require_typing(app: Mapping, user: User, server_id: UUID, channel_id: UUID) -> None:
+    check_typing(*await _channel_access(app, user, server_id, channel_id))
+
+
+async def _channel_access(app: Mapping, user: User, server_id: UUID, channel_id: UUID) -> tuple[str | None, str | None]:
+    row = await app[keys.queries].get_channel_access(
+        app[keys.pool], server_id=server_id, channel_id=channel_id, user_id=user.user_id
     )
+    return (None, None) if row is None else (row["role"], row["channel_type"])

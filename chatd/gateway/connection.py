@@ -13,7 +13,7 @@ from uuid import UUID
 
 from aiohttp import WSMsgType, web
 
-from chatd.gateway.protocol import close_frame, frame_payload
+from chatd.gateway.framing import close_frame, frame_payload
 from chatd.domain.schemas import User
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class Connection:
         self._dropped = dropped  # the slow-consumer counter of /metrics
 
     def send(self, frame: bytes) -> None:
-        """Send a complete frame (protocol.encode) without waiting.
+        """Send a complete frame (chatd.gateway.framing) without waiting.
 
         With nothing queued and the transport keeping up, the frame goes straight to the
         transport; otherwise it waits in the queue for the writer, and a client that lets the

@@ -1,8 +1,9 @@
-"""The seed's ConnectionManager for one process: who is connected, and fan-out to them.
+"""The product spec's ConnectionManager for one process: who is connected, and fan-out to them.
 
-Events reach the hub from the LISTEN connection (every process hears every commit); the hub
-hands each socket a frame without waiting (Connection.send) and never awaits a socket. Each
-frame is encoded once per broadcast (once per time zone in use), never once per recipient.
+Events reach the hub from the listener (every process hears every commit); the hub hands each
+socket a complete frame (chatd.gateway.outbound) without waiting (Connection.send) and never
+awaits a socket. A frame is encoded once per broadcast (new_message: once per time zone in
+use), never once per recipient.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from chatd.domain.notes import MessageNote
-from chatd.gateway import protocol
+from chatd.gateway import outbound
 from chatd.gateway.connection import Connection
 
 if TYPE_CHECKING:
@@ -28,9 +29,9 @@ class Hub:
         self._outbox: dict[Connection, list[bytes]] | None = None  # while corked
         self.closed_count = 0  # connections forgotten since start
 
-    # The seed's operations, by the seed's names.
+    # The spec's operations, by the spec's names.
 
-    async def connect(self, user_id: UUID, connection: Connection) -> None:
+    def connect(self, user_id: UUID, connection: Connection) -> None:
         self.active_connections.setdefault(user_id, set()).add(connection)
         for server_id in connection.servers:
             self._by_server.setdefault(server_id, set()).add(connection)
@@ -47,19 +48,15 @@ class Hub:
         if not mine:
             self.active_connections.pop(user_id, None)
 
-    async def send_personal(self, user_id: UUID, message: dict[str, Any]) -> None:
-        frame = protocol.encode(message)
+    def send_personal(self, user_id: UUID, frame: bytes) -> None:
+        """Every socket of one user, wherever they are a member (what concerns them alone)."""
         for conn in self.active_connections.get(user_id, ()):
             conn.send(frame)
 
-    async def broadcast_to_channel(
-        self, server_id: UUID, channel_id: UUID, message: dict[str, Any],
-        allowed_users_set: set[UUID] | None = None, exclude_user: UUID | None = None,
-    ) -> None:
-        """Every connection subscribed to the server (a member sees all its channels)."""
-        frame = protocol.encode(message)
+    def broadcast_to_server(self, server_id: UUID, frame: bytes, exclude_user: UUID | None = None) -> None:
+        """Every socket subscribed to the server: a member sees all its channels."""
         for conn in self._by_server.get(server_id, ()):
-            if conn.user.user_id != exclude_user and (allowed_users_set is None or conn.user.user_id in allowed_users_set):
+            if conn.user.user_id != exclude_user:
                 conn.send(frame)
 
     # What the listener calls.
@@ -76,7 +73,7 @@ class Hub:
         for conn in recipients:
             frame = frames.get(conn.zone)
             if frame is None:
-                frame = frames[conn.zone] = protocol.message_event(event, conn.zone)
+                frame = frames[conn.zone] = outbound.new_message(event, conn.zone)
             if not conn.accepts(channel_id, seq, frame):
                 continue
             if outbox is None:

@@ -1,9 +1,8 @@
-"""The gateway's lifetime inside the app: hub, typing, listener tasks, and a graceful stop."""
+"""The gateway's lifetime inside the app: hub, typing, the listener on the note bus, and a graceful stop."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from aiohttp import WSCloseCode, web
@@ -13,6 +12,7 @@ from chatd.gateway.connects import ConnectLookup
 from chatd.gateway.hub import Hub
 from chatd.gateway.listener import Listener
 from chatd.gateway.typing import TypingTracker
+from chatd.ops.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -20,23 +20,21 @@ FIRST_LISTEN_SECONDS = 10.0
 
 
 async def gateway_ctx(app: web.Application):
-    """cleanup_ctx (after the pool): LISTEN is up before the first request is served."""
+    """cleanup_ctx (after the note bus): notes are received before the first request is served."""
     app[keys.hub] = Hub(app.get(keys.metrics))
     lookup = app[keys.connect_lookup] = ConnectLookup(app[keys.pool], app[keys.queries])
     app[keys.typing] = TypingTracker(app)
-    listener = app[keys.listener] = Listener(app)
-    tasks = [asyncio.create_task(listener.run()), asyncio.create_task(listener.dispatch())]
+    listener = Listener(app)
+    bus = app[keys.notes]
+    bus.subscribe(listener)
+    dispatcher = asyncio.create_task(listener.dispatch())
     try:
-        await asyncio.wait_for(listener.first_ready.wait(), FIRST_LISTEN_SECONDS)
+        await asyncio.wait_for(bus.first_ready.wait(), FIRST_LISTEN_SECONDS)
     except asyncio.TimeoutError:
         log.warning("event=listen_not_ready_at_start")
     yield
     await lookup.drain()
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await cancel_and_wait(dispatcher)
 
 
 async def close_sockets(app: web.Application) -> None:

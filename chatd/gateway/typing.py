@@ -8,7 +8,8 @@ import logging
 from collections.abc import Mapping
 from uuid import UUID
 
-from chatd.domain.notes import TypingNote, publish
+from chatd import keys
+from chatd.domain.notes import TypingNote
 from chatd.domain.schemas import User
 
 log = logging.getLogger(__name__)
@@ -30,14 +31,14 @@ class TypingTracker:
             EXPIRY_SECONDS, lambda: asyncio.ensure_future(self._expire(user, server_id, channel_id))
         )
         self._active[key] = (timer, server_id, owner)
-        await publish(self._app, TypingNote(True, server_id, channel_id, user.user_id, user.username))
+        await self._app[keys.notes].publish(TypingNote(True, server_id, channel_id, user.user_id, user.username))
 
     async def stop(self, user: User, server_id: UUID, channel_id: UUID) -> None:
         """typing_stop, once, if the user was typing there."""
         entry = self._active.pop((user.user_id, channel_id), None)
         if entry is not None:
             entry[0].cancel()
-            await publish(self._app, TypingNote(False, server_id, channel_id, user.user_id, user.username))
+            await self._app[keys.notes].publish(TypingNote(False, server_id, channel_id, user.user_id, user.username))
 
     async def _expire(self, user: User, server_id: UUID, channel_id: UUID) -> None:
         """The timer's stop: nobody awaits it, so a failure is logged here, not lost."""

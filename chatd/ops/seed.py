@@ -6,9 +6,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from chatd.domain.tokens import hash_password
+from chatd.domain.accounts import hash_password
 from chatd.store.pool import create_pool, load_queries
-from chatd.domain.notes import NOTIFY_CHANNEL
+from chatd.store.notify import NOTIFY_CHANNEL
 
 SAMPLE_SERVERS: list[tuple[str, list[tuple[str, str]]]] = [
     ("chatd Community", [("general", "TEXT"), ("announcements", "TEXT"), ("Lounge", "VOICE")]),
@@ -64,8 +64,10 @@ async def seed_servers(pool, queries) -> list[SeededServer]:
                 added = await queries.add_seed_channel(con, server_id=server_id, name=channel,
                                                        type=kind, position=position)
                 new_channels += added is not None
-            new_members = await queries.add_all_users_to_server(
-                con, notify_channel=NOTIFY_CHANNEL, server_id=server_id, admin_id=admin["user_id"])
+            user_ids = [row["user_id"] async for row in queries.list_user_ids(con)]
+            roles = ["ADMIN" if user_id == admin["user_id"] else "MEMBER" for user_id in user_ids]
+            new_members = len([row async for row in queries.add_members(
+                con, notify_channel=NOTIFY_CHANNEL, server_id=server_id, user_ids=user_ids, roles=roles)])
             counts = await queries.count_server_channels_and_members(con, server_id=server_id)
             seeded.append(SeededServer(name, counts["channels"], counts["members"], new_channels, new_members))
     return seeded

@@ -5,44 +5,31 @@ from __future__ import annotations
 from aiohttp import web
 
 from chatd import keys
-from chatd.domain.tokens import current_user, hash_password, issue_token, verify_password
+from chatd.domain import accounts
+from chatd.domain.schemas import Credentials, Login, Signedup, Signup, Token, User
+from chatd.domain.tokens import issue_token
+from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
 from chatd.web.endpoints import Endpoint
-from chatd.web.errors import ApiError
 from chatd.web.requests import json_body, json_or_form_body
-from chatd.domain.schemas import Credentials, Login, Signedup, Signup, Token, User
-
-
-async def _create_account(request: web.Request, username: str, password: str, email: str | None) -> User:
-    app = request.app
-    row = await app[keys.queries].create_user(
-        app[keys.pool], username=username, password_hash=await hash_password(password), email=email
-    )
-    if row is None:
-        raise ApiError(409, f"username {username!r} is taken")
-    return User(user_id=row["user_id"], username=row["username"])
 
 
 async def register(request: web.Request) -> web.Response:
     body = await json_body(request, Credentials)
-    user = await _create_account(request, body.username, body.password, None)
+    user = await accounts.create_account(request.app, body.username, body.password, None)
     return json_response(user, status=201)
 
 
 async def signup(request: web.Request) -> web.Response:
     body = await json_body(request, Signup)
-    user = await _create_account(request, body.username, body.password, body.email)
+    user = await accounts.create_account(request.app, body.username, body.password, body.email)
     return json_response(Signedup("user created", user.user_id, user.username), status=201)
 
 
 async def login(request: web.Request) -> web.Response:
-    """Unknown user and wrong password get the same answer after the same work."""
     body = await json_or_form_body(request, Login)
-    app = request.app
-    row = await app[keys.queries].get_user_by_username(app[keys.pool], username=body.username)
-    if not await verify_password(row["password_hash"] if row else None, body.password):
-        raise ApiError(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
-    token, lifetime = issue_token(app[keys.config], User(row["user_id"], row["username"]))
+    user = await accounts.check_password(request.app, body.username, body.password)
+    token, lifetime = issue_token(request.app[keys.config], user)
     return json_response(Token(access_token=token, token_type="bearer", expires_in=lifetime))
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from chatd import keys
-from chatd.domain import permissions
-from chatd.domain.tokens import current_user
-from chatd.web.encoding import json_response
-from chatd.web.endpoints import Endpoint
-from chatd.domain.notes import NOTIFY_CHANNEL
-from chatd.web.requests import json_body, path_uuid
+from chatd.domain import channels, permissions
 from chatd.domain.schemas import Channel, NewChannel
 from chatd.domain.views import channel_view
+from chatd.web.auth import current_user
+from chatd.web.encoding import json_response
+from chatd.web.endpoints import Endpoint
+from chatd.web.requests import json_body, path_uuid
 
 
 async def list_channels(request: web.Request) -> web.Response:
@@ -28,13 +27,9 @@ async def create_channel(request: web.Request) -> web.Response:
     user = request[current_user]
     server_id = path_uuid(request, "server_id")
     body = await json_body(request, NewChannel)
-    app = request.app
-    await permissions.require_role(app, user, server_id, "ADMIN", "create channels")
-    row = await app[keys.queries].create_channel(
-        app[keys.pool], notify_channel=NOTIFY_CHANNEL, server_id=server_id, name=body.name,
-        type=body.type.upper(), position=body.position,
-    )
-    return json_response(channel_view(row), status=201)
+    await permissions.require_role(request.app, user, server_id, "ADMIN", "create channels")
+    channel = await channels.create_channel(request.app, server_id, body.name, body.type, body.position)
+    return json_response(channel, status=201)
 
 
 ENDPOINTS = [

@@ -35,7 +35,7 @@ async def readyz(request: web.Request) -> web.Response:
     pending = [m for m in migration_ids() if m not in applied]
     if pending:
         raise ApiError(503, f"migrations pending: {', '.join(pending)}")
-    if not app[keys.listener].ready:
+    if not app[keys.notes].ready:
         raise ApiError(503, "notification listener is reconnecting")
     return json_response(Health(status="ready"))
 

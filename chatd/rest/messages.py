@@ -6,10 +6,10 @@ from aiohttp import web
 
 from chatd import keys
 from chatd.domain import permissions
-from chatd.domain.tokens import current_user
+from chatd.domain.errors import BadInput
+from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
 from chatd.web.endpoints import Endpoint, QueryParam
-from chatd.web.errors import ApiError
 from chatd.domain.messages import post_message
 from chatd.web.requests import json_body, path_uuid, query_int, query_uuid
 from chatd.domain.schemas import Message, NewMessage
@@ -38,7 +38,7 @@ async def list_messages(request: web.Request) -> web.Response:
         rows = queries.list_messages_page(pool, channel_id=channel_id, lim=limit, skip=offset)
     else:
         if not await queries.message_exists_in_channel(pool, message_id=before, channel_id=channel_id):
-            raise ApiError(400, "before is not a message of this channel")
+            raise BadInput("before is not a message of this channel")
         rows = queries.list_messages_before(pool, channel_id=channel_id, before_id=before, lim=limit, skip=offset)
     return json_response([message_view(row, row["username"]) async for row in rows])
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from chatd import keys
-from chatd.domain import permissions
-from chatd.domain.tokens import current_user
-from chatd.web.encoding import json_response
-from chatd.web.endpoints import Endpoint
-from chatd.web.errors import ApiError
-from chatd.domain.notes import NOTIFY_CHANNEL
-from chatd.web.requests import json_body, path_uuid
+from chatd.domain import permissions, servers
 from chatd.domain.schemas import NewServer, Server
 from chatd.domain.views import server_view
+from chatd.web.auth import current_user
+from chatd.web.encoding import json_response
+from chatd.web.endpoints import Endpoint
+from chatd.web.requests import json_body, path_uuid
 
 
 async def list_servers(request: web.Request) -> web.Response:
@@ -27,31 +25,21 @@ async def create_server(request: web.Request) -> web.Response:
     """The creator becomes its ADMIN, and it starts with a `general` TEXT channel."""
     user = request[current_user]
     body = await json_body(request, NewServer)
-    app = request.app
-    row = await app[keys.queries].create_server(
-        app[keys.pool], notify_channel=NOTIFY_CHANNEL, name=body.name.strip() or body.name, icon=body.icon,
-        creator_id=user.user_id, username=user.username,
-    )
-    return json_response(server_view(row), status=201)
+    server = await servers.create_server(request.app, user, body.name.strip() or body.name, body.icon)
+    return json_response(server, status=201)
 
 
 async def get_server(request: web.Request) -> web.Response:
     user = request[current_user]
     server_id = path_uuid(request, "server_id")
-    app = request.app
-    row = await app[keys.queries].get_server_for_member(app[keys.pool], server_id=server_id, user_id=user.user_id)
-    if row is None:
-        raise ApiError(404, permissions.SERVER_NOT_FOUND)
-    return json_response(server_view(row))
+    return json_response(server_view(await permissions.require_server(request.app, user, server_id)))
 
 
 async def delete_server(request: web.Request) -> web.Response:
     user = request[current_user]
     server_id = path_uuid(request, "server_id")
     await permissions.require_role(request.app, user, server_id, "ADMIN", "delete the server")
-    await request.app[keys.queries].delete_server(
-        request.app[keys.pool], notify_channel=NOTIFY_CHANNEL, server_id=server_id
-    )
+    await servers.delete_server(request.app, server_id)
     return web.Response(status=204)
 
 

@@ -23,9 +23,8 @@ from aiohttp import web
 
 from chatd import keys
 from chatd.store.batching import Batcher
-from chatd.domain.notes import NOTIFY_CHANNEL
-
 if TYPE_CHECKING:
+    from chatd.domain.notes import NoteBus
     from chatd.ops.metrics import Metrics
 
 
@@ -42,8 +41,8 @@ class Outgoing:
 
 
 class GroupCommit:
-    def __init__(self, pool: asyncpg.Pool, queries, metrics: Metrics | None = None):
-        self._pool, self._queries, self._metrics = pool, queries, metrics
+    def __init__(self, pool: asyncpg.Pool, queries, notes: NoteBus, metrics: Metrics | None = None):
+        self._pool, self._queries, self._notes, self._metrics = pool, queries, notes, metrics
         self._batcher: Batcher[Outgoing, asyncpg.Record | None] = Batcher(self._commit)
 
     async def store(self, message: Outgoing) -> asyncpg.Record | None:
@@ -57,8 +56,8 @@ class GroupCommit:
     async def _commit(self, batch: list[Outgoing]) -> list[asyncpg.Record | None | Exception]:
         started = time.perf_counter()
         try:
-            rows = [row async for row in self._queries.insert_message_batch(
-                self._pool, notify_channel=NOTIFY_CHANNEL,
+            rows = [row async for row in self._notes.emit(
+                self._queries.insert_message_batch, self._pool,
                 server_ids=[m.server_id for m in batch], channel_ids=[m.channel_id for m in batch],
                 user_ids=[m.user_id for m in batch], usernames=[m.username for m in batch],
                 texts=[m.text for m in batch], nonces=[m.nonce for m in batch],
@@ -77,7 +76,8 @@ class GroupCommit:
 
 
 async def group_commit_ctx(app: web.Application):
-    """cleanup_ctx (after the pool, which it uses until the last batch has committed)."""
-    writer = app[keys.group_commit] = GroupCommit(app[keys.pool], app[keys.queries], app[keys.metrics])
+    """cleanup_ctx (after the pool and the note bus, used until the last batch has committed)."""
+    writer = app[keys.group_commit] = GroupCommit(app[keys.pool], app[keys.queries], app[keys.notes],
+                                                  app[keys.metrics])
     yield
     await writer.drain()

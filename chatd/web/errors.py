@@ -1,4 +1,8 @@
-"""One error type, one JSON shape: {"detail": ...}, rendered by one middleware."""
+"""One JSON shape for every error, {"detail": ...}, rendered by one middleware.
+
+The domain's refusals (chatd.domain.errors) get their status here; ApiError is for what only
+HTTP can say (a missing Authorization header, a refused Origin, readiness).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import uuid
 
 from aiohttp import web
 
+from chatd.domain import errors
 from chatd.web.encoding import json_response
 
 log = logging.getLogger(__name__)
@@ -15,18 +20,32 @@ log = logging.getLogger(__name__)
 REQUEST_ID = web.RequestKey("request_id", str)
 
 
-class ApiError(Exception):
-    """Raised anywhere in a request; answered as `status` with {"detail": detail}."""
+# Most specific first: the first class a refusal is an instance of gives its status.
+STATUS: list[tuple[type[errors.Refused], int]] = [
+    (errors.BadInput, 400), (errors.Unauthorized, 401), (errors.Forbidden, 403), (errors.NotFound, 404),
+    (errors.Conflict, 409), (errors.RateLimited, 429),
+]
+# A password login that failed challenges for a bearer token, as RFC 6750 describes.
+CHALLENGES: dict[type[errors.Refused], dict[str, str]] = {errors.WrongCredentials: {"WWW-Authenticate": "Bearer"}}
 
-    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None,
-                 retry_after: float | None = None):
+
+class ApiError(Exception):
+    """An HTTP-only refusal; answered as `status` with {"detail": detail}."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.headers = dict(headers or {})
-        self.retry_after = retry_after
-        if retry_after is not None:
-            self.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+
+
+def refusal_response(refusal: errors.Refused) -> web.Response:
+    status = next(code for kind, code in STATUS if isinstance(refusal, kind))
+    response = json_response({"detail": refusal.detail}, status=status)
+    response.headers.update(CHALLENGES.get(type(refusal), {}))
+    if refusal.retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(refusal.retry_after)))
+    return response
 
 
 @web.middleware
@@ -36,6 +55,8 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     request[REQUEST_ID] = request_id
     try:
         response = await handler(request)
+    except errors.Refused as refusal:
+        response = refusal_response(refusal)
     except ApiError as error:
         response = json_response({"detail": error.detail}, status=error.status)
         if error.headers:

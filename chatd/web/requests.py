@@ -8,7 +8,7 @@ from uuid import UUID
 from aiohttp import web
 
 from chatd.web.encoding import convert, decode
-from chatd.web.errors import ApiError
+from chatd.domain.errors import BadInput, NotFound
 
 T = TypeVar("T")
 
@@ -18,7 +18,7 @@ def path_uuid(request: web.Request, name: str) -> UUID:
     try:
         return UUID(request.match_info[name])
     except ValueError:
-        raise ApiError(404, f"{name} is not a valid id") from None
+        raise NotFound(f"{name} is not a valid id") from None
 
 
 async def json_body(request: web.Request, type_: type[T]) -> T:
@@ -26,7 +26,7 @@ async def json_body(request: web.Request, type_: type[T]) -> T:
     try:
         return decode(await request.read(), type_)
     except ValueError as error:
-        raise ApiError(400, str(error)) from None
+        raise BadInput(str(error)) from None
 
 
 async def json_or_form_body(request: web.Request, type_: type[T]) -> T:
@@ -36,12 +36,12 @@ async def json_or_form_body(request: web.Request, type_: type[T]) -> T:
     try:
         form = await request.post()
     except ValueError:  # e.g. multipart/form-data without its boundary
-        raise ApiError(400, "the form body is malformed") from None
+        raise BadInput("the form body is malformed") from None
     fields = {k: v for k, v in form.items() if k in type_.__struct_fields__ and isinstance(v, str)}
     try:
         return convert(fields, type_)
     except ValueError as error:
-        raise ApiError(400, str(error)) from None
+        raise BadInput(str(error)) from None
 
 
 def query_int(request: web.Request, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
@@ -52,9 +52,9 @@ def query_int(request: web.Request, name: str, default: int, minimum: int, maxim
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, f"{name} must be a whole number, not {raw[:20]!r}") from None
+        raise BadInput(f"{name} must be a whole number, not {raw[:20]!r}") from None
     if value < minimum:
-        raise ApiError(400, f"{name} must be at least {minimum}")
+        raise BadInput(f"{name} must be at least {minimum}")
     return value if maximum is None else min(value, maximum)
 
 
@@ -65,4 +65,4 @@ def query_uuid(request: web.Request, name: str) -> UUID | None:
     try:
         return UUID(raw)
     except ValueError:
-        raise ApiError(400, f"{name} is not a valid id") from None
+        raise BadInput(f"{name} is not a valid id") from None

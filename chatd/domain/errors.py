@@ -1,0 +1,42 @@
+"""What the domain refuses, and why: raised by the rules and operations, translated at the edges
+(REST: a status and {"detail"} in chatd.web.errors; the gateway: an `error` event), so the same
+rule reads the same over both."""
+
+from __future__ import annotations
+
+
+class Refused(Exception):
+    """A request chatd will not carry out; `detail` is safe to show the caller."""
+
+    def __init__(self, detail: str, retry_after: float | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after  # seconds, when waiting is the remedy
+
+
+class BadInput(Refused):
+    """The request itself is malformed or out of bounds."""
+
+
+class Unauthorized(Refused):
+    """No valid identity: a missing, bad or expired token."""
+
+
+class WrongCredentials(Unauthorized):
+    """A username and password that do not match an account (said the same for both)."""
+
+
+class Forbidden(Refused):
+    """A member whose role is too low; the detail names the role needed."""
+
+
+class NotFound(Refused):
+    """No such thing, or one the caller may not see (never a hint that it exists)."""
+
+
+class Conflict(Refused):
+    """Conflicts with the current state (taken, already a member, the last ADMIN)."""
+
+
+class RateLimited(Refused):
+    """Too much, too fast: `retry_after` says when."""

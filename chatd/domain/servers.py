@@ -1,0 +1,26 @@
+"""Servers (guilds): creating one with its ADMIN and `general` channel, and deleting one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from uuid import UUID
+
+from chatd import keys
+from chatd.domain.schemas import Server, User
+from chatd.domain.views import server_view
+
+
+async def create_server(app: Mapping, creator: User, name: str, icon: str | None) -> Server:
+    """One transaction: the server, its `general` channel and its creator as ADMIN (whose
+    member_added note subscribes their open sockets on commit)."""
+    queries = app[keys.queries]
+    async with app[keys.pool].acquire() as con, con.transaction():
+        row = await queries.create_server(con, name=name, icon=icon, creator_id=creator.user_id)
+        [_ async for _ in app[keys.notes].emit(
+            queries.add_members, con, server_id=row["id"], user_ids=[creator.user_id], roles=["ADMIN"])]
+    return server_view(row)
+
+
+async def delete_server(app: Mapping, server_id: UUID) -> None:
+    """Channels, messages and memberships go with it; members hear server_deleted on commit."""
+    await app[keys.notes].emit(app[keys.queries].delete_server, app[keys.pool], server_id=server_id)

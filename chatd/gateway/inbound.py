@@ -1,0 +1,79 @@
+"""Frames clients send: one msgspec struct per `type`, validated as they are decoded.
+
+The Session routes each struct to its handler (chatd.gateway.session); what chatd sends back is
+built in chatd.gateway.outbound."""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from chatd.domain.errors import BadInput
+from chatd.domain.schemas import MessageText
+
+
+class Frame(msgspec.Struct, tag_field="type"):
+    """A client frame; `type` picks the struct. Unknown extra fields are ignored."""
+
+
+class SendMessage(Frame, tag="send_message"):
+    serverId: UUID
+    channelId: UUID
+    text: MessageText
+    nonce: Annotated[str, Meta(max_length=64)] | None = None
+
+
+class TypingStart(Frame, tag="typing_start"):
+    serverId: UUID
+    channelId: UUID
+
+
+class TypingStop(Frame, tag="typing_stop"):
+    serverId: UUID
+    channelId: UUID
+
+
+class GetServers(Frame, tag="get_servers"):
+    pass
+
+
+class Resume(Frame, tag="resume"):
+    serverId: UUID
+    channelId: UUID
+    afterSeq: Annotated[int, Meta(ge=0)]
+
+
+class Identify(Frame, tag="identify"):
+    token: str
+
+
+ClientFrame = Union[SendMessage, TypingStart, TypingStop, GetServers, Resume, Identify]
+_decoder = msgspec.json.Decoder(ClientFrame)
+
+
+class BadFrame(BadInput):
+    """The frame cannot be understood; the message is safe to show the client."""
+
+
+def decode_frame(data: str | bytes) -> Frame:
+    try:
+        return _decoder.decode(data)
+    except msgspec.ValidationError as error:
+        text = str(error)
+        if "`$.type`" in text and text.startswith("Invalid value"):
+            raise BadFrame(f"unknown event type {text.split(' - ')[0].removeprefix('Invalid value ')}") from None
+        raise BadFrame(f"invalid {_type_of(data)}frame: {text}") from None
+    except msgspec.DecodeError:
+        raise BadFrame("frames must be JSON objects") from None
+
+
+def _type_of(data: str | bytes) -> str:
+    """Name the event type in an error when the frame says which it was."""
+    try:
+        kind = msgspec.json.decode(data).get("type")
+    except (msgspec.DecodeError, AttributeError):
+        return ""
+    return f"{kind} " if isinstance(kind, str) and len(kind) <= 32 else ""

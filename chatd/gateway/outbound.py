@@ -1,0 +1,102 @@
+"""Every event chatd sends a client, each built by one function here, whatever the path (live
+fan-out, resume, catch-up, the answer to a resend): an event has one shape.
+
+Events named by the product spec keep its fields (and its snake_case where it has them);
+chatd's additions are camelCase like the spec's WebSocket fields. Each returns a complete
+frame (chatd.gateway.framing), encoded once and written to any number of sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import tzinfo
+from typing import Any
+from uuid import UUID
+
+from chatd.domain.errors import Refused
+from chatd.domain.notes import (
+    ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, ServerDeletedNote, TypingNote,
+)
+from chatd.domain.schemas import Server, User
+from chatd.domain.views import clock_time
+from chatd.gateway.framing import encode
+
+
+def connected(user: User, servers: list[Server], heartbeat_seconds: float) -> bytes:
+    return encode({
+        "type": "connected", "message": "Connected to chat server", "user_id": user.user_id,
+        "username": user.username, "servers": servers, "heartbeatInterval": int(heartbeat_seconds * 1000),
+    })
+
+
+def new_message(note: MessageNote, zone: tzinfo) -> bytes:
+    """The spec's fields, plus userId, createdAt, seq and the sender's nonce."""
+    frame = {
+        "type": "new_message",
+        "id": note.id,
+        "user": note.username,
+        "userId": note.user_id,
+        "text": note.text,
+        "timestamp": clock_time(note.created_at, zone),
+        "createdAt": note.created_at,
+        "serverId": note.server_id,
+        "channelId": note.channel_id,
+        "seq": note.seq,
+    }
+    if note.nonce is not None:
+        frame["nonce"] = note.nonce
+    return encode(frame)
+
+
+def typing(note: TypingNote) -> bytes:
+    return encode({
+        "type": "typing_start" if note.started else "typing_stop",
+        "username": note.username, "userId": note.user_id,
+        "serverId": note.server_id, "channelId": note.channel_id,
+    })
+
+
+def servers_data(servers: Iterable[Server]) -> bytes:
+    return encode({"type": "servers_data", "servers": {str(server.id): server for server in servers}})
+
+
+def member_added(note: MemberAddedNote) -> bytes:
+    return encode({
+        "type": "member_added", "serverId": note.server_id, "userId": note.user_id,
+        "username": note.username, "role": note.role,
+    })
+
+
+def member_removed(note: MemberRemovedNote) -> bytes:
+    return encode({"type": "member_removed", "serverId": note.server_id, "userId": note.user_id})
+
+
+def channel_created(note: ChannelCreatedNote) -> bytes:
+    """The channel as the first clients knew it: REST's Channel without created_at."""
+    return encode({
+        "type": "channel_created", "serverId": note.server_id,
+        "channel": {"id": note.id, "server_id": note.server_id, "name": note.name,
+                    "type": note.type.lower(), "position": note.position},
+    })
+
+
+def server_deleted(note: ServerDeletedNote) -> bytes:
+    return encode({"type": "server_deleted", "serverId": note.server_id})
+
+
+def resumed(server_id: UUID, channel_id: UUID, seq: int) -> bytes:
+    return encode({"type": "resumed", "serverId": server_id, "channelId": channel_id, "seq": seq})
+
+
+def error(message: str, **extra: Any) -> bytes:
+    return encode({"type": "error", "message": message, **extra})
+
+
+def refused(refusal: Refused, nonce: str | None = None) -> bytes:
+    """A domain refusal, as REST would answer it with a status: the same detail, the wait."""
+    extra: dict[str, Any] = {}
+    if refusal.retry_after is not None:
+        extra["retryAfter"] = round(refusal.retry_after, 3)
+    if nonce is not None:
+        extra["nonce"] = nonce
+    return error(refusal.detail, **extra)

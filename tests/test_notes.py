@@ -1,0 +1,72 @@
+"""The notes between processes: each kind declared once (chatd.domain.notes), sent by one
+statement of sql/ (typing: published from Python), and what those statements send decodes into
+its struct with every field and nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from chatd.domain.notes import NOTE_TYPES, TypingNote, decode_note
+from chatd.store.notify import NOTIFY_CHANNEL
+
+from test_gateway import connect, next_event, send
+
+SQL = Path(__file__).resolve().parent.parent / "sql"
+PUBLISHED_FROM_PYTHON = {TypingNote}
+
+
+def tag(note_type) -> str:
+    return note_type.__struct_config__.tag
+
+
+def sql_senders(kind: str) -> list[str]:
+    """The named statements of sql/*.sql whose JSON says 'kind', '<kind>'."""
+    senders = []
+    for path in sorted(SQL.glob("*.sql")):
+        for block in re.split(r"^-- name: ", path.read_text(), flags=re.M)[1:]:
+            if re.search(rf"'kind',\s*'{kind}'", block):
+                senders.append(f"{path.name}:{block.split('(')[0]}")
+    return senders
+
+
+def test_each_kind_of_note_is_sent_by_exactly_one_statement():
+    senders = {tag(t): sql_senders(tag(t)) for t in NOTE_TYPES}
+    assert {kind: len(found) for kind, found in senders.items()} == {
+        tag(t): 0 if t in PUBLISHED_FROM_PYTHON else 1 for t in NOTE_TYPES}, senders
+
+
+async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_fields(
+        client, database_url, alice, bob, server, add_member):
+    heard: list[str] = []
+    listener = await asyncpg.connect(database_url)
+    await listener.add_listener(NOTIFY_CHANNEL, lambda *args: heard.append(args[-1]))
+    try:
+        await add_member(bob)
+        a = await connect(client, alice)
+        await a.send_json({"type": "typing_start", "serverId": server.id, "channelId": server.general})
+        await a.send_json(send(server, "hello", nonce="n-1"))
+        await next_event(a, "new_message")
+        await a.send_json(send(server, "x" * 4000))  # too long to travel in its note
+        await next_event(a, "new_message")
+        assert (await client.post(f"{server.url}/channels", json={"name": "news"}, headers=alice.auth)).status == 201
+        assert (await client.delete(f"{server.url}/members/{bob.id}", headers=alice.auth)).status == 204
+        assert (await client.delete(server.url, headers=alice.auth)).status == 204
+        for _ in range(50):
+            if any('"server_deleted"' in payload for payload in heard):
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await listener.close()
+
+    seen = set()
+    for payload in heard:
+        note = decode_note(payload)
+        fields = set(msgspec.json.decode(payload))
+        assert fields == {"kind", *type(note).__struct_fields__}, payload
+        seen.add(type(note))
+    assert seen == set(NOTE_TYPES)
