@@ -1,10 +1,10 @@
 -- name: lock_seed()$
--- Held for the seed's transaction: two seeds at once would otherwise both find no sample
+-- Held for `chatd seed`'s transaction: two seeds at once would otherwise both find no sample
 -- server and create six.
 SELECT pg_advisory_xact_lock(hashtext('chatd seed'));
 
 -- name: get_first_user()^
--- The seed's ADMIN: the oldest account.
+-- The sample servers' ADMIN: the oldest account.
 SELECT user_id, username
   FROM users
  ORDER BY created_at, user_id

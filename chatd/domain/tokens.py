@@ -14,7 +14,7 @@ from chatd.domain.errors import Unauthorized
 from chatd.domain.schemas import User
 
 def issue_token(config: Config, user: User) -> tuple[str, int]:
-    """A JWT carrying the seed's `user_id` claim, plus `sub`; returns it and its lifetime."""
+    """A JWT carrying the product spec's `user_id` claim, plus `sub`; returns it and its lifetime."""
     lifetime = config.token_expire_minutes * 60
     now = int(time.time())
     claims = {

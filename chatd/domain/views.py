@@ -8,7 +8,7 @@ from chatd.domain.schemas import Channel, Member, Message, Server
 
 
 def clock_time(moment: datetime, zone: tzinfo = timezone.utc) -> str:
-    """The seed's wall-clock stamp: "12:30 PM", "9:05 AM"."""
+    """The product spec's wall-clock stamp: "12:30 PM", "9:05 AM"."""
     local = moment.astimezone(zone)
     return f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
 

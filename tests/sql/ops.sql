@@ -1,5 +1,5 @@
 -- name: list_server_channels()
--- Every channel as (server, channel, type, position): what the seed built.
+-- Every channel as (server, channel, type, position): what `chatd seed` built.
 SELECT s.name AS server, c.name AS channel, c.type, c.position
   FROM chatchannel c
   JOIN chatserver s ON s.id = c.server_id
