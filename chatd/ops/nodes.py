@@ -1,5 +1,5 @@
 """This process's row in chatd_node: its live WebSocket connections, visible from psql and
-`chatd stats` (the seed's "Active connections", across every process)."""
+`chatd stats` (the product spec's "Active connections", across every process)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""`chatd seed`: the seed's seed_chat_data.py. Three sample servers with TEXT and VOICE
-channels, every existing user a member and the first user ADMIN; safe to run again."""
+"""`chatd seed`: the product spec's seed_chat_data.py. Three sample servers with TEXT and
+VOICE channels, every existing user a member and the first user ADMIN; safe to run again."""
 
 from __future__ import annotations
 
