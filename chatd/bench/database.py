@@ -98,12 +98,12 @@ async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_
 
 
 async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_id, rows: int,
-                       first_seq: int = 1, newest: datetime | None = None) -> float:
+                       first_seq: int = 1) -> float:
     """COPY `rows` messages into one channel in batches of 1000 over a pool of 8; rows/s.
 
-    created_at runs one millisecond apart up to `newest`, so history is ordered as if posted.
+    created_at runs one millisecond apart up to now, so history is ordered as if posted.
     """
-    newest = newest or datetime.now(timezone.utc)
+    newest = datetime.now(timezone.utc)
     gate = asyncio.Semaphore(8)
 
     async def batch(start: int) -> None:
