@@ -1,7 +1,8 @@
 """Configuration: read once, from the environment and ./.env, into one frozen object.
 
-Nothing else in chatd reads os.environ. The variable names are the seed's (DB_*, SECRET_KEY,
-ALGORITHM, ACCESS_TOKEN_EXPIRE_MINUTES) plus DATABASE_URL and chatd's own CHATD_* settings.
+Nothing else in chatd reads os.environ. The variable names are the product spec's (DB_*,
+SECRET_KEY, ALGORITHM, ACCESS_TOKEN_EXPIRE_MINUTES) plus DATABASE_URL and chatd's own
+CHATD_* settings.
 """
 
 from __future__ import annotations

@@ -1,15 +1,17 @@
 -- name: bench_insert_message(server_id, channel_id, user_id, text, seq)^
--- The per-row INSERT ceiling: the row insert_message stores, with none of its logic (no
--- channel-row lock, no nonce lookup, no NOTIFY). Parameters appear in declared order, so
--- the ceiling can run this text as $1..$5 on a bare asyncpg connection.
+-- The per-row INSERT ceiling: a row as insert_message_batch (sql/messages.sql) stores each
+-- message, with none of its logic (no send-rule check, no channel-row lock, no nonce lookup,
+-- no NOTIFY). Parameters appear in declared order, so the ceiling can run this text as
+-- $1..$5 on a bare asyncpg connection.
 INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq)
 VALUES (:server_id, :channel_id, :user_id, :text, :seq)
 RETURNING id, created_at;
 
 -- name: bench_insert_message_notify(server_id, channel_id, user_id, text, seq, notify_channel)^
--- The same row plus a NOTIFY in its transaction, as insert_message sends one: PostgreSQL
--- serializes the commits of notifying transactions (one global queue lock, held across the
--- commit's WAL flush), so this shows what one NOTIFY per message costs by itself.
+-- The same row plus a NOTIFY in its transaction, as insert_message_batch sends one per
+-- message: PostgreSQL serializes the commits of notifying transactions (one global queue
+-- lock, held across the commit's WAL flush), so this shows what one NOTIFY per message
+-- costs by itself.
 INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq)
 VALUES (:server_id, :channel_id, :user_id, :text, :seq)
 RETURNING id, created_at, pg_notify(:notify_channel, id::text) AS notified;

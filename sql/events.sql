@@ -1,4 +1,5 @@
 -- name: publish_event(notify_channel, payload)$
--- Membership, channel and typing events for every chatd process (messages notify in
--- insert_message, inside their own transaction).
+-- Typing notes, for every chatd process. Message, membership, channel and server notes are
+-- sent by the statement that makes the change, inside its transaction, so each goes out
+-- exactly when its change commits.
 SELECT pg_notify(:notify_channel, :payload);

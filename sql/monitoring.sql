@@ -1,5 +1,5 @@
--- What `chatd stats` prints, in the order chatd/stats.py lists them; each runs from psql too.
--- The first three are the seed's "Message Stats" queries, verbatim.
+-- What `chatd stats` prints, in the order chatd/ops/stats.py lists them; each runs from psql too.
+-- The first three are the product spec's "Message Stats" queries, verbatim.
 
 -- name: count_messages()
 -- Total messages

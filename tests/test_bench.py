@@ -12,6 +12,10 @@ from numbers import Real
 
 import pytest
 
+from chatd.bench.database import bench_queries
+from chatd.ops.stats import monitoring_queries
+from chatd.store.pool import load_queries
+
 REQUIRED = [
     "ceilings.insert_per_row", "ceilings.insert_copy", "ceilings.fanout",
     "send.msgs_per_s", "send.ratio",
@@ -78,3 +82,15 @@ def test_quick_bench_runs_each_ceiling_trial_right_before_the_chatd_trial_it_is_
               else "chatd" if "max trial" in line else None) for line in progress]
     order = "".join({"insert": "i", "fanout": "f", "chatd": "c"}[k] for k in kinds if k is not None)
     assert order == "ic" * 3 + "fc" * 3
+
+
+def test_only_the_bench_loads_its_queries_and_a_running_chatd_none_of_a_commands():
+    app = set(load_queries().available_queries)
+    bench = set(bench_queries().available_queries)
+    assert [name for name in app if name.startswith("bench_")] == []
+    assert app & set(monitoring_queries().available_queries) == set()
+    assert "lock_migrations" not in app
+    assert {"lock_seed", "list_user_ids"} & app == set()
+    assert app < bench  # the bench fills its database through chatd's own queries
+    assert {"bench_insert_message", "bench_vacuum", "bench_delete_users"} < bench
+    assert all(name.startswith("bench_") for name in bench - app)

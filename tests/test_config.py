@@ -1,4 +1,5 @@
-"""Config.from_env: the seed's variable names, .env, defaults, and errors that name the variable."""
+"""Config.from_env: the product spec's variable names, .env, defaults, and errors that name
+the variable."""
 
 from __future__ import annotations
 

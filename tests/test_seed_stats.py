@@ -101,7 +101,7 @@ def test_stats_runs_every_query_in_monitoring_sql():
 
 
 async def populated(chatd, db, test_queries, ops_queries, alice, bob) -> None:
-    """The seed, then 3 messages from alice in #general and 2 from bob in Gaming's #looking-for-group."""
+    """`chatd seed`, then 3 messages from alice in #general and 2 from bob in Gaming's #looking-for-group."""
     await chatd("seed")
     now = datetime.now(timezone.utc)
     for server, channel, person, n in (("chatd Community", "general", alice, 3),
@@ -110,7 +110,8 @@ async def populated(chatd, db, test_queries, ops_queries, alice, bob) -> None:
         await test_queries.insert_messages(db, channel_id=row["id"], user_id=person.id, n=n, newest=now)
 
 
-async def test_stats_json_answers_the_seeds_monitoring_questions(chatd, db, test_queries, ops_queries, alice, bob):
+async def test_stats_json_answers_the_product_specs_monitoring_questions(chatd, db, test_queries, ops_queries,
+                                                                          alice, bob):
     await populated(chatd, db, test_queries, ops_queries, alice, bob)
 
     code, out, err = await chatd("stats", "--json")

@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chatd.bench import ceilings, phases, processes, report
-from chatd.bench.database import cleanup, copy_history, database, populate
+from chatd.bench.database import bench_queries, cleanup, copy_history, database, populate
 from chatd.bench.stats import summary
 from chatd.config import Config
-from chatd.store.pool import create_pool, load_queries
+from chatd.store.pool import create_pool
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ async def bench(config: Config, settings: Settings, progress) -> dict:
     config = Config(secret_key=secret_key, token_expire_minutes=120)
     with database(Config.from_env()) as (url, own):
         progress(f"database ready ({'embedded, in a temporary directory' if own else 'configured'})")
-        queries = load_queries()
+        queries = bench_queries()
         pool = await create_pool(url, max_size=10)
         try:
             return await measure(url, own, pool, queries, config, settings, progress)

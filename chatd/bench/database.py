@@ -1,5 +1,5 @@
 """The bench's database: the embedded PostgreSQL in a temporary directory (or the configured
-one), migrated, and filled through chatd's own named queries (sql/*.sql, sql/bench.sql)."""
+one), migrated, and filled through chatd's own named queries (and those of sql/bench.sql)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import asyncpg
+from aiosql.queries import Queries
 from argon2 import PasswordHasher
 
 from chatd.domain.tokens import issue_token
@@ -21,6 +22,7 @@ from chatd.config import Config
 from chatd.store.embedded import start_embedded
 from chatd.store.notify import NOTIFY_CHANNEL
 from chatd.store.migrations import apply_migrations
+from chatd.store.pool import load_queries
 from chatd.domain.schemas import User
 
 COPY_BATCH = 1000
@@ -39,6 +41,12 @@ def database(config: Config) -> Iterator[tuple[str, bool]]:
         url = start_embedded(Path(tmp))
         apply_migrations(url)
         yield url, True
+
+
+def bench_queries() -> Queries:
+    """chatd's own queries, which fill the database as chatd would, and sql/bench.sql's, which
+    measure and clean up: only the bench loads the latter."""
+    return load_queries("bench.sql")
 
 
 @dataclass
@@ -89,12 +97,12 @@ async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_
 
 
 async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_id, rows: int,
-                       first_seq: int = 1, newest: datetime | None = None) -> float:
+                       first_seq: int = 1) -> float:
     """COPY `rows` messages into one channel in batches of 1000 over a pool of 8; rows/s.
 
-    created_at runs one millisecond apart up to `newest`, so history is ordered as if posted.
+    created_at runs one millisecond apart up to now, so history is ordered as if posted.
     """
-    newest = newest or datetime.now(timezone.utc)
+    newest = datetime.now(timezone.utc)
     gate = asyncio.Semaphore(8)
 
     async def batch(start: int) -> None:

@@ -15,7 +15,7 @@ from chatd.bench.database import Topology
 from chatd.bench.loadgen import LoadGen
 from chatd.bench.stats import merge, percentile, quantiles_ms, summary
 
-TEXT_BYTES = 16  # new_message frames of ~330 bytes: the seed's fields plus a short text
+TEXT_BYTES = 16  # new_message frames of ~330 bytes: the product spec's fields plus a short text
 
 
 def connection_specs(topology: Topology, servers: list[processes.Served], senders_per_server: int) -> list[dict]:

@@ -13,6 +13,9 @@ import time
 
 import aiohttp
 
+START_SECONDS = 30.0  # for /readyz to answer 200
+STOP_SECONDS = 15.0  # from SIGTERM to SIGKILL
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -33,17 +36,17 @@ class Served:
     """A child serving HTTP on its own port; the last lines of its log are kept for errors."""
 
     def __init__(self, argv: list[str], env: dict[str, str], port: int):
-        self.argv, self.env, self.port = argv, env, port
+        self.argv, self.env = argv, env
         self.url = f"http://127.0.0.1:{port}"
         self.log: collections.deque[str] = collections.deque(maxlen=50)
         self.process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task | None = None
 
-    async def start(self, timeout: float = 30.0) -> Served:
+    async def start(self) -> Served:
         self.process = await asyncio.create_subprocess_exec(
             *self.argv, env=self.env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         self._reader = asyncio.create_task(self._read_log())
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + START_SECONDS
         async with aiohttp.ClientSession() as http:
             while True:
                 if self.process.returncode is not None:
@@ -62,13 +65,13 @@ class Served:
     def pid(self) -> int:
         return self.process.pid
 
-    async def stop(self, timeout: float = 15.0) -> int | None:
+    async def stop(self) -> int | None:
         if self.process is None:
             return None
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
         try:
-            code = await asyncio.wait_for(self.process.wait(), timeout)
+            code = await asyncio.wait_for(self.process.wait(), STOP_SECONDS)
         except asyncio.TimeoutError:
             self.process.kill()
             code = await self.process.wait()

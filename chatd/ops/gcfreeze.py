@@ -16,7 +16,6 @@ the last hand-back, and at least every RELEASE_SECONDS whatever happened.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from chatd import keys
+from chatd.ops.tasks import cancel_and_wait
 
 MIN_CLOSED = 1000
 RELEASE_SECONDS = 600.0
@@ -68,9 +68,7 @@ async def gc_freeze_ctx(app: web.Application):
     survivors.start()
     task = asyncio.create_task(_release_when_due(survivors))
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)
     survivors.stop()
 
 

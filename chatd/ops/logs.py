@@ -18,11 +18,11 @@ from chatd.web.errors import REQUEST_ID
 KV_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
 
 
-def setup_logging(level: int = logging.INFO, log_format: str = "kv") -> None:
+def setup_logging(log_format: str = "kv") -> None:
     """Called again once the configuration is read, to switch to its format."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(KV_FORMAT))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     # pgserver narrates every pg_ctl call and yoyo every step; chatd logs the outcome itself.
     for chatty in ("pgserver", "yoyo"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

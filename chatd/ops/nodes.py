@@ -1,10 +1,9 @@
 """This process's row in chatd_node: its live WebSocket connections, visible from psql and
-`chatd stats` (the seed's "Active connections", across every process)."""
+`chatd stats` (the product spec's "Active connections", across every process)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -14,6 +13,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from chatd import keys
+from chatd.ops.tasks import cancel_and_wait
 from chatd.store.pool import DB_ERRORS
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,7 @@ async def node_ctx(app: web.Application):
     await _beat(app, node, interval)
     task = asyncio.create_task(_beat_forever(app, node, interval))
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_and_wait(task)
     try:
         await app[keys.queries].delete_node(app[keys.pool], node_id=node["node_id"])
     except DB_ERRORS as error:

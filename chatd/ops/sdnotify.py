@@ -4,13 +4,13 @@ systemd knows when chatd is serving (Type=notify), stopping, and still alive (Wa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 
 from aiohttp import web
 
 from chatd import keys
+from chatd.ops.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +36,7 @@ async def watchdog_ctx(app: web.Application):
     if config.notify_socket and config.watchdog_usec:
         task = asyncio.create_task(_ping(config.notify_socket, config.watchdog_usec / 2_000_000))
     yield
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await cancel_and_wait(task)
 
 
 async def _ping(socket_path: str, interval: float) -> None:

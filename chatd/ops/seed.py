@@ -1,5 +1,5 @@
-"""`chatd seed`: the seed's seed_chat_data.py. Three sample servers with TEXT and VOICE
-channels, every existing user a member and the first user ADMIN; safe to run again."""
+"""`chatd seed`: the product spec's seed_chat_data.py. Three sample servers with TEXT and
+VOICE channels, every existing user a member and the first user ADMIN; safe to run again."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ async def seed_servers(pool, queries) -> list[SeededServer]:
 async def seed(database_url: str, demo_users: int = 0) -> tuple[list[DemoUser], list[SeededServer]]:
     pool = await create_pool(database_url, max_size=2)
     try:
-        queries = load_queries()
+        queries = load_queries("seed.sql")
         users = await create_demo_users(pool, queries, demo_users)
         return users, await seed_servers(pool, queries)
     finally:

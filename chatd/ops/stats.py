@@ -8,10 +8,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import aiosql
+from aiosql.queries import Queries
 
-from chatd.store.pool import create_pool
-from chatd.store.resources import resource_dir
+from chatd.store.pool import create_pool, load_queries
 
 # The order they are printed in; every query of monitoring.sql is here (a test checks).
 QUERIES = [
@@ -22,8 +21,8 @@ QUERIES = [
 Section = tuple[str, list[str], list[tuple[Any, ...]]]  # title, columns, rows
 
 
-def monitoring_queries() -> aiosql.queries.Queries:
-    return aiosql.from_path(resource_dir("sql") / "monitoring.sql", "asyncpg")
+def monitoring_queries() -> Queries:
+    return load_queries("monitoring.sql", app=False)
 
 
 async def collect(database_url: str) -> dict[str, Section]:

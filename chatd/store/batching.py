@@ -22,8 +22,8 @@ class Batcher(Generic[T, R]):
     """`serve` gets a batch and answers each item in order: a result, or an exception for
     that item alone. If it raises, every item of the batch gets that exception."""
 
-    def __init__(self, serve: Callable[[list[T]], Awaitable[list[R | Exception]]], max_batch: int = MAX_BATCH):
-        self._serve, self._max_batch = serve, max_batch
+    def __init__(self, serve: Callable[[list[T]], Awaitable[list[R | Exception]]]):
+        self._serve = serve
         self._waiting: list[tuple[T, asyncio.Future]] = []
         self._server: asyncio.Task | None = None
 
@@ -42,7 +42,7 @@ class Batcher(Generic[T, R]):
     async def _serve_while_waiting(self) -> None:
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
                 try:
                     results = await self._serve([item for item, _ in batch])
                 except asyncio.CancelledError:

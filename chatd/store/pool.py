@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiosql
 import asyncpg
 from aiohttp import web
+from aiosql.adapters.asyncpg import AsyncPGAdapter
+from aiosql.queries import Queries
+from aiosql.query_loader import QueryLoader
 
 from chatd import keys
 from chatd.store.resources import resource_dir
@@ -24,8 +26,22 @@ class DatabaseUnavailable(RuntimeError):
     """The configured database cannot be reached; the message is safe to print."""
 
 
-def load_queries() -> aiosql.queries.Queries:
-    return aiosql.from_path(resource_dir("sql"), "asyncpg")
+# The sql/ files that belong to one command, which loads them itself: `chatd bench`'s,
+# `chatd stats`'s, `chatd seed`'s, and the migration lock (psycopg, chatd.store.migrations).
+# A running chatd loads every other file, and none of these.
+COMMAND_FILES = ("bench.sql", "monitoring.sql", "migrations.sql", "seed.sql")
+
+
+def load_queries(*command_files: str, app: bool = True) -> Queries:
+    """The running app's queries, plus those of a command's own `command_files`; with
+    app=False, those alone. What aiosql.from_path does for a folder, for a list of files
+    (a name defined twice is an error)."""
+    sql = resource_dir("sql")
+    paths = [p for p in sorted(sql.glob("*.sql")) if p.name not in COMMAND_FILES] if app else []
+    paths += [sql / name for name in command_files]
+    adapter = AsyncPGAdapter()
+    loader = QueryLoader(adapter, None, attribute="__")
+    return Queries(adapter).load_from_list([query for path in paths for query in loader.load_query_data_from_file(path)])
 
 
 async def _keep_session(_connection: asyncpg.Connection) -> None:
