@@ -48,7 +48,7 @@ def test_queries():
 
 @pytest.fixture(scope="session")
 def app_queries():
-    """chatd's own named queries (sql/*.sql), for setting up state without going through HTTP."""
+    """The running app's named queries (sql/*.sql), for setting up state without going through HTTP."""
     return load_queries()
 
 
