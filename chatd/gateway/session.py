@@ -37,21 +37,13 @@ class Session:
         self.user = connection.user
         # Typing is limited whenever messages are: one typing_start per 2 s per channel.
         self.typing_limiter = RateLimiter(TYPING_LIMIT) if app[keys.config].rate_limit else None
-        self._routes: dict[type[Frame], Callable[[Frame], Awaitable[None]]] = {
-            SendMessage: self.send_message,
-            TypingStart: self.typing_start,
-            TypingStop: self.typing_stop,
-            GetServers: self.get_servers,
-            Resume: self.resume,
-            Identify: self.identify_again,
-        }
 
     async def handle(self, data: str) -> None:
         nonce = None
         try:
             frame = decode_frame(data)
             nonce = getattr(frame, "nonce", None)
-            await self._routes[type(frame)](frame)
+            await ROUTES[type(frame)](self, frame)
         except Refused as refusal:
             self.connection.send(outbound.refused(refusal, nonce))
         except Exception:
@@ -111,3 +103,15 @@ class Session:
             for seq, frame_bytes in held:
                 conn.send_message(channel_id, seq, frame_bytes)
         conn.send(outbound.resumed(frame.serverId, channel_id, after))
+
+
+# One handler per client frame type; a table of the class's functions, so a session (one per
+# socket, 15,000 at once) carries no table of its own.
+ROUTES: dict[type[Frame], Callable[[Session, Frame], Awaitable[None]]] = {
+    SendMessage: Session.send_message,
+    TypingStart: Session.typing_start,
+    TypingStop: Session.typing_stop,
+    GetServers: Session.get_servers,
+    Resume: Session.resume,
+    Identify: Session.identify_again,
+}
