@@ -64,6 +64,24 @@ async def test_creating_a_channel_with_a_bad_body_is_400(client, alice, server, 
     assert await resp.json() == {"detail": detail}
 
 
+@pytest.mark.parametrize("name, detail", [
+    ("", "Expected `str` of length >= 1 - at `$.name`"),
+    ("   ", "name must not be blank"),
+    ("\t\n", "name must not be blank"),
+])
+async def test_a_blank_channel_name_is_400_and_creates_nothing(client, alice, server, name, detail):
+    resp = await client.post(f"{server.url}/channels", json={"name": name}, headers=alice.auth)
+    assert resp.status == 400
+    assert await resp.json() == {"detail": detail}
+    assert [c["name"] for c in await list_channels(client, server, alice)] == ["general"]
+
+
+async def test_a_channel_name_is_stored_without_surrounding_whitespace(client, alice, server):
+    created = await create_channel(client, server, alice, name=" news\t")
+    assert created["name"] == "news"
+    assert (await list_channels(client, server, alice))[1] == created
+
+
 async def test_new_channels_get_the_next_position(client, alice, server):
     positions = [(await create_channel(client, server, alice, name=f"c{i}"))["position"] for i in range(3)]
     assert positions == [1, 2, 3]

@@ -75,6 +75,24 @@ async def test_creating_a_server_with_a_bad_body_is_400(client, alice, body, det
     assert await resp.json() == {"detail": detail}
 
 
+@pytest.mark.parametrize("name, detail", [
+    ("", "Expected `str` of length >= 1 - at `$.name`"),
+    ("   ", "name must not be blank"),
+    ("\t\n", "name must not be blank"),
+])
+async def test_a_blank_server_name_is_400_and_creates_nothing(client, alice, name, detail):
+    resp = await client.post("/chat/servers", json={"name": name}, headers=alice.auth)
+    assert resp.status == 400
+    assert await resp.json() == {"detail": detail}
+    assert await (await client.get("/chat/servers", headers=alice.auth)).json() == []
+
+
+async def test_a_server_name_is_stored_without_surrounding_whitespace(client, alice):
+    created = await create_server(client, alice, name="  The Guild \n")
+    assert created["name"] == "The Guild"
+    assert [s["name"] for s in await (await client.get("/chat/servers", headers=alice.auth)).json()] == ["The Guild"]
+
+
 async def test_the_list_holds_the_callers_servers_oldest_first_with_the_callers_role(
         client, alice, bob, carol):
     first = await create_server(client, alice, name="First")

@@ -9,15 +9,14 @@ from uuid import UUID
 from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.errors import BadInput, NotFound, RateLimited
+from chatd.domain.inputs import stripped
 from chatd.store.groupcommit import Outgoing
 from chatd.domain.schemas import MAX_TEXT, User
 
 
 def clean_text(text: str) -> str:
     """Surrounding whitespace is not part of a message; what remains must be 1-4000 chars."""
-    text = text.strip()
-    if not text:
-        raise BadInput("text must not be blank")
+    text = stripped(text, "text")
     if len(text) > MAX_TEXT:
         raise BadInput(f"text is longer than {MAX_TEXT} characters")
     return text

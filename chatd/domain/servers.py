@@ -6,13 +6,15 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from chatd import keys
+from chatd.domain.inputs import stripped
 from chatd.domain.schemas import Server, User
 from chatd.domain.views import server_view
 
 
 async def create_server(app: Mapping, creator: User, name: str, icon: str | None) -> Server:
     """One transaction: the server, its `general` channel and its creator as ADMIN (whose
-    member_added note subscribes their open sockets on commit)."""
+    member_added note subscribes their open sockets on commit). The name is stored stripped."""
+    name = stripped(name, "name")
     queries = app[keys.queries]
     async with app[keys.pool].acquire() as con, con.transaction():
         row = await queries.create_server(con, name=name, icon=icon, creator_id=creator.user_id)

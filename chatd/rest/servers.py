@@ -25,7 +25,7 @@ async def create_server(request: web.Request) -> web.Response:
     """The creator becomes its ADMIN, and it starts with a `general` TEXT channel."""
     user = request[current_user]
     body = await json_body(request, NewServer)
-    server = await servers.create_server(request.app, user, body.name.strip() or body.name, body.icon)
+    server = await servers.create_server(request.app, user, body.name, body.icon)
     return json_response(server, status=201)
 
 
