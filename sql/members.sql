@@ -25,11 +25,15 @@ SELECT m.user_id, u.username, m.role, m.joined_at
 -- Item k of the arrays joins with role k; one already a member keeps their role and returns no
 -- row (409 for a single add). The only statement that makes members: each new one's
 -- member_added note goes out on commit, so every chatd process starts sending them the
--- server's events.
+-- server's events. No rows either when the server is gone: reading its row FOR KEY SHARE
+-- waits for a delete in progress and then skips the deleted row, where the foreign-key check
+-- alone would fail the INSERT (and it keeps a delete from starting until this commits).
 WITH added AS (
     INSERT INTO servermembership (server_id, user_id, role)
-    SELECT :server_id, joining.user_id, joining.role
-      FROM unnest(:user_ids::uuid[], :roles::text[]) AS joining(user_id, role)
+    SELECT s.id, joining.user_id, joining.role
+      FROM chatserver s, unnest(:user_ids::uuid[], :roles::text[]) AS joining(user_id, role)
+     WHERE s.id = :server_id
+       FOR KEY SHARE OF s
     ON CONFLICT (server_id, user_id) DO NOTHING
     RETURNING server_id, user_id, role, joined_at
 )

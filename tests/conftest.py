@@ -75,6 +75,19 @@ def config(database_url) -> Config:
 
 
 @pytest.fixture
+def lock_waiters(db, test_queries):
+    """Waits until `n` backends wait for a lock: how a test knows its requests are queued
+    behind a row it holds."""
+
+    async def wait(n: int) -> None:
+        async with asyncio.timeout(10):
+            while await test_queries.count_lock_waiters(db) < n:
+                await asyncio.sleep(0.01)
+
+    return wait
+
+
+@pytest.fixture
 async def client(aiohttp_client, config, db):
     return await aiohttp_client(create_app(config))
 

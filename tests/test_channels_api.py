@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+
+from test_gateway import connect, next_event
 
 TYPE_PATTERN = "Expected `str` matching regex '^([Tt][Ee][Xx][Tt]|[Vv][Oo][Ii][Cc][Ee])$' - at `$.type`"
 
@@ -85,6 +89,19 @@ async def test_a_channel_name_is_stored_without_surrounding_whitespace(client, a
 async def test_new_channels_get_the_next_position(client, alice, server):
     positions = [(await create_channel(client, server, alice, name=f"c{i}"))["position"] for i in range(3)]
     assert positions == [1, 2, 3]
+
+
+async def test_channels_created_at_once_get_distinct_dense_positions_in_commit_order(client, alice, server):
+    ws = await connect(client, alice)
+    responses = await asyncio.gather(*(client.post(f"{server.url}/channels", json={"name": f"c{i}"},
+                                                   headers=alice.auth) for i in range(20)))
+    assert [resp.status for resp in responses] == [201] * 20
+    created = [await resp.json() for resp in responses]
+    assert sorted(channel["position"] for channel in created) == list(range(1, 21))
+    # Members hear channel_created in commit order: each after the one before it.
+    heard = [(await next_event(ws, "channel_created"))["channel"]["position"] for _ in range(20)]
+    assert heard == list(range(1, 21))
+    assert [c["position"] for c in await list_channels(client, server, alice)] == list(range(21))
 
 
 async def test_an_explicit_position_is_kept_and_the_next_one_follows_it(client, alice, server):

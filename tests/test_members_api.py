@@ -396,7 +396,7 @@ async def test_a_malformed_id_in_the_path_is_404(client, alice, server, method, 
 @pytest.mark.parametrize("method, body", [("DELETE", None), ("PATCH", {"role": "MEMBER"})],
                          ids=["remove", "demote"])
 async def test_two_admins_removing_or_demoting_each_other_at_once_leave_one_admin(
-        client, db, test_queries, alice, bob, server, add_member, method, body):
+        client, db, test_queries, lock_waiters, alice, bob, server, add_member, method, body):
     await add_member(bob, "ADMIN")
     async with db.transaction():
         # Hold the server row so both requests are queued on it before either goes on.
@@ -406,9 +406,7 @@ async def test_two_admins_removing_or_demoting_each_other_at_once_leave_one_admi
                                                  headers=actor.auth))
             for actor, target in ((alice, bob), (bob, alice))
         ]
-        async with asyncio.timeout(10):
-            while await test_queries.count_lock_waiters(db) < 2:
-                await asyncio.sleep(0.01)
+        await lock_waiters(2)
     responses = await asyncio.gather(*requests)
 
     assert sorted(resp.status for resp in responses) == [200 if method == "PATCH" else 204, 409]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from uuid import UUID
 
@@ -185,3 +186,27 @@ async def test_deleting_a_server_twice_is_404(client, alice, server):
     resp = await client.delete(server.url, headers=alice.auth)
     assert resp.status == 404
     assert await resp.json() == {"detail": "server not found"}
+
+
+async def test_channels_and_members_added_while_the_server_is_deleted_are_404_never_500(
+        client, db, test_queries, lock_waiters, make_user, alice, server):
+    newcomers = [await make_user(f"newcomer{i}") for i in range(4)]
+    async with db.transaction():
+        # Hold the server row: the delete queues on it first, then creations and additions
+        # whose permission checks have passed. Released, the delete goes first.
+        await test_queries.hold_server_row(db, server_id=UUID(server.id))
+        delete = asyncio.ensure_future(client.delete(server.url, headers=alice.auth))
+        await lock_waiters(1)
+        changes = [
+            *(asyncio.ensure_future(client.post(f"{server.url}/channels", json={"name": f"c{i}"}, headers=alice.auth))
+              for i in range(4)),
+            *(asyncio.ensure_future(client.post(f"{server.url}/members", json={"user_id": str(person.id)},
+                                                headers=alice.auth))
+              for person in newcomers),
+        ]
+        await lock_waiters(1 + len(changes))
+    assert (await delete).status == 204
+    responses = await asyncio.gather(*changes)
+    assert [(resp.status, await resp.json()) for resp in responses] == [(404, {"detail": "server not found"})] * 8
+    assert dict(await test_queries.count_server_rows(db, server_id=UUID(server.id))) == {
+        "servers": 0, "channels": 0, "messages": 0, "memberships": 0}

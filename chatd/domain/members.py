@@ -26,6 +26,8 @@ async def add_member(app: Mapping, actor: User, server_id: UUID, user_id: UUID |
     rows = [row async for row in app[keys.notes].emit(
         app[keys.queries].add_members, app[keys.pool], server_id=server_id, user_ids=[target_id], roles=[role])]
     if not rows:
+        # Already a member, or the server was deleted since the check above (404 then).
+        await permissions.require_member(app, actor, server_id)
         raise Conflict("already a member of this server")
     return member_view(rows[0])
 
