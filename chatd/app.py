@@ -24,6 +24,7 @@ from chatd.store.groupcommit import group_commit_ctx
 from chatd.store.notify import notes_ctx
 from chatd.ops.metrics import Metrics, metrics_middleware
 from chatd.ops.nodes import node_ctx
+from chatd.ops.nonces import nonce_sweep_ctx
 from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
@@ -46,6 +47,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app.cleanup_ctx.extend([
         watchdog_ctx, database_ctx, notes_ctx, group_commit_ctx, gateway_ctx, gc_freeze_ctx, node_ctx,
+        nonce_sweep_ctx,
     ])
     app.on_shutdown.extend([notify_stopping, close_sockets])
     app.router.add_get("/chat/ws", websocket_handler)

@@ -6,9 +6,13 @@
 --   created false: its nonce repeats one its author used in the last 5 minutes (or an earlier
 --                  item of this batch); that message is returned and nothing is stored;
 --   created true:  stored now, with the channel's next seq.
--- An item with no row was refused (permissions.require_send says why) or its channel is gone.
--- Channel rows are locked in id order, so concurrent batches cannot deadlock; each counter
--- moves once per batch. Notes go out in seq order and PostgreSQL delivers them on commit, in
+-- An item with no row was refused (permissions.require_send says why), its channel is gone,
+-- or its nonce was claimed by another process's batch that committed while this statement
+-- ran: `earlier` reads the snapshot taken when the statement started and misses that
+-- message, which a statement of its own finds (the group commit runs one for such items).
+-- Channel rows are locked in id order, and nonces claimed in (user, nonce) order, so
+-- concurrent batches cannot deadlock; each counter moves once per batch, and only for items
+-- that are stored. Notes go out in seq order and PostgreSQL delivers them on commit, in
 -- commit order. Text that would push a note past NOTIFY's 8000 bytes is fetched by id.
 WITH batch AS (
     SELECT *
@@ -27,8 +31,10 @@ WITH batch AS (
       JOIN chatmessage e ON e.user_id = a.user_id AND e.nonce = a.nonce
                         AND e.created_at > now() - interval '5 minutes'
      ORDER BY a.ord, e.created_at
-), fresh AS (
-    SELECT a.*, row_number() OVER (PARTITION BY a.channel_id ORDER BY a.ord) AS n
+), first AS MATERIALIZED (
+    -- The items that would store a message, each with the id it will have: its nonce's claim
+    -- names it before the row exists (the claim's foreign key is checked at the statement's end).
+    SELECT a.*, gen_random_uuid() AS id
       FROM allowed a
      WHERE a.ord NOT IN (SELECT ord FROM earlier)
        AND NOT EXISTS (SELECT 1 FROM allowed x
@@ -36,9 +42,30 @@ WITH batch AS (
 ), locked AS MATERIALIZED (
     SELECT c.id, c.last_seq
       FROM chatchannel c
-     WHERE c.id IN (SELECT channel_id FROM fresh)
+     WHERE c.id IN (SELECT channel_id FROM first)
      ORDER BY c.id
        FOR UPDATE
+), claimed AS (
+    -- Only for channels still there once locked, so every claim made gets its message. A
+    -- claim of the last 5 minutes stands: ON CONFLICT waits for a batch claiming the same
+    -- nonce to commit and then sees its claim (committed after this statement's snapshot, so
+    -- `earlier` did not see its message); the item loses and returns no row. An older claim
+    -- is taken over: its nonce may be used again.
+    INSERT INTO chatmessage_nonce AS n (user_id, nonce, message_id)
+    SELECT f.user_id, f.nonce, f.id
+      FROM first f
+     WHERE f.nonce IS NOT NULL
+       AND f.channel_id IN (SELECT id FROM locked)
+     ORDER BY f.user_id, f.nonce
+    ON CONFLICT (user_id, nonce) DO UPDATE
+       SET message_id = excluded.message_id, claimed_at = excluded.claimed_at
+     WHERE n.claimed_at <= now() - interval '5 minutes'
+    RETURNING n.message_id
+), fresh AS (
+    SELECT f.*, row_number() OVER (PARTITION BY f.channel_id ORDER BY f.ord) AS n
+      FROM first f
+     WHERE f.channel_id IN (SELECT id FROM locked)
+       AND (f.nonce IS NULL OR f.id IN (SELECT message_id FROM claimed))
 ), bumped AS (
     UPDATE chatchannel c
        SET last_seq = l.last_seq + k.n
@@ -47,17 +74,17 @@ WITH batch AS (
      WHERE c.id = l.id
     RETURNING c.id, l.last_seq AS base
 ), planned AS (
-    SELECT f.ord, f.server_id, f.channel_id, f.user_id, f.username, f.text, f.nonce, b.base + f.n AS seq
+    SELECT f.ord, f.id, f.server_id, f.channel_id, f.user_id, f.username, f.text, f.nonce, b.base + f.n AS seq
       FROM fresh f
       JOIN bumped b ON b.id = f.channel_id
 ), inserted AS (
-    INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq, nonce)
-    SELECT server_id, channel_id, user_id, text, seq, nonce FROM planned
-    RETURNING id, channel_id, seq, created_at
+    INSERT INTO chatmessage (id, server_id, channel_id, user_id, text, seq, nonce)
+    SELECT id, server_id, channel_id, user_id, text, seq, nonce FROM planned
+    RETURNING id, created_at
 ), stored AS (
-    SELECT p.ord, i.id, p.server_id, p.channel_id, p.user_id, p.username, p.text, i.created_at, p.seq, p.nonce
+    SELECT p.ord, p.id, p.server_id, p.channel_id, p.user_id, p.username, p.text, i.created_at, p.seq, p.nonce
       FROM planned p
-      JOIN inserted i ON i.channel_id = p.channel_id AND i.seq = p.seq
+      JOIN inserted i ON i.id = p.id
 ), notified AS (
     SELECT count(pg_notify(:notify_channel, json_build_object(
                'kind', 'message', 'id', s.id, 'server_id', s.server_id,
@@ -78,6 +105,15 @@ SELECT a.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.
        false
   FROM allowed a
   JOIN stored s ON s.user_id = a.user_id AND s.nonce = a.nonce AND s.ord < a.ord;
+
+-- name: delete_expired_nonce_claims()!
+-- A claim older than the 5 minutes a nonce repeats within stands for nothing (the claim in
+-- insert_message_batch would take it over). Each chatd process deletes them once a minute
+-- (chatd.ops.nonces), so the table holds about 5 minutes of nonces: read sequentially, as one
+-- more index to keep up on every send would cost more than this scan once a minute. A claim
+-- taken over meanwhile is fresh again when this reaches it, and stays.
+DELETE FROM chatmessage_nonce
+ WHERE claimed_at <= now() - interval '5 minutes';
 
 -- name: get_message(message_id)^
 -- A message whose text was too long to travel in its notification.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import aiohttp
 import pytest
@@ -104,6 +105,37 @@ async def test_resume_after_concurrent_writers_on_both_processes_misses_nothing(
     assert missed[-1]["text"] == "live"
     texts = [m["text"] for m in missed[:-1]]
     assert sorted(texts) == sorted(f"{t}-{i}" for t in ("a1", "b1", "a2", "b2") for i in range(50))
+
+
+async def test_a_nonce_sent_to_two_processes_at_once_is_stored_once_and_both_get_that_message(
+        start, http, alice, db, test_queries):
+    one, two = await start(), await start()
+    server_id, channel_id = await make_server(http, one, alice)
+    ws = await ws_connect(http, one, alice)
+    nonces = [f"n-{i}" for i in range(50)]
+
+    async def over_rest(nonce: str) -> dict:
+        async with http.post(f"{two.url}/chat/servers/{server_id}/channels/{channel_id}/messages",
+                             json={"text": nonce, "nonce": nonce}, headers=alice.auth) as resp:
+            assert resp.status == 201, await resp.text()
+            return await resp.json()
+
+    answered = {}
+    for nonce in nonces:  # each nonce over WebSocket to one and over REST to two, at once
+        _, answered[nonce] = await asyncio.gather(
+            ws.send_json({"type": "send_message", "serverId": server_id, "channelId": channel_id,
+                          "text": nonce, "nonce": nonce}),
+            over_rest(nonce))
+    # The socket hears each stored message (whoever stored it), and its own answer when that
+    # was the other's message: every new_message of a nonce is that one message.
+    heard: dict[str, set] = {}
+    with contextlib.suppress(asyncio.TimeoutError):
+        while True:  # until the socket has been quiet for 2 s
+            [event] = await collect(ws, "new_message", 1, timeout=2.0)
+            heard.setdefault(event["nonce"], set()).add((event["id"], event["seq"]))
+    assert heard == {nonce: {(answered[nonce]["id"], answered[nonce]["seq"])} for nonce in nonces}
+    counts = [dict(row) async for row in test_queries.count_messages_by_nonce(db, channel_id=channel_id)]
+    assert sorted(counts, key=lambda row: int(row["nonce"][2:])) == [{"nonce": n, "messages": 1} for n in nonces]
 
 
 async def test_clients_lose_nothing_when_the_listening_connection_is_killed(start, http, alice, bob, db,

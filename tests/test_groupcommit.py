@@ -79,6 +79,24 @@ async def test_one_batch_keeps_each_sends_rules_seq_order_and_nonce(client, pool
     assert [(seq, text) for channel, seq, text in heard if channel == random] == [(1, "elsewhere")]
 
 
+async def test_one_nonce_in_two_processes_batches_at_once_is_stored_once_and_answers_both(
+        pool, app_queries, db, test_queries, lock_waiters, alice, server):
+    # Two group commits are two chatd processes: their batches can run at the same time.
+    one, two = (GroupCommit(pool, app_queries, PgNotify({})) for _ in range(2))
+    message = Outgoing(UUID(server.id), UUID(server.general), alice.id, "alice", "once", "n-1")
+    async with db.transaction():
+        # Both statements take their snapshot, then wait for the channel row: neither sees
+        # the other's message, as when two batches overlap.
+        await test_queries.hold_channel_row(db, channel_id=UUID(server.general))
+        stores = [asyncio.ensure_future(writer.store(message)) for writer in (one, two)]
+        await lock_waiters(2)
+    rows = await asyncio.gather(*stores)
+    assert sorted(row["created"] for row in rows) == [False, True]
+    assert rows[0]["id"] == rows[1]["id"] and rows[0]["seq"] == rows[1]["seq"] == 1
+    counts = [dict(row) async for row in test_queries.count_messages_by_nonce(db, channel_id=UUID(server.general))]
+    assert counts == [{"nonce": "n-1", "messages": 1}]
+
+
 async def test_a_message_postgresql_refuses_fails_alone(pool, app_queries, alice, server):
     writer = GroupCommit(pool, app_queries, PgNotify({}))
     sid, general = UUID(server.id), UUID(server.general)

@@ -13,3 +13,21 @@ SELECT seq FROM chatmessage WHERE channel_id = :channel_id ORDER BY seq;
 -- name: lock_channels()!
 -- Held in a transaction, this makes every send wait on the channel table (past a lock_timeout).
 LOCK TABLE chatchannel IN ACCESS EXCLUSIVE MODE;
+
+-- name: hold_channel_row(channel_id)$
+-- Held in a transaction, this makes the group commits that store into the channel wait in the
+-- middle of their statement, after its snapshot was taken.
+SELECT id FROM chatchannel WHERE id = :channel_id FOR UPDATE;
+
+-- name: count_messages_by_nonce(channel_id)
+SELECT nonce, count(*) AS messages FROM chatmessage WHERE channel_id = :channel_id GROUP BY nonce;
+
+-- name: age_messages(seconds)!
+-- As if every message, and every nonce claim, had been made `seconds` earlier.
+WITH messages AS (
+    UPDATE chatmessage SET created_at = created_at - make_interval(secs => :seconds)
+)
+UPDATE chatmessage_nonce SET claimed_at = claimed_at - make_interval(secs => :seconds);
+
+-- name: list_nonce_claims()
+SELECT nonce, message_id FROM chatmessage_nonce ORDER BY nonce;
