@@ -11,6 +11,7 @@ from chatd.domain.tokens import VerifiedTokens
 from chatd.web.auth import requires_user
 from chatd.config import Config
 from chatd.web.cors import cors_middleware
+from chatd.store.availability import availability_ctx
 from chatd.store.pool import database_ctx
 from chatd.web.encoding import json_response
 from chatd.web.endpoints import Endpoint
@@ -46,8 +47,8 @@ def create_app(config: Config) -> web.Application:
     app[keys.tokens] = VerifiedTokens(config)
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app.cleanup_ctx.extend([
-        watchdog_ctx, database_ctx, notes_ctx, group_commit_ctx, gateway_ctx, gc_freeze_ctx, node_ctx,
-        nonce_sweep_ctx,
+        watchdog_ctx, database_ctx, availability_ctx, notes_ctx, group_commit_ctx, gateway_ctx, gc_freeze_ctx,
+        node_ctx, nonce_sweep_ctx,
     ])
     app.on_shutdown.extend([notify_stopping, close_sockets])
     app.router.add_get("/chat/ws", websocket_handler)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.gateway.hub import Hub
     from chatd.gateway.typing import TypingTracker
     from chatd.ops.metrics import Metrics
+    from chatd.store.availability import Availability
     from chatd.store.groupcommit import GroupCommit
 
 config = web.AppKey("config", Config)
@@ -31,3 +32,4 @@ metrics = web.AppKey["Metrics"]("metrics")
 tokens = web.AppKey["VerifiedTokens"]("tokens")
 connect_lookup = web.AppKey["ConnectLookup"]("connect_lookup")
 group_commit = web.AppKey["GroupCommit"]("group_commit")
+availability = web.AppKey["Availability"]("availability")

@@ -40,3 +40,12 @@ class Conflict(Refused):
 
 class RateLimited(Refused):
     """Too much, too fast: `retry_after` says when."""
+
+
+class Unavailable(Refused):
+    """The database is away (restarting, failing over, out of connections): the request may not
+    have been carried out, and the same request will work shortly. The edges raise it for
+    failures chatd.store.pool.unavailable recognises."""
+
+    def __init__(self, retry_after: float):
+        super().__init__("database unavailable, retry shortly", retry_after)

@@ -1,8 +1,8 @@
 """What one connection asks for, frame by frame: each client frame type has one handler.
 
 Anything refused is answered with an `error` event on the open socket: a domain refusal with
-its detail (and the wait, and the nonce of the send it answers), anything unexpected as
-"internal error", logged like REST's 500.
+its detail (and the wait, and the nonce of the send it answers), a database that is unavailable
+like REST's 503 (with retryAfter), anything unexpected as "internal error", logged like REST's 500.
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ class Session:
             await ROUTES[type(frame)](self, frame)
         except Refused as refusal:
             self.connection.send(outbound.refused(refusal, nonce))
-        except Exception:
+        except Exception as error:
+            unavailable = self.app[keys.availability].refusal(error, "ws")
+            if unavailable is not None:  # as REST answers a 503: the outage is logged once
+                self.connection.send(outbound.refused(unavailable, nonce))
+                return
             # As REST answers a 500: logged with the traceback, and this socket stays open.
             log.exception("event=ws_frame_failed user_id=%s", self.user.user_id)
             extra = {"nonce": nonce} if nonce is not None else {}

@@ -28,7 +28,7 @@ class TypingTracker:
         if previous is not None:
             previous[0].cancel()
         timer = asyncio.get_running_loop().call_later(
-            EXPIRY_SECONDS, lambda: asyncio.ensure_future(self._expire(user, server_id, channel_id))
+            EXPIRY_SECONDS, lambda: asyncio.ensure_future(self._stop_unawaited(user, server_id, channel_id))
         )
         self._active[key] = (timer, server_id, owner)
         await self._app[keys.notes].publish(TypingNote(True, server_id, channel_id, user.user_id, user.username))
@@ -40,15 +40,17 @@ class TypingTracker:
             entry[0].cancel()
             await self._app[keys.notes].publish(TypingNote(False, server_id, channel_id, user.user_id, user.username))
 
-    async def _expire(self, user: User, server_id: UUID, channel_id: UUID) -> None:
-        """The timer's stop: nobody awaits it, so a failure is logged here, not lost."""
+    async def _stop_unawaited(self, user: User, server_id: UUID, channel_id: UUID) -> None:
+        """A stop nobody is answered for (the timer's, a closed socket's): a failure is logged
+        here, not lost, and a database that is away is an outage noticed, not a traceback."""
         try:
             await self.stop(user, server_id, channel_id)
-        except Exception:
-            log.exception("event=typing_expiry_failed user_id=%s", user.user_id)
+        except Exception as error:
+            if not self._app[keys.availability].noticed(error):
+                log.exception("event=typing_expiry_failed user_id=%s", user.user_id)
 
     async def forget(self, user: User, owner: object) -> None:
         """The socket that started these is gone."""
         for (user_id, channel_id), (_timer, server_id, who) in list(self._active.items()):
             if who is owner:
-                await self.stop(user, server_id, channel_id)
+                await self._stop_unawaited(user, server_id, channel_id)

@@ -50,7 +50,8 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     try:
         found = await app[keys.connect_lookup].user_and_servers(user_id)
     except DB_ERRORS as error:
-        log.warning("event=ws_connect_failed error=%s", type(error).__name__)
+        if app[keys.availability].refusal(error, "ws") is None:  # an outage is logged once, there
+            log.warning("event=ws_connect_failed error=%s", type(error).__name__)
         await ws.close(code=TRY_AGAIN_LATER, message=b"the database is not answering; reconnect later")
         return ws
     if found is None:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
 
 from chatd.web.errors import REQUEST_ID
 
@@ -26,6 +27,26 @@ def setup_logging(log_format: str = "kv") -> None:
     # pgserver narrates every pg_ctl call and yoyo every step; chatd logs the outcome itself.
     for chatty in ("pgserver", "yoyo"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    server_log = logging.getLogger("aiohttp.server")
+    server_log.setLevel(logging.DEBUG)  # aiohttp logs a bad method at DEBUG: let it reach the filter
+    if bad_http_request not in server_log.filters:
+        server_log.addFilter(bad_http_request)
+
+
+def bad_http_request(record: logging.LogRecord) -> bool:
+    """A request aiohttp cannot parse (a NUL in a header, a garbage request line, an oversized
+    header) is answered 400 and logged by aiohttp at ERROR with a traceback: any peer could
+    write those at will, and the fault is the peer's. Rewritten to one INFO line naming the peer
+    and the kind of error, never the bytes (they may carry a token); other records pass as
+    they are. A logging filter, aiohttp's own logger left in place: no aiohttp internals touched."""
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, HttpProcessingError):
+        # aiohttp's "Error handling request from %s" is given the peer's address.
+        peer = record.args[0] if isinstance(record.args, tuple) and len(record.args) == 1 else None
+        record.msg, record.args = "event=bad_http_request peer=%s error=%s", (peer or "-", type(error).__name__)
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.exc_info = record.exc_text = None
+    return True
 
 
 class JsonFormatter(logging.Formatter):

@@ -28,6 +28,10 @@ class Metrics:
                                   registry=registry)
         self.slow_consumers = Counter("chatd_slow_consumers_dropped",
                                       "Sockets closed (4008) because their send queue filled", registry=registry)
+        refused = Counter("chatd_database_unavailable_refusals",
+                          "Requests refused because the database was unavailable (503, an error event, "
+                          "a 1013 close), by transport", ["transport"], registry=registry)
+        self.database_refusals = {transport: refused.labels(transport=transport) for transport in ("rest", "ws")}
         self.http_duration = Histogram("chatd_http_request_duration_seconds", "HTTP request duration",
                                        ["method", "route", "status"], registry=registry)
         Gauge("chatd_db_pool_size", "Connections in the database pool", registry=registry).set_function(

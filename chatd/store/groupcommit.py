@@ -27,6 +27,7 @@ from aiohttp import web
 
 from chatd import keys
 from chatd.store.batching import Batcher
+from chatd.store.pool import unavailable
 if TYPE_CHECKING:
     from chatd.domain.notes import NoteBus
     from chatd.ops.metrics import Metrics
@@ -78,10 +79,13 @@ class GroupCommit:
                 texts=[m.text for m in batch], nonces=[m.nonce for m in batch],
             )]
         except asyncpg.PostgresError as error:
-            # The statement was refused and nothing of it committed. Retried one message at a
-            # time, so a message that cannot be stored fails alone, not its neighbours.
-            if len(batch) == 1:
-                return [error]
+            # The statement was refused and nothing of it committed: retried one message at a
+            # time, so a message that cannot be stored fails alone, not its neighbours. Not when
+            # the database is unavailable: every message would fail alike, and a connection lost
+            # at the commit may have stored the batch, which a retry would store again for the
+            # messages without a nonce (a client resending with its nonce gets the stored one).
+            if len(batch) == 1 or unavailable(error):
+                return [error] * len(batch)
             return [(await self._store([message]))[0] for message in batch]
         if self._metrics is not None:
             self._metrics.batch_size.observe(len(batch))

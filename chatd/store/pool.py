@@ -22,6 +22,31 @@ POOL_CLOSE_SECONDS = 5.0
 DB_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
+class ConnectFailed(ConnectionError):
+    """The pool could not open a connection (refused, reset, no socket file, unreachable, timed
+    out); raised in place of that OSError, which a client's dropped connection raises too, so
+    only the database's can be told apart. The OSError is its __cause__."""
+
+
+# What says the database itself is away (stopped, restarting, failing over, refusing
+# connections or full of them, the connection lost mid-query), as opposed to a statement's own
+# failure (a constraint, a lock timeout), which is a bug and stays one.
+UNAVAILABLE = (
+    ConnectFailed, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError, asyncpg.TooManyConnectionsError,
+)
+# asyncpg's InterfaceError also means a misused call (a wrong number of arguments); only this
+# one says the connection is gone.
+CLOSED_CONNECTION = "connection is closed"
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database is unavailable rather than that a statement failed.
+    Asked only once something has failed: a success costs nothing."""
+    return isinstance(error, UNAVAILABLE) or (
+        isinstance(error, asyncpg.InterfaceError) and str(error) == CLOSED_CONNECTION)
+
+
 class DatabaseUnavailable(RuntimeError):
     """The configured database cannot be reached; the message is safe to print."""
 
@@ -50,10 +75,19 @@ async def _keep_session(_connection: asyncpg.Connection) -> None:
     asyncpg sends on every release by default is pure cost: one extra round trip per query."""
 
 
+async def _connect(*args, **kwargs) -> asyncpg.Connection:
+    """The pool's way to open a connection (asyncpg's `connect` hook): asyncpg.connect, with
+    its OSError marked as the database's."""
+    try:
+        return await asyncpg.connect(*args, **kwargs)
+    except OSError as error:
+        raise ConnectFailed(f"{type(error).__name__}: {error}") from error
+
+
 async def create_pool(database_url: str, max_size: int = 10) -> asyncpg.Pool:
     try:
         return await asyncpg.create_pool(database_url, min_size=1, max_size=max_size, timeout=10,
-                                         reset=_keep_session)
+                                         reset=_keep_session, connect=_connect)
     except DB_ERRORS as error:
         raise DatabaseUnavailable(f"cannot connect to the database: {error}") from None
 

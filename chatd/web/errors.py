@@ -1,7 +1,8 @@
 """One JSON shape for every error, {"detail": ...}, rendered by one middleware.
 
 The domain's refusals (chatd.domain.errors) get their status here; ApiError is for what only
-HTTP can say (a missing Authorization header, a refused Origin, readiness).
+HTTP can say (a missing Authorization header, a refused Origin, readiness). A failure that
+means the database is unavailable is a 503 with Retry-After, not a 500.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import uuid
 
 from aiohttp import web
 
+from chatd import keys
 from chatd.domain import errors
 from chatd.web.encoding import json_response
 
@@ -23,7 +25,7 @@ REQUEST_ID = web.RequestKey("request_id", str)
 # Most specific first: the first class a refusal is an instance of gives its status.
 STATUS: list[tuple[type[errors.Refused], int]] = [
     (errors.BadInput, 400), (errors.Unauthorized, 401), (errors.Forbidden, 403), (errors.NotFound, 404),
-    (errors.Conflict, 409), (errors.RateLimited, 429),
+    (errors.Conflict, 409), (errors.RateLimited, 429), (errors.Unavailable, 503),
 ]
 # A password login that failed challenges for a bearer token, as RFC 6750 describes.
 CHALLENGES: dict[type[errors.Refused], dict[str, str]] = {errors.WrongCredentials: {"WWW-Authenticate": "Bearer"}}
@@ -68,11 +70,15 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
         for name in ("Allow", "Retry-After"):
             if name in error.headers:
                 response.headers[name] = error.headers[name]
-    except Exception:
-        log.exception("event=unhandled_error request_id=%s route=%s", request_id, _route(request))
-        response = json_response(
-            {"detail": "internal error", "request_id": request_id}, status=500
-        )
+    except Exception as error:
+        unavailable = request.app[keys.availability].refusal(error, "rest")
+        if unavailable is not None:  # an outage, logged once by the app's availability
+            response = refusal_response(unavailable)
+        else:
+            log.exception("event=unhandled_error request_id=%s route=%s", request_id, _route(request))
+            response = json_response(
+                {"detail": "internal error", "request_id": request_id}, status=500
+            )
     if not response.prepared:
         response.headers["X-Request-Id"] = request_id
     return response

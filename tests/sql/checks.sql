@@ -99,3 +99,15 @@ SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted;
 
 -- name: count_admins(server_id)$
 SELECT count(*) FROM servermembership WHERE server_id = :server_id AND role = 'ADMIN';
+
+-- name: terminate_lock_waiters(ended)
+-- Ends the backends waiting for a lock, as a database shutting down ends its backends: their
+-- clients lose the connection in the middle of a query. Those in :ended were ended before and
+-- may still be on their way out. Returns the pids ended now.
+SELECT pid
+  FROM (SELECT DISTINCT pid FROM pg_locks WHERE NOT granted AND pid <> all(:ended::int[])) waiting
+ WHERE pg_terminate_backend(pid);
+
+-- name: count_messages_by_text()
+-- How many times each text is stored: a resend must never store a message twice.
+SELECT text, count(*) AS n FROM chatmessage GROUP BY text;
