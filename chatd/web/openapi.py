@@ -20,7 +20,7 @@ _ERROR_TEXT = {
     409: "Conflicts with the current state",
     413: "The request body is too large",
     429: "Rate limited: retry after the `Retry-After` seconds",
-    503: "Not ready; `detail` says what is missing",
+    503: "Unavailable for now (the database is away, or not ready): retry after `Retry-After`; `detail` says what",
 }
 
 
@@ -56,7 +56,8 @@ def _operation(endpoint: Endpoint, schema_of: dict) -> dict[str, Any]:
             "description": "OK",
             "content": {"application/json": {"schema": schema_of[_key(endpoint.response)]}},
         }
-    errors = set(endpoint.errors) | ({401} if endpoint.auth else set())
+    # Any route that reads the database answers 503 while it is away (web/errors, Unavailable).
+    errors = set(endpoint.errors) | ({401, 503} if endpoint.auth else set())
     if endpoint.body is not None:
         errors.add(413)
     for status in sorted(errors):
