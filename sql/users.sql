@@ -85,3 +85,13 @@ SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis,
  WHERE u.user_id = any(:user_ids::uuid[])
    AND u.deleted_at IS NULL
  ORDER BY u.user_id, s.created_at, s.id;
+
+-- name: anonymise_user(user_id)$
+-- Deleting an account keeps its row, which its messages and the servers it created refer to,
+-- under a name that the username rules cannot produce (no one registers it, no one logs in
+-- without a password hash): its history reads "Deleted User <id>" and its own name is free.
+UPDATE users
+   SET username = 'Deleted User ' || user_id::text, password_hash = NULL, email = NULL, deleted_at = now()
+ WHERE user_id = :user_id
+   AND deleted_at IS NULL
+RETURNING user_id;

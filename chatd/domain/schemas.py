@@ -91,6 +91,10 @@ class PasswordChange(Body):
     new_password: Password
 
 
+class AccountDeletion(Body):
+    password: str
+
+
 class User(msgspec.Struct):
     user_id: UUID
     username: str
