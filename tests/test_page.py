@@ -172,13 +172,18 @@ def texts(page: Page):
     return page.locator("#messages li.message .text")
 
 
+async def sign_in_with_password(page: Page, username: str, button: str) -> None:
+    """Through the sign-in form: `button` is #login or #register."""
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click(button)
+    await expect(page.locator("#conn-state")).to_have_text(f"connected: {username}")
+
+
 async def test_registering_through_the_page_signs_in_with_no_console_errors(open_tab, db):
     tab = await open_tab()
     page = tab.page
-    await page.fill("#username", "dora")
-    await page.fill("#password", PASSWORD)
-    await page.click("#register")
-    await expect(page.locator("#conn-state")).to_have_text("connected: dora")
+    await sign_in_with_password(page, "dora", "#register")
     await expect(page.locator("#whoami")).to_have_text("dora")
     assert tab.console_errors == []
     # The token is in sessionStorage, and the socket's URL carries none.
@@ -318,10 +323,7 @@ async def test_changing_the_password_then_logging_out_everywhere_signs_the_page_
         open_tab, chatd, alice, guild):
     tab = await open_tab()
     page = tab.page
-    await page.fill("#username", "alice")
-    await page.fill("#password", PASSWORD)
-    await page.click("#login")
-    await expect(page.locator("#conn-state")).to_have_text("connected: alice")
+    await sign_in_with_password(page, "alice", "#login")
     first = await page.evaluate("sessionStorage.getItem('chatd.token')")
 
     await page.fill("#old-password", PASSWORD)

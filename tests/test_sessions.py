@@ -15,7 +15,6 @@ from aiohttp import WSMsgType
 
 from chatd import keys
 from chatd.domain.notes import TokensRevokedNote
-from chatd.store.notify import NOTIFY_CHANNEL
 from conftest import PASSWORD
 
 from test_gateway import connect
