@@ -4,6 +4,7 @@ member_removed), and its row stays, anonymised, so its messages keep an author (
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from chatd import keys
@@ -11,6 +12,8 @@ from chatd.domain import permissions
 from chatd.domain.errors import Unauthorized
 from chatd.domain.schemas import User
 from chatd.domain.sessions import confirm_password, next_second, revoke
+
+log = logging.getLogger(__name__)
 
 
 async def delete_account(app: Mapping, user: User, password: str) -> None:
@@ -27,3 +30,4 @@ async def delete_account(app: Mapping, user: User, password: str) -> None:
         await revoke(app, con, user.user_id, valid_after=next_second())
         if await queries.anonymise_user(con, user_id=user.user_id) is None:
             raise Unauthorized("token names no user")  # deleted by a request that went first
+    log.info("event=account_deleted user_id=%s servers_left=%d", user.user_id, len(server_ids))

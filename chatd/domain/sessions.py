@@ -11,6 +11,7 @@ opened with a revoked token on every chatd process.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -22,6 +23,8 @@ from chatd.domain.accounts import hash_password, verify_password
 from chatd.domain.errors import Forbidden
 from chatd.domain.schemas import User
 from chatd.domain.tokens import Claims, issue_token
+
+log = logging.getLogger(__name__)
 
 
 async def confirm_password(app: Mapping, user: User, password: str) -> None:
@@ -36,11 +39,13 @@ async def logout(app: Mapping, token: Claims) -> None:
     """The token presented ends (a token without an id, the original deployment's, cannot be
     told apart from the user's others of its kind: they all end)."""
     await revoke(app, app[keys.pool], token.user_id, token=token)
+    log.info("event=logout user_id=%s", token.user_id)
 
 
 async def logout_all(app: Mapping, user: User) -> None:
     cutoff = next_second()
     await revoke(app, app[keys.pool], user.user_id, valid_after=cutoff)
+    log.info("event=logout_all user_id=%s", user.user_id)
     await wait_until(cutoff)
 
 
@@ -52,6 +57,7 @@ async def change_password(app: Mapping, user: User, old_password: str, new_passw
     async with app[keys.pool].acquire() as con, con.transaction():
         await app[keys.queries].set_password_hash(con, user_id=user.user_id, password_hash=password_hash)
         await revoke(app, con, user.user_id, valid_after=cutoff)
+    log.info("event=password_changed user_id=%s", user.user_id)
     await wait_until(cutoff)
     return issue_token(app[keys.config], user)
 
