@@ -43,6 +43,7 @@ class Claims(msgspec.Struct, frozen=True, gc=False):
         return self.user_id == note.user_id and self.revoked(
             note.valid_after, note.jti is not None and note.jti == self.jti)
 
+
 def issue_token(config: Config, user: User) -> tuple[str, int]:
     """A JWT carrying the product spec's `user_id` claim, plus `sub` and an id of its own
     (`jti`, what a logout revokes); returns it and its lifetime."""
