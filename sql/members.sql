@@ -84,3 +84,25 @@ WITH changed AS (
 SELECT c.user_id, u.username, c.role, c.joined_at
   FROM changed c
   JOIN users u ON u.user_id = c.user_id;
+
+-- name: lock_servers_of_member(user_id)
+-- Deleting an account: the servers it is a member of, each row locked for the rest of the
+-- transaction (in id order, so concurrent deletions cannot deadlock), as lock_server does
+-- for one: no ADMIN can leave or be demoted meanwhile.
+SELECT s.id
+  FROM chatserver s
+ WHERE s.id IN (SELECT server_id FROM servermembership WHERE user_id = :user_id)
+ ORDER BY s.id
+   FOR UPDATE;
+
+-- name: list_servers_only_admin(user_id)
+-- The servers the user is the last ADMIN of (after lock_servers_of_member, as count_server_admins
+-- after lock_server): an account cannot be deleted while it would leave them without one.
+SELECT s.id, s.name
+  FROM servermembership m
+  JOIN chatserver s ON s.id = m.server_id
+ WHERE m.user_id = :user_id
+   AND m.role = 'ADMIN'
+   AND NOT EXISTS (SELECT 1 FROM servermembership o
+                    WHERE o.server_id = m.server_id AND o.role = 'ADMIN' AND o.user_id <> m.user_id)
+ ORDER BY s.name, s.id;

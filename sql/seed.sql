@@ -4,9 +4,10 @@
 SELECT pg_advisory_xact_lock(hashtext('chatd seed'));
 
 -- name: get_first_user()^
--- The sample servers' ADMIN: the oldest account.
+-- The sample servers' ADMIN: the oldest account (not a deleted one).
 SELECT user_id, username
   FROM users
+ WHERE deleted_at IS NULL
  ORDER BY created_at, user_id
  LIMIT 1;
 
@@ -32,9 +33,11 @@ SELECT :server_id::uuid, :name::text, :type::text, :position::integer
 RETURNING id;
 
 -- name: list_user_ids()
--- Every account, oldest first: the sample servers' members (add_members skips those in already).
+-- Every account, oldest first: the sample servers' members (add_members skips those in
+-- already; deleted accounts are no one's members).
 SELECT user_id
   FROM users
+ WHERE deleted_at IS NULL
  ORDER BY created_at, user_id;
 
 -- name: count_server_channels_and_members(server_id)^

@@ -11,18 +11,87 @@ SELECT user_id, username, password_hash
  WHERE username = :username;
 
 -- name: get_user_by_id(user_id)^
--- Every authenticated request resolves its token's user_id here (primary key lookup).
+-- A user named by id (adding a member); a deleted account is no one.
 SELECT user_id, username
   FROM users
+ WHERE user_id = :user_id
+   AND deleted_at IS NULL;
+
+-- name: get_token_user(user_id, jti)^
+-- Every authenticated request resolves its token here, in one round trip of primary-key
+-- lookups: the user (no row once the account is deleted), the moment before which their
+-- tokens are refused, and whether this token was revoked by itself (chatd.domain.tokens
+-- applies the rule). `jti` is NULL for the original deployment's tokens.
+SELECT u.user_id, u.username, u.tokens_valid_after,
+       EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = :jti::uuid) AS jti_revoked
+  FROM users u
+ WHERE u.user_id = :user_id
+   AND u.deleted_at IS NULL;
+
+-- name: get_password_hash(user_id)$
+-- Changing the password or deleting the account asks for the password again.
+SELECT password_hash
+  FROM users
+ WHERE user_id = :user_id
+   AND deleted_at IS NULL;
+
+-- name: set_password_hash(user_id, password_hash)!
+UPDATE users
+   SET password_hash = :password_hash
  WHERE user_id = :user_id;
 
--- name: get_users_with_servers(user_ids)
+-- name: revoke_tokens(notify_channel, user_id, jti, expires_at, valid_after)$
+-- The only statement that revokes tokens: the one named by `jti` (until it would have
+-- expired), and with `valid_after` every token of the user issued before it. Either way the
+-- user's tokens without an id (the original deployment's) end: tokens_valid_after becomes at
+-- least the epoch. Revocations past their expiry are deleted on the way. The tokens_revoked
+-- note has every chatd process close the sockets opened with a revoked token (4401).
+WITH revoked AS (
+    INSERT INTO revoked_token (jti, user_id, expires_at)
+    SELECT :jti::uuid, :user_id, :expires_at::timestamptz
+     WHERE :jti::uuid IS NOT NULL
+    ON CONFLICT (jti) DO NOTHING
+), expired AS (
+    DELETE FROM revoked_token
+     WHERE expires_at < now()
+), cut AS (
+    UPDATE users
+       SET tokens_valid_after = greatest(tokens_valid_after, :valid_after::timestamptz, 'epoch')
+     WHERE user_id = :user_id
+    RETURNING user_id, tokens_valid_after
+)
+SELECT pg_notify(:notify_channel, json_build_object(
+           'kind', 'tokens_revoked', 'user_id', user_id, 'jti', :jti::uuid,
+           'valid_after', tokens_valid_after)::text)
+  FROM cut;
+
+-- name: get_users_with_servers(user_ids, jtis)
 -- WebSocket connects that arrive together, in one round trip: each token's user (absent when
--- they no longer exist) with each server they are a member of, one row each (server columns
--- NULL, one row, when they are in none).
-SELECT u.user_id, u.username, s.id, s.name, s.icon, s.creator_id, s.created_at, m.role
+-- they no longer exist or deleted their account) with each server they are a member of, one
+-- row each (server columns NULL, one row, when they are in none), and what revokes tokens:
+-- the user's tokens_valid_after and which of the tokens' ids were revoked (NULL: none).
+WITH revoked AS (
+    SELECT user_id, array_agg(jti) AS jtis
+      FROM revoked_token
+     WHERE jti = any(:jtis::uuid[])
+     GROUP BY user_id
+)
+SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis,
+       s.id, s.name, s.icon, s.creator_id, s.created_at, m.role
   FROM users u
+  LEFT JOIN revoked r ON r.user_id = u.user_id
   LEFT JOIN servermembership m ON m.user_id = u.user_id
   LEFT JOIN chatserver s ON s.id = m.server_id
  WHERE u.user_id = any(:user_ids::uuid[])
+   AND u.deleted_at IS NULL
  ORDER BY u.user_id, s.created_at, s.id;
+
+-- name: anonymise_user(user_id)$
+-- Deleting an account keeps its row, which its messages and the servers it created refer to,
+-- under a name that the username rules cannot produce (no one registers it, no one logs in
+-- without a password hash): its history reads "Deleted User <id>" and its own name is free.
+UPDATE users
+   SET username = 'Deleted User ' || user_id::text, password_hash = NULL, email = NULL, deleted_at = now()
+ WHERE user_id = :user_id
+   AND deleted_at IS NULL
+RETURNING user_id;

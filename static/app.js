@@ -83,6 +83,7 @@ async function signIn(token) {
   show($("#auth"), false);
   show($("#main"), true);
   show($("#logout"), true);
+  show($("#logout-all"), true);
   notify("", false);
   reconnect(false);
 }
@@ -99,6 +100,41 @@ function signOut() {
   show($("#auth"), true);
   show($("#main"), false);
   show($("#logout"), false);
+  show($("#logout-all"), false);
+}
+
+// The server revokes the token (or every token of the user); the page then forgets it. The
+// page closes its socket first, so the 4401 the server would send it is no news.
+async function logOut(path, done) {
+  clearTimeout(S.retryTimer);
+  gateway.disconnect("logging out");
+  let refused = null;
+  try {
+    await call("POST", path);
+  } catch (error) {
+    refused = error;
+  }
+  signOut();
+  if (refused) fail(refused);
+  else notify(done, false);
+}
+
+// Every other token ends, this page's too: it goes on with the fresh token it is given.
+async function changePassword() {
+  clearTimeout(S.retryTimer);
+  gateway.disconnect("changing the password");
+  try {
+    const token = await call("PUT", "/auth/password",
+      { old_password: $("#old-password").value, new_password: $("#new-password").value });
+    $("#password-form").reset();
+    S.token = token.access_token;
+    sessionStorage.setItem(TOKEN_KEY, S.token);
+    showToken(S.token);
+    notify("password changed: every other session is signed out", false);
+  } catch (error) {
+    fail(error);
+  }
+  reconnect(true);
 }
 
 async function credentials(path) {
@@ -464,7 +500,9 @@ function start() {
     if ($("#login-form").reportValidity()) credentials("/auth/register");
   });
   onSubmit("#token-form", () => signIn($("#token-input").value.trim()));
-  $("#logout").addEventListener("click", signOut);
+  $("#logout").addEventListener("click", () => logOut("/auth/logout", "logged out"));
+  $("#logout-all").addEventListener("click", () => logOut("/auth/logout-all", "logged out everywhere"));
+  onSubmit("#password-form", changePassword);
   onSubmit("#server-form", async () => {
     try {
       const created = await call("POST", "/chat/servers", { name: $("#server-name").value });

@@ -113,7 +113,8 @@ async def test_login_answers_a_bearer_token_for_the_right_password(client, confi
     assert body == {"access_token": body["access_token"], "token_type": "bearer", "expires_in": 30 * 60}
     claims = jwt.decode(body["access_token"], config.secret_key, algorithms=["HS256"])
     assert claims == {"user_id": str(alice.id), "sub": str(alice.id), "username": "alice",
-                      "iat": claims["iat"], "exp": claims["iat"] + 30 * 60}
+                      "iat": claims["iat"], "exp": claims["iat"] + 30 * 60, "jti": claims["jti"]}
+    UUID(claims["jti"])
     assert abs(claims["iat"] - time.time()) < 60
     me = await client.get("/auth/me", headers=bearer(body["access_token"]))
     assert me.status == 200

@@ -9,6 +9,7 @@ from uuid import uuid4
 import pytest
 
 from chatd.store.pool import create_pool
+from chatd.domain.tokens import Claims
 from chatd.gateway.connects import ConnectLookup
 
 
@@ -33,8 +34,8 @@ async def test_connects_arriving_together_each_get_their_own_user_and_servers(cl
     assert second.status == 201
     lookup = ConnectLookup(pool, app_queries)
     stranger = uuid4()
-    found = await asyncio.gather(*(lookup.user_and_servers(uid) for uid in (alice.id, bob.id, stranger, carol.id,
-                                                                            alice.id)))
+    found = await asyncio.gather(*(lookup.user_and_servers(Claims(uid, 0)) for uid in (alice.id, bob.id, stranger,
+                                                                                       carol.id, alice.id)))
     assert [described(entry) for entry in found] == [("alice", ["Guild", "Second"]), ("bob", ["Guild"]), None, ("carol", []),
                      ("alice", ["Guild", "Second"])]
     assert [s.role for s in found[1][1]] == ["MEMBER"]

@@ -48,7 +48,10 @@ HOT_QUERIES = {
     "admin count": ("count_server_admins", lambda s: dict(server_id=s["server_id"])),
     "server of member": ("get_server_for_member", lambda s: dict(server_id=s["server_id"], user_id=s["user_id"])),
     "my servers": ("list_servers_of_user", lambda s: dict(user_id=s["user_id"])),
-    "websocket connects": ("get_users_with_servers", lambda s: dict(user_ids=[s["user_id"], s["user_id"]])),
+    "websocket connects": ("get_users_with_servers",
+                           lambda s: dict(user_ids=[s["user_id"], s["user_id"]], jtis=[s["message_id"]])),
+    "account deletion, locks": ("lock_servers_of_member", lambda s: dict(user_id=s["user_id"])),
+    "account deletion, last ADMIN": ("list_servers_only_admin", lambda s: dict(user_id=s["user_id"])),
     "send (group commit)": ("insert_message_batch", lambda s: dict(
         notify_channel="explain", server_ids=[s["server_id"]] * 2, channel_ids=[s["channel_id"]] * 2,
         user_ids=[s["user_id"]] * 2, usernames=["a", "a"], texts=["x", "y"], nonces=["n", None])),

@@ -246,3 +246,29 @@ async def test_a_dead_peer_is_dropped_within_two_heartbeats_and_its_typing_clear
     assert stopped["username"] == "bob"
     assert time.monotonic() - started < 3.0
     dead.sock.close()
+
+
+async def test_logging_out_everywhere_closes_every_socket_of_the_user_on_every_process(start, http, alice, bob):
+    one, two = await start(), await start()
+    server_id, channel_id = await make_server(http, one, alice, bob)
+    alices = [await ws_connect(http, one, alice), await ws_connect(http, two, alice), await ws_connect(http, two, alice)]
+    bobs = [await ws_connect(http, one, bob), await ws_connect(http, two, bob)]
+
+    async def closed(ws) -> tuple:
+        message = await ws.receive(timeout=5)
+        return message.type, message.data, message.extra, time.monotonic() - started
+
+    started = time.monotonic()
+    closes = asyncio.gather(*(closed(ws) for ws in alices))
+    async with http.post(one.url + "/auth/logout-all", headers=alice.auth) as resp:
+        assert resp.status == 204
+    for kind, code, reason, after in await closes:
+        assert (kind, code, reason) == (aiohttp.WSMsgType.CLOSE, 4401, "token revoked")
+        assert after < 1.0  # the answer itself may come later: it waits for the next whole second
+    for chatd in (one, two):
+        async with http.get(chatd.url + "/auth/me", headers=alice.auth) as resp:
+            assert (resp.status, await resp.json()) == (401, {"detail": "token revoked"})
+    await post(http, two, bob, server_id, channel_id, "still here")
+    for ws in bobs:
+        [received] = await collect(ws, "new_message", 1, timeout=5)
+        assert received["text"] == "still here"

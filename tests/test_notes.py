@@ -55,6 +55,7 @@ async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_f
         await next_event(a, "new_message")
         assert (await client.post(f"{server.url}/channels", json={"name": "news"}, headers=alice.auth)).status == 201
         assert (await client.delete(f"{server.url}/members/{bob.id}", headers=alice.auth)).status == 204
+        assert (await client.post("/auth/logout", headers=bob.auth)).status == 204
         assert (await client.delete(server.url, headers=alice.auth)).status == 204
         for _ in range(50):
             if any('"server_deleted"' in payload for payload in heard):

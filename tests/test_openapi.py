@@ -92,15 +92,18 @@ async def test_operation_ids_are_unique(client):
 
 
 async def test_schemathesis_finds_no_server_error_and_no_response_outside_the_document(
-    client, alice, bob, server, add_member, tmp_path
+    client, alice, bob, carol, server, add_member, tmp_path
 ):
     """Fuzz every operation as alice, the ADMIN of a server with a member (bob); the path ids
-    are real, so requests get past the 404s to the handlers' own validation and queries."""
+    are real, so requests get past the 404s to the handlers' own validation and queries. The
+    operations that end sessions run as carol, so alice's token lasts the whole run."""
     await add_member(bob)
     resp = await client.post("/chat/servers", json={"name": "Doomed"}, headers=alice.auth)
     doomed = (await resp.json())["id"]  # the one DELETE /chat/servers/{server_id} may delete
     config = tmp_path / "schemathesis.toml"
     config.write_text(f"""
+headers = {{ Authorization = "Bearer {alice.token}" }}
+
 [parameters]
 "path.server_id" = "{server.id}"
 "path.channel_id" = "{server.general}"
@@ -109,11 +112,14 @@ async def test_schemathesis_finds_no_server_error_and_no_response_outside_the_do
 [[operations]]
 include-name = "DELETE /chat/servers/{{server_id}}"
 parameters = {{ "path.server_id" = "{doomed}" }}
+
+[[operations]]
+include-name = ["POST /auth/logout", "POST /auth/logout-all", "PUT /auth/password", "DELETE /auth/me"]
+headers = {{ Authorization = "Bearer {carol.token}" }}
 """)
     process = await asyncio.create_subprocess_exec(
         str(ST), "--config-file", str(config), "--no-color", "run", str(client.make_url("/openapi.json")),
         "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance",
-        "--header", f"Authorization: Bearer {alice.token}",
         "--max-examples", "15", "--generation-database", "none",
         cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
@@ -127,6 +133,8 @@ parameters = {{ "path.server_id" = "{doomed}" }}
     resp = await client.get(f"{server.url}/channels/{server.general}/messages", headers=alice.auth)
     assert resp.status == 200
     assert len(await resp.json()) > 0
+    # carol's token ended, alice's did not.
+    assert (await client.get("/auth/me", headers=carol.auth)).status == 401
 
 
 # Found by the schemathesis run above; pinned here so they stay fixed whatever it generates.

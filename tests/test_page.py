@@ -172,13 +172,18 @@ def texts(page: Page):
     return page.locator("#messages li.message .text")
 
 
+async def sign_in_with_password(page: Page, username: str, button: str) -> None:
+    """Through the sign-in form: `button` is #login or #register."""
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click(button)
+    await expect(page.locator("#conn-state")).to_have_text(f"connected: {username}")
+
+
 async def test_registering_through_the_page_signs_in_with_no_console_errors(open_tab, db):
     tab = await open_tab()
     page = tab.page
-    await page.fill("#username", "dora")
-    await page.fill("#password", PASSWORD)
-    await page.click("#register")
-    await expect(page.locator("#conn-state")).to_have_text("connected: dora")
+    await sign_in_with_password(page, "dora", "#register")
     await expect(page.locator("#whoami")).to_have_text("dora")
     assert tab.console_errors == []
     # The token is in sessionStorage, and the socket's URL carries none.
@@ -186,7 +191,7 @@ async def test_registering_through_the_page_signs_in_with_no_console_errors(open
     assert tab.socket_urls == [page.url.replace("http://", "ws://").rstrip("/") + "/chat/ws"]
     me = await (await page.request.get(page.url + "auth/me", headers={"Authorization": f"Bearer {token}"})).json()
     claims = json.loads(await page.locator("#claims").text_content())
-    assert set(claims) == {"user_id", "sub", "username", "iat", "exp"}
+    assert set(claims) == {"user_id", "sub", "username", "iat", "exp", "jti"}
     assert (claims["user_id"], claims["username"], claims["exp"] - claims["iat"]) == (me["user_id"], "dora", 1800)
     assert re.fullmatch(r"expires \S+Z \(in 30 min\)", await page.locator("#expiry").text_content())
 
@@ -312,3 +317,33 @@ async def test_creating_a_server_selects_it_and_hears_its_messages(open_tab, cha
     await rest(chatd, "POST", f"/chat/servers/{servers[0]['id']}/channels/{channels[0]['id']}/messages", alice,
                {"text": "over rest"}, status=201)
     await expect(texts(page)).to_have_text(["over rest"])
+
+
+async def test_changing_the_password_then_logging_out_everywhere_signs_the_page_out_and_ends_its_tokens(
+        open_tab, chatd, alice, guild):
+    tab = await open_tab()
+    page = tab.page
+    await sign_in_with_password(page, "alice", "#login")
+    first = await page.evaluate("sessionStorage.getItem('chatd.token')")
+
+    await page.fill("#old-password", PASSWORD)
+    await page.fill("#new-password", "a brand new passphrase")
+    await page.click("#password-form button")
+    await expect(page.locator("#notice")).to_have_text("password changed: every other session is signed out")
+    await expect(page.locator("#conn-state")).to_have_text("connected: alice")
+    second = await page.evaluate("sessionStorage.getItem('chatd.token')")
+    assert second != first
+    await expect(page.locator("#old-password")).to_have_value("")
+
+    await page.click("#logout-all")
+    await expect(page.locator("#notice")).to_have_text("logged out everywhere")
+    await expect(page.locator("#auth")).to_be_visible()
+    await expect(page.locator("#main")).to_be_hidden()
+    await expect(page.locator("#logout")).to_be_hidden()
+    await expect(page.locator("#logout-all")).to_be_hidden()
+    await expect(page.locator("#whoami")).to_have_text("")
+    assert await page.evaluate("sessionStorage.getItem('chatd.token')") is None
+    for token in (first, second):
+        async with chatd.http.get(chatd.url + "/auth/me", headers={"Authorization": f"Bearer {token}"}) as resp:
+            assert (resp.status, await resp.json()) == (401, {"detail": "token revoked"})
+    assert tab.console_errors == []

@@ -13,7 +13,7 @@ import aiosql
 import pytest
 
 from chatd.ops.stats import QUERIES, monitoring_queries
-from tests.conftest import TEST_SQL
+from tests.conftest import PASSWORD, TEST_SQL
 
 SEEDED_CHANNELS = [
     ("Gaming", "general", "TEXT", 0), ("Gaming", "looking-for-group", "TEXT", 1), ("Gaming", "Squad", "VOICE", 2),
@@ -71,6 +71,17 @@ async def test_a_user_registered_after_the_seed_joins_on_the_next_run(chatd, db,
     assert (code, out.count("2 members (+1)")) == (0, 3)
     assert [tuple(r) async for r in ops_queries.list_memberships_by_name(db)][:2] == [
         ("Gaming", "alice", "ADMIN"), ("Gaming", "dave", "MEMBER")]
+
+
+async def test_the_seed_neither_gives_servers_to_nor_adds_a_deleted_account(chatd, client, db, ops_queries, alice, bob):
+    resp = await client.delete("/auth/me", json={"password": PASSWORD}, headers=alice.auth)  # the oldest account
+    assert resp.status == 204
+
+    code, out, _ = await chatd("seed")
+
+    assert (code, out.count("1 members (+1)")) == (0, 3)
+    assert [tuple(r) async for r in ops_queries.list_memberships_by_name(db)] == [
+        (server, "bob", "ADMIN") for server in ("Gaming", "Study Group", "chatd Community")]
 
 
 async def test_seed_demo_users_prints_passwords_they_can_log_in_with(chatd, client):

@@ -70,6 +70,16 @@ class ServerDeletedNote(Note, tag="server_deleted"):
     server_id: UUID
 
 
+class TokensRevokedNote(Note, tag="tokens_revoked"):
+    """The user's token `jti` was revoked (a logout), or every token of theirs issued before
+    `valid_after` (logout everywhere, a password change, account deletion); `valid_after` is
+    the user's cutoff after the change."""
+
+    user_id: UUID
+    jti: UUID | None
+    valid_after: datetime
+
+
 NOTE_TYPES: tuple[type[Note], ...] = tuple(Note.__subclasses__())
 _decoder = msgspec.json.Decoder(Union[NOTE_TYPES])  # type: ignore[valid-type]
 _encoder = msgspec.json.Encoder()

@@ -81,6 +81,15 @@ def check_admin_remains(target_role: str, new_role: str | None, admins: int) -> 
         raise Conflict(LAST_ADMIN)
 
 
+def check_account_deletion(last_admin_of: list[tuple[UUID, str]]) -> None:
+    """An account goes only when no server would be left without an ADMIN: `last_admin_of`
+    holds the (id, name) of each server the user is the last ADMIN of."""
+    if last_admin_of:
+        named = ", ".join(f"{name!r} ({server_id})" for server_id, name in last_admin_of)
+        raise Conflict(f"you are the last ADMIN of {named}: make someone else ADMIN or delete "
+                       f"{'it' if len(last_admin_of) == 1 else 'them'} first")
+
+
 # The spec's helpers, by the spec's names.
 
 async def get_user_role_in_server(app: Mapping, user_id: UUID, server_id: UUID) -> str | None:

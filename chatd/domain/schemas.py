@@ -84,6 +84,17 @@ class RoleChange(Body):
     role: Role
 
 
+class PasswordChange(Body):
+    """The current password (any string: a wrong one is 403) and a new one under the sign-up rules."""
+
+    old_password: str
+    new_password: Password
+
+
+class AccountDeletion(Body):
+    password: str
+
+
 class User(msgspec.Struct):
     user_id: UUID
     username: str

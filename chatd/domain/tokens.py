@@ -1,20 +1,52 @@
-"""Bearer tokens: JWTs signed with SECRET_KEY, and the cache of those already verified."""
+"""Bearer tokens: JWTs signed with SECRET_KEY, the cache of those already verified, and the
+rule that says which were revoked."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from uuid import UUID
 
 import jwt
+import msgspec
 
 from chatd import keys
 from chatd.config import Config
 from chatd.domain.errors import Unauthorized
+from chatd.domain.notes import TokensRevokedNote
 from chatd.domain.schemas import User
 
+TOKEN_REVOKED = "token revoked"
+
+
+class Claims(msgspec.Struct, frozen=True, gc=False):
+    """What chatd uses of a verified token. One object per token, shared by the cache and by
+    every socket opened with it (each socket keeps it to be closed when it is revoked)."""
+
+    user_id: UUID
+    expires: float
+    jti: UUID | None = None
+    # None for a token without an id (the original deployment's): it counts as issued before
+    # any revocation, so the user's first one ends it.
+    issued_at: int | None = None
+
+    def revoked(self, valid_after: datetime | None, jti_revoked: bool) -> bool:
+        """The rule: revoked by itself, or issued before the user's tokens_valid_after (None:
+        they never revoked anything)."""
+        if jti_revoked:
+            return True
+        return valid_after is not None and (self.issued_at is None or self.issued_at < valid_after.timestamp())
+
+    def revoked_by(self, note: TokensRevokedNote) -> bool:
+        return self.user_id == note.user_id and self.revoked(
+            note.valid_after, note.jti is not None and note.jti == self.jti)
+
+
 def issue_token(config: Config, user: User) -> tuple[str, int]:
-    """A JWT carrying the product spec's `user_id` claim, plus `sub`; returns it and its lifetime."""
+    """A JWT carrying the product spec's `user_id` claim, plus `sub` and an id of its own
+    (`jti`, what a logout revokes); returns it and its lifetime."""
     lifetime = config.token_expire_minutes * 60
     now = int(time.time())
     claims = {
@@ -23,16 +55,17 @@ def issue_token(config: Config, user: User) -> tuple[str, int]:
         "username": user.username,
         "iat": now,
         "exp": now + lifetime,
+        "jti": str(uuid.uuid4()),
     }
     return jwt.encode(claims, config.secret_key, algorithm=config.algorithm), lifetime
 
 
-def token_claims(config: Config, token: str) -> tuple[UUID, float]:
-    """The user id a valid token names, and its expiry; Unauthorized for anything else.
+def token_claims(config: Config, token: str) -> Claims:
+    """The claims of a valid token; Unauthorized for anything else.
 
     The algorithm list is fixed by configuration (no `alg: none`, no algorithm the token
     picks) and `exp` is required. Tokens minted by the app chatd was deployed beside carry
-    `user_id` but no `sub`; both are accepted.
+    `user_id` but no `sub` and no `jti`; they are accepted until the user first revokes a token.
     """
     try:
         claims = jwt.decode(
@@ -43,9 +76,17 @@ def token_claims(config: Config, token: str) -> tuple[UUID, float]:
     except jwt.PyJWTError:
         raise Unauthorized("invalid token") from None
     try:
-        return UUID(str(claims.get("user_id") or claims["sub"])), float(claims["exp"])
+        user_id = UUID(str(claims.get("user_id") or claims["sub"]))
     except (KeyError, ValueError):
         raise Unauthorized("token names no user") from None
+    if "jti" not in claims:
+        return Claims(user_id, float(claims["exp"]))
+    try:
+        jti = UUID(str(claims["jti"]))
+    except ValueError:
+        raise Unauthorized("invalid token") from None
+    issued_at = claims.get("iat")
+    return Claims(user_id, float(claims["exp"]), jti, None if issued_at is None else int(issued_at))
 
 
 class VerifiedTokens:
@@ -55,27 +96,34 @@ class VerifiedTokens:
     verifying it each time was a tenth of a WebSocket connect's CPU. A token is the exact
     signed string, so a hit proves what the first check proved; only time moves, and a hit
     past its `exp` is checked again in full (and refused as expired).
+
+    Revocation is not the cache's to know: it is what the signature cannot prove, so every
+    use of a token asks the database (authenticate per request, the connect lookup per
+    socket) and a revoked token is refused whether or not it is cached here.
     """
 
     def __init__(self, config: Config, size: int = 20_000):
         self._config, self._size = config, size
-        self._known: dict[str, tuple[UUID, float]] = {}
+        self._known: dict[str, Claims] = {}
 
-    def user_id(self, token: str) -> UUID:
+    def claims(self, token: str) -> Claims:
         known = self._known.get(token)
-        if known is not None and time.time() < known[1]:
-            return known[0]
-        user_id, expires = token_claims(self._config, token)
+        if known is not None and time.time() < known.expires:
+            return known
+        claims = token_claims(self._config, token)
         if len(self._known) >= self._size:
             del self._known[next(iter(self._known))]  # the oldest entry
-        self._known[token] = (user_id, expires)
-        return user_id
+        self._known[token] = claims
+        return claims
 
 
-async def authenticate(app: Mapping, token: str) -> User:
-    """The user behind a token, who must still exist."""
-    user_id = app[keys.tokens].user_id(token)
-    row = await app[keys.queries].get_user_by_id(app[keys.pool], user_id=user_id)
+async def authenticate(app: Mapping, token: str) -> tuple[User, Claims]:
+    """The user behind a token, who must still exist, and the token's claims; one round trip
+    also tells whether the token was revoked."""
+    claims = app[keys.tokens].claims(token)
+    row = await app[keys.queries].get_token_user(app[keys.pool], user_id=claims.user_id, jti=claims.jti)
     if row is None:
         raise Unauthorized("token names no user")
-    return User(user_id=row["user_id"], username=row["username"])
+    if claims.revoked(row["tokens_valid_after"], row["jti_revoked"]):
+        raise Unauthorized(TOKEN_REVOKED)
+    return User(user_id=row["user_id"], username=row["username"]), claims

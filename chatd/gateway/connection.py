@@ -15,27 +15,30 @@ from aiohttp import WSMsgType, web
 
 from chatd.gateway.framing import close_frame, frame_payload
 from chatd.domain.schemas import User
+from chatd.domain.tokens import Claims
 
 if TYPE_CHECKING:
     from prometheus_client import Counter
 
 log = logging.getLogger(__name__)
 
+UNAUTHORIZED = 4401  # no, a bad, an expired or a revoked token
 SLOW_CONSUMER = 4008
 SLOW_CONSUMER_GRACE = 10.0
 _CLOSE_TIMEOUT = 2.0
 
 
 class Connection:
-    __slots__ = ("ws", "user", "zone", "servers", "seen", "resuming", "_pending", "_max_pending", "_writer",
-                 "_closing", "_transport", "_protocol", "_dropped")
+    __slots__ = ("ws", "user", "token", "zone", "servers", "seen", "resuming", "_pending", "_max_pending",
+                 "_writer", "_closing", "_transport", "_protocol", "_dropped")
 
-    def __init__(self, ws: web.WebSocketResponse, request: web.BaseRequest, user: User, zone: tzinfo,
-                 servers: set[UUID], max_queue: int, dropped: Counter | None = None):
+    def __init__(self, ws: web.WebSocketResponse, request: web.BaseRequest, user: User, token: Claims,
+                 zone: tzinfo, servers: set[UUID], max_queue: int, dropped: Counter | None = None):
         self.ws = ws
         self._transport = request.transport  # kept: aiohttp forgets it once a close begins
         self._protocol = request.protocol
         self.user = user
+        self.token = token  # the verified token's claims, shared with the token cache: closed when it is revoked
         self.zone = zone
         self.servers = servers  # the servers whose events this socket receives
         self.seen: dict[UUID, int] = {}  # channel -> highest seq sent, to never send one twice

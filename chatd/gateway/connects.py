@@ -1,4 +1,5 @@
-"""Who is connecting: the user of each WebSocket connect and the servers they are in.
+"""Who is connecting: the user of each WebSocket connect, the servers they are in, and whether
+the token was revoked.
 
 Connects that arrive together (a reconnect storm after a restart, a deploy) share one query
 through chatd.store.batching: one pool checkout and one round trip for many handshakes, which is
@@ -12,28 +13,47 @@ from uuid import UUID
 import asyncpg
 
 from chatd.store.batching import Batcher
+from chatd.domain.errors import Unauthorized
 from chatd.domain.schemas import Server, User
+from chatd.domain.tokens import TOKEN_REVOKED, Claims
 from chatd.domain.views import server_view
+
+Found = tuple[User, list[Server]]
 
 
 class ConnectLookup:
     def __init__(self, pool: asyncpg.Pool, queries):
         self._pool, self._queries = pool, queries
-        self._batcher: Batcher[UUID, tuple[User, list[Server]] | None] = Batcher(self._look_up)
+        self._batcher: Batcher[Claims, Found | None] = Batcher(self._look_up)
 
-    async def user_and_servers(self, user_id: UUID) -> tuple[User, list[Server]] | None:
-        """None when the user no longer exists."""
-        return await self._batcher.submit(user_id)
+    async def user_and_servers(self, token: Claims) -> Found | None:
+        """None when the user no longer exists; Unauthorized when the token was revoked."""
+        return await self._batcher.submit(token)
 
     async def drain(self) -> None:
         await self._batcher.drain()
 
-    async def _look_up(self, user_ids: list[UUID]) -> list[tuple[User, list[Server]] | None]:
-        found: dict[UUID, tuple[User, list[Server]]] = {}
-        async for row in self._queries.get_users_with_servers(self._pool, user_ids=list(set(user_ids))):
+    async def _look_up(self, tokens: list[Claims]) -> list[Found | None | Exception]:
+        found: dict[UUID, Found] = {}
+        revocations = {}  # user id -> (tokens_valid_after, the revoked ids among the tokens')
+        rows = self._queries.get_users_with_servers(
+            self._pool, user_ids=list({t.user_id for t in tokens}), jtis=list({t.jti for t in tokens if t.jti}))
+        async for row in rows:
             entry = found.get(row["user_id"])
             if entry is None:
                 entry = found[row["user_id"]] = (User(user_id=row["user_id"], username=row["username"]), [])
+                revocations[row["user_id"]] = (row["tokens_valid_after"], row["revoked_jtis"] or ())
             if row["id"] is not None:
                 entry[1].append(server_view(row))
-        return [(found[uid][0], list(found[uid][1])) if uid in found else None for uid in user_ids]
+        results: list[Found | None | Exception] = []
+        for token in tokens:
+            if token.user_id not in found:
+                results.append(None)
+                continue
+            valid_after, revoked_jtis = revocations[token.user_id]
+            if token.revoked(valid_after, token.jti in revoked_jtis):
+                results.append(Unauthorized(TOKEN_REVOKED))
+            else:
+                user, servers = found[token.user_id]
+                results.append((user, list(servers)))
+        return results

@@ -8,16 +8,22 @@ use), never once per recipient.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from chatd.domain.notes import MessageNote
+from chatd.domain.notes import MessageNote, TokensRevokedNote
+from chatd.domain.tokens import TOKEN_REVOKED, Claims
 from chatd.gateway import outbound
-from chatd.gateway.connection import Connection
+from chatd.gateway.connection import UNAUTHORIZED, Connection
 
 if TYPE_CHECKING:
     from chatd.ops.metrics import Metrics
+
+# How long a revocation is remembered for the connects whose lookup it may have missed.
+REVOCATIONS_KEPT_SECONDS = 60.0
 
 
 class Hub:
@@ -28,6 +34,9 @@ class Hub:
         self.channel_seq: dict[UUID, int] = {}  # highest seq this process has fanned out
         self._outbox: dict[Connection, list[bytes]] | None = None  # while corked
         self.closed_count = 0  # connections forgotten since start
+        # user id -> (when last, [(when, note)]): recent revocations, the least recent user first
+        self._revocations: dict[UUID, tuple[float, list[tuple[float, TokensRevokedNote]]]] = {}
+        self._ending: set[asyncio.Task] = set()  # closes under way, kept from the garbage collector
 
     # The spec's operations, by the spec's names.
 
@@ -108,6 +117,36 @@ class Hub:
     def drop_server(self, server_id: UUID) -> None:
         for conn in self._by_server.pop(server_id, set()):
             conn.servers.discard(server_id)
+
+    def revoke_tokens(self, note: TokensRevokedNote) -> None:
+        """Every socket of the user opened with a token the note revokes is forgotten at once
+        (it hears nothing more) and closed with 4401 "token revoked", without waiting here."""
+        self._remember(note)
+        for conn in list(self.active_connections.get(note.user_id, ())):
+            if conn.token.revoked_by(note):
+                self.disconnect(note.user_id, conn)
+                task = asyncio.get_running_loop().create_task(conn.close(UNAUTHORIZED, TOKEN_REVOKED))
+                self._ending.add(task)
+                task.add_done_callback(self._ending.discard)
+
+    def revoked_recently(self, token: Claims) -> bool:
+        """Whether a revocation this process heard lately revokes the token: a connect whose
+        lookup read the database just before the revocation committed asks before it registers."""
+        _, notes = self._revocations.get(token.user_id, (0.0, []))
+        return any(token.revoked_by(note) for _, note in notes)
+
+    def _remember(self, note: TokensRevokedNote) -> None:
+        now = time.monotonic()
+        horizon = now - REVOCATIONS_KEPT_SECONDS
+        _, kept = self._revocations.pop(note.user_id, (now, []))
+        self._revocations[note.user_id] = (now, [(t, n) for t, n in kept if t > horizon] + [(now, note)])
+        stale = []
+        for user_id, (last, _) in self._revocations.items():
+            if last > horizon:
+                break
+            stale.append(user_id)
+        for user_id in stale:
+            del self._revocations[user_id]
 
     def server_ids(self) -> list[UUID]:
         return list(self._by_server)

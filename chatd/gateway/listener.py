@@ -18,8 +18,8 @@ import msgspec
 
 from chatd import keys
 from chatd.domain.notes import (
-    ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, Note, ServerDeletedNote, TypingNote,
-    decode_note, message_note,
+    ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, Note, ServerDeletedNote,
+    TokensRevokedNote, TypingNote, decode_note, message_note,
 )
 from chatd.gateway import outbound
 from chatd.store.pool import DB_ERRORS
@@ -43,6 +43,7 @@ class Listener:
             MemberRemovedNote: self._member_removed,
             ChannelCreatedNote: self._channel_created,
             ServerDeletedNote: self._server_deleted,
+            TokensRevokedNote: self._tokens_revoked,
         }
 
     # The bus's Receiver: called from its connection's callbacks, so they only queue.
@@ -129,6 +130,9 @@ class Listener:
     async def _server_deleted(self, note: ServerDeletedNote) -> None:
         self._hub.broadcast_to_server(note.server_id, outbound.server_deleted(note))
         self._hub.drop_server(note.server_id)
+
+    async def _tokens_revoked(self, note: TokensRevokedNote) -> None:
+        self._hub.revoke_tokens(note)
 
     async def _catch_up(self, since: datetime) -> None:
         app = self._app

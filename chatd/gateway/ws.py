@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import WSMsgType, web
 
 from chatd import keys
 from chatd.domain.errors import Unauthorized
+from chatd.domain.tokens import TOKEN_REVOKED, Claims
 from chatd.gateway import outbound
-from chatd.gateway.connection import Connection
+from chatd.gateway.connection import UNAUTHORIZED, Connection
 from chatd.gateway.inbound import BadFrame, Identify, decode_frame
 from chatd.gateway.session import Session
 from chatd.store.pool import DB_ERRORS
@@ -25,7 +25,6 @@ from chatd.web.errors import ApiError
 
 log = logging.getLogger(__name__)
 
-UNAUTHORIZED = 4401
 TRY_AGAIN_LATER = 1013  # RFC 6455's registry: a temporary server condition
 IDENTIFY_SECONDS = 10.0
 MAX_FRAME_BYTES = 64 * 1024
@@ -44,24 +43,29 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     _bound_send_buffer(request)
 
-    user_id = await _identify(request, ws)
-    if user_id is None:
+    token = await _identify(request, ws)
+    if token is None:
         return ws
+    hub = app[keys.hub]
     try:
-        found = await app[keys.connect_lookup].user_and_servers(user_id)
+        found = await app[keys.connect_lookup].user_and_servers(token)
+        if found is not None and hub.revoked_recently(token):  # revoked after the lookup read it
+            raise Unauthorized(TOKEN_REVOKED)
     except DB_ERRORS as error:
         if app[keys.availability].refusal(error, "ws") is None:  # an outage is logged once, there
             log.warning("event=ws_connect_failed error=%s", type(error).__name__)
         await ws.close(code=TRY_AGAIN_LATER, message=b"the database is not answering; reconnect later")
+        return ws
+    except Unauthorized as refusal:  # the token was revoked
+        await ws.close(code=UNAUTHORIZED, message=refusal.detail.encode())
         return ws
     if found is None:
         await ws.close(code=UNAUTHORIZED, message=b"token names no user")
         return ws
     user, servers = found
     zone, zone_error = _zone(request.query.get("tz"))
-    connection = Connection(ws, request, user, zone, {s.id for s in servers}, config.send_queue_frames,
+    connection = Connection(ws, request, user, token, zone, {s.id for s in servers}, config.send_queue_frames,
                             app[keys.metrics].slow_consumers)
-    hub = app[keys.hub]
     hub.connect(user.user_id, connection)
     log.debug("event=ws_connected user_id=%s", user.user_id)  # ws_disconnected and the access line say the rest
     try:
@@ -82,8 +86,8 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _identify(request: web.Request, ws: web.WebSocketResponse) -> UUID | None:
-    """The user id of a valid token from ?token= (the spec's way) or from a first `identify`
+async def _identify(request: web.Request, ws: web.WebSocketResponse) -> Claims | None:
+    """The claims of a valid token from ?token= (the spec's way) or from a first `identify`
     frame (no URL logs); None once the socket is closed with 4401 and the reason."""
     app = request.app
     token = request.query.get("token")
@@ -102,7 +106,7 @@ async def _identify(request: web.Request, ws: web.WebSocketResponse) -> UUID | N
             return None
         token = frame.token
     try:
-        return app[keys.tokens].user_id(token)
+        return app[keys.tokens].claims(token)
     except Unauthorized as refusal:
         await ws.close(code=UNAUTHORIZED, message=refusal.detail.encode())
         return None

@@ -8,11 +8,12 @@ import functools
 from aiohttp import web
 
 from chatd.domain.schemas import User
-from chatd.domain.tokens import authenticate
+from chatd.domain.tokens import Claims, authenticate
 from chatd.web.endpoints import Handler
 from chatd.web.errors import ApiError
 
 current_user = web.RequestKey("current_user", User)
+current_token = web.RequestKey("current_token", Claims)  # what a logout revokes
 
 
 def bearer_token(request: web.Request) -> str:
@@ -24,11 +25,12 @@ def bearer_token(request: web.Request) -> str:
 
 
 def requires_user(handler: Handler) -> Handler:
-    """Wraps every endpoint declared with auth=True: the handler finds request[current_user]."""
+    """Wraps every endpoint declared with auth=True: the handler finds request[current_user]
+    and the token's claims in request[current_token]."""
 
     @functools.wraps(handler)
     async def authenticated(request: web.Request) -> web.StreamResponse:
-        request[current_user] = await authenticate(request.app, bearer_token(request))
+        request[current_user], request[current_token] = await authenticate(request.app, bearer_token(request))
         return await handler(request)
 
     return authenticated

@@ -1,0 +1,11 @@
+-- name: list_revoked_tokens()
+-- Tokens revoked one by one, and until when the row is kept.
+SELECT jti, user_id, expires_at
+  FROM revoked_token
+ ORDER BY expires_at;
+
+-- name: get_account(user_id)^
+-- What is left of an account after it was deleted.
+SELECT username, password_hash, email, deleted_at IS NOT NULL AS deleted
+  FROM users
+ WHERE user_id = :user_id;
