@@ -12,6 +12,7 @@ from chatd.config import Config
 
 if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.domain.notes import NoteBus
+    from chatd.domain.passwords import Hashing
     from chatd.domain.ratelimit import RateLimiter
     from chatd.domain.tokens import VerifiedTokens
     from chatd.gateway.connects import ConnectLookup
@@ -31,3 +32,4 @@ metrics = web.AppKey["Metrics"]("metrics")
 tokens = web.AppKey["VerifiedTokens"]("tokens")
 connect_lookup = web.AppKey["ConnectLookup"]("connect_lookup")
 group_commit = web.AppKey["GroupCommit"]("group_commit")
+hashing = web.AppKey["Hashing"]("hashing")

@@ -40,3 +40,8 @@ class Conflict(Refused):
 
 class RateLimited(Refused):
     """Too much, too fast: `retry_after` says when."""
+
+
+class Overloaded(Refused):
+    """chatd is too busy to take this on now (e.g. too many password hashes queued):
+    `retry_after` says when to try again."""

@@ -20,7 +20,7 @@ _ERROR_TEXT = {
     409: "Conflicts with the current state",
     413: "The request body is too large",
     429: "Rate limited: retry after the `Retry-After` seconds",
-    503: "Not ready; `detail` says what is missing",
+    503: "Not ready, or too busy; `detail` says why, `Retry-After` (when sent) when to retry",
 }
 
 

@@ -99,3 +99,11 @@ SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted;
 
 -- name: count_admins(server_id)$
 SELECT count(*) FROM servermembership WHERE server_id = :server_id AND role = 'ADMIN';
+
+-- name: list_login_failure_keys()
+-- The keys failed logins were counted under, the most frequent first.
+SELECT key, count(*) AS failures FROM login_failure GROUP BY key ORDER BY count(*) DESC, key;
+
+-- name: age_login_failures(seconds)!
+-- Every failed login recorded so far, as if it happened `seconds` earlier.
+UPDATE login_failure SET failed_at = failed_at - make_interval(secs => :seconds);

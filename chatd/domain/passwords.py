@@ -1,0 +1,91 @@
+"""argon2id password hashes, computed on threads of their own and bounded.
+
+Each hash is ~0.1-0.2 s of a core's time, so a login flood is a CPU flood. The work runs on a
+dedicated pool of one thread per core, never the event loop's default executor (which the
+loop and the database driver also use), and at most `waiting` more wait for a thread: past
+that the request is refused at once with 503 and Retry-After instead of queueing for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from chatd import keys
+from chatd.domain.errors import Overloaded
+
+T = TypeVar("T")
+
+_hasher = PasswordHasher()  # argon2id with the library's recommended parameters
+# Verified against when the username is unknown, so both failures cost the same time.
+_UNKNOWN_USER_HASH = _hasher.hash("chatd: no such user")
+# A little below the event loop's priority: a flood of hashes then slows the hashes, not the
+# messages chatd is delivering meanwhile (Linux gives each thread its own nice value).
+HASH_THREAD_NICENESS = 5
+BUSY_RETRY_SECONDS = 1.0
+
+
+def hash_password(password: str) -> str:
+    """A hash computed right here: for commands and tests, outside a serving app."""
+    return _hasher.hash(password)
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: hashes run at normal priority
+        pass
+
+
+class Hashing:
+    """`threads` hashes at once, `waiting` more queued; beyond that, Overloaded."""
+
+    def __init__(self, threads: int, waiting: int):
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="argon2", initializer=_lower_priority)
+        self._capacity = threads + waiting
+        self._taken = 0  # running or queued; a slot is freed when its thread finishes, not when the caller gives up
+
+    async def hash(self, password: str) -> str:
+        return await self._run(hash_password, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Whether `password` matches; without a hash (no such user), False after the same work."""
+        return await self._run(_verify, password_hash, password)
+
+    async def _run(self, work: Callable[..., T], *args) -> T:
+        if self._taken >= self._capacity:
+            raise Overloaded("too many logins at once, retry shortly", retry_after=BUSY_RETRY_SECONDS)
+        self._taken += 1
+        future = asyncio.wrap_future(self._executor.submit(work, *args))
+        future.add_done_callback(self._release)
+        return await asyncio.shield(future)
+
+    def _release(self, future: asyncio.Future) -> None:
+        self._taken -= 1
+        if not future.cancelled():
+            future.exception()  # retrieved here too, in case the caller was cancelled meanwhile
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _UNKNOWN_USER_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def hashing_ctx(app):
+    """cleanup_ctx: the hashing threads live as long as the app."""
+    config = app[keys.config]
+    app[keys.hashing] = Hashing(config.hashes_at_once, config.hashes_waiting)
+    yield
+    app[keys.hashing].close()
