@@ -12,6 +12,7 @@ from ipaddress import ip_network
 import aiohttp
 import pytest
 
+from chatd import keys
 from chatd.app import create_app
 from chatd.domain import logins
 from chatd.domain.errors import Overloaded
@@ -183,3 +184,18 @@ async def test_hashing_runs_on_its_own_bounded_threads():
     finally:
         hashing.close()
 
+
+
+async def test_with_every_hashing_slot_taken_a_login_is_refused_before_any_query(
+    aiohttp_client, config, db, alice, test_queries
+):
+    client = await aiohttp_client(create_app(replace(config, hashes_at_once=1, hashes_waiting=0)))
+    async with db.transaction():
+        await test_queries.lock_login_failures(db)  # a login that reached the throttle check would wait here
+        busy = asyncio.ensure_future(client.app[keys.hashing].hash(PASSWORD))
+        await asyncio.sleep(0)
+
+        resp = await asyncio.wait_for(login(client, "alice", PASSWORD), timeout=5)
+
+        assert (resp.status, resp.headers["Retry-After"]) == (503, "1")
+        await busy

@@ -24,6 +24,7 @@ async def check_password(app: Mapping, username: str, password: str, address: st
     """The account these credentials open, for a client at `address`. An unknown user and a
     wrong password get the same answer after the same work, and count the same against the
     limits."""
+    app[keys.hashing].require_room()
     await logins.require_allowed(app, username, address)
     row = await app[keys.queries].get_user_by_username(app[keys.pool], username=username)
     if not await app[keys.hashing].verify(row["password_hash"] if row else None, password):

@@ -26,9 +26,10 @@ T = TypeVar("T")
 _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # Verified against when the username is unknown, so both failures cost the same time.
 _UNKNOWN_USER_HASH = _hasher.hash("chatd: no such user")
-# A little below the event loop's priority: a flood of hashes then slows the hashes, not the
-# messages chatd is delivering meanwhile (Linux gives each thread its own nice value).
-HASH_THREAD_NICENESS = 5
+# The lowest priority: a flood of hashes then slows the hashes, not the messages chatd (and
+# its database) are delivering meanwhile. Linux gives each thread its own nice value, and the
+# threads argon2 starts for its lanes inherit it.
+HASH_THREAD_NICENESS = 19
 BUSY_RETRY_SECONDS = 1.0
 
 
@@ -59,9 +60,14 @@ class Hashing:
         """Whether `password` matches; without a hash (no such user), False after the same work."""
         return await self._run(_verify, password_hash, password)
 
-    async def _run(self, work: Callable[..., T], *args) -> T:
+    def require_room(self) -> None:
+        """Refuse now, before any other work for the request (its queries), when a hash asked
+        for next would be refused: under a flood most requests then cost next to nothing."""
         if self._taken >= self._capacity:
             raise Overloaded("too many logins at once, retry shortly", retry_after=BUSY_RETRY_SECONDS)
+
+    async def _run(self, work: Callable[..., T], *args) -> T:
+        self.require_room()
         self._taken += 1
         future = asyncio.wrap_future(self._executor.submit(work, *args))
         future.add_done_callback(self._release)

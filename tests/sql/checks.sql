@@ -107,3 +107,7 @@ SELECT key, count(*) AS failures FROM login_failure GROUP BY key ORDER BY count(
 -- name: age_login_failures(seconds)!
 -- Every failed login recorded so far, as if it happened `seconds` earlier.
 UPDATE login_failure SET failed_at = failed_at - make_interval(secs => :seconds);
+
+-- name: lock_login_failures()!
+-- Held in a transaction, this makes every login that counts or checks failures wait.
+LOCK TABLE login_failure IN ACCESS EXCLUSIVE MODE;
