@@ -18,9 +18,10 @@ _FIRST_ADDRESS = int(IPv4Address("10.0.0.1"))
 
 
 class LoginFlood:
-    """`async with LoginFlood(url, rate) as flood:` logins go out at `rate`/s, open-loop (each
-    on its own schedule, whatever the answers take), until the block ends; then
-    `flood.figures()` counts them by status."""
+    """`async with LoginFlood(url, rate, numbers) as flood:` logins go out at `rate`/s,
+    open-loop (each on its own schedule, whatever the answers take), until the block ends; then
+    `flood.figures()` counts them by status. `numbers` hands out the login numbers, so that
+    successive floods never reuse an address or a name."""
 
     def __init__(self, url: str, rate: float, counter: itertools.count):
         self.url, self.rate, self._numbers = url + "/auth/login", rate, counter
@@ -64,7 +65,7 @@ class LoginFlood:
             self.statuses["failed"] += 1
 
     def figures(self) -> dict:
-        """Logins sent and answered per second, and how they were answered (401: the password
+        """Logins answered per second, and how (401: the password
         was checked; 503: refused before any argon2 work, the hashing queue being full)."""
         answered = sum(self.statuses.values())
         return {"logins_per_s": round(answered / self._seconds, 1) if self._seconds else 0.0,
