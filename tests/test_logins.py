@@ -5,6 +5,7 @@ password hashing bounded."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections import Counter
 from dataclasses import replace
 from ipaddress import ip_network
@@ -199,3 +200,11 @@ async def test_with_every_hashing_slot_taken_a_login_is_refused_before_any_query
 
         assert (resp.status, resp.headers["Retry-After"]) == (503, "1")
         await busy
+
+
+async def test_hashes_run_only_when_nothing_else_wants_the_cpu():
+    hashing = Hashing(threads=1, waiting=0)
+    try:
+        assert await hashing._run(os.sched_getscheduler, 0) == os.SCHED_IDLE  # the hashing thread's own policy
+    finally:
+        hashing.close()
