@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import Counter
 from dataclasses import replace
 from ipaddress import ip_network
@@ -174,17 +175,18 @@ async def test_hashes_beyond_the_threads_and_the_queue_are_refused_with_503_and_
             assert resp.headers["Retry-After"] == "1"
 
 
-async def test_hashing_runs_on_its_own_bounded_threads():
-    hashing = Hashing(threads=1, waiting=0)
+async def test_a_hash_beyond_the_threads_and_the_queue_is_refused_at_once():
+    hashing = Hashing(threads=1, waiting=1)
     try:
-        first = asyncio.ensure_future(hashing.hash(PASSWORD))
+        running = asyncio.ensure_future(hashing.hash(PASSWORD))
+        queued = asyncio.ensure_future(hashing.verify(None, PASSWORD))
         await asyncio.sleep(0)
         with pytest.raises(Overloaded):
             await hashing.verify(None, PASSWORD)
-        assert await hashing.verify(await first, PASSWORD) is True
+        assert (await running).startswith("$argon2id$")
+        assert await queued is False
     finally:
         hashing.close()
-
 
 
 async def test_with_every_hashing_slot_taken_a_login_is_refused_before_any_query(
@@ -206,5 +208,20 @@ async def test_hashes_run_only_when_nothing_else_wants_the_cpu():
     hashing = Hashing(threads=1, waiting=0)
     try:
         assert await hashing._run(os.sched_getscheduler, 0) == os.SCHED_IDLE  # the hashing thread's own policy
+    finally:
+        hashing.close()
+
+
+async def test_a_hashing_thread_answers_at_once_then_rests_as_long_as_its_work_took():
+    hashing = Hashing(threads=1, waiting=1)
+    try:
+        started = time.monotonic()
+        first = asyncio.ensure_future(hashing._run(time.sleep, 0.3))
+        second = asyncio.ensure_future(hashing._run(time.sleep, 0))
+        await first
+        answered = time.monotonic() - started
+        await second
+        assert answered < 0.55  # the first caller does not wait for the rest
+        assert time.monotonic() - started >= 0.6  # the next work waited for it
     finally:
         hashing.close()
