@@ -40,11 +40,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from chatd.app import create_app
     from chatd.ops.logs import AccessLogger
-    from chatd.store.migrations import apply_migrations
     from chatd.ops.sdnotify import notify
 
     config, where = load_config()
-    applied = apply_migrations(config.database_url)
+    applied = migrate(config.database_url)
+    if applied is None:
+        return 1
     if applied:
         log.info("event=migrated applied=%s", ",".join(applied))
 
@@ -59,15 +60,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def migrate(database_url: str) -> list[str] | None:
+    """The ids of the migrations applied; None, the reason printed, when one stopped (the
+    database is left as it was before that migration)."""
+    from chatd.store.migrations import MigrationFailed, apply_migrations
+
+    try:
+        return apply_migrations(database_url)
+    except MigrationFailed as error:
+        print(f"chatd: {error}", file=sys.stderr)
+        return None
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from chatd.store.migrations import apply_migrations, migration_states
+    from chatd.store.migrations import migration_states
 
     config, _ = load_config()
     if args.list:
         for state in migration_states(config.database_url):
             print(f"{'applied' if state.applied else 'pending'}  {state.id}")
         return 0
-    applied = apply_migrations(config.database_url)
+    applied = migrate(config.database_url)
+    if applied is None:
+        return 1
     print(f"applied {len(applied)} migration(s){': ' + ', '.join(applied) if applied else ''}")
     return 0
 

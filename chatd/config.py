@@ -7,6 +7,7 @@ CHATD_* settings.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -37,6 +38,19 @@ class RateLimit:
 
 
 @dataclass(frozen=True)
+class LoginLimits:
+    """Failed logins allowed per `window_seconds`, per username (any case) and per client
+    address, counted across every chatd process."""
+
+    per_username: int = 10
+    per_address: int = 50
+    window_seconds: int = 15 * 60
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
 class Config:
     secret_key: str | None
     algorithm: str = "HS256"
@@ -54,6 +68,13 @@ class Config:
     heartbeat_seconds: float = 30.0
     send_queue_frames: int = 1000
     rate_limit: RateLimit | None = RateLimit(5, 5.0)
+    login_limits: LoginLimits = LoginLimits()
+    # Reverse proxies whose X-Forwarded-For names the client (empty: the peer is the client).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    # argon2 hashes computed at once (each takes a core for ~0.1 s), and how many more may wait
+    # for one; past that a login or sign-up is refused with 503 rather than queued.
+    hashes_at_once: int = field(default_factory=lambda: os.cpu_count() or 1)
+    hashes_waiting: int = field(default_factory=lambda: 4 * (os.cpu_count() or 1))
     node_interval_seconds: float = 10.0  # how often this process refreshes its chatd_node row
     log_format: str = "kv"  # or "json": one JSON object per line
     # Set by systemd (Type=notify, WatchdogSec): where to send READY=1, and how often to ping.
@@ -97,6 +118,7 @@ class Config:
             heartbeat_seconds=float(_positive_int(env, "CHATD_HEARTBEAT", 30)),
             send_queue_frames=_positive_int(env, "CHATD_SEND_QUEUE", 1000),
             rate_limit=_rate_limit(env.get("CHATD_RATE_LIMIT", "5/5s")),
+            trusted_proxies=_networks(env, "CHATD_TRUSTED_PROXIES"),
             node_interval_seconds=float(_positive_int(env, "CHATD_NODE_INTERVAL", 10)),
             log_format=_choice(env, "CHATD_LOG_FORMAT", ("kv", "json")),
             notify_socket=env.get("NOTIFY_SOCKET") or None,
@@ -199,6 +221,17 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
     if raw and raw.lower() not in choices:
         raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}")
     return raw.lower() or choices[0]
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated addresses or CIDR networks: `10.0.0.5, 192.168.0.0/16, ::1`."""
+    networks = []
+    for item in _csv(env.get(name, "")):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not an IP address or network") from None
+    return tuple(networks)
 
 
 def _csv(raw: str) -> tuple[str, ...]:

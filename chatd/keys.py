@@ -12,6 +12,7 @@ from chatd.config import Config
 
 if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.domain.notes import NoteBus
+    from chatd.domain.passwords import Hashing
     from chatd.domain.ratelimit import RateLimiter
     from chatd.domain.tokens import VerifiedTokens
     from chatd.gateway.connects import ConnectLookup
@@ -33,3 +34,4 @@ tokens = web.AppKey["VerifiedTokens"]("tokens")
 connect_lookup = web.AppKey["ConnectLookup"]("connect_lookup")
 group_commit = web.AppKey["GroupCommit"]("group_commit")
 availability = web.AppKey["Availability"]("availability")
+hashing = web.AppKey["Hashing"]("hashing")

@@ -1,14 +1,18 @@
 -- name: create_user(username, password_hash, email)^
--- A taken username returns no row (the handler answers 409), not a unique-violation error.
+-- A taken username, in any case, returns no row (the handler answers 409), not a
+-- unique-violation error. No conflict target: "Alice" hits uq_users_lower_username, "alice"
+-- also users_username_key, and two racing sign-ups could meet at either.
 INSERT INTO users (username, password_hash, email)
 VALUES (:username, :password_hash, :email)
-ON CONFLICT (username) DO NOTHING
+ON CONFLICT DO NOTHING
 RETURNING user_id, username;
 
 -- name: get_user_by_username(username)^
+-- Any case finds the account (uq_users_lower_username serves the lookup); the row carries the
+-- spelling it was registered with, which is what responses, tokens and events show.
 SELECT user_id, username, password_hash
   FROM users
- WHERE username = :username;
+ WHERE lower(username) = lower(:username);
 
 -- name: get_user_by_id(user_id)^
 -- A user named by id (adding a member); a deleted account is no one.

@@ -3,7 +3,6 @@ once; every test starts from empty tables and talks to a real chatd app over HTT
 
 from __future__ import annotations
 
-import asyncio
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ import asyncpg
 import pytest
 
 from chatd.app import create_app
-from chatd.domain.accounts import hash_password
+from chatd.domain.passwords import hash_password
 from chatd.domain.tokens import issue_token
 from chatd.config import Config
 from chatd.store.pool import load_queries
@@ -55,7 +54,7 @@ def app_queries():
 @pytest.fixture(scope="session")
 def password_hash() -> str:
     """PASSWORD's argon2id hash: at ~0.2 s of CPU each, users share one computed per session."""
-    return asyncio.run(hash_password(PASSWORD))
+    return hash_password(PASSWORD)
 
 
 @pytest.fixture

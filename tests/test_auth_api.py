@@ -46,6 +46,22 @@ async def test_register_rejects_a_taken_username(client, alice):
     assert await resp.json() == {"detail": "username 'alice' is taken"}
 
 
+@pytest.mark.parametrize("path", ["/auth/register", "/signup"])
+@pytest.mark.parametrize("username", ["ALICE", "Alice", "alice"])
+async def test_register_rejects_a_username_taken_in_another_case(client, alice, path, username):
+    resp = await client.post(path, json={"username": username, "password": PASSWORD})
+    assert resp.status == 409
+    assert await resp.json() == {"detail": f"username {username!r} is taken"}
+
+
+async def test_register_keeps_the_spelling_given(client, db):
+    resp = await register(client, "MixedCase")
+    assert (await resp.json())["username"] == "MixedCase"
+    login = await client.post("/auth/login", json={"username": "mixedcase", "password": PASSWORD})
+    me = await client.get("/auth/me", headers=bearer((await login.json())["access_token"]))
+    assert (await me.json())["username"] == "MixedCase"
+
+
 @pytest.mark.parametrize("username", ["ab", "x" * 32, "Ab9_.-z", "__"])
 async def test_register_accepts_usernames_of_2_to_32_letters_digits_and_underscore_dot_dash(client, db, username):
     resp = await register(client, username)
@@ -143,8 +159,23 @@ async def test_a_login_that_breaks_the_sign_up_rules_is_just_a_wrong_login(clien
     assert await resp.json() == WRONG_LOGIN
 
 
-async def test_usernames_are_case_sensitive_at_login(client, alice):
-    resp = await client.post("/auth/login", json={"username": "ALICE", "password": PASSWORD})
+@pytest.mark.parametrize("path", ["/auth/login", "/login"])
+@pytest.mark.parametrize("form", [False, True], ids=["json", "form"])
+async def test_login_matches_the_username_in_any_case_and_the_token_carries_the_stored_spelling(
+    client, config, make_user, path, form
+):
+    alice = await make_user("Alice")
+    resp = await login_as(client, path, form, "aLICE", PASSWORD)
+    assert resp.status == 200
+    token = (await resp.json())["access_token"]
+    claims = jwt.decode(token, config.secret_key, algorithms=["HS256"])
+    assert (claims["user_id"], claims["username"]) == (str(alice.id), "Alice")
+    me = await client.get("/auth/me", headers=bearer(token))
+    assert await me.json() == {"user_id": str(alice.id), "username": "Alice"}
+
+
+async def test_a_wrong_password_is_refused_in_any_case_of_the_username(client, alice):
+    resp = await client.post("/auth/login", json={"username": "ALICE", "password": "wrong password"})
     assert resp.status == 401
     assert await resp.json() == WRONG_LOGIN
 

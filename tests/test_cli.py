@@ -22,8 +22,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import jwt
 import pytest
-from yoyo import read_migrations
+from yoyo import get_backend, read_migrations
 
+import chatd as chatd_package
 from chatd.store.resources import resource_dir
 
 PASSWORD = "correct horse battery"
@@ -41,8 +42,11 @@ def free_port() -> int:
 
 
 def base_env(home: Path, **settings: str) -> dict[str, str]:
-    """Only what a shell would give, so the developer's own DB_* or SECRET_KEY cannot leak in."""
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8"}
+    """Only what a shell would give, so the developer's own DB_* or SECRET_KEY cannot leak in,
+    and the chatd under test: run from another directory, `python -m chatd` would otherwise
+    import whichever chatd is installed."""
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "LANG": "C.UTF-8",
+           "PYTHONPATH": str(Path(chatd_package.__file__).resolve().parent.parent)}
     if "TMPDIR" in os.environ:
         env["TMPDIR"] = os.environ["TMPDIR"]
     return env | settings
@@ -260,6 +264,13 @@ def test_token_prints_a_token_the_running_chatd_accepts(served):
     assert claims["exp"] - claims["iat"] == 30 * 60
 
 
+def test_token_finds_the_user_in_any_case_and_names_them_as_stored(served):
+    result = chatd("token", "ALICE", cwd=served.cwd, env=served.env)
+    assert (result.returncode, result.stderr) == (0, "")
+    claims = jwt.decode(result.stdout.strip(), SECRET, algorithms=["HS256"])
+    assert (claims["user_id"], claims["username"]) == (served.alice_id, "alice")
+
+
 def test_token_for_an_unknown_user_exits_1_with_one_line(served):
     result = chatd("token", "nosuchuser", cwd=served.cwd, env=served.env)
     assert (result.returncode, result.stdout, result.stderr) == (1, "", "chatd: no user named 'nosuchuser'\n")
@@ -328,6 +339,62 @@ def test_a_lock_left_by_a_killed_migration_does_not_block_the_next_start(tmp_pat
 
     assert (result.returncode, result.stdout, result.stderr) == (0, "applied 0 migration(s)\n", "")
     assert query(url, test_queries, "count_yoyo_locks") == 0
+
+
+def migrate_until(url: str, last: str) -> None:
+    """Apply the migrations up to and including `last`, as an older chatd would have."""
+    backend = get_backend(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        migrations = read_migrations(str(resource_dir("migrations")))
+        backend.apply_migrations(backend.to_apply(migrations.filter(lambda m: m.id <= last)))
+    finally:
+        backend.connection.close()
+
+
+CASE_CLASH = (
+    "chatd: migration 0005_username_case stopped: usernames that differ only in case: Alice, alice; BOB, Bob, bob\n"
+    "  Usernames are becoming unique regardless of case, so each group must come down to one name.\n"
+    "  Rename all but one name of each group, for example: "
+    "UPDATE users SET username = 'Alice_2' WHERE username = 'Alice'; Then run chatd migrate again.\n"
+)
+
+
+@pytest.fixture
+def case_clash(tmp_path, database_url, test_queries):
+    """A database migrated by a chatd from before 0005, holding names that differ only in case."""
+    url = fresh_database(database_url, test_queries, "case")
+    migrate_until(url, "0004")
+    for name in ("alice", "Alice", "bob", "Bob", "BOB", "carol"):
+        query(url, test_queries, "insert_bare_user", username=name)
+    return url, base_env(tmp_path, DATABASE_URL=url, SECRET_KEY=SECRET, CHATD_PORT=str(free_port()))
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["serve"]])
+def test_names_differing_only_in_case_stop_the_migration_with_how_to_resolve_and_leave_the_schema_as_it_was(
+    tmp_path, test_queries, case_clash, command
+):
+    url, env = case_clash
+
+    result = chatd(*command, cwd=tmp_path, env=env)
+
+    assert (result.returncode, result.stdout, result.stderr) == (1, "", CASE_CLASH)
+    assert query(url, test_queries, "list_user_indexes") == [("users_pkey",), ("users_username_key",)]
+    assert "0005_username_case" not in [id for (id,) in query(url, test_queries, "list_applied_migrations")]
+
+
+def test_once_the_names_are_resolved_the_migration_applies(tmp_path, test_queries, case_clash):
+    url, env = case_clash
+    assert chatd("migrate", cwd=tmp_path, env=env).returncode == 1
+    query(url, test_queries, "rename_user", old="Alice", new="Alice_2")
+    query(url, test_queries, "rename_user", old="Bob", new="Bob_2")
+    query(url, test_queries, "rename_user", old="BOB", new="BOB_3")
+
+    result = chatd("migrate", cwd=tmp_path, env=env)
+
+    pending = [id for id in MIGRATION_IDS if id >= "0005"]
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"applied {len(pending)} migration(s): {', '.join(pending)}\n"
+    assert ("uq_users_lower_username",) in query(url, test_queries, "list_user_indexes")
 
 
 # -- Errors are one line, never a traceback ----------------------------------------------------

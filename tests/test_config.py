@@ -4,6 +4,7 @@ the variable."""
 from __future__ import annotations
 
 import stat
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,12 @@ def test_chatd_settings_are_read(tmp_path):
     assert config.token_expire_minutes == 5
 
 
+def test_trusted_proxies_are_addresses_and_networks_and_none_by_default(tmp_path):
+    assert from_env(tmp_path).trusted_proxies == ()
+    config = from_env(tmp_path, CHATD_TRUSTED_PROXIES=" 10.0.0.5, 192.168.0.0/16 ,::1,")
+    assert config.trusted_proxies == (ip_network("10.0.0.5/32"), ip_network("192.168.0.0/16"), ip_network("::1/128"))
+
+
 def test_the_dotenv_file_is_read(tmp_path):
     config = from_env(tmp_path, dotenv="SECRET_KEY=from-file\nDB_HOST=filehost\nCHATD_PORT=8100\n")
     assert config.secret_key == "from-file"
@@ -99,6 +106,9 @@ def test_a_missing_dotenv_file_is_not_an_error(tmp_path):
      "DATABASE_URL has a port that is not a TCP port (1-65535)"),
     ({"DATABASE_URL": "postgresql://u:pw@h:70000/db"},
      "DATABASE_URL has a port that is not a TCP port (1-65535)"),
+    ({"CHATD_TRUSTED_PROXIES": "10.0.0.1, proxy.internal"},
+     "CHATD_TRUSTED_PROXIES: 'proxy.internal' is not an IP address or network"),
+    ({"CHATD_TRUSTED_PROXIES": "10.0.0.0/33"}, "CHATD_TRUSTED_PROXIES: '10.0.0.0/33' is not an IP address or network"),
 ])
 def test_a_bad_value_is_a_config_error_naming_the_variable(tmp_path, environ, message):
     with pytest.raises(ConfigError) as raised:

@@ -125,6 +125,16 @@ async def test_an_admin_adding_someone_answers_201_with_the_new_member(client, a
     assert (await members(client, server, alice))[1] == body
 
 
+async def test_a_member_added_by_username_in_another_case_is_shown_with_the_stored_spelling(
+    client, alice, make_user, server
+):
+    dave = await make_user("Dave")
+    resp = await client.post(f"{server.url}/members", json={"username": "dAVE"}, headers=alice.auth)
+    assert resp.status == 201
+    body = await resp.json()
+    assert body == {"user_id": str(dave.id), "username": "Dave", "role": "MEMBER", "joined_at": body["joined_at"]}
+
+
 async def test_a_member_can_be_added_by_user_id_and_is_a_member_by_default(client, alice, bob, server):
     resp = await client.post(f"{server.url}/members", json={"user_id": str(bob.id)}, headers=alice.auth)
     assert resp.status == 201

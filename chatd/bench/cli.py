@@ -3,8 +3,9 @@
 Order matters on a shared 2-core machine: ceilings first (they also load the history table
 by COPY), then chatd in one process (its send trials alternate with the per-row INSERT
 ceiling's, and its maximum-rate fan-out trials with the raw fan-out ceiling's: what each is
-compared with), then across processes, history paging, and last the many idle connections (a
-fresh process, so its memory delta is the connections' alone).
+compared with), then across processes, then one process again at the same rate with and
+without a login flood (in turn), history paging, and last the many idle connections (a fresh
+process, so its memory delta is the connections' alone).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from chatd.bench import ceilings, phases, processes, report
 from chatd.bench.database import bench_queries, cleanup, copy_history, database, populate
+from chatd.bench.flood import LoginFlood
 from chatd.bench.stats import summary
 from chatd.config import Config
 from chatd.store.pool import create_pool
@@ -48,6 +50,7 @@ class Settings:
     depths: tuple[int, int, int] = (0, 10_000, 100_000)
     history_requests: int = 30
     fanout_deliveries: int = 500_000  # per raw fan-out trial (~2-3 s)
+    flood_logins_per_s: float = 200.0  # wrong-password logins during the login-flood trials
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -196,6 +199,15 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             finally:
                 for other in others:
                     await other.stop()
+            progress(f"chatd: one process, fan-out at the same rate without and with a login flood "
+                     f"({settings.flood_logins_per_s:,.0f} wrong-password logins/s, each from its own address)")
+            before = await phases.channel_seqs(pool, queries, topology)
+            numbers = itertools.count()
+            flooded = await phases.traffic(
+                topology, [first_process], settings, progress, offered_rate=single["offered_msgs_per_s"],
+                flood=lambda: LoginFlood(first_process.url, settings.flood_logins_per_s, numbers))
+            flood_check = await phases.exactly_once(pool, queries, topology, before, flooded.pop("reports"))
+            progress(f"  exactly once: {flood_check}")
             depths = dict(zip(("0", "10000", "100000"), settings.depths))
             history = await phases.history(first_process, pool, queries, owner.token, history_server["id"],
                                            history_channel, depths, settings.history_requests, progress)
@@ -206,8 +218,9 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         progress(f"ceiling connect rate: {raw_connects:,.0f}/s ({settings.hold:,} bare aiohttp WebSocket handshakes)")
         held = await phases.connections(url, config.secret_key, topology, settings.hold, settings.connect_workers,
                                         settle=2.0, progress=progress)
-        return report.results(settings, db_settings, ceiling, sends, single, multi,
-                              {"send": sends_check, "one_process": single_check, "processes": multi_check},
+        return report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
+                              {"send": sends_check, "one_process": single_check, "processes": multi_check,
+                               "login_flood": flood_check},
                               history, depths, held)
     finally:
         if not own:

@@ -4,6 +4,7 @@ idle connections held, and history paging. Each returns plain figures for the re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -12,6 +13,7 @@ import aiohttp
 
 from chatd.bench import processes
 from chatd.bench.database import Topology
+from chatd.bench.flood import LoginFlood
 from chatd.bench.loadgen import LoadGen
 from chatd.bench.stats import merge, percentile, quantiles_ms, summary
 
@@ -34,35 +36,42 @@ def connection_specs(topology: Topology, servers: list[processes.Served], sender
 
 async def traffic(topology: Topology, servers: list[processes.Served], settings, progress,
                   offered_rate: float | None = None, paced: bool = True,
-                  before_each_max_trial: Callable[[], Awaitable[None]] | None = None) -> dict:
+                  before_each_max_trial: Callable[[], Awaitable[None]] | None = None,
+                  flood: Callable[[], LoginFlood] | None = None) -> dict:
     """Clients of `topology` spread over `servers`, connected throughout. Without an offered
     rate: max-rate trials (each sender sends on its previous acknowledgement), then (unless
     `paced` is false) latency trials at half the median max; with one, only latency trials at
     that rate. `before_each_max_trial` runs with the clients connected and idle (a ceiling's
-    trial, so that both see the machine at the same speed)."""
+    trial, so that both see the machine at the same speed). With a `flood`, each latency trial
+    is followed by one at the same rate during that flood ("flooded", its figures under
+    "flood"): the two compared were run in turn."""
     specs = connection_specs(topology, servers, settings.senders_per_server)
     senders = sum(1 for s in specs if "channel_id" in s)
-    result: dict = {"senders": senders, "max": [], "paced": []}
+    result: dict = {"senders": senders, "max": [], "paced": [], "flooded": [], "flood": []}
     async with LoadGen(settings.workers) as loadgen:
         made = await loadgen.connect(specs)
         progress(f"{made['ok']:,} clients connected to {len(servers)} chatd process(es) "
                  f"in {made['seconds']:.1f} s ({made['failed']} failed), {senders} of them sending")
         result["connected"], result["connect_failed"] = made["ok"], made["failed"]
         plan = [] if offered_rate is not None else ["max"] * settings.trials
-        plan += ["paced"] * settings.trials if paced else []
-        for trial, mode in enumerate(plan):
+        plan += (["paced", "flooded"] if flood else ["paced"]) * settings.trials if paced else []
+        for mode in plan:
             if mode == "paced" and offered_rate is None:
                 offered_rate = 0.5 * fold(result["max"], "msgs_per_s")["median"]
             if mode == "max" and before_each_max_trial is not None:
                 await before_each_max_trial()
-            start, replies = await loadgen.run("max" if mode == "max" else "rate", settings.duration,
-                                               rate=(offered_rate or 0) / senders, text_bytes=TEXT_BYTES)
+            async with flood() if mode == "flooded" else contextlib.nullcontext() as flooding:
+                start, replies = await loadgen.run("max" if mode == "max" else "rate", settings.duration,
+                                                   rate=(offered_rate or 0) / senders, text_bytes=TEXT_BYTES)
             figures = trial_figures(start, replies)
             result[mode].append(figures)
-            progress(f"  {mode} trial {trial % settings.trials + 1}/{settings.trials}: "
+            if flooding is not None:
+                result["flood"].append(flooding.figures())
+            progress(f"  {mode} trial {len(result[mode])}/{settings.trials}: "
                      f"{figures['msgs_per_s']:,.0f} msgs/s, {figures['deliveries_per_s']:,.0f} deliveries/s, "
                      f"p50 {figures['same_p50_ms']} ms, p99 {figures['same_p99_ms']} ms"
-                     + (f", cross-process p99 {figures['cross_p99_ms']} ms" if figures["cross_p99_ms"] else ""))
+                     + (f", cross-process p99 {figures['cross_p99_ms']} ms" if figures["cross_p99_ms"] else "")
+                     + (f"; logins {flooding.figures()}" if flooding is not None else ""))
         result["offered_msgs_per_s"] = offered_rate
         result["reports"] = await loadgen.report()
     return result

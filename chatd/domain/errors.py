@@ -49,3 +49,8 @@ class Unavailable(Refused):
 
     def __init__(self, retry_after: float):
         super().__init__("database unavailable, retry shortly", retry_after)
+
+
+class Overloaded(Refused):
+    """chatd is too busy to take this on now (e.g. too many password hashes queued):
+    `retry_after` says when to try again."""

@@ -19,7 +19,6 @@ from typing import Any
 from uuid import UUID
 
 from chatd import keys
-from chatd.domain.accounts import hash_password, verify_password
 from chatd.domain.errors import Forbidden
 from chatd.domain.schemas import User
 from chatd.domain.tokens import Claims, issue_token
@@ -31,7 +30,7 @@ async def confirm_password(app: Mapping, user: User, password: str) -> None:
     """Changing the password or deleting the account asks for the password again. A wrong one
     is 403, not 401: the token is good, and a 401 tells clients to sign in again."""
     password_hash = await app[keys.queries].get_password_hash(app[keys.pool], user_id=user.user_id)
-    if not await verify_password(password_hash, password):
+    if not await app[keys.hashing].verify(password_hash, password):
         raise Forbidden("wrong password")
 
 
@@ -52,7 +51,7 @@ async def logout_all(app: Mapping, user: User) -> None:
 async def change_password(app: Mapping, user: User, old_password: str, new_password: str) -> tuple[str, int]:
     """Every token issued so far ends; the caller gets a fresh one (and its lifetime)."""
     await confirm_password(app, user, old_password)
-    password_hash = await hash_password(new_password)
+    password_hash = await app[keys.hashing].hash(new_password)
     cutoff = next_second()
     async with app[keys.pool].acquire() as con, con.transaction():
         await app[keys.queries].set_password_hash(con, user_id=user.user_id, password_hash=password_hash)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from chatd.domain.accounts import hash_password
+from chatd.domain.passwords import hash_password
 from chatd.store.pool import create_pool, load_queries
 from chatd.store.notify import NOTIFY_CHANNEL
 
@@ -41,7 +41,7 @@ async def create_demo_users(pool, queries, count: int) -> list[DemoUser]:
     while len(users) < count:
         user = DemoUser(f"demo_{secrets.token_hex(3)}", secrets.token_urlsafe(12))
         row = await queries.create_user(pool, username=user.username,
-                                        password_hash=await hash_password(user.password), email=None)
+                                        password_hash=hash_password(user.password), email=None)
         if row is not None:  # None: the random name was taken; draw another
             users.append(user)
     return users

@@ -12,7 +12,7 @@ from chatd.domain.tokens import issue_token
 from chatd.web.auth import current_token, current_user
 from chatd.web.encoding import json_response
 from chatd.web.endpoints import Endpoint
-from chatd.web.requests import json_body, json_or_form_body
+from chatd.web.requests import client_address, json_body, json_or_form_body
 
 
 async def register(request: web.Request) -> web.Response:
@@ -29,7 +29,8 @@ async def signup(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     body = await json_or_form_body(request, Login)
-    user = await accounts.check_password(request.app, body.username, body.password)
+    address = client_address(request, request.app[keys.config].trusted_proxies)
+    user = await accounts.check_password(request.app, body.username, body.password, address)
     token, lifetime = issue_token(request.app[keys.config], user)
     return json_response(Token(access_token=token, token_type="bearer", expires_in=lifetime))
 
@@ -62,10 +63,10 @@ async def delete_me(request: web.Request) -> web.Response:
 
 
 _LOGIN = dict(summary="Exchange a username and password for a bearer token", tag="auth",
-              body=Login, response=Token, errors=(400, 401), auth=False, form=True)
+              body=Login, response=Token, errors=(400, 401, 429, 503), auth=False, form=True)
 ENDPOINTS = [
     Endpoint("POST", "/auth/register", register, "Create an account", "auth", body=Credentials,
-             response=User, status=201, errors=(400, 409), auth=False),
+             response=User, status=201, errors=(400, 409, 503), auth=False),
     Endpoint("POST", "/auth/login", login, **_LOGIN),
     Endpoint("GET", "/auth/me", me, "The signed-in user", "auth", response=User),
     Endpoint("POST", "/auth/logout", logout, "Revoke the token presented", "auth", status=204),
@@ -79,5 +80,5 @@ ENDPOINTS = [
              body=AccountDeletion, status=204, errors=(400, 403, 409)),
     Endpoint("POST", "/login", login, **_LOGIN),
     Endpoint("POST", "/signup", signup, "Create an account (the original deployment's route)", "auth",
-             body=Signup, response=Signedup, status=201, errors=(400, 409), auth=False),
+             body=Signup, response=Signedup, status=201, errors=(400, 409, 503), auth=False),
 ]

@@ -9,12 +9,18 @@ from dataclasses import dataclass
 import aiosql
 import psycopg
 from yoyo import get_backend, read_migrations
+from yoyo.migrations import MigrationList
 
 from chatd.store.pool import DatabaseUnavailable
 from chatd.store.resources import resource_dir
 
 # How long a start waits for another process that is migrating the same database.
 LOCK_TIMEOUT_SECONDS = 120
+
+
+class MigrationFailed(RuntimeError):
+    """A migration that stopped (and was rolled back): the message names it and says what
+    PostgreSQL said, hints included, and is safe to print."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,11 @@ def apply_migrations(database_url: str) -> list[str]:
         migrations = read_migrations(str(resource_dir("migrations")))
         with backend.lock(timeout=LOCK_TIMEOUT_SECONDS):
             pending = backend.to_apply(migrations)
-            backend.apply_migrations(pending)
+            for migration in pending:  # one at a time, so a failure can name its migration
+                try:
+                    backend.apply_migrations(MigrationList([migration]))
+                except psycopg.Error as error:
+                    raise MigrationFailed(_explain(migration.id, error)) from None
             return [m.id for m in pending]
 
 
@@ -86,6 +96,15 @@ def _backend(database_url: str):
         return get_backend(uri)
     except psycopg.OperationalError as error:
         raise DatabaseUnavailable(f"cannot connect to the database: {_first_line(error)}") from None
+
+
+def _explain(migration_id: str, error: psycopg.Error) -> str:
+    """What PostgreSQL said, with its detail and hint: a migration that stops on purpose (a
+    RAISE in a DO block) explains there what the operator must do."""
+    diag = error.diag
+    lines = [f"migration {migration_id} stopped: {diag.message_primary or _first_line(error)}"]
+    lines += [f"  {text}" for text in (diag.message_detail, diag.message_hint) if text]
+    return "\n".join(lines)
 
 
 def _first_line(error: Exception) -> str:

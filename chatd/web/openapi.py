@@ -20,7 +20,7 @@ _ERROR_TEXT = {
     409: "Conflicts with the current state",
     413: "The request body is too large",
     429: "Rate limited: retry after the `Retry-After` seconds",
-    503: "Unavailable for now (the database is away, or not ready): retry after `Retry-After`; `detail` says what",
+    503: "Unavailable for now (the database is away, too many logins at once, or not ready): retry after `Retry-After`; `detail` says why",
 }
 
 

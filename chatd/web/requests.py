@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from ipaddress import ip_address
 from typing import TypeVar
 from uuid import UUID
 
 from aiohttp import web
 
+from chatd.config import IPNetwork
 from chatd.web.encoding import convert, decode
 from chatd.domain.errors import BadInput, NotFound
 
@@ -66,3 +69,32 @@ def query_uuid(request: web.Request, name: str) -> UUID | None:
         return UUID(raw)
     except ValueError:
         raise BadInput(f"{name} is not a valid id") from None
+
+
+def client_address(request: web.Request, trusted_proxies: Sequence[IPNetwork]) -> str:
+    """The address of the client, for throttling: the peer, unless the peer is a trusted proxy.
+    Then X-Forwarded-For is read from the right (each proxy appends the address it saw), past
+    the trusted proxies, to the first address none of them is: anything left of it was written
+    by the client and proves nothing."""
+    peer = request.remote or "unknown"
+    if not _trusted(peer, trusted_proxies):
+        return peer
+    hops = [hop.strip() for value in request.headers.getall("X-Forwarded-For", ())
+            for hop in value.split(",")]
+    client = peer
+    for hop in reversed(hops):
+        try:
+            client = str(ip_address(hop))
+        except ValueError:  # not an address: the chain can be followed no further
+            break
+        if not _trusted(client, trusted_proxies):
+            break
+    return client
+
+
+def _trusted(address: str, trusted_proxies: Sequence[IPNetwork]) -> bool:
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in trusted_proxies)

@@ -111,3 +111,15 @@ SELECT pid
 -- name: count_messages_by_text()
 -- How many times each text is stored: a resend must never store a message twice.
 SELECT text, count(*) AS n FROM chatmessage GROUP BY text;
+
+-- name: list_login_failure_keys()
+-- The keys failed logins were counted under, the most frequent first.
+SELECT key, count(*) AS failures FROM login_failure GROUP BY key ORDER BY count(*) DESC, key;
+
+-- name: age_login_failures(seconds)!
+-- Every failed login recorded so far, as if it happened `seconds` earlier.
+UPDATE login_failure SET failed_at = failed_at - make_interval(secs => :seconds);
+
+-- name: lock_login_failures()!
+-- Held in a transaction, this makes every login that counts or checks failures wait.
+LOCK TABLE login_failure IN ACCESS EXCLUSIVE MODE;

@@ -38,3 +38,19 @@ INSERT INTO yoyo_lock (locked, ctime, pid) VALUES (1, now(), 999999);
 
 -- name: count_yoyo_locks()$
 SELECT count(*) FROM yoyo_lock;
+
+-- name: drop_database_cli_case#
+DROP DATABASE IF EXISTS chatd_cli_case WITH (FORCE);
+
+-- name: create_database_cli_case#
+CREATE DATABASE chatd_cli_case;
+
+-- name: insert_bare_user(username)!
+-- A user as a database from before usernames were unique regardless of case may hold them.
+INSERT INTO users (username) VALUES (:username);
+
+-- name: rename_user(old, new)!
+UPDATE users SET username = :new WHERE username = :old;
+
+-- name: list_user_indexes()
+SELECT indexname FROM pg_indexes WHERE tablename = 'users' ORDER BY indexname;

@@ -1,0 +1,1 @@
+DROP INDEX uq_users_lower_username;
