@@ -3,6 +3,7 @@ once; every test starts from empty tables and talks to a real chatd app over HTT
 
 from __future__ import annotations
 
+import asyncio
 import os
 import warnings
 from dataclasses import dataclass, field
