@@ -214,3 +214,17 @@ async def test_a_logout_with_a_legacy_token_ends_it(client, config, alice):
     assert (await client.post("/auth/logout", headers=bearer(legacy))).status == 204
     assert await me(client, legacy) == (401, REVOKED)
     assert (await me(client, alice.token))[0] == 200
+
+
+async def test_password_guesses_through_a_password_change_count_as_failed_logins(client, alice):
+    """A stolen token is no way around the login limits: after 10 wrong old passwords, the 11th
+    attempt is 429 even with the right one, and logging in is throttled too."""
+    wrong = {"old_password": "not the password", "new_password": "a new password"}
+    for _ in range(10):
+        assert (await client.put("/auth/password", json=wrong, headers=alice.auth)).status == 403
+    resp = await client.put("/auth/password", json={"old_password": PASSWORD, "new_password": "a new password"},
+                            headers=alice.auth)
+    assert (resp.status, await resp.json()) == (429, {"detail": "too many failed logins, retry later"})
+    assert int(resp.headers["Retry-After"]) > 0
+    login_resp = await client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
+    assert login_resp.status == 429

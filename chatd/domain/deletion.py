@@ -16,10 +16,10 @@ from chatd.domain.sessions import confirm_password, next_second, revoke
 log = logging.getLogger(__name__)
 
 
-async def delete_account(app: Mapping, user: User, password: str) -> None:
+async def delete_account(app: Mapping, user: User, password: str, address: str) -> None:
     """All or nothing, in one transaction; its notes go out when it commits. A server the user
     is the last ADMIN of must be handed over or deleted first (409 naming them)."""
-    await confirm_password(app, user, password)
+    await confirm_password(app, user, password, address)
     queries, bus = app[keys.queries], app[keys.notes]
     async with app[keys.pool].acquire() as con, con.transaction():
         server_ids = [row["id"] async for row in queries.lock_servers_of_member(con, user_id=user.user_id)]

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from chatd import keys
+from chatd.domain import logins
 from chatd.domain.errors import Forbidden
 from chatd.domain.schemas import User
 from chatd.domain.tokens import Claims, issue_token
@@ -26,12 +27,18 @@ from chatd.domain.tokens import Claims, issue_token
 log = logging.getLogger(__name__)
 
 
-async def confirm_password(app: Mapping, user: User, password: str) -> None:
+async def confirm_password(app: Mapping, user: User, password: str, address: str) -> None:
     """Changing the password or deleting the account asks for the password again. A wrong one
-    is 403, not 401: the token is good, and a 401 tells clients to sign in again."""
+    is 403, not 401: the token is good, and a 401 tells clients to sign in again. Guesses count
+    against the same limits as failed logins (chatd.domain.logins), so a stolen token is no
+    way around them."""
+    app[keys.hashing].require_room()
+    await logins.require_allowed(app, user.username, address)
     password_hash = await app[keys.queries].get_password_hash(app[keys.pool], user_id=user.user_id)
     if not await app[keys.hashing].verify(password_hash, password):
+        await logins.record_failure(app, user.username, address)
         raise Forbidden("wrong password")
+    await logins.clear(app, user.username)
 
 
 async def logout(app: Mapping, token: Claims) -> None:
@@ -48,9 +55,10 @@ async def logout_all(app: Mapping, user: User) -> None:
     await wait_until(cutoff)
 
 
-async def change_password(app: Mapping, user: User, old_password: str, new_password: str) -> tuple[str, int]:
+async def change_password(app: Mapping, user: User, old_password: str, new_password: str,
+                          address: str) -> tuple[str, int]:
     """Every token issued so far ends; the caller gets a fresh one (and its lifetime)."""
-    await confirm_password(app, user, old_password)
+    await confirm_password(app, user, old_password, address)
     password_hash = await app[keys.hashing].hash(new_password)
     cutoff = next_second()
     async with app[keys.pool].acquire() as con, con.transaction():

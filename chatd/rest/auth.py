@@ -29,8 +29,7 @@ async def signup(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     body = await json_or_form_body(request, Login)
-    address = client_address(request, request.app[keys.config].trusted_proxies)
-    user = await accounts.check_password(request.app, body.username, body.password, address)
+    user = await accounts.check_password(request.app, body.username, body.password, _address(request))
     token, lifetime = issue_token(request.app[keys.config], user)
     return json_response(Token(access_token=token, token_type="bearer", expires_in=lifetime))
 
@@ -52,14 +51,19 @@ async def logout_all(request: web.Request) -> web.Response:
 async def change_password(request: web.Request) -> web.Response:
     body = await json_body(request, PasswordChange)
     token, lifetime = await sessions.change_password(
-        request.app, request[current_user], body.old_password, body.new_password)
+        request.app, request[current_user], body.old_password, body.new_password, _address(request))
     return json_response(Token(access_token=token, token_type="bearer", expires_in=lifetime))
 
 
 async def delete_me(request: web.Request) -> web.Response:
     body = await json_body(request, AccountDeletion)
-    await deletion.delete_account(request.app, request[current_user], body.password)
+    await deletion.delete_account(request.app, request[current_user], body.password, _address(request))
     return web.Response(status=204)
+
+
+def _address(request: web.Request) -> str:
+    """Who is guessing, for the limits on password attempts."""
+    return client_address(request, request.app[keys.config].trusted_proxies)
 
 
 _LOGIN = dict(summary="Exchange a username and password for a bearer token", tag="auth",
@@ -74,10 +78,10 @@ ENDPOINTS = [
              status=204),
     Endpoint("PUT", "/auth/password", change_password,
              "Change the password: every other token is revoked, a fresh one returned", "auth",
-             body=PasswordChange, response=Token, errors=(400, 403)),
+             body=PasswordChange, response=Token, errors=(400, 403, 429, 503)),
     Endpoint("DELETE", "/auth/me", delete_me,
              "Delete the account: its sessions end, it leaves every server, its messages stay", "auth",
-             body=AccountDeletion, status=204, errors=(400, 403, 409)),
+             body=AccountDeletion, status=204, errors=(400, 403, 409, 429, 503)),
     Endpoint("POST", "/login", login, **_LOGIN),
     Endpoint("POST", "/signup", signup, "Create an account (the original deployment's route)", "auth",
              body=Signup, response=Signedup, status=201, errors=(400, 409, 503), auth=False),
