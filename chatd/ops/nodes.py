@@ -44,11 +44,13 @@ async def _beat_forever(app: web.Application, node: dict, interval: float) -> No
 
 
 async def _beat(app: web.Application, node: dict, interval: float) -> None:
-    """A database that is away costs a log line, not the process: the next beat catches up."""
+    """A database that is away costs no process (and, once noticed, no more log lines): the next
+    beat catches up."""
     hub = app[keys.hub]
     try:
         await asyncio.wait_for(app[keys.queries].upsert_node(
             app[keys.pool], **node, connections=hub.connection_count, users=len(hub.active_connections),
             stale_seconds=interval * STALE_BEATS), interval)
     except DB_ERRORS as error:
-        log.warning("event=node_beat_failed error=%s", type(error).__name__)
+        if not app[keys.availability].noticed(error):  # an outage is logged once, by availability
+            log.warning("event=node_beat_failed error=%s", type(error).__name__)

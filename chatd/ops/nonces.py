@@ -32,8 +32,9 @@ async def _sweep_forever(app: web.Application) -> None:
 
 
 async def sweep_nonce_claims(app: web.Application) -> None:
-    """A database that is away costs a log line; the next sweep catches up."""
+    """A database that is away is the outage's one log line; the next sweep catches up."""
     try:
         await app[keys.queries].delete_expired_nonce_claims(app[keys.pool])
     except DB_ERRORS as error:
-        log.warning("event=nonce_sweep_failed error=%s", type(error).__name__)
+        if not app[keys.availability].noticed(error):  # an outage is logged once, by availability
+            log.warning("event=nonce_sweep_failed error=%s", type(error).__name__)
