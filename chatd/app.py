@@ -26,14 +26,14 @@ from chatd.store.groupcommit import group_commit_ctx
 from chatd.store.notify import notes_ctx
 from chatd.ops.metrics import Metrics, metrics_middleware
 from chatd.ops.nodes import node_ctx
-from chatd.ops.nonces import nonce_sweep_ctx
+from chatd.ops.sweeps import sweep_ctx
 from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
-from chatd.rest import auth, channels, health, members, messages, servers
+from chatd.rest import auth, changes, channels, health, members, messages, servers
 
 ENDPOINTS: list[Endpoint] = [
-    *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *members.ENDPOINTS,
+    *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS,
     *health.ENDPOINTS,
 ]
 
@@ -47,9 +47,10 @@ def create_app(config: Config) -> web.Application:
     app[keys.metrics] = Metrics(app)
     app[keys.tokens] = VerifiedTokens(config)
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
+    app[keys.change_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app.cleanup_ctx.extend([
         watchdog_ctx, hashing_ctx, database_ctx, availability_ctx, notes_ctx, group_commit_ctx, gateway_ctx,
-        gc_freeze_ctx, node_ctx, nonce_sweep_ctx,
+        gc_freeze_ctx, node_ctx, sweep_ctx,
     ])
     app.on_shutdown.extend([notify_stopping, close_sockets])
     app.router.add_get("/chat/ws", websocket_handler)

@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -76,6 +77,10 @@ class Config:
     hashes_at_once: int = field(default_factory=lambda: os.cpu_count() or 1)
     hashes_waiting: int = field(default_factory=lambda: 4 * (os.cpu_count() or 1))
     node_interval_seconds: float = 10.0  # how often this process refreshes its chatd_node row
+    # How long a channel's changes are kept for resumes, and how long after sending a message
+    # may be edited (None: always).
+    change_retention: timedelta = timedelta(days=30)
+    edit_window: timedelta | None = None
     log_format: str = "kv"  # or "json": one JSON object per line
     # Set by systemd (Type=notify, WatchdogSec): where to send READY=1, and how often to ping.
     notify_socket: str | None = None
@@ -120,6 +125,8 @@ class Config:
             rate_limit=_rate_limit(env.get("CHATD_RATE_LIMIT", "5/5s")),
             trusted_proxies=_networks(env, "CHATD_TRUSTED_PROXIES"),
             node_interval_seconds=float(_positive_int(env, "CHATD_NODE_INTERVAL", 10)),
+            change_retention=_duration(env, "CHATD_CHANGE_RETENTION", "30d", allow_off=False),
+            edit_window=_duration(env, "CHATD_EDIT_WINDOW", "off", allow_off=True),
             log_format=_choice(env, "CHATD_LOG_FORMAT", ("kv", "json")),
             notify_socket=env.get("NOTIFY_SOCKET") or None,
             watchdog_usec=_positive_int(env, "WATCHDOG_USEC", 0) or None,
@@ -202,6 +209,19 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_UNITS = {**_UNITS, "d": 86400.0}
+
+
+def _duration(env: Mapping[str, str], name: str, default: str, allow_off: bool) -> timedelta | None:
+    """`90s`, `15m`, `12h`, `30d` (and `off`, where that means "no limit")."""
+    raw = (env.get(name, "").strip() or default).lower()
+    if allow_off and raw == "off":
+        return None
+    match = re.fullmatch(r"(\d{1,6})\s*([smhd])", raw)
+    if not match or int(match[1]) == 0:
+        example = "'15m', '12h' or 'off'" if allow_off else "'90s', '12h' or '30d'"
+        raise ConfigError(f"{name}={raw!r} is not a duration like {example}")
+    return timedelta(seconds=int(match[1]) * _DURATION_UNITS[match[2]])
 
 
 def _rate_limit(raw: str) -> RateLimit | None:

@@ -29,6 +29,7 @@ hub = web.AppKey["Hub"]("hub")
 notes = web.AppKey["NoteBus"]("notes")
 typing = web.AppKey["TypingTracker"]("typing")
 message_limiter = web.AppKey["Optional[RateLimiter]"]("message_limiter")
+change_limiter = web.AppKey["Optional[RateLimiter]"]("change_limiter")  # edits, deletions, reactions
 metrics = web.AppKey["Metrics"]("metrics")
 tokens = web.AppKey["VerifiedTokens"]("tokens")
 connect_lookup = web.AppKey["ConnectLookup"]("connect_lookup")

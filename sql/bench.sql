@@ -3,8 +3,8 @@
 -- message, with none of its logic (no send-rule check, no channel-row lock, no nonce lookup,
 -- no NOTIFY). Parameters appear in declared order, so the ceiling can run this text as
 -- $1..$5 on a bare asyncpg connection.
-INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq)
-VALUES (:server_id, :channel_id, :user_id, :text, :seq)
+INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq, event_seq)
+VALUES (:server_id, :channel_id, :user_id, :text, :seq, :seq)
 RETURNING id, created_at;
 
 -- name: bench_insert_message_notify(server_id, channel_id, user_id, text, seq, notify_channel)^
@@ -12,8 +12,8 @@ RETURNING id, created_at;
 -- message: PostgreSQL serializes the commits of notifying transactions (one global queue
 -- lock, held across the commit's WAL flush), so this shows what one NOTIFY per message
 -- costs by itself.
-INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq)
-VALUES (:server_id, :channel_id, :user_id, :text, :seq)
+INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq, event_seq)
+VALUES (:server_id, :channel_id, :user_id, :text, :seq, :seq)
 RETURNING id, created_at, pg_notify(:notify_channel, id::text) AS notified;
 
 -- name: bench_notify(notify_channel, payload)$
@@ -21,8 +21,9 @@ RETURNING id, created_at, pg_notify(:notify_channel, id::text) AS notified;
 SELECT pg_notify(:notify_channel, :payload);
 
 -- name: bench_set_last_seq(channel_id, last_seq)!
--- After COPY filled a channel's history, later posts continue its sequence.
-UPDATE chatchannel SET last_seq = :last_seq WHERE id = :channel_id;
+-- After COPY filled a channel's history (new messages only: each event_seq is its seq), later
+-- posts continue both sequences.
+UPDATE chatchannel SET last_seq = :last_seq, last_event_seq = :last_seq WHERE id = :channel_id;
 
 -- name: bench_message_at_depth(channel_id, depth)$
 -- The id of the message `depth` places from the newest: a `before` anchor as deep in history

@@ -1,12 +1,13 @@
--- name: insert_message_batch(notify_channel, server_ids, channel_ids, user_ids, usernames, texts, nonces)
+-- name: insert_message_batch(notify_channel, server_ids, channel_ids, user_ids, usernames, texts, nonces, reply_to_ids)
 -- Group commit: the sends that arrived together, as one statement and one commit (item k of
 -- the arrays is message `ord` k). The send rule is checked in the same statement that
 -- inserts, so it holds at the moment of the insert: the sender is a member of the server and
 -- the channel is one of its TEXT channels. One row per item the statement accepts:
 --   created false: its nonce repeats one its author used in the last 5 minutes (or an earlier
 --                  item of this batch); that message is returned and nothing is stored;
---   created true:  stored now, with the channel's next seq.
--- An item with no row was refused (permissions.require_send says why), its channel is gone,
+--   created true:  stored now, with the channel's next seq and next event_seq.
+-- An item with no row was refused (permissions.require_send says why; or its reply_to is not
+-- a message of its channel, which chatd.domain.messages checks first), its channel is gone,
 -- or its nonce was claimed by another process's batch that committed while this statement
 -- ran: `earlier` reads the snapshot taken when the statement started and misses that
 -- message, which a statement of its own finds (the group commit runs one for such items).
@@ -17,16 +18,19 @@
 WITH batch AS (
     SELECT *
       FROM unnest(:server_ids::uuid[], :channel_ids::uuid[], :user_ids::uuid[], :usernames::text[],
-                  :texts::text[], :nonces::text[])
-           WITH ORDINALITY AS b(server_id, channel_id, user_id, username, text, nonce, ord)
+                  :texts::text[], :nonces::text[], :reply_to_ids::uuid[])
+           WITH ORDINALITY AS b(server_id, channel_id, user_id, username, text, nonce, reply_to_id, ord)
 ), allowed AS (
     SELECT b.*
       FROM batch b
       JOIN chatchannel c ON c.id = b.channel_id AND c.server_id = b.server_id AND c.type = 'TEXT'
       JOIN servermembership m ON m.server_id = b.server_id AND m.user_id = b.user_id
+     WHERE b.reply_to_id IS NULL
+        OR EXISTS (SELECT 1 FROM chatmessage r
+                    WHERE r.id = b.reply_to_id AND r.channel_id = b.channel_id AND r.deleted_at IS NULL)
 ), earlier AS (
     SELECT DISTINCT ON (a.ord) a.ord, a.username, e.id, e.server_id, e.channel_id, e.user_id, e.text,
-           e.created_at, e.seq, e.nonce
+           e.created_at, e.seq, e.nonce, e.event_seq, e.reply_to_id, e.edited_at
       FROM allowed a
       JOIN chatmessage e ON e.user_id = a.user_id AND e.nonce = a.nonce
                         AND e.created_at > now() - interval '5 minutes'
@@ -40,7 +44,7 @@ WITH batch AS (
        AND NOT EXISTS (SELECT 1 FROM allowed x
                         WHERE x.user_id = a.user_id AND x.nonce = a.nonce AND x.ord < a.ord)
 ), locked AS MATERIALIZED (
-    SELECT c.id, c.last_seq
+    SELECT c.id, c.last_seq, c.last_event_seq
       FROM chatchannel c
      WHERE c.id IN (SELECT channel_id FROM first)
      ORDER BY c.id
@@ -68,43 +72,58 @@ WITH batch AS (
        AND (f.nonce IS NULL OR f.id IN (SELECT message_id FROM claimed))
 ), bumped AS (
     UPDATE chatchannel c
-       SET last_seq = l.last_seq + k.n
+       SET last_seq = l.last_seq + k.n, last_event_seq = l.last_event_seq + k.n
       FROM locked l
       JOIN (SELECT channel_id, count(*) AS n FROM fresh GROUP BY channel_id) k ON k.channel_id = l.id
      WHERE c.id = l.id
-    RETURNING c.id, l.last_seq AS base
+    RETURNING c.id, l.last_seq AS base, l.last_event_seq AS event_base
 ), planned AS (
-    SELECT f.ord, f.id, f.server_id, f.channel_id, f.user_id, f.username, f.text, f.nonce, b.base + f.n AS seq
+    SELECT f.ord, f.id, f.server_id, f.channel_id, f.user_id, f.username, f.text, f.nonce, f.reply_to_id,
+           b.base + f.n AS seq, b.event_base + f.n AS event_seq
       FROM fresh f
       JOIN bumped b ON b.id = f.channel_id
 ), inserted AS (
-    INSERT INTO chatmessage (id, server_id, channel_id, user_id, text, seq, nonce)
-    SELECT id, server_id, channel_id, user_id, text, seq, nonce FROM planned
+    INSERT INTO chatmessage (id, server_id, channel_id, user_id, text, seq, nonce, event_seq, reply_to_id)
+    SELECT id, server_id, channel_id, user_id, text, seq, nonce, event_seq, reply_to_id FROM planned
     RETURNING id, created_at
 ), stored AS (
-    SELECT p.ord, p.id, p.server_id, p.channel_id, p.user_id, p.username, p.text, i.created_at, p.seq, p.nonce
+    SELECT p.ord, p.id, p.server_id, p.channel_id, p.user_id, p.username, p.text, i.created_at, p.seq, p.nonce,
+           p.event_seq, p.reply_to_id
       FROM planned p
       JOIN inserted i ON i.id = p.id
 ), notified AS (
     SELECT count(pg_notify(:notify_channel, json_build_object(
                'kind', 'message', 'id', s.id, 'server_id', s.server_id,
                'channel_id', s.channel_id, 'user_id', s.user_id, 'username', s.username,
-               'created_at', s.created_at, 'seq', s.seq, 'nonce', s.nonce,
-               'text', CASE WHEN octet_length(to_json(s.text)::text) <= 6000 THEN s.text END
+               'created_at', s.created_at, 'seq', s.seq, 'nonce', s.nonce, 'event_seq', s.event_seq,
+               'text', CASE WHEN octet_length(to_json(s.text)::text) <= 6000 THEN s.text END,
+               'reply_to', CASE WHEN r.id IS NOT NULL THEN json_build_object(
+                   'id', r.id, 'user_id', r.user_id, 'username', ru.username,
+                   'text', left(r.text, 200), 'deleted', r.deleted_at IS NOT NULL) END
            )::text)) AS notes
       FROM (SELECT * FROM stored ORDER BY channel_id, seq) s
+      LEFT JOIN chatmessage r ON r.id = s.reply_to_id
+      LEFT JOIN users ru ON ru.user_id = r.user_id
+), answered AS (
+    SELECT s.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.created_at, s.seq, s.nonce,
+           s.event_seq, s.reply_to_id, NULL::timestamptz AS edited_at, true AS created
+      FROM stored s, notified
+    UNION ALL
+    SELECT ord, id, server_id, channel_id, user_id, username, text, created_at, seq, nonce, event_seq,
+           reply_to_id, edited_at, false
+      FROM earlier
+    UNION ALL
+    SELECT a.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.created_at, s.seq, s.nonce,
+           s.event_seq, s.reply_to_id, NULL, false
+      FROM allowed a
+      JOIN stored s ON s.user_id = a.user_id AND s.nonce = a.nonce AND s.ord < a.ord
 )
-SELECT s.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.created_at, s.seq, s.nonce,
-       true AS created
-  FROM stored s, notified
-UNION ALL
-SELECT ord, id, server_id, channel_id, user_id, username, text, created_at, seq, nonce, false
-  FROM earlier
-UNION ALL
-SELECT a.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.created_at, s.seq, s.nonce,
-       false
-  FROM allowed a
-  JOIN stored s ON s.user_id = a.user_id AND s.nonce = a.nonce AND s.ord < a.ord;
+-- The answers carry what they reply to, as history shows it.
+SELECT a.*, r.user_id AS reply_user_id, ru.username AS reply_username,
+       left(r.text, 200) AS reply_text, r.deleted_at IS NOT NULL AS reply_deleted
+  FROM answered a
+  LEFT JOIN chatmessage r ON r.id = a.reply_to_id
+  LEFT JOIN users ru ON ru.user_id = r.user_id;
 
 -- name: delete_expired_nonce_claims()!
 -- A claim older than the 5 minutes a nonce repeats within stands for nothing (the claim in
@@ -117,39 +136,27 @@ DELETE FROM chatmessage_nonce
 
 -- name: get_message(message_id)^
 -- A message whose text was too long to travel in its notification.
-SELECT m.id, m.server_id, m.channel_id, m.user_id, u.username, m.text, m.created_at, m.seq, m.nonce
-  FROM chatmessage m
-  JOIN users u ON u.user_id = m.user_id
- WHERE m.id = :message_id;
+SELECT * FROM message_row WHERE id = :message_id;
 
 -- name: list_messages_after_seq(channel_id, after_seq, lim)
--- Resume: what a client missed, in seq order (the unique (channel_id, seq) index).
-SELECT m.id, m.server_id, m.channel_id, m.user_id, u.username, m.text, m.created_at, m.seq, m.nonce
-  FROM chatmessage m
-  JOIN users u ON u.user_id = m.user_id
+-- Resume by seq and REST's after_seq: the messages a client missed, in seq order (the unique
+-- (channel_id, seq) index); deleted ones are not history.
+SELECT *
+  FROM message_row m
  WHERE m.channel_id = :channel_id
    AND m.seq > :after_seq
+   AND m.deleted_at IS NULL
  ORDER BY m.seq
  LIMIT :lim;
-
--- name: list_messages_of_servers_since(server_ids, since)
--- Catching up after the LISTEN connection was lost: everything recent in the servers this
--- process has clients for; the caller skips what it already delivered (by seq).
-SELECT m.id, m.server_id, m.channel_id, m.user_id, u.username, m.text, m.created_at, m.seq, m.nonce
-  FROM chatmessage m
-  JOIN users u ON u.user_id = m.user_id
- WHERE m.created_at > :since
-   AND m.server_id = any(:server_ids::uuid[])
- ORDER BY m.channel_id, m.seq;
 
 -- name: list_messages_page(channel_id, lim, skip)
 -- The newest messages after skipping `skip`, returned oldest first so a client can append
 -- them as they are. Reads ix_chatmessage_channel_id_created_at_id backwards.
 SELECT * FROM (
-    SELECT m.id, m.server_id, m.channel_id, m.user_id, u.username, m.text, m.created_at, m.seq
-      FROM chatmessage m
-      JOIN users u ON u.user_id = m.user_id
+    SELECT *
+      FROM message_row m
      WHERE m.channel_id = :channel_id
+       AND m.deleted_at IS NULL
      ORDER BY m.created_at DESC, m.id DESC
      LIMIT :lim OFFSET :skip
 ) page
@@ -161,10 +168,10 @@ ORDER BY created_at, id;
 -- (channel_id, created_at, id), not a filter over every newer message. A `before` id that is
 -- not a message of this channel compares with NULL: no rows.
 SELECT * FROM (
-    SELECT m.id, m.server_id, m.channel_id, m.user_id, u.username, m.text, m.created_at, m.seq
-      FROM chatmessage m
-      JOIN users u ON u.user_id = m.user_id
+    SELECT *
+      FROM message_row m
      WHERE m.channel_id = :channel_id
+       AND m.deleted_at IS NULL
        AND (m.created_at, m.id) < (
                (SELECT a.created_at FROM chatmessage a WHERE a.id = :before_id AND a.channel_id = :channel_id),
                :before_id::uuid)
@@ -175,3 +182,8 @@ ORDER BY created_at, id;
 
 -- name: message_exists_in_channel(message_id, channel_id)$
 SELECT EXISTS (SELECT 1 FROM chatmessage WHERE id = :message_id AND channel_id = :channel_id);
+
+-- name: live_message_in_channel(message_id, channel_id)$
+-- A message of this channel that is not deleted (what a reply may name).
+SELECT EXISTS (SELECT 1 FROM chatmessage
+                WHERE id = :message_id AND channel_id = :channel_id AND deleted_at IS NULL);

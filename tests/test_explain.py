@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 BIG_TABLES = {"chatmessage", "servermembership", "users"}
 
@@ -55,7 +56,15 @@ HOT_QUERIES = {
     "account deletion, last ADMIN": ("list_servers_only_admin", lambda s: dict(user_id=s["user_id"])),
     "send (group commit)": ("insert_message_batch", lambda s: dict(
         notify_channel="explain", server_ids=[s["server_id"]] * 2, channel_ids=[s["channel_id"]] * 2,
-        user_ids=[s["user_id"]] * 2, usernames=["a", "a"], texts=["x", "y"], nonces=["n", None])),
+        user_ids=[s["user_id"]] * 2, usernames=["a", "a"], texts=["x", "y"], nonces=["n", None],
+        reply_to_ids=[s["message_id"], None])),
+    "reply check": ("live_message_in_channel",
+                    lambda s: dict(message_id=s["message_id"], channel_id=s["channel_id"])),
+    "resume, channels": ("list_readable_channels", lambda s: dict(user_id=s["user_id"], channel_ids=[s["channel_id"]])),
+    "resume, changes": ("list_changes_after",
+                        lambda s: dict(channel_ids=[s["channel_id"]], after_event_seqs=[2500], lim=200)),
+    "catch-up": ("list_changes_of_servers_since",
+                 lambda s: dict(server_ids=[s["server_id"]], since=datetime.now(timezone.utc) - timedelta(seconds=30))),
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from chatd.ops.nonces import sweep_nonce_claims
+from chatd.ops.sweeps import sweep_nonce_claims
 
 FIVE_MINUTES_AGO = 301  # seconds
 

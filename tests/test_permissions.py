@@ -51,7 +51,7 @@ async def test_the_insert_and_check_send_agree_on_every_role_and_channel(db, app
             allowed_by_python = False
         stored = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[server_id], channel_ids=[channels[channel]],
-            user_ids=[sender.id], usernames=[sender.name], texts=["hi"], nonces=[None])]
+            user_ids=[sender.id], usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None])]
         verdicts[role, channel] = (allowed_by_python, bool(stored))
     assert {key: sql for key, (python, sql) in verdicts.items() if python != sql} == {}
     # And the rule is the one the product means: any member, TEXT channels of that server only.

@@ -26,7 +26,7 @@ from chatd.store.pool import load_queries
 from chatd.domain.schemas import User
 
 COPY_BATCH = 1000
-COPY_COLUMNS = ("server_id", "channel_id", "user_id", "text", "created_at", "seq")
+COPY_COLUMNS = ("server_id", "channel_id", "user_id", "text", "created_at", "seq", "event_seq")
 
 
 @contextlib.contextmanager
@@ -107,7 +107,7 @@ async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_
 
     async def batch(start: int) -> None:
         records = [(server_id, channel_id, user_id, f"history {seq}",
-                    newest - timedelta(milliseconds=first_seq + rows - seq), seq)
+                    newest - timedelta(milliseconds=first_seq + rows - seq), seq, seq)
                    for seq in range(start, min(start + COPY_BATCH, first_seq + rows))]
         async with gate, pool.acquire() as con:
             await con.copy_records_to_table("chatmessage", records=records, columns=COPY_COLUMNS)

@@ -38,6 +38,10 @@ class Conflict(Refused):
     """Conflicts with the current state (taken, already a member, the last ADMIN)."""
 
 
+class Gone(Refused):
+    """No longer kept (changes past their retention): the caller reloads instead."""
+
+
 class RateLimited(Refused):
     """Too much, too fast: `retry_after` says when."""
 

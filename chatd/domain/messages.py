@@ -22,8 +22,12 @@ def clean_text(text: str) -> str:
     return text
 
 
+REPLY_ELSEWHERE = "reply_to is not a message of this channel"
+
+
 async def post_message(
-    app: Mapping, user: User, server_id: UUID, channel_id: UUID, text: str, nonce: str | None = None
+    app: Mapping, user: User, server_id: UUID, channel_id: UUID, text: str, nonce: str | None = None,
+    reply_to: UUID | None = None,
 ):
     """Store a message and broadcast it (the INSERT's NOTIFY reaches every process on commit).
 
@@ -32,6 +36,7 @@ async def post_message(
 
     Returns the stored row, with `created` false when `nonce` repeats one this user sent in
     the last 5 minutes: that earlier message is returned and nothing new is stored or sent.
+    A reply names a message of the same channel, not deleted (the insert checks it too).
     """
     text = clean_text(text)
     limiter = app[keys.message_limiter]
@@ -39,8 +44,12 @@ async def post_message(
         wait = limiter.acquire((user.user_id, channel_id))
         if wait:
             raise RateLimited("you are sending messages too fast", retry_after=wait)
-    row = await app[keys.group_commit].store(Outgoing(server_id, channel_id, user.user_id, user.username, text, nonce))
+    outgoing = Outgoing(server_id, channel_id, user.user_id, user.username, text, nonce, reply_to)
+    row = await app[keys.group_commit].store(outgoing)
     if row is None:  # refused by the statement: the permission check names the reason
         await permissions.require_send(app, user, server_id, channel_id)
+        if reply_to is not None and not await app[keys.queries].live_message_in_channel(
+                app[keys.pool], message_id=reply_to, channel_id=channel_id):
+            raise BadInput(REPLY_ELSEWHERE)
         raise NotFound(permissions.CHANNEL_NOT_FOUND)  # allowed now, but gone at the insert
     return row

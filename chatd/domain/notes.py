@@ -26,16 +26,36 @@ class Note(msgspec.Struct, tag_field="kind"):
     """The `kind` tag names the struct; every subclass below is a kind of note."""
 
 
-class MessageNote(Note, tag="message"):
-    id: UUID
+class ChangeNote(Note):
+    """A change to a channel's content: it took the channel's next `event_seq`, is kept in
+    the channel's change stream (sql/changes.sql) and replayed by a resume. Each subclass has
+    one event builder in chatd.gateway.outbound.CHANGE_EVENTS."""
+
     server_id: UUID
     channel_id: UUID
+    event_seq: int
+
+
+class ReplyNote(msgspec.Struct):
+    """What a message replies to, as it was when read: text cut at 200 characters, empty once
+    that message is deleted."""
+
+    id: UUID
+    user_id: UUID
+    username: str
+    text: str
+    deleted: bool
+
+
+class MessageNote(ChangeNote, tag="message"):
+    id: UUID
     user_id: UUID
     username: str
     created_at: datetime
     seq: int
     nonce: str | None = None
     text: str | None = None  # None when too long for NOTIFY: fetch it by id
+    reply_to: ReplyNote | None = None
 
 
 class TypingNote(Note, tag="typing"):
@@ -80,7 +100,16 @@ class TokensRevokedNote(Note, tag="tokens_revoked"):
     valid_after: datetime
 
 
-NOTE_TYPES: tuple[type[Note], ...] = tuple(Note.__subclasses__())
+def _kinds(base: type[Note]) -> list[type[Note]]:
+    """The tagged structs under `base`: every subclass that is not itself a base of others."""
+    kinds = []
+    for sub in base.__subclasses__():
+        kinds.extend(_kinds(sub) if sub.__subclasses__() else [sub])
+    return kinds
+
+
+NOTE_TYPES: tuple[type[Note], ...] = tuple(_kinds(Note))
+CHANGE_TYPES: tuple[type[ChangeNote], ...] = tuple(_kinds(ChangeNote))  # type: ignore[arg-type]
 _decoder = msgspec.json.Decoder(Union[NOTE_TYPES])  # type: ignore[valid-type]
 _encoder = msgspec.json.Encoder()
 
@@ -94,11 +123,20 @@ def encode_note(note: Note) -> str:
 
 
 def message_note(row) -> MessageNote:
-    """A message row read back from the database (catch-up, resume, long text)."""
+    """A message row as insert_message_batch answers it (a resend's earlier message)."""
     return MessageNote(
         id=row["id"], server_id=row["server_id"], channel_id=row["channel_id"], user_id=row["user_id"],
         username=row["username"], created_at=row["created_at"], seq=row["seq"], nonce=row["nonce"], text=row["text"],
+        event_seq=row["event_seq"], reply_to=reply_note(row),
     )
+
+
+def reply_note(row) -> ReplyNote | None:
+    """The reply_* columns of a message row (message_row, insert_message_batch)."""
+    if row["reply_to_id"] is None:
+        return None
+    return ReplyNote(id=row["reply_to_id"], user_id=row["reply_user_id"], username=row["reply_username"],
+                     text=row["reply_text"], deleted=row["reply_deleted"])
 
 
 class Receiver(Protocol):

@@ -70,6 +70,7 @@ class NewChannel(Body):
 class NewMessage(Body):
     text: MessageText
     nonce: Annotated[str, Meta(max_length=64, pattern=NO_NUL)] | None = None
+    reply_to: Annotated[UUID | None, Meta(description="a message of the same channel this one replies to")] = None
 
 
 class NewMember(Body):
@@ -131,6 +132,16 @@ class Channel(msgspec.Struct):
     created_at: datetime
 
 
+class ReplyPreview(msgspec.Struct):
+    """The message replied to: its text cut at 200 characters, empty once it is deleted."""
+
+    id: UUID
+    user_id: UUID
+    user: str
+    text: str
+    deleted: bool
+
+
 class Message(msgspec.Struct):
     id: UUID
     server_id: UUID
@@ -141,6 +152,9 @@ class Message(msgspec.Struct):
     timestamp: Annotated[str, Meta(description='UTC wall-clock time, as "12:30 PM"')]
     created_at: datetime
     seq: Annotated[int, Meta(description="position in the channel: increases by one per message, in commit order")]
+    event_seq: Annotated[int, Meta(description="position in the channel's change stream (see /changes)")]
+    edited_at: datetime | None
+    reply_to: ReplyPreview | None
 
 
 class Member(msgspec.Struct):

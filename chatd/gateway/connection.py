@@ -41,8 +41,8 @@ class Connection:
         self.token = token  # the verified token's claims, shared with the token cache: closed when it is revoked
         self.zone = zone
         self.servers = servers  # the servers whose events this socket receives
-        self.seen: dict[UUID, int] = {}  # channel -> highest seq sent, to never send one twice
-        self.resuming: dict[UUID, list[tuple[int, bytes]]] = {}  # live messages held during a resume
+        self.seen: dict[UUID, int] = {}  # channel -> highest event_seq sent, to never send one twice
+        self.resuming: dict[UUID, list[tuple[int, bytes]]] = {}  # live changes held during a resume
         self._pending: deque[bytes] = deque()
         self._max_pending = max_queue
         self._writer: asyncio.Task | None = None
@@ -83,14 +83,14 @@ class Connection:
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._drain())
 
-    def send_message(self, channel_id: UUID, seq: int, frame: bytes) -> None:
-        """A new_message frame, at most once per seq and held back while that channel resumes."""
+    def send_change(self, channel_id: UUID, seq: int, frame: bytes) -> None:
+        """A change's frame, at most once per event_seq and held back while its channel resumes."""
         if self.accepts(channel_id, seq, frame):
             self.send(frame)
 
     def accepts(self, channel_id: UUID, seq: int, frame: bytes) -> bool:
-        """Whether a new_message frame is to be sent now: not while its channel resumes (it is
-        held, and sent after the backlog), and never a seq this socket already got."""
+        """Whether a change's frame (by its event_seq) is to be sent now: not while its channel
+        resumes (it is held, and sent after the backlog), and never one this socket already got."""
         held = self.resuming.get(channel_id)
         if held is not None:
             held.append((seq, frame))

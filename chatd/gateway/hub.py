@@ -2,8 +2,8 @@
 
 Events reach the hub from the listener (every process hears every commit); the hub hands each
 socket a complete frame (chatd.gateway.outbound) without waiting (Connection.send) and never
-awaits a socket. A frame is encoded once per broadcast (new_message: once per time zone in
-use), never once per recipient.
+awaits a socket. A frame is encoded once per broadcast (a change: once per time zone in use),
+never once per recipient.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from chatd.domain.notes import MessageNote, TokensRevokedNote
+from chatd.domain.notes import ChangeNote, TokensRevokedNote
 from chatd.domain.tokens import TOKEN_REVOKED, Claims
 from chatd.gateway import outbound
 from chatd.gateway.connection import UNAUTHORIZED, Connection
@@ -31,7 +31,7 @@ class Hub:
         self._metrics = metrics
         self.active_connections: dict[UUID, set[Connection]] = {}
         self._by_server: dict[UUID, set[Connection]] = {}
-        self.channel_seq: dict[UUID, int] = {}  # highest seq this process has fanned out
+        self.channel_seq: dict[UUID, int] = {}  # highest event_seq this process has fanned out
         self._outbox: dict[Connection, list[bytes]] | None = None  # while corked
         self.closed_count = 0  # connections forgotten since start
         # user id -> (when last, [(when, note)]): recent revocations, the least recent user first
@@ -70,9 +70,9 @@ class Hub:
 
     # What the listener calls.
 
-    def deliver_message(self, event: MessageNote) -> None:
-        """new_message to the server's sockets, once per seq, in seq order per channel."""
-        channel_id, seq = event.channel_id, event.seq
+    def deliver_change(self, event: ChangeNote) -> None:
+        """A change's event to the server's sockets, once per event_seq, in order per channel."""
+        channel_id, seq = event.channel_id, event.event_seq
         if seq <= self.channel_seq.get(channel_id, 0):
             return  # already fanned out (a catch-up after a lost LISTEN overlaps live ones)
         self.channel_seq[channel_id] = seq
@@ -82,7 +82,7 @@ class Hub:
         for conn in recipients:
             frame = frames.get(conn.zone)
             if frame is None:
-                frame = frames[conn.zone] = outbound.new_message(event, conn.zone)
+                frame = frames[conn.zone] = outbound.change(event, conn.zone)
             if not conn.accepts(channel_id, seq, frame):
                 continue
             if outbox is None:
@@ -95,8 +95,8 @@ class Hub:
             self._metrics.deliveries.inc(len(recipients))  # once per broadcast, not per socket
 
     def cork(self) -> None:
-        """Hold new_message frames until uncork(): the messages of one burst of notes then
-        reach each socket in one write, not one write (and one wake-up of the peer) each."""
+        """Hold change frames until uncork(): the changes of one burst of notes then reach
+        each socket in one write, not one write (and one wake-up of the peer) each."""
         self._outbox = {}
 
     def uncork(self) -> None:

@@ -24,6 +24,7 @@ class SendMessage(Frame, tag="send_message"):
     channelId: UUID
     text: MessageText
     nonce: Annotated[str, Meta(max_length=64)] | None = None
+    replyTo: UUID | None = None
 
 
 class TypingStart(Frame, tag="typing_start"):
@@ -40,10 +41,21 @@ class GetServers(Frame, tag="get_servers"):
     pass
 
 
+MAX_RESUME_CHANNELS = 1000  # what fits the 64 KiB frame limit; a client with more sends several
+
+
 class Resume(Frame, tag="resume"):
-    serverId: UUID
-    channelId: UUID
-    afterSeq: Annotated[int, Meta(ge=0)]
+    """Every change after each channel's eventSeq (`channels`); or, the original form, one
+    channel's messages after `afterSeq`."""
+
+    channels: Annotated[dict[UUID, Annotated[int, Meta(ge=0)]], Meta(max_length=MAX_RESUME_CHANNELS)] | None = None
+    serverId: UUID | None = None
+    channelId: UUID | None = None
+    afterSeq: Annotated[int, Meta(ge=0)] | None = None
+
+    def __post_init__(self) -> None:
+        if self.channels is None and None in (self.serverId, self.channelId, self.afterSeq):
+            raise ValueError("a resume names `channels`, or `serverId`, `channelId` and `afterSeq`")
 
 
 class Identify(Frame, tag="identify"):

@@ -1,9 +1,10 @@
 """Every note this process hears, applied to its sockets in commit order.
 
 The listener is the gateway's receiver on the note bus (chatd.domain.notes.NoteBus). Each kind
-of note has one entry in its table of handlers. When the bus tells it notes may have been
-missed, it reads the messages committed meanwhile from the database, so connected clients miss
-nothing; the hub's per-channel seq drops anything sent twice.
+of note that is not a change to a channel's content has one entry in its table of handlers;
+changes (ChangeNote) all go to the hub's deliver_change, which builds each kind's event. When the bus tells it notes may have been missed, it reads the
+changes committed meanwhile from the database, so connected clients miss nothing; the hub's
+per-channel event_seq drops anything sent twice.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import msgspec
 
 from chatd import keys
 from chatd.domain.notes import (
-    ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, Note, ServerDeletedNote,
-    TokensRevokedNote, TypingNote, decode_note, message_note,
+    ChangeNote, ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, Note,
+    ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
 )
 from chatd.gateway import outbound
 from chatd.store.pool import DB_ERRORS
@@ -57,7 +58,7 @@ class Listener:
     async def dispatch(self) -> None:
         """One task applies notes in the order PostgreSQL sent them.
 
-        Notes arrive in bursts (a group commit sends several at once). The messages of a burst
+        Notes arrive in bursts (a group commit sends several at once). The changes of a burst
         are fanned out corked, so each socket gets its frames of the burst in one write; any
         other note first lets the corked frames go, keeping every socket's order. Between
         bursts the task yields, so incoming frames and commit replies are not held behind a
@@ -81,10 +82,10 @@ class Listener:
         hub = self._hub
         try:
             note = item if isinstance(item, CatchUp) else decode_note(item)
-            if isinstance(note, MessageNote) and note.text is not None:
+            if isinstance(note, ChangeNote) and not (isinstance(note, MessageNote) and note.text is None):
                 self._deliver(note)  # the common case, corked with the rest of the burst
                 return
-            hub.uncork()  # what may wait (a read, a catch-up) or is not a message goes after the burst so far
+            hub.uncork()  # what may wait (a read, a catch-up) or is not a change goes after the burst so far
             try:
                 if isinstance(note, CatchUp):
                     await self._catch_up(note.since)
@@ -100,9 +101,10 @@ class Listener:
             # This task delivers every event of the process: one bad note must not end it.
             log.exception("event=note_failed")
 
-    def _deliver(self, note: MessageNote) -> None:
-        self._app[keys.metrics].notification_lag.observe(max(0.0, time.time() - note.created_at.timestamp()))
-        self._hub.deliver_message(note)
+    def _deliver(self, note: ChangeNote) -> None:
+        if isinstance(note, MessageNote):
+            self._app[keys.metrics].notification_lag.observe(max(0.0, time.time() - note.created_at.timestamp()))
+        self._hub.deliver_change(note)
 
     # One handler per kind of note.
 
@@ -111,7 +113,7 @@ class Listener:
         app = self._app
         row = await app[keys.queries].get_message(app[keys.pool], message_id=note.id)
         if row is not None:  # else deleted (with its server or channel) before we could read it
-            self._deliver(message_note(row))
+            self._deliver(decode_note(row["note"]))  # type: ignore[arg-type]
 
     async def _typing(self, note: TypingNote) -> None:
         self._hub.broadcast_to_server(note.server_id, outbound.typing(note), exclude_user=note.user_id)
@@ -139,6 +141,6 @@ class Listener:
         server_ids = self._hub.server_ids()
         if not server_ids:
             return
-        rows = app[keys.queries].list_messages_of_servers_since(app[keys.pool], server_ids=server_ids, since=since)
+        rows = app[keys.queries].list_changes_of_servers_since(app[keys.pool], server_ids=server_ids, since=since)
         async for row in rows:
-            self._hub.deliver_message(message_note(row))
+            self._hub.deliver_change(decode_note(row["note"]))  # type: ignore[arg-type]

@@ -8,14 +8,15 @@ frame (chatd.gateway.framing), encoded once and written to any number of sockets
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
 from typing import Any
 from uuid import UUID
 
 from chatd.domain.errors import Refused
 from chatd.domain.notes import (
-    ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, ServerDeletedNote, TypingNote,
+    ChangeNote, ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, ReplyNote,
+    ServerDeletedNote, TypingNote,
 )
 from chatd.domain.schemas import Server, User
 from chatd.domain.views import clock_time
@@ -29,9 +30,10 @@ def connected(user: User, servers: list[Server], heartbeat_seconds: float) -> by
     })
 
 
-def new_message(note: MessageNote, zone: tzinfo) -> bytes:
-    """The spec's fields, plus userId, createdAt, seq and the sender's nonce."""
-    frame = {
+def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
+    """The spec's fields, plus userId, createdAt, seq, eventSeq, the sender's nonce and what
+    it replies to."""
+    event = {
         "type": "new_message",
         "id": note.id,
         "user": note.username,
@@ -42,10 +44,37 @@ def new_message(note: MessageNote, zone: tzinfo) -> bytes:
         "serverId": note.server_id,
         "channelId": note.channel_id,
         "seq": note.seq,
+        "eventSeq": note.event_seq,
     }
     if note.nonce is not None:
-        frame["nonce"] = note.nonce
-    return encode(frame)
+        event["nonce"] = note.nonce
+    if note.reply_to is not None:
+        event["replyTo"] = reply_to(note.reply_to)
+    return event
+
+
+def reply_to(reply: ReplyNote) -> dict[str, Any]:
+    return {"id": reply.id, "userId": reply.user_id, "user": reply.username, "text": reply.text,
+            "deleted": reply.deleted}
+
+
+def new_message(note: MessageNote, zone: tzinfo) -> bytes:
+    return encode(new_message_event(note, zone))
+
+
+# The event of each kind of change, by note type: live fan-out, resume and GET .../changes all
+# build a change's event here. `zone` is the recipient's time zone, for events with a clock time.
+CHANGE_EVENTS: dict[type[ChangeNote], Callable[[Any, tzinfo], dict[str, Any]]] = {
+    MessageNote: new_message_event,
+}
+
+
+def change_event(note: ChangeNote, zone: tzinfo) -> dict[str, Any]:
+    return CHANGE_EVENTS[type(note)](note, zone)
+
+
+def change(note: ChangeNote, zone: tzinfo) -> bytes:
+    return encode(change_event(note, zone))
 
 
 def typing(note: TypingNote) -> bytes:
@@ -86,6 +115,16 @@ def server_deleted(note: ServerDeletedNote) -> bytes:
 
 def resumed(server_id: UUID, channel_id: UUID, seq: int) -> bytes:
     return encode({"type": "resumed", "serverId": server_id, "channelId": channel_id, "seq": seq})
+
+
+def resumed_channels(cursors: Mapping[UUID, int]) -> bytes:
+    """The end of a resume of many channels: each channel's eventSeq, live events after it."""
+    return encode({"type": "resumed", "channels": {str(channel_id): seq for channel_id, seq in cursors.items()}})
+
+
+def resync_required(channel_id: UUID) -> bytes:
+    """The changes after the client's cursor are past retention: reload the channel's history."""
+    return encode({"type": "resync_required", "channelId": channel_id})
 
 
 def error(message: str, **extra: Any) -> bytes:

@@ -7,15 +7,16 @@ like REST's 503 (with retryAfter), anything unexpected as "internal error", logg
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from chatd import keys
 from chatd.config import RateLimit
 from chatd.domain import permissions
 from chatd.domain.errors import BadInput, Refused
 from chatd.domain.messages import post_message
-from chatd.domain.notes import message_note
+from chatd.domain.notes import ChangeNote, decode_note, message_note
 from chatd.domain.ratelimit import RateLimiter
 from chatd.domain.views import server_view
 from chatd.gateway import outbound
@@ -27,6 +28,9 @@ from chatd.gateway.inbound import (
 log = logging.getLogger(__name__)
 
 RESUME_BATCH = 500
+# A resume of many channels reads this many at once, each up to RESUME_CHANNEL_BATCH changes.
+RESUME_CHANNELS_AT_ONCE = 50
+RESUME_CHANNEL_BATCH = 200
 TYPING_LIMIT = RateLimit(1, 2.0)
 
 
@@ -57,7 +61,8 @@ class Session:
             self.connection.send(outbound.error("internal error", **extra))
 
     async def send_message(self, frame: SendMessage) -> None:
-        row = await post_message(self.app, self.user, frame.serverId, frame.channelId, frame.text, frame.nonce)
+        row = await post_message(self.app, self.user, frame.serverId, frame.channelId, frame.text, frame.nonce,
+                                 frame.replyTo)
         await self.app[keys.typing].stop(self.user, frame.serverId, frame.channelId)
         if row["created"]:
             self.app[keys.metrics].messages_ws.inc()
@@ -83,30 +88,80 @@ class Session:
         raise BadFrame("already identified")
 
     async def resume(self, frame: Resume) -> None:
-        """Missed messages in seq order, then live ones: live messages for this channel are
-        held while the backlog is read, then sent if newer than the backlog."""
-        await permissions.require_channel(self.app, self.user, frame.serverId, frame.channelId)
-        conn, channel_id = self.connection, frame.channelId
-        if channel_id in conn.resuming:
-            raise BadInput("a resume of this channel is already running")
-        conn.resuming[channel_id] = held = []
-        after = frame.afterSeq
-        try:
+        if frame.channels is not None:
+            await self._resume_channels(frame.channels)
+            return
+        # The original form: one channel's messages after a seq.
+        server_id, channel_id, after = frame.serverId, frame.channelId, frame.afterSeq
+        assert server_id is not None and channel_id is not None and after is not None
+        await permissions.require_channel(self.app, self.user, server_id, channel_id)
+        cursors = {channel_id: 0}
+        async with self._holding_live(cursors):
             while True:
                 rows = [row async for row in self.app[keys.queries].list_messages_after_seq(
                     self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
                 for row in rows:
-                    conn.send(outbound.new_message(message_note(row), conn.zone))
+                    self._replay(cursors, channel_id, decode_note(row["note"]))
                 if rows:
                     after = rows[-1]["seq"]
                 if len(rows) < RESUME_BATCH:
                     break
+            self.connection.send(outbound.resumed(server_id, channel_id, after))
+
+    async def _resume_channels(self, requested: dict) -> None:
+        """Every change after each cursor, in event_seq order per channel, then `resumed` with
+        each channel's last eventSeq, then the live changes held meanwhile."""
+        app, conn = self.app, self.connection
+        readable = {row["channel_id"]: row async for row in app[keys.queries].list_readable_channels(
+            app[keys.pool], user_id=self.user.user_id, channel_ids=list(requested))}
+        cursors: dict = {}
+        for channel_id, after in requested.items():
+            row = readable.get(channel_id)
+            if row is None:  # not there, or not the caller's: the same answer
+                conn.send(outbound.error(permissions.CHANNEL_NOT_FOUND, channelId=channel_id))
+            elif after < row["pruned_through"]:
+                conn.send(outbound.resync_required(channel_id))
+            else:
+                cursors[channel_id] = after
+        async with self._holding_live(cursors):
+            pending = dict(cursors)
+            while pending:
+                group = list(pending)[:RESUME_CHANNELS_AT_ONCE]
+                counts = dict.fromkeys(group, 0)
+                rows = app[keys.queries].list_changes_after(
+                    app[keys.pool], channel_ids=group, after_event_seqs=[pending[c] for c in group],
+                    lim=RESUME_CHANNEL_BATCH)
+                async for row in rows:
+                    channel_id = row["channel_id"]
+                    self._replay(cursors, channel_id, decode_note(row["note"]))
+                    pending[channel_id] = row["event_seq"]
+                    counts[channel_id] += 1
+                for channel_id, count in counts.items():
+                    if count < RESUME_CHANNEL_BATCH:
+                        del pending[channel_id]
+            conn.send(outbound.resumed_channels(cursors))
+
+    def _replay(self, cursors: dict, channel_id, note: ChangeNote) -> None:
+        self.connection.send(outbound.change(note, self.connection.zone))
+        cursors[channel_id] = note.event_seq
+
+    @contextlib.asynccontextmanager
+    async def _holding_live(self, cursors: dict) -> AsyncIterator[None]:
+        """Hold the live changes of the channels being resumed; after the replay (and the
+        `resumed` answer), send those it did not cover, by event_seq."""
+        conn = self.connection
+        if conn.resuming.keys() & cursors.keys():
+            raise BadInput("a resume of this channel is already running")
+        for channel_id in cursors:
+            conn.resuming[channel_id] = []
+        try:
+            yield
         finally:
-            del conn.resuming[channel_id]
-            conn.seen[channel_id] = max(after, conn.seen.get(channel_id, 0))
-            for seq, frame_bytes in held:
-                conn.send_message(channel_id, seq, frame_bytes)
-        conn.send(outbound.resumed(frame.serverId, channel_id, after))
+            for channel_id, seq in cursors.items():
+                held = conn.resuming.pop(channel_id)
+                conn.seen[channel_id] = max(seq, conn.seen.get(channel_id, 0))
+                for held_seq, frame_bytes in held:
+                    conn.send_change(channel_id, held_seq, frame_bytes)
 
 
 # One handler per client frame type; a table of the class's functions, so a session (one per

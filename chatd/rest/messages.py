@@ -47,7 +47,7 @@ async def create_message(request: web.Request) -> web.Response:
     user = request[current_user]
     server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
     body = await json_body(request, NewMessage)
-    row = await post_message(request.app, user, server_id, channel_id, body.text, body.nonce)
+    row = await post_message(request.app, user, server_id, channel_id, body.text, body.nonce, body.reply_to)
     if row["created"]:
         request.app[keys.metrics].messages_rest.inc()
     return json_response(message_view(row, user.username), status=201)

@@ -43,6 +43,7 @@ class Outgoing:
     username: str
     text: str
     nonce: str | None
+    reply_to_id: UUID | None = None
 
 
 class GroupCommit:
@@ -77,6 +78,7 @@ class GroupCommit:
                 server_ids=[m.server_id for m in batch], channel_ids=[m.channel_id for m in batch],
                 user_ids=[m.user_id for m in batch], usernames=[m.username for m in batch],
                 texts=[m.text for m in batch], nonces=[m.nonce for m in batch],
+                reply_to_ids=[m.reply_to_id for m in batch],
             )]
         except asyncpg.PostgresError as error:
             # The statement was refused and nothing of it committed: retried one message at a

@@ -18,6 +18,7 @@ _ERROR_TEXT = {
     403: "The caller's role does not allow this; `detail` names the role needed",
     404: "No such thing, or the caller may not see it",
     409: "Conflicts with the current state",
+    410: "No longer kept (past retention): reload instead",
     413: "The request body is too large",
     429: "Rate limited: retry after the `Retry-After` seconds",
     503: "Unavailable for now (the database is away, too many logins at once, or not ready): retry after `Retry-After`; `detail` says why",

@@ -19,13 +19,13 @@ SELECT (SELECT count(*) FROM users) AS users,
 -- insert_message would advance it, so later posts continue the sequence.
 WITH channel AS (
     UPDATE chatchannel
-       SET last_seq = last_seq + :n
+       SET last_seq = last_seq + :n, last_event_seq = last_event_seq + :n
      WHERE id = :channel_id
-    RETURNING id, server_id, last_seq - :n AS seq_before
+    RETURNING id, server_id, last_seq - :n AS seq_before, last_event_seq - :n AS event_seq_before
 )
-INSERT INTO chatmessage (server_id, channel_id, user_id, text, created_at, seq)
+INSERT INTO chatmessage (server_id, channel_id, user_id, text, created_at, seq, event_seq)
 SELECT c.server_id, c.id, :user_id, 'message ' || i,
-       :newest::timestamptz - (:n - i) * interval '1 second', c.seq_before + i
+       :newest::timestamptz - (:n - i) * interval '1 second', c.seq_before + i, c.event_seq_before + i
   FROM channel c, generate_series(1, :n) i;
 
 -- name: fill_history#
@@ -59,9 +59,9 @@ WITH channels AS (
 ), authors AS (
     SELECT array_agg(user_id ORDER BY username) AS ids FROM users WHERE username LIKE 'bulk%'
 )
-INSERT INTO chatmessage (server_id, channel_id, user_id, text, created_at, seq)
+INSERT INTO chatmessage (server_id, channel_id, user_id, text, created_at, seq, event_seq)
 SELECT c.server_id, c.id, a.ids[1 + i % 3000], 'bulk message ' || i,
-       now() - (100000 - i) * interval '1 second', i / 20 + 1
+       now() - (100000 - i) * interval '1 second', i / 20 + 1, i / 20 + 1
   FROM generate_series(0, 99999) i
   JOIN channels c ON c.k = i % 20
  CROSS JOIN authors a;

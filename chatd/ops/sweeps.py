@@ -1,0 +1,64 @@
+"""What every process deletes once a minute, so tables hold what is still read:
+
+- nonce claims (chatmessage_nonce): a claim stands for its message for 5 minutes, after which
+  nothing reads it, so the table holds about 5 minutes of nonces, not every nonce ever sent;
+- changes past CHATD_CHANGE_RETENTION (message_change), oldest first, a bounded number per
+  statement; each channel's horizon moves past them, and a resume from before it is told to
+  reload (resync_required, 410).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from chatd import keys
+from chatd.ops.tasks import cancel_and_wait
+from chatd.store.pool import DB_ERRORS
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 60.0
+CHANGES_PER_STATEMENT = 5000
+
+
+async def sweep_ctx(app: web.Application):
+    """cleanup_ctx (after the pool): sweeps while the app runs."""
+    task = asyncio.create_task(_sweep_forever(app))
+    yield
+    await cancel_and_wait(task)
+
+
+async def _sweep_forever(app: web.Application) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_SECONDS)
+        await sweep_nonce_claims(app)
+        await sweep_changes(app)
+
+
+async def sweep_nonce_claims(app: web.Application) -> None:
+    async with _failures_logged(app, "nonce_sweep_failed"):
+        await app[keys.queries].delete_expired_nonce_claims(app[keys.pool])
+
+
+async def sweep_changes(app: web.Application) -> None:
+    """Until what is past retention is gone, one bounded statement at a time."""
+    retention = app[keys.config].change_retention
+    async with _failures_logged(app, "change_sweep_failed"):
+        while await app[keys.queries].prune_changes(
+                app[keys.pool], retention=retention, lim=CHANGES_PER_STATEMENT) == CHANGES_PER_STATEMENT:
+            pass
+
+
+@contextlib.asynccontextmanager
+async def _failures_logged(app: web.Application, event: str) -> AsyncIterator[None]:
+    """A database that is away is the outage's one log line; the next sweep catches up."""
+    try:
+        yield
+    except DB_ERRORS as error:
+        if not app[keys.availability].noticed(error):  # an outage is logged once, by availability
+            log.warning("event=%s error=%s", event, type(error).__name__)

@@ -1,0 +1,51 @@
+"""A channel's change stream over REST: /chat/servers/{server_id}/channels/{channel_id}/changes,
+for clients that poll, or catch up before opening a socket. The events are the gateway's."""
+
+from __future__ import annotations
+
+from datetime import timezone
+from typing import Any
+
+from aiohttp import web
+
+from chatd import keys
+from chatd.domain import permissions
+from chatd.domain.errors import Gone
+from chatd.domain.notes import decode_note
+from chatd.gateway.outbound import change_event
+from chatd.web.auth import current_user
+from chatd.web.encoding import json_response
+from chatd.web.endpoints import Endpoint, QueryParam
+from chatd.web.requests import path_uuid, query_int
+
+MAX_CHANGES = 500
+MAX_BIGINT = 2**63 - 1
+
+
+async def list_changes(request: web.Request) -> web.Response:
+    """The first `limit` changes after `after_event_seq`, as the events a live socket got."""
+    user = request[current_user]
+    server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
+    after = query_int(request, "after_event_seq", 0, minimum=0, maximum=MAX_BIGINT)
+    limit = query_int(request, "limit", 100, minimum=1, maximum=MAX_CHANGES)
+    app = request.app
+    await permissions.require_channel(app, user, server_id, channel_id)
+    queries, pool = app[keys.queries], app[keys.pool]
+    if after < await queries.get_change_horizon(pool, channel_id=channel_id):
+        raise Gone(f"changes after event_seq {after} are no longer kept: reload the channel's history")
+    rows = queries.list_changes_after(pool, channel_ids=[channel_id], after_event_seqs=[after], lim=limit)
+    return json_response([change_event(decode_note(row["note"]), timezone.utc) async for row in rows])
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/chat/servers/{server_id}/channels/{channel_id}/changes", list_changes,
+             "The channel's changes after an eventSeq, oldest first: the gateway's events (new_message, "
+             "message_updated, message_deleted, messages_deleted, reaction_added, reaction_removed, "
+             "reactions_cleared), each with its eventSeq", "messages",
+             response=list[dict[str, Any]], errors=(400, 404, 410), query=(
+                 QueryParam("after_event_seq", {"type": "integer", "minimum": 0, "default": 0},
+                            "the last eventSeq the client has; 410 when changes after it are past retention"),
+                 QueryParam("limit", {"type": "integer", "minimum": 1, "default": 100},
+                            f"at most this many; above {MAX_CHANGES} is clamped to {MAX_CHANGES}"),
+             )),
+]

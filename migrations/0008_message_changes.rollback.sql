@@ -1,0 +1,11 @@
+DROP VIEW message_row;
+DROP TABLE message_reaction;
+DROP TABLE message_edit;
+DROP TABLE message_change_horizon;
+DROP TABLE message_change;
+DROP INDEX uq_chatmessage_channel_id_event_seq;
+ALTER TABLE chatmessage DROP COLUMN reply_to_id;
+ALTER TABLE chatmessage DROP COLUMN deleted_at;
+ALTER TABLE chatmessage DROP COLUMN edited_at;
+ALTER TABLE chatmessage DROP COLUMN event_seq;
+ALTER TABLE chatchannel DROP COLUMN last_event_seq;

@@ -1,0 +1,91 @@
+-- The change stream of a channel: every new message (from chatmessage, by event_seq) and every
+-- other change (message_change), as the notes that announced them, in event_seq order.
+
+-- name: list_changes_after(channel_ids, after_event_seqs, lim)
+-- Resume: for each channel, the first `lim` changes after its cursor (a channel that returns
+-- `lim` rows has more: ask again from its last). Each arm is a range of its (channel_id,
+-- event_seq) index, so the cost is the rows returned, at any depth.
+SELECT c.channel_id, x.event_seq, x.note
+  FROM unnest(:channel_ids::uuid[], :after_event_seqs::bigint[]) WITH ORDINALITY AS c(channel_id, after_seq, ord)
+ CROSS JOIN LATERAL (
+    SELECT u.event_seq, u.note FROM (
+        (SELECT m.event_seq, m.note
+           FROM message_row m
+          WHERE m.channel_id = c.channel_id AND m.event_seq > c.after_seq
+          ORDER BY m.event_seq
+          LIMIT :lim)
+        UNION ALL
+        (SELECT ch.event_seq, ch.payload::text
+           FROM message_change ch
+          WHERE ch.channel_id = c.channel_id AND ch.event_seq > c.after_seq
+          ORDER BY ch.event_seq
+          LIMIT :lim)
+    ) u
+    ORDER BY u.event_seq
+    LIMIT :lim
+ ) x
+ ORDER BY c.ord, x.event_seq;
+
+-- name: list_changes_of_servers_since(server_ids, since)
+-- Catching up after the LISTEN connection was lost: every change committed lately in the
+-- servers this process has clients for; the caller skips what it already delivered (by
+-- event_seq). Reads the created_at indexes.
+SELECT u.channel_id, u.event_seq, u.note FROM (
+    SELECT m.channel_id, m.event_seq, m.note
+      FROM message_row m
+     WHERE m.created_at > :since
+       AND m.server_id = any(:server_ids::uuid[])
+    UNION ALL
+    SELECT ch.channel_id, ch.event_seq, ch.payload::text
+      FROM message_change ch
+      JOIN chatchannel c ON c.id = ch.channel_id
+     WHERE ch.created_at > :since
+       AND c.server_id = any(:server_ids::uuid[])
+) u
+ORDER BY u.channel_id, u.event_seq;
+
+-- name: list_readable_channels(user_id, channel_ids)
+-- Which of these channels the user may read (a member of its server), with the cursor below
+-- which its changes were pruned and its latest event_seq.
+SELECT c.id AS channel_id, c.server_id, c.last_event_seq, COALESCE(h.pruned_through, 0) AS pruned_through
+  FROM chatchannel c
+  JOIN servermembership m ON m.server_id = c.server_id AND m.user_id = :user_id
+  LEFT JOIN message_change_horizon h ON h.channel_id = c.id
+ WHERE c.id = any(:channel_ids::uuid[]);
+
+-- name: prune_changes(retention, lim)$
+-- Retention: deletes up to `lim` changes older than `retention` (the oldest first) and moves
+-- each channel's horizon past them; returns how many went. Every process runs it now and then.
+WITH doomed AS (
+    SELECT channel_id, event_seq
+      FROM message_change
+     WHERE created_at < now() - :retention::interval
+     ORDER BY created_at
+     LIMIT :lim
+       FOR UPDATE SKIP LOCKED
+), gone AS (
+    DELETE FROM message_change ch
+     USING doomed d
+     WHERE ch.channel_id = d.channel_id AND ch.event_seq = d.event_seq
+    RETURNING ch.channel_id, ch.event_seq
+), horizon AS (
+    INSERT INTO message_change_horizon AS h (channel_id, pruned_through)
+    SELECT g.channel_id, max(g.event_seq)
+      FROM gone g
+      JOIN chatchannel c ON c.id = g.channel_id
+     GROUP BY g.channel_id
+    ON CONFLICT (channel_id) DO UPDATE
+       SET pruned_through = greatest(h.pruned_through, excluded.pruned_through)
+)
+SELECT count(*) FROM gone;
+
+-- name: get_change_horizon(channel_id)$
+-- The event_seq through which the channel's changes were pruned (0: none were).
+SELECT COALESCE((SELECT pruned_through FROM message_change_horizon WHERE channel_id = :channel_id), 0);
+
+-- name: lock_channel_for_change(server_id, channel_id)$
+-- The first statement of a change's transaction: the channel row's lock orders the changes of
+-- a channel (and its sends, which lock it too), so the statement after it reads every change
+-- committed before, and the event_seq it takes is the next one, visible only after every
+-- smaller one. The channel's type (NULL: not a channel of that server).
+SELECT type FROM chatchannel WHERE id = :channel_id AND server_id = :server_id FOR NO KEY UPDATE;
