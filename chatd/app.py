@@ -30,11 +30,11 @@ from chatd.ops.sweeps import sweep_ctx
 from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
-from chatd.rest import auth, changes, channels, health, members, messages, servers
+from chatd.rest import auth, changes, channels, health, members, messages, reactions, servers
 
 ENDPOINTS: list[Endpoint] = [
-    *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS,
-    *health.ENDPOINTS,
+    *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *reactions.ENDPOINTS,
+    *changes.ENDPOINTS, *members.ENDPOINTS, *health.ENDPOINTS,
 ]
 
 
@@ -56,7 +56,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/chat/ws", websocket_handler)
     for endpoint in ENDPOINTS:
         handler = requires_user(endpoint.handler) if endpoint.auth else endpoint.handler
-        app.router.add_route(endpoint.method, endpoint.path, handler)
+        app.router.add_route(endpoint.method, endpoint.route, handler)
     document = openapi_document(ENDPOINTS)
 
     async def openapi(request: web.Request) -> web.Response:

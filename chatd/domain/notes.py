@@ -58,6 +58,22 @@ class MessageNote(ChangeNote, tag="message"):
     reply_to: ReplyNote | None = None
 
 
+class ReactionAddedNote(ChangeNote, tag="reaction_added"):
+    message_id: UUID
+    user_id: UUID
+    emoji: str  # fully qualified (chatd.domain.emojis)
+
+
+class ReactionRemovedNote(ChangeNote, tag="reaction_removed"):
+    message_id: UUID
+    user_id: UUID
+    emoji: str
+
+
+class ReactionsClearedNote(ChangeNote, tag="reactions_cleared"):
+    message_id: UUID
+
+
 class TypingNote(Note, tag="typing"):
     started: bool
     server_id: UUID

@@ -22,6 +22,8 @@ from chatd.domain.schemas import User
 RANK = {"MEMBER": 0, "MODERATOR": 1, "ADMIN": 2}
 SERVER_NOT_FOUND = "server not found"
 CHANNEL_NOT_FOUND = "channel not found"
+MESSAGE_NOT_FOUND = "message not found"
+VOICE_HAS_NO_MESSAGES = "this is a VOICE channel: it has no messages"
 LAST_ADMIN = "the last ADMIN cannot leave or be demoted; make someone else ADMIN first"
 
 
@@ -53,6 +55,24 @@ def check_typing(role: str | None, channel_type: str | None) -> None:
     """Typing indicators go where messages go: TEXT channels."""
     if check_channel(role, channel_type) != "TEXT":
         raise BadInput("this is a VOICE channel: typing indicators are for TEXT channels")
+
+
+def check_react(role: str | None, channel_type: str | None, message_live: bool) -> None:
+    """Any member reacts to the messages of the server's TEXT channels that are not deleted
+    (and lists who reacted)."""
+    if check_channel(role, channel_type) != "TEXT":
+        raise BadInput(VOICE_HAS_NO_MESSAGES)
+    if not message_live:
+        raise NotFound(MESSAGE_NOT_FOUND)
+
+
+def check_remove_reaction(actor: User, role: str | None, channel_type: str | None, message_live: bool,
+                          target_id: UUID | None) -> None:
+    """Anyone removes their own reactions; MODERATORs and ADMINs anyone's, or all of a
+    message's (`target_id` None)."""
+    check_react(role, channel_type, message_live)
+    if target_id != actor.user_id:
+        check_role(role, "MODERATOR", "remove others' reactions")
 
 
 def check_add_member(actor_role: str, new_role: str) -> None:
@@ -131,6 +151,23 @@ async def require_send(app: Mapping, user: User, server_id: UUID, channel_id: UU
 
 async def require_typing(app: Mapping, user: User, server_id: UUID, channel_id: UUID) -> None:
     check_typing(*await _channel_access(app, user, server_id, channel_id))
+
+
+async def require_react(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
+    check_react(*await _message_access(app, user, server_id, channel_id, message_id))
+
+
+async def require_remove_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID,
+                                  target_id: UUID | None) -> None:
+    check_remove_reaction(user, *await _message_access(app, user, server_id, channel_id, message_id), target_id)
+
+
+async def _message_access(app: Mapping, user: User, server_id: UUID, channel_id: UUID,
+                          message_id: UUID) -> tuple[str | None, str | None, bool]:
+    row = await app[keys.queries].get_message_access(
+        app[keys.pool], server_id=server_id, channel_id=channel_id, user_id=user.user_id, message_id=message_id
+    )
+    return (None, None, False) if row is None else (row["role"], row["channel_type"], row["message_live"])
 
 
 async def _channel_access(app: Mapping, user: User, server_id: UUID, channel_id: UUID) -> tuple[str | None, str | None]:
