@@ -14,7 +14,7 @@ import pytest
 from chatd.app import create_app
 from chatd.ops.sweeps import sweep_changes
 from tests.conftest import TEST_SQL
-from tests.test_gateway import connect, next_event, no_event, send
+from tests.test_gateway import connect, next_event, send
 
 change_queries = aiosql.from_path(TEST_SQL / "changes.sql", "asyncpg")
 
