@@ -29,7 +29,7 @@ async def channel_change(app: Mapping, server_id: UUID, channel_id: UUID) -> Asy
         if channel_type is None:  # deleted since the permission check
             raise NotFound(permissions.CHANNEL_NOT_FOUND)
         if channel_type != "TEXT":
-            raise BadInput("this is a VOICE channel: it has no messages")
+            raise BadInput(permissions.VOICE_HAS_NO_MESSAGES)
         yield con
 
 
