@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
+import aiohttp
 import aiosql
 import asyncpg
 import pytest
@@ -21,6 +22,7 @@ from chatd.config import Config
 from chatd.store.pool import load_queries
 from chatd.store.migrations import apply_migrations
 from chatd.domain.schemas import User
+from tests.processes import ChatdProcess
 
 TEST_SQL = Path(__file__).parent / "sql"
 PASSWORD = "correct horse battery"
@@ -159,3 +161,26 @@ def add_member(client, alice, server):
         assert resp.status == 201, await resp.text()
 
     return add
+
+
+# Several real chatd processes (tests/processes.py) on the test database.
+
+@pytest.fixture
+async def start(database_url, config, db):
+    """Start chatd processes on the test database; all are stopped after the test."""
+    started: list[ChatdProcess] = []
+
+    async def start_one(**settings: str) -> ChatdProcess:
+        process = ChatdProcess(database_url, config.secret_key, **settings)
+        started.append(process)
+        return await process.start()
+
+    yield start_one
+    await asyncio.gather(*(p.stop() for p in started if p.process.returncode is None), return_exceptions=True)
+
+
+@pytest.fixture
+async def http():
+    """No connection cap: aiohttp's default of 100 would make the 101st request wait forever."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        yield session

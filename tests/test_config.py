@@ -4,6 +4,7 @@ the variable."""
 from __future__ import annotations
 
 import stat
+from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -66,6 +67,15 @@ def test_chatd_settings_are_read(tmp_path):
     assert config.token_expire_minutes == 5
 
 
+def test_durations_are_seconds_minutes_hours_or_days(tmp_path):
+    assert from_env(tmp_path).change_retention == timedelta(days=30)
+    assert from_env(tmp_path).edit_window is None
+    config = from_env(tmp_path, CHATD_CHANGE_RETENTION="12h", CHATD_EDIT_WINDOW="15m")
+    assert (config.change_retention, config.edit_window) == (timedelta(hours=12), timedelta(minutes=15))
+    assert from_env(tmp_path, CHATD_CHANGE_RETENTION="90s").change_retention == timedelta(seconds=90)
+    assert from_env(tmp_path, CHATD_EDIT_WINDOW="OFF").edit_window is None
+
+
 def test_trusted_proxies_are_addresses_and_networks_and_none_by_default(tmp_path):
     assert from_env(tmp_path).trusted_proxies == ()
     config = from_env(tmp_path, CHATD_TRUSTED_PROXIES=" 10.0.0.5, 192.168.0.0/16 ,::1,")
@@ -109,6 +119,10 @@ def test_a_missing_dotenv_file_is_not_an_error(tmp_path):
     ({"CHATD_TRUSTED_PROXIES": "10.0.0.1, proxy.internal"},
      "CHATD_TRUSTED_PROXIES: 'proxy.internal' is not an IP address or network"),
     ({"CHATD_TRUSTED_PROXIES": "10.0.0.0/33"}, "CHATD_TRUSTED_PROXIES: '10.0.0.0/33' is not an IP address or network"),
+    ({"CHATD_CHANGE_RETENTION": "off"}, "CHATD_CHANGE_RETENTION='off' is not a duration like '90s', '12h' or '30d'"),
+    ({"CHATD_CHANGE_RETENTION": "0d"}, "CHATD_CHANGE_RETENTION='0d' is not a duration like '90s', '12h' or '30d'"),
+    ({"CHATD_EDIT_WINDOW": "15 minutes"}, "CHATD_EDIT_WINDOW='15 minutes' is not a duration like '15m', '12h' or 'off'"),
+    ({"CHATD_EDIT_WINDOW": "9999999d"}, "CHATD_EDIT_WINDOW='9999999d' is not a duration like '15m', '12h' or 'off'"),
 ])
 def test_a_bad_value_is_a_config_error_naming_the_variable(tmp_path, environ, message):
     with pytest.raises(ConfigError) as raised:

@@ -6,30 +6,8 @@ import asyncio
 import contextlib
 import time
 import aiohttp
-import pytest
 
-from tests.processes import ChatdProcess, StalledClient
-
-
-@pytest.fixture
-async def start(database_url, config, db):
-    """Start chatd processes on the test database; all are stopped after the test."""
-    started: list[ChatdProcess] = []
-
-    async def start_one(**settings: str) -> ChatdProcess:
-        process = ChatdProcess(database_url, config.secret_key, **settings)
-        started.append(process)
-        return await process.start()
-
-    yield start_one
-    await asyncio.gather(*(p.stop() for p in started if p.process.returncode is None), return_exceptions=True)
-
-
-@pytest.fixture
-async def http():
-    """No connection cap: aiohttp's default of 100 would make the 101st request wait forever."""
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        yield session
+from tests.processes import StalledClient
 
 
 async def make_server(http, chatd, owner, *members) -> tuple[str, str]:

@@ -1,0 +1,236 @@
+"""The change stream: eventSeq on every change, replies, resume of many channels in one frame,
+GET .../changes, and retention — against real PostgreSQL and real WebSocket clients."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+from uuid import uuid4
+
+import aiosql
+import pytest
+
+from chatd.app import create_app
+from chatd.ops.sweeps import sweep_changes
+from tests.conftest import TEST_SQL
+from tests.test_gateway import connect, next_event, send
+
+change_queries = aiosql.from_path(TEST_SQL / "changes.sql", "asyncpg")
+
+
+async def post(client, server, person, text, channel=None, **extra):
+    url = f"{server.url}/channels/{channel or server.general}/messages"
+    resp = await client.post(url, json={"text": text, **extra}, headers=person.auth)
+    return resp
+
+
+async def new_channel(client, server, person, name="second") -> str:
+    resp = await client.post(f"{server.url}/channels", json={"name": name}, headers=person.auth)
+    assert resp.status == 201
+    return (await resp.json())["id"]
+
+
+async def events_until(ws, kind: str, timeout: float = 5.0) -> list[dict]:
+    """Every event up to and including the first of `kind`."""
+    events = []
+    while True:
+        event = await ws.receive_json(timeout=timeout)
+        events.append(event)
+        if event["type"] == kind:
+            return events
+
+
+# eventSeq
+
+async def test_every_message_takes_the_channels_next_event_seq(client, alice, server):
+    a = await connect(client, alice)
+    bodies = [await (await post(client, server, alice, f"m{i}")).json() for i in range(3)]
+    assert [(b["seq"], b["event_seq"]) for b in bodies] == [(1, 1), (2, 2), (3, 3)]
+    events = [await next_event(a, "new_message") for _ in range(3)]
+    assert [e["eventSeq"] for e in events] == [1, 2, 3]
+    second = await new_channel(client, server, alice)
+    body = await (await post(client, server, alice, "elsewhere", channel=second)).json()
+    assert body["event_seq"] == 1  # each channel counts its own
+
+
+# Replies
+
+async def test_a_reply_carries_a_preview_of_what_it_replies_to(client, alice, bob, server, add_member):
+    await add_member(bob)
+    b = await connect(client, bob)
+    original = await (await post(client, server, alice, "x" * 300)).json()
+    resp = await post(client, server, bob, "agreed", reply_to=original["id"])
+    assert resp.status == 201
+    reply = await resp.json()
+    preview = {"id": original["id"], "user_id": str(alice.id), "user": "alice", "text": "x" * 200, "deleted": False}
+    assert reply["reply_to"] == preview
+    history = await (await client.get(f"{server.url}/channels/{server.general}/messages", headers=bob.auth)).json()
+    assert [m["reply_to"] for m in history] == [None, preview]
+    await next_event(b, "new_message")
+    event = await next_event(b, "new_message")
+    assert event["replyTo"] == {"id": original["id"], "userId": str(alice.id), "user": "alice",
+                                "text": "x" * 200, "deleted": False}
+
+
+async def test_a_reply_over_the_socket_names_what_it_replies_to(client, alice, server):
+    original = await (await post(client, server, alice, "question")).json()
+    a = await connect(client, alice)
+    await a.send_json(send(server, "answer", replyTo=original["id"], nonce="r-1"))
+    event = await next_event(a, "new_message")
+    assert (event["text"], event["replyTo"]["id"], event["replyTo"]["text"]) == ("answer", original["id"], "question")
+    assert "replyTo" not in (await (await post(client, server, alice, "plain")).json())  # REST: reply_to null
+    await a.send_json(send(server, "to nothing", replyTo=str(uuid4()), nonce="r-2"))
+    error = await next_event(a, "error")
+    assert error == {"type": "error", "message": "reply_to is not a message of this channel", "nonce": "r-2"}
+
+
+async def test_a_reply_to_another_channels_message_is_400(client, alice, server):
+    second = await new_channel(client, server, alice)
+    elsewhere = await (await post(client, server, alice, "there", channel=second)).json()
+    for target in (elsewhere["id"], str(uuid4())):
+        resp = await post(client, server, alice, "here", reply_to=target)
+        assert resp.status == 400
+        assert await resp.json() == {"detail": "reply_to is not a message of this channel"}
+    resp = await post(client, server, alice, "here", reply_to="not-a-uuid")
+    assert resp.status == 400
+
+
+# Resume of many channels in one frame
+
+async def test_resume_replays_every_channel_after_its_cursor_then_resumed_then_live(client, alice, server):
+    second = await new_channel(client, server, alice)
+    for i in range(1, 6):
+        await post(client, server, alice, f"g{i}")
+        await post(client, server, alice, f"s{i}", channel=second)
+    a = await connect(client, alice)
+    await a.send_json({"type": "resume", "channels": {server.general: 2, second: 0}})
+    events = await events_until(a, "resumed")
+    replayed = [(e["channelId"], e["eventSeq"], e["text"]) for e in events if e["type"] == "new_message"]
+    assert [r for r in replayed if r[0] == server.general] == [(server.general, i, f"g{i}") for i in range(3, 6)]
+    assert [r for r in replayed if r[0] == second] == [(second, i, f"s{i}") for i in range(1, 6)]
+    assert events[-1] == {"type": "resumed", "channels": {server.general: 5, second: 5}}
+    await a.send_json(send(server, "live"))
+    assert (await next_event(a, "new_message"))["eventSeq"] == 6
+
+
+async def test_a_resume_of_a_channel_with_nothing_new_answers_its_cursor(client, alice, server):
+    await post(client, server, alice, "one")
+    a = await connect(client, alice)
+    await a.send_json({"type": "resume", "channels": {server.general: 1}})
+    assert await a.receive_json(timeout=5) == {"type": "resumed", "channels": {server.general: 1}}
+
+
+async def test_changes_committed_during_a_replay_arrive_once_in_order(client, alice, server, db, lock_waiters):
+    for i in range(1, 4):
+        await post(client, server, alice, f"before {i}")
+    a = await connect(client, alice)
+    async with db.transaction():
+        await change_queries.lock_changes(db)
+        await a.send_json({"type": "resume", "channels": {server.general: 0}})
+        await lock_waiters(1)  # the replay waits for the stream
+        for i in range(1, 4):
+            await post(client, server, alice, f"during {i}")
+    events = await events_until(a, "resumed")
+    await asyncio.sleep(0.3)
+    await a.send_json(send(server, "after"))
+    events += await events_until(a, "new_message")
+    while True:  # whatever else is already on its way
+        try:
+            events.append(await a.receive_json(timeout=0.3))
+        except asyncio.TimeoutError:
+            break
+    seqs = [e["eventSeq"] for e in events if e["type"] == "new_message"]
+    assert seqs == list(range(1, 8)), events
+
+
+async def test_a_resume_names_channels_it_cannot_read_without_saying_why(client, alice, bob, server):
+    theirs = await client.post("/chat/servers", json={"name": "Bob's"}, headers=bob.auth)
+    bob_channels = await (await client.get(f"/chat/servers/{(await theirs.json())['id']}/channels",
+                                           headers=bob.auth)).json()
+    a = await connect(client, alice)
+    unknown = str(uuid4())
+    await a.send_json({"type": "resume", "channels": {bob_channels[0]["id"]: 0, unknown: 0, server.general: 0}})
+    errors = [await a.receive_json(timeout=5), await a.receive_json(timeout=5)]
+    assert sorted(e["channelId"] for e in errors) == sorted([bob_channels[0]["id"], unknown])
+    assert {e["message"] for e in errors} == {"channel not found"}
+    assert await next_event(a, "resumed") == {"type": "resumed", "channels": {server.general: 0}}
+
+
+@pytest.mark.parametrize("channels, message", [
+    ({str(uuid4()): 0 for _ in range(1001)}, "Expected `object` of length <= 1000"),
+    ({"not-a-uuid": 0}, "Invalid UUID"),
+    ({str(uuid4()): -1}, "Expected `int` >= 0"),
+])
+async def test_a_bad_resume_map_is_an_error_event_and_the_socket_stays_open(client, alice, server, channels, message):
+    a = await connect(client, alice)
+    await a.send_json({"type": "resume", "channels": channels})
+    error = await next_event(a, "error")
+    assert error["message"].startswith("invalid resume frame: ") and message in error["message"], error
+    await a.send_json(send(server, "still here"))
+    assert (await next_event(a, "new_message"))["text"] == "still here"
+
+
+async def test_a_resume_frame_needs_channels_or_the_original_fields(client, alice):
+    a = await connect(client, alice)
+    await a.send_json({"type": "resume", "serverId": str(uuid4())})
+    error = await next_event(a, "error")
+    assert "a resume names `channels`, or `serverId`, `channelId` and `afterSeq`" in error["message"]
+
+
+# GET .../changes
+
+async def test_rest_changes_are_the_events_a_socket_got(client, alice, bob, server, add_member):
+    await add_member(bob)
+    b = await connect(client, bob)
+    await post(client, server, alice, "one", nonce="n-1")
+    await post(client, server, alice, "two", reply_to=(await (await post(client, server, alice, "zero")).json())["id"])
+    live = [await next_event(b, "new_message") for _ in range(3)]
+    url = f"{server.url}/channels/{server.general}/changes"
+    resp = await client.get(url, headers=bob.auth)
+    assert resp.status == 200
+    assert await resp.json() == live  # bob's socket is in UTC, like REST
+    page = await (await client.get(url, params={"after_event_seq": 1, "limit": 1}, headers=bob.auth)).json()
+    assert [e["eventSeq"] for e in page] == [2]
+
+
+async def test_rest_changes_are_404_for_non_members_and_400_for_bad_cursors(client, alice, bob, server):
+    url = f"{server.url}/channels/{server.general}/changes"
+    resp = await client.get(url, headers=bob.auth)
+    assert (resp.status, await resp.json()) == (404, {"detail": "server not found"})
+    resp = await client.get(url, params={"after_event_seq": "-1"}, headers=alice.auth)
+    assert resp.status == 400
+    resp = await client.get(url, params={"limit": "0"}, headers=alice.auth)
+    assert resp.status == 400
+
+
+# Retention
+
+async def test_changes_past_retention_are_pruned_and_an_older_cursor_must_reload(client, alice, server, db):
+    await post(client, server, alice, "kept")  # event_seq 1
+    await change_queries.add_old_change(db, channel_id=server.general, days=31)  # event_seq 2
+    await post(client, server, alice, "newer")  # event_seq 3
+    await sweep_changes(client.app)
+    assert await change_queries.count_changes(db, channel_id=server.general) == 0
+    url = f"{server.url}/channels/{server.general}/changes"
+    resp = await client.get(url, params={"after_event_seq": 1}, headers=alice.auth)
+    assert resp.status == 410
+    assert "no longer kept" in (await resp.json())["detail"]
+    resp = await client.get(url, params={"after_event_seq": 2}, headers=alice.auth)
+    assert [e["eventSeq"] for e in await resp.json()] == [3]
+    a = await connect(client, alice)
+    await a.send_json({"type": "resume", "channels": {server.general: 1}})
+    assert await a.receive_json(timeout=5) == {"type": "resync_required", "channelId": server.general}
+    assert await a.receive_json(timeout=5) == {"type": "resumed", "channels": {}}
+
+
+async def test_a_shorter_retention_prunes_younger_changes(aiohttp_client, config, db, alice):
+    short = await aiohttp_client(create_app(replace(config, change_retention=timedelta(days=1))))
+    resp = await short.post("/chat/servers", json={"name": "Guild"}, headers=alice.auth)
+    server_id = (await resp.json())["id"]
+    channel = (await (await short.get(f"/chat/servers/{server_id}/channels", headers=alice.auth)).json())[0]["id"]
+    await change_queries.add_old_change(db, channel_id=channel, days=2)
+    await sweep_changes(short.app)
+    assert await change_queries.count_changes(db, channel_id=channel) == 0
+    resp = await short.get(f"/chat/servers/{server_id}/channels/{channel}/changes", headers=alice.auth)
+    assert resp.status == 410
