@@ -30,11 +30,11 @@ from chatd.ops.sweeps import sweep_ctx
 from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
-from chatd.rest import auth, changes, channels, health, members, messages, reactions, servers
+from chatd.rest import auth, changes, channels, health, members, message_edits, messages, reactions, servers
 
 ENDPOINTS: list[Endpoint] = [
-    *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *reactions.ENDPOINTS,
-    *changes.ENDPOINTS, *members.ENDPOINTS, *health.ENDPOINTS,
+    *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
+    *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *health.ENDPOINTS,
 ]
 
 

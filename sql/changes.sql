@@ -89,3 +89,7 @@ SELECT COALESCE((SELECT pruned_through FROM message_change_horizon WHERE channel
 -- committed before, and the event_seq it takes is the next one, visible only after every
 -- smaller one. The channel's type (NULL: not a channel of that server).
 SELECT type FROM chatchannel WHERE id = :channel_id AND server_id = :server_id FOR NO KEY UPDATE;
+
+-- name: get_change(channel_id, event_seq)$
+-- One change's note as stored: the whole of a note whose NOTIFY had to leave its text out.
+SELECT payload::text FROM message_change WHERE channel_id = :channel_id AND event_seq = :event_seq;

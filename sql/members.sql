@@ -14,15 +14,6 @@ SELECT m.role, c.type AS channel_type
  WHERE m.server_id = :server_id
    AND m.user_id = :user_id;
 
--- name: get_message_access(channel_id, server_id, user_id, message_id)^
--- get_channel_access, and whether the message is a live (not deleted) one of that channel.
-SELECT m.role, c.type AS channel_type, x.id IS NOT NULL AS message_live
-  FROM servermembership m
-  LEFT JOIN chatchannel c ON c.id = :channel_id AND c.server_id = m.server_id
-  LEFT JOIN chatmessage x ON x.id = :message_id AND x.channel_id = c.id AND x.deleted_at IS NULL
- WHERE m.server_id = :server_id
-   AND m.user_id = :user_id;
-
 -- name: list_members(server_id)
 SELECT m.user_id, u.username, m.role, m.joined_at
   FROM servermembership m

@@ -59,13 +59,20 @@ HOT_QUERIES = {
         notify_channel="explain", server_ids=[s["server_id"]] * 2, channel_ids=[s["channel_id"]] * 2,
         user_ids=[s["user_id"]] * 2, usernames=["a", "a"], texts=["x", "y"], nonces=["n", None],
         reply_to_ids=[s["message_id"], None])),
+    "edit and delete rules": ("get_message_access", lambda s: dict(
+        server_id=s["server_id"], channel_id=s["channel_id"], message_id=s["message_id"], user_id=s["user_id"])),
+    "bulk delete rule": ("get_bulk_delete_access", lambda s: dict(
+        server_id=s["server_id"], channel_id=s["channel_id"], message_ids=[s["message_id"]], user_id=s["user_id"])),
+    "edit": ("edit_message", lambda s: dict(
+        notify_channel="explain", channel_id=s["channel_id"], message_id=s["message_id"], text="x")),
+    "earlier versions": ("list_message_edits", lambda s: dict(channel_id=s["channel_id"], message_id=s["message_id"])),
+    "delete": ("delete_messages", lambda s: dict(
+        notify_channel="explain", channel_id=s["channel_id"], message_ids=[s["message_id"]], bulk=False)),
     "reply check": ("live_message_in_channel",
                     lambda s: dict(message_id=s["message_id"], channel_id=s["channel_id"])),
     "resume, channels": ("list_readable_channels", lambda s: dict(user_id=s["user_id"], channel_ids=[s["channel_id"]])),
     "resume, changes": ("list_changes_after",
                         lambda s: dict(channel_ids=[s["channel_id"]], after_event_seqs=[2500], lim=200)),
-    "message access": ("get_message_access", lambda s: dict(
-        channel_id=s["channel_id"], server_id=s["server_id"], user_id=s["user_id"], message_id=s["message_id"])),
     "history reactions": ("list_reactions_of_messages", lambda s: dict(
         channel_id=s["channel_id"], message_ids=[s["message_id"]] * 50, user_id=s["user_id"])),
     "react": ("add_reaction", lambda s: dict(

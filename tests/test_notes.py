@@ -57,7 +57,17 @@ async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_f
         assert (await client.put(f"{reactions}/%F0%9F%91%8D/@me", headers=alice.auth)).status == 204
         assert (await client.delete(reactions, headers=alice.auth)).status == 204
         await a.send_json(send(server, "x" * 4000))  # too long to travel in its note
-        await next_event(a, "new_message")
+        long = await next_event(a, "new_message")
+        messages = f"{server.url}/channels/{server.general}/messages"
+        assert (await client.patch(f"{messages}/{long['id']}", json={"text": "short"}, headers=alice.auth)).status == 200
+        assert (await client.patch(f"{messages}/{long['id']}", json={"text": "😀" * 4000},  # too long again
+                                   headers=alice.auth)).status == 200
+        assert (await client.delete(f"{messages}/{long['id']}", headers=alice.auth)).status == 204
+        resp = await client.post(f"{messages}/bulk-delete", json={"ids": [long["id"]]}, headers=alice.auth)
+        assert resp.status == 204  # deleted already: no note
+        hello = (await (await client.get(messages, headers=alice.auth)).json())[0]
+        resp = await client.post(f"{messages}/bulk-delete", json={"ids": [hello["id"]]}, headers=alice.auth)
+        assert resp.status == 204
         assert (await client.post(f"{server.url}/channels", json={"name": "news"}, headers=alice.auth)).status == 201
         assert (await client.delete(f"{server.url}/members/{bob.id}", headers=alice.auth)).status == 204
         assert (await client.post("/auth/logout", headers=bob.auth)).status == 204

@@ -97,15 +97,18 @@ async def test_operation_ids_are_unique(client):
 async def test_schemathesis_finds_no_server_error_and_no_response_outside_the_document(
     client, alice, bob, carol, server, add_member, tmp_path
 ):
-    """Fuzz every operation as alice, the ADMIN of a server with a member (bob); the path ids
-    are real, so requests get past the 404s to the handlers' own validation and queries. The
+    """Fuzz every operation as alice, the ADMIN of a server with a member (bob) and messages
+    of hers; the path ids are real, so requests get past the 404s to the handlers' own validation and queries. The
     operations that end sessions run as carol, so alice's token lasts the whole run."""
     await add_member(bob)
     resp = await client.post(f"{server.url}/channels/{server.general}/messages", json={"text": "react to me"},
                              headers=alice.auth)
-    message_id = (await resp.json())["id"]  # what the reaction routes name
+    reacted = (await resp.json())["id"]  # the reaction routes', which DELETE .../messages/{message_id} spares
     resp = await client.post("/chat/servers", json={"name": "Doomed"}, headers=alice.auth)
     doomed = (await resp.json())["id"]  # the one DELETE /chat/servers/{server_id} may delete
+    resp = await client.post(f"{server.url}/channels/{server.general}/messages", json={"text": "fuzz me"},
+                             headers=alice.auth)
+    message = (await resp.json())["id"]  # alice's: she may edit and delete it
     config = tmp_path / "schemathesis.toml"
     config.write_text(f"""
 headers = {{ Authorization = "Bearer {alice.token}" }}
@@ -114,11 +117,15 @@ headers = {{ Authorization = "Bearer {alice.token}" }}
 "path.server_id" = "{server.id}"
 "path.channel_id" = "{server.general}"
 "path.user_id" = "{bob.id}"
-"path.message_id" = "{message_id}"
+"path.message_id" = "{message}"
 
 [[operations]]
 include-name = "DELETE /chat/servers/{{server_id}}"
 parameters = {{ "path.server_id" = "{doomed}" }}
+
+[[operations]]
+include-tag = "reactions"
+parameters = {{ "path.message_id" = "{reacted}" }}
 
 [[operations]]
 include-name = ["POST /auth/logout", "POST /auth/logout-all", "PUT /auth/password", "DELETE /auth/me"]

@@ -15,7 +15,7 @@ import pytest
 from chatd.app import create_app
 from chatd.config import RateLimit
 from chatd.domain.errors import Forbidden
-from chatd.domain.permissions import check_remove_reaction
+from chatd.domain.permissions import MessageFacts, check_remove_reaction
 from chatd.domain.schemas import User
 
 from test_gateway import connect, next_event, no_event
@@ -208,9 +208,10 @@ async def test_a_voice_channel_has_no_messages_to_react_to(client, server, alice
     ("PUT", f"/{quote(THUMBS)}/@me"), ("DELETE", f"/{quote(THUMBS)}/@me"), ("GET", f"/{quote(THUMBS)}"),
     ("DELETE", ""),
 ])
-async def test_a_deleted_message_is_a_404_for_every_reaction_route(client, server, alice, message, test_queries, db,
-                                                                   method, tail):
-    await test_queries.mark_message_deleted(db, message_id=message)
+async def test_a_deleted_message_is_a_404_for_every_reaction_route(client, server, alice, message, method, tail):
+    await react(client, server, alice, message, THUMBS)
+    resp = await client.delete(f"{server.url}/channels/{server.general}/messages/{message}", headers=alice.auth)
+    assert resp.status == 204
     resp = await client.request(method, reactions_url(server, message, tail), headers=alice.auth)
     assert resp.status == 404
     assert await resp.json() == {"detail": "message not found"}
@@ -237,7 +238,7 @@ def test_anyone_removes_their_own_reaction_and_only_moderators_and_admins_others
     for role, whose in itertools.product(["MEMBER", "MODERATOR", "ADMIN"], ["own", "another's", "all"]):
         target_id = {"own": actor.user_id, "another's": uuid4(), "all": None}[whose]
         try:
-            check_remove_reaction(actor, role, "TEXT", True, target_id)
+            check_remove_reaction(actor, MessageFacts(role, "TEXT", uuid4(), False, None), target_id)
             allowed.add((role, whose))
         except Forbidden:
             pass
@@ -366,6 +367,14 @@ async def test_a_sent_message_answers_with_no_reactions(client, server, alice):
     resp = await client.post(f"{server.url}/channels/{server.general}/messages", json={"text": "hi"},
                              headers=alice.auth)
     assert (await resp.json())["reactions"] == []
+
+
+async def test_an_edited_message_answers_with_its_reactions(client, server, alice, bob, message):
+    await react(client, server, bob, message, THUMBS)
+    resp = await client.patch(f"{server.url}/channels/{server.general}/messages/{message}", json={"text": "edited"},
+                              headers=alice.auth)
+    assert resp.status == 200
+    assert (await resp.json())["reactions"] == [{"emoji": THUMBS, "count": 1, "me": False}]
 
 
 # Replay.

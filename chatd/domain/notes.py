@@ -35,6 +35,12 @@ class ChangeNote(Note):
     channel_id: UUID
     event_seq: int
 
+    @property
+    def complete(self) -> bool:
+        """False when the statement left the text out to fit NOTIFY's 8000 bytes: the
+        listener reads the change from the database instead."""
+        return True
+
 
 class ReplyNote(msgspec.Struct):
     """What a message replies to, as it was when read: text cut at 200 characters, empty once
@@ -56,6 +62,28 @@ class MessageNote(ChangeNote, tag="message"):
     nonce: str | None = None
     text: str | None = None  # None when too long for NOTIFY: fetch it by id
     reply_to: ReplyNote | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.text is not None
+
+
+class MessageUpdatedNote(ChangeNote, tag="message_updated"):
+    id: UUID
+    edited_at: datetime
+    text: str | None = None  # None when too long for NOTIFY: read the stored change
+
+    @property
+    def complete(self) -> bool:
+        return self.text is not None
+
+
+class MessageDeletedNote(ChangeNote, tag="message_deleted"):
+    id: UUID
+
+
+class MessagesDeletedNote(ChangeNote, tag="messages_deleted"):
+    ids: list[UUID]
 
 
 class ReactionAddedNote(ChangeNote, tag="reaction_added"):

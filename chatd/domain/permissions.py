@@ -13,6 +13,8 @@ that the statement and check_send agree on every role and kind of channel.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
+from typing import NamedTuple
 from uuid import UUID
 
 from chatd import keys
@@ -57,21 +59,78 @@ def check_typing(role: str | None, channel_type: str | None) -> None:
         raise BadInput("this is a VOICE channel: typing indicators are for TEXT channels")
 
 
-def check_react(role: str | None, channel_type: str | None, message_live: bool) -> None:
-    """Any member reacts to the messages of the server's TEXT channels that are not deleted
-    (and lists who reacted)."""
+class MessageFacts(NamedTuple):
+    """What the rules about one message need (get_message_access), each None when not known:
+    `role` None: the caller is not a member; `channel_type` None: no such channel in that
+    server; `author_id` None: no such message in that channel."""
+
+    role: str | None
+    channel_type: str | None
+    author_id: UUID | None
+    deleted: bool
+    age: timedelta | None  # since it was sent
+
+
+def check_message(facts: MessageFacts) -> str:
+    """A message that can still change: in a TEXT channel of a server the caller is in, not
+    deleted (a deleted message is not there for anyone). Returns the caller's role."""
+    if check_channel(facts.role, facts.channel_type) != "TEXT":
+        raise BadInput(VOICE_HAS_NO_MESSAGES)
+    if facts.author_id is None or facts.deleted:
+        raise NotFound(MESSAGE_NOT_FOUND)
+    return facts.role
+
+
+def check_edit(user: User, facts: MessageFacts, window: timedelta | None) -> None:
+    """Only the author edits, and only within `window` of sending (None: at any age)."""
+    check_message(facts)
+    if facts.author_id != user.user_id:
+        raise Forbidden("only the author can edit a message")
+    if window is not None and facts.age is not None and facts.age > window:
+        raise Forbidden(f"a message can be edited for {duration_text(window)} after sending")
+
+
+def check_delete(user: User, facts: MessageFacts) -> None:
+    """The author deletes their own message; MODERATORs and ADMINs anyone's."""
+    role = check_message(facts)
+    if facts.author_id != user.user_id:
+        check_role(role, "MODERATOR", "delete another user's message")
+
+
+def check_read_edits(user: User, facts: MessageFacts) -> None:
+    """Earlier versions are for the author, and for MODERATORs and ADMINs, who may judge an edit."""
+    role = check_message(facts)
+    if facts.author_id != user.user_id:
+        check_role(role, "MODERATOR", "see the earlier versions of another user's message")
+
+
+def check_bulk_delete(role: str | None, channel_type: str | None, ids: list[UUID], found: int) -> None:
+    """MODERATORs and ADMINs delete many messages of one TEXT channel at once: distinct ids,
+    each naming a message of that channel (`found` of them do)."""
     if check_channel(role, channel_type) != "TEXT":
         raise BadInput(VOICE_HAS_NO_MESSAGES)
-    if not message_live:
-        raise NotFound(MESSAGE_NOT_FOUND)
+    check_role(role, "MODERATOR", "bulk-delete messages")
+    if len(set(ids)) < len(ids):
+        raise BadInput("ids must not repeat an id")
+    if found < len(ids):
+        missing = len(ids) - found
+        raise BadInput(f"ids must all be messages of this channel: {missing} of them {'is' if missing == 1 else 'are'} not")
 
 
-def check_remove_reaction(actor: User, role: str | None, channel_type: str | None, message_live: bool,
-                          target_id: UUID | None) -> None:
+def duration_text(duration: timedelta) -> str:
+    """A duration as CHATD_EDIT_WINDOW spells it: 90s, 15m, 12h, 30d."""
+    seconds = int(duration.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def check_remove_reaction(user: User, facts: MessageFacts, target_id: UUID | None) -> None:
     """Anyone removes their own reactions; MODERATORs and ADMINs anyone's, or all of a
     message's (`target_id` None)."""
-    check_react(role, channel_type, message_live)
-    if target_id != actor.user_id:
+    role = check_message(facts)
+    if target_id != user.user_id:
         check_role(role, "MODERATOR", "remove others' reactions")
 
 
@@ -153,21 +212,41 @@ async def require_typing(app: Mapping, user: User, server_id: UUID, channel_id: 
     check_typing(*await _channel_access(app, user, server_id, channel_id))
 
 
+async def require_edit(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
+    check_edit(user, await _message_facts(app, user, server_id, channel_id, message_id), app[keys.config].edit_window)
+
+
+async def require_delete(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
+    check_delete(user, await _message_facts(app, user, server_id, channel_id, message_id))
+
+
+async def require_read_edits(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
+    check_read_edits(user, await _message_facts(app, user, server_id, channel_id, message_id))
+
+
+async def require_bulk_delete(app: Mapping, user: User, server_id: UUID, channel_id: UUID, ids: list[UUID]) -> None:
+    row = await app[keys.queries].get_bulk_delete_access(
+        app[keys.pool], server_id=server_id, channel_id=channel_id, message_ids=ids, user_id=user.user_id)
+    role, channel_type, found = (None, None, 0) if row is None else (row["role"], row["channel_type"], row["found"])
+    check_bulk_delete(role, channel_type, ids, found)
+
+
+async def _message_facts(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> MessageFacts:
+    row = await app[keys.queries].get_message_access(
+        app[keys.pool], server_id=server_id, channel_id=channel_id, message_id=message_id, user_id=user.user_id)
+    if row is None:
+        return MessageFacts(None, None, None, False, None)
+    return MessageFacts(row["role"], row["channel_type"], row["author_id"], row["deleted"], row["age"])
+
+
 async def require_react(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
-    check_react(*await _message_access(app, user, server_id, channel_id, message_id))
+    """Any member reacts to a message that can still change (and lists who reacted to it)."""
+    check_message(await _message_facts(app, user, server_id, channel_id, message_id))
 
 
 async def require_remove_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID,
                                   target_id: UUID | None) -> None:
-    check_remove_reaction(user, *await _message_access(app, user, server_id, channel_id, message_id), target_id)
-
-
-async def _message_access(app: Mapping, user: User, server_id: UUID, channel_id: UUID,
-                          message_id: UUID) -> tuple[str | None, str | None, bool]:
-    row = await app[keys.queries].get_message_access(
-        app[keys.pool], server_id=server_id, channel_id=channel_id, user_id=user.user_id, message_id=message_id
-    )
-    return (None, None, False) if row is None else (row["role"], row["channel_type"], row["message_live"])
+    check_remove_reaction(user, await _message_facts(app, user, server_id, channel_id, message_id), target_id)
 
 
 async def _channel_access(app: Mapping, user: User, server_id: UUID, channel_id: UUID) -> tuple[str | None, str | None]:

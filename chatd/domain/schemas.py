@@ -73,6 +73,15 @@ class NewMessage(Body):
     reply_to: Annotated[UUID | None, Meta(description="a message of the same channel this one replies to")] = None
 
 
+class MessageEdit(Body):
+    text: MessageText
+
+
+class BulkDeletion(Body):
+    ids: Annotated[list[UUID], Meta(min_length=1, max_length=100,
+                                    description="1-100 distinct messages of the channel; deleted ones are skipped")]
+
+
 class NewMember(Body):
     """Name the user by id or by username (what a person types)."""
 
@@ -167,6 +176,15 @@ class Message(msgspec.Struct):
     edited_at: datetime | None
     reply_to: ReplyPreview | None
     reactions: Annotated[list[Reaction], Meta(description="each emoji in the order it was first used")]
+
+
+class EarlierVersion(msgspec.Struct):
+    """A message's text before an edit: written at `written_at` (sent, or the edit before),
+    replaced at `replaced_at`."""
+
+    text: str
+    written_at: datetime
+    replaced_at: datetime
 
 
 class Member(msgspec.Struct):

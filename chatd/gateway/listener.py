@@ -19,7 +19,7 @@ import msgspec
 
 from chatd import keys
 from chatd.domain.notes import (
-    ChangeNote, ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, Note,
+    ChangeNote, ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note,
     ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
 )
 from chatd.gateway import outbound
@@ -39,6 +39,7 @@ class Listener:
         self._queue: asyncio.Queue[str | CatchUp] = asyncio.Queue()
         self._handlers: dict[type[Note], Callable[[Note], Awaitable[None]]] = {
             MessageNote: self._long_message,
+            MessageUpdatedNote: self._stored_change,
             TypingNote: self._typing,
             MemberAddedNote: self._member_added,
             MemberRemovedNote: self._member_removed,
@@ -82,7 +83,7 @@ class Listener:
         hub = self._hub
         try:
             note = item if isinstance(item, CatchUp) else decode_note(item)
-            if isinstance(note, ChangeNote) and not (isinstance(note, MessageNote) and note.text is None):
+            if isinstance(note, ChangeNote) and note.complete:
                 self._deliver(note)  # the common case, corked with the rest of the burst
                 return
             hub.uncork()  # what may wait (a read, a catch-up) or is not a change goes after the burst so far
@@ -114,6 +115,14 @@ class Listener:
         row = await app[keys.queries].get_message(app[keys.pool], message_id=note.id)
         if row is not None:  # else deleted (with its server or channel) before we could read it
             self._deliver(decode_note(row["note"]))  # type: ignore[arg-type]
+
+    async def _stored_change(self, note: ChangeNote) -> None:
+        """A change whose note left its text out: its stored note has it."""
+        app = self._app
+        payload = await app[keys.queries].get_change(app[keys.pool], channel_id=note.channel_id,
+                                                     event_seq=note.event_seq)
+        if payload is not None:  # else pruned, or gone with its channel
+            self._deliver(decode_note(payload))  # type: ignore[arg-type]
 
     async def _typing(self, note: TypingNote) -> None:
         self._hub.broadcast_to_server(note.server_id, outbound.typing(note), exclude_user=note.user_id)

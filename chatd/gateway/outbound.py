@@ -15,8 +15,9 @@ from uuid import UUID
 
 from chatd.domain.errors import Refused
 from chatd.domain.notes import (
-    ChangeNote, ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, ReactionAddedNote,
-    ReactionRemovedNote, ReactionsClearedNote, ReplyNote, ServerDeletedNote, TypingNote,
+    ChangeNote, ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote,
+    MessagesDeletedNote, MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReplyNote,
+    ServerDeletedNote, TypingNote,
 )
 from chatd.domain.schemas import Server, User
 from chatd.domain.views import clock_time
@@ -62,6 +63,21 @@ def new_message(note: MessageNote, zone: tzinfo) -> bytes:
     return encode(new_message_event(note, zone))
 
 
+def message_updated_event(note: MessageUpdatedNote, zone: tzinfo) -> dict[str, Any]:
+    return {"type": "message_updated", "id": note.id, "serverId": note.server_id, "channelId": note.channel_id,
+            "text": note.text, "editedAt": note.edited_at, "eventSeq": note.event_seq}
+
+
+def message_deleted_event(note: MessageDeletedNote, zone: tzinfo) -> dict[str, Any]:
+    return {"type": "message_deleted", "id": note.id, "serverId": note.server_id, "channelId": note.channel_id,
+            "eventSeq": note.event_seq}
+
+
+def messages_deleted_event(note: MessagesDeletedNote, zone: tzinfo) -> dict[str, Any]:
+    return {"type": "messages_deleted", "ids": note.ids, "serverId": note.server_id, "channelId": note.channel_id,
+            "eventSeq": note.event_seq}
+
+
 def reaction_event(note: ReactionAddedNote | ReactionRemovedNote, zone: tzinfo) -> dict[str, Any]:
     """reaction_added and reaction_removed: the same fields, the kind says which."""
     return {"type": note.__struct_config__.tag, "messageId": note.message_id, "userId": note.user_id,
@@ -78,6 +94,9 @@ def reactions_cleared_event(note: ReactionsClearedNote, zone: tzinfo) -> dict[st
 # build a change's event here. `zone` is the recipient's time zone, for events with a clock time.
 CHANGE_EVENTS: dict[type[ChangeNote], Callable[[Any, tzinfo], dict[str, Any]]] = {
     MessageNote: new_message_event,
+    MessageUpdatedNote: message_updated_event,
+    MessageDeletedNote: message_deleted_event,
+    MessagesDeletedNote: messages_deleted_event,
     ReactionAddedNote: reaction_event,
     ReactionRemovedNote: reaction_event,
     ReactionsClearedNote: reactions_cleared_event,
