@@ -1,4 +1,4 @@
--- depends: 0004_message_nonce 0007_sessions
+-- depends: 0004_message_nonce 0008_message_changes
 -- A claim's foreign key to its message was checked for every claim, at the end of each send's
 -- statement, and its index on message_id kept up on every send, for one rare event: deleting
 -- a server's messages. delete_server (sql/servers.sql) now deletes their claims itself.
