@@ -3,8 +3,11 @@ import { $, h, show } from "./dom.js";
 import { api, ApiError, messagesPath } from "./api.js";
 import { Gateway } from "./gateway.js";
 import { logClose, logFrame, setupDevPanel, showToken } from "./dev.js";
+import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js";
 
 const PAGE = 50;
+const CHANGES_PAGE = 500; // GET .../changes answers at most this many at once
+const RESUME_CHANNELS = 1000; // a resume frame names at most this many channels
 const TYPING_EXPIRES_MS = 10000; // the server's own expiry for a typing_start with no stop
 const TYPING_EVERY_MS = 2000; // the server accepts one typing_start per 2 s
 const TOKEN_KEY = "chatd.token";
@@ -17,9 +20,10 @@ const S = {
   channels: [],
   channelId: null,
   members: [],
-  shown: new Map(), // message id -> li, for the selected channel
-  pending: new Map(), // nonce -> optimistic li
-  lastSeq: new Map(), // channel id -> highest seq seen
+  eventSeq: new Map(), // channel id -> the last eventSeq the page has of it, for resume
+  loading: null, // the selected channel while a history read runs: its changes wait in `held`
+  held: [],
+  replyTo: null, // the message the composer replies to
   oldestId: null,
   typing: new Map(), // user id -> {username, timer}
   typingSentAt: 0,
@@ -94,7 +98,7 @@ function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
   Object.assign(S, { token: null, me: null, serverId: null, channelId: null, channels: [], members: [] });
   S.servers.clear();
-  S.lastSeq.clear();
+  S.eventSeq.clear();
   $("#whoami").textContent = "";
   showToken(null);
   show($("#auth"), true);
@@ -161,9 +165,7 @@ function handleEvent(event) {
     case "connected":
       S.retries = 0;
       renderServers(event.servers);
-      if (S.resumeOnConnect && S.channelId && S.lastSeq.has(S.channelId)) {
-        gateway.send({ type: "resume", serverId: S.serverId, channelId: S.channelId, afterSeq: S.lastSeq.get(S.channelId) });
-      }
+      if (S.resumeOnConnect) resume();
       break;
     case "servers_data":
       renderServers(Object.values(event.servers));
@@ -191,21 +193,23 @@ function handleEvent(event) {
       dropServer(event.serverId, "the server was deleted");
       break;
     case "resumed":
-      notify(`resumed #${channel()?.name ?? event.channelId} after seq ${event.seq}`, false);
+      onResumed(event);
+      break;
+    case "resync_required":
+      onResyncRequired(event.channelId);
       break;
     case "error":
       onError(event);
       break;
+    default:
+      if (Object.hasOwn(CHANGES, event.type)) onChange(event);
   }
 }
 
 function onError(event) {
-  const li = event.nonce && S.pending.get(event.nonce);
-  if (li) {
-    li.classList.add("failed");
-    li.append(h("span", { class: "why" }, ` — not sent: ${event.message}`));
-    S.pending.delete(event.nonce);
-  }
+  if (event.nonce) messages.failPending(event.nonce, event.message);
+  // A channel the page may no longer read (a resume refused it): nothing to resume there.
+  if (event.channelId) S.eventSeq.delete(event.channelId);
   notify(`error: ${event.message}${event.retryAfter ? ` (retry after ${event.retryAfter} s)` : ""}`);
 }
 
@@ -312,12 +316,22 @@ async function removeMember(member) {
 
 // ---- messages ----
 
+const messages = new MessageList($("#messages"), {
+  me: () => S.me?.user_id,
+  mayDelete: (m) => m.userId === S.me.user_id || server()?.role !== "MEMBER",
+  edit: editMessage,
+  remove: deleteMessage,
+  reply: replyTo,
+  react,
+});
+
 function clearChat(title) {
   S.channelId = null;
-  S.shown.clear();
-  S.pending.clear();
+  S.loading = null;
+  S.held = [];
+  messages.clear();
+  cancelReply();
   clearTyping();
-  $("#messages").replaceChildren();
   $("#channel-title").textContent = title;
   show($("#load-older"), false);
   show($("#composer"), false);
@@ -334,9 +348,8 @@ async function selectChannel(channelId) {
   }
   show($("#composer"), true);
   try {
-    const page = await call("GET", `${messagesPath(S.serverId, channelId)}?limit=${PAGE}`);
-    if (S.channelId !== channelId) return;
-    for (const m of page) place(m);
+    const page = await readHistory(channelId, `?limit=${PAGE}`);
+    if (!page) return;
     S.oldestId = page[0]?.id ?? null;
     olderButton(page.length === PAGE);
     scrollDown();
@@ -355,9 +368,8 @@ function olderButton(more) {
 async function loadOlder() {
   const channelId = S.channelId;
   try {
-    const page = await call("GET", `${messagesPath(S.serverId, channelId)}?limit=${PAGE}&before=${S.oldestId}`);
-    if (S.channelId !== channelId) return;
-    for (const m of page) place(m);
+    const page = await readHistory(channelId, `?limit=${PAGE}&before=${S.oldestId}`, S.eventSeq.get(channelId));
+    if (!page) return;
     if (page.length) S.oldestId = page[0].id;
     olderButton(page.length === PAGE);
   } catch (error) {
@@ -365,49 +377,128 @@ async function loadOlder() {
   }
 }
 
-function messageItem(m) {
-  return h("li", { class: m.userId === S.me.user_id ? "message own" : "message", dataset: { id: m.id, seq: m.seq } },
-    h("span", { class: "author" }, m.user), " ",
-    h("time", { datetime: m.createdAt, title: m.createdAt }, m.timestamp), " ",
-    h("span", { class: "text" }, m.text));
-}
-
-// Messages stay in seq order, whatever order history, live events and resume deliver them in;
-// pending (optimistic) copies stay at the end until their echo replaces them.
-function place(raw) {
-  const m = raw.userId ? raw : { ...raw, userId: raw.user_id, createdAt: raw.created_at };
-  bumpSeq(S.channelId, m.seq);
-  if (S.shown.has(m.id)) return;
-  const li = messageItem(m);
-  S.shown.set(m.id, li);
-  const pending = m.nonce && S.pending.get(m.nonce);
-  if (pending) {
-    S.pending.delete(m.nonce);
-    pending.replaceWith(li);
-    return;
+// Shows a history page of the selected channel as of the eventSeq it was read at, holding the
+// channel's live events back meanwhile and applying them after: each change shows once,
+// whichever came first. Null if another channel was selected meanwhile.
+async function readHistory(channelId, query, known) {
+  const path = messagesPath(S.serverId, channelId);
+  S.loading = channelId;
+  S.held = [];
+  try {
+    const { page, eventSeq } = await consistentRead(path, () => call("GET", path + query), known);
+    if (S.channelId !== channelId) return null;
+    bumpEventSeq(channelId, eventSeq);
+    for (const m of page) messages.place(fromHistory(m), eventSeq);
+    return page;
+  } finally {
+    if (S.loading === channelId) {
+      const held = S.held;
+      S.loading = null;
+      S.held = [];
+      for (const event of held) showEvent(event);
+    }
   }
-  // Scan from the end, where live and resumed messages land.
-  const list = $("#messages");
-  let after = list.lastElementChild;
-  while (after && (!after.dataset.seq || Number(after.dataset.seq) > m.seq)) after = after.previousElementSibling;
-  list.insertBefore(li, after ? after.nextElementSibling : list.firstElementChild);
 }
 
-function bumpSeq(channelId, seq) {
-  if (seq > (S.lastSeq.get(channelId) ?? 0)) S.lastSeq.set(channelId, seq);
+// A history page read between two looks at the end of the channel's change stream that agree
+// is exactly the channel at that eventSeq. A message's own event_seq is no such bound: an
+// edit or reaction after it is in the page already, and would count twice if replayed on it.
+// `known`: an eventSeq the channel has reached, if the page has one.
+async function consistentRead(path, read, known) {
+  let page = null;
+  let from = known;
+  if (from === undefined) {
+    page = await read();
+    from = newestEventSeq(page);
+  }
+  try {
+    for (;;) {
+      const start = await streamEnd(path, from);
+      page = await read();
+      const end = await streamEnd(path, start);
+      if (end === start) return { page, eventSeq: end };
+      from = end;
+    }
+  } catch (error) {
+    // Changes that old are no longer kept: the newest message's eventSeq is the best guess, and
+    // a resume from it is answered resync_required, which reloads the channel.
+    if (!(error instanceof ApiError) || error.status !== 410) throw error;
+    page ??= await read();
+    return { page, eventSeq: Math.max(from, newestEventSeq(page)) };
+  }
+}
+
+const newestEventSeq = (page) => Math.max(0, ...page.map((m) => m.event_seq));
+
+// The last eventSeq of the channel's change stream, from one it had reached.
+async function streamEnd(messagesUrl, after) {
+  const changesUrl = messagesUrl.replace(/\/messages$/, "/changes");
+  for (;;) {
+    const changes = await call("GET", `${changesUrl}?after_event_seq=${after}&limit=${CHANGES_PAGE}`);
+    if (changes.length) after = changes.at(-1).eventSeq;
+    if (changes.length < CHANGES_PAGE) return after;
+  }
+}
+
+function bumpEventSeq(channelId, eventSeq) {
+  if (eventSeq > (S.eventSeq.get(channelId) ?? -1)) S.eventSeq.set(channelId, eventSeq);
 }
 
 function onMessage(event) {
+  bumpEventSeq(event.channelId, event.eventSeq);
   if (event.channelId !== S.channelId) {
-    bumpSeq(event.channelId, event.seq);
     $("#channels").querySelector(`li[data-id="${CSS.escape(event.channelId)}"]`)?.classList.add("unread");
     return;
   }
   dropTyping(event.userId);
+  if (S.loading === event.channelId) S.held.push(event);
+  else showEvent(event);
+}
+
+// An edit, deletion or reaction: applied to the selected channel's messages; of any other
+// channel, only its eventSeq is kept, for the next resume.
+function onChange(event) {
+  bumpEventSeq(event.channelId, event.eventSeq);
+  if (event.channelId !== S.channelId) return;
+  if (S.loading === event.channelId) S.held.push(event);
+  else showEvent(event);
+}
+
+function showEvent(event) {
+  if (event.type !== "new_message") {
+    messages.apply(event);
+    if (S.replyTo && !messages.entries.has(S.replyTo.id)) {
+      cancelReply();
+      notify("the message you were replying to was deleted");
+    }
+    return;
+  }
   const list = $("#messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  place(event);
+  messages.place(fromEvent(event));
   if (atBottom) scrollDown();
+}
+
+// After a reconnect: one frame names every channel the page has an eventSeq of (more frames
+// only past the gateway's 1,000 a frame); each answers with its missed changes, then `resumed`.
+function resume() {
+  const known = [...S.eventSeq];
+  for (let i = 0; i < known.length; i += RESUME_CHANNELS) {
+    gateway.send({ type: "resume", channels: Object.fromEntries(known.slice(i, i + RESUME_CHANNELS)) });
+  }
+}
+
+// The answer to a resume, after its missed changes: where each channel's stream now is. (The
+// one-channel form, from the raw frame box, has no `channels`.)
+function onResumed(event) {
+  for (const [channelId, eventSeq] of Object.entries(event.channels ?? {})) bumpEventSeq(channelId, eventSeq);
+}
+
+// The changes after the page's eventSeq are no longer kept: forget it, and reload the channel
+// if it is the one shown (any other loads when selected).
+function onResyncRequired(channelId) {
+  S.eventSeq.delete(channelId);
+  if (channelId === S.channelId) selectChannel(channelId);
 }
 
 function scrollDown() {
@@ -425,17 +516,62 @@ function sendMessage() {
   const text = input.value;
   if (!text.trim() || !S.channelId) return;
   const nonce = newNonce();
-  const li = h("li", { class: "message own pending", dataset: { nonce } },
-    h("span", { class: "author" }, S.me.username), " ", h("time", {}, "sending…"), " ", h("span", { class: "text" }, text));
-  if (!gateway.send({ type: "send_message", serverId: S.serverId, channelId: S.channelId, text, nonce })) {
+  const frame = { type: "send_message", serverId: S.serverId, channelId: S.channelId, text, nonce };
+  if (S.replyTo) frame.replyTo = S.replyTo.id;
+  if (!gateway.send(frame)) {
     notify("not connected: reconnect to send");
     return;
   }
-  S.pending.set(nonce, li);
-  $("#messages").append(li);
+  messages.addPending(nonce, S.me.username, text, S.replyTo);
+  cancelReply();
   scrollDown();
   input.value = "";
   S.typingSentAt = 0; // the server ends our typing indicator when the message arrives
+}
+
+// ---- editing, deleting, replying, reacting ----
+
+const messageUrl = (id) => `${messagesPath(S.serverId, S.channelId)}/${id}`;
+
+// The edited message, or null (refused: the notice says why). Everyone, this page too, also
+// gets message_updated.
+async function editMessage(id, text) {
+  try {
+    return await call("PATCH", messageUrl(id), { text });
+  } catch (error) {
+    fail(error);
+    return null;
+  }
+}
+
+async function deleteMessage(id) {
+  try {
+    await call("DELETE", messageUrl(id));
+  } catch (error) {
+    fail(error);
+  }
+}
+
+// Adds the reaction, or takes it back if it is the user's: the chips change on the event.
+async function react(id, emoji, mine) {
+  try {
+    await call(mine ? "DELETE" : "PUT", `${messageUrl(id)}/reactions/${encodeURIComponent(emoji)}/@me`);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function replyTo(m) {
+  S.replyTo = { id: m.id, user: m.user, text: cut(m.text) };
+  $("#replying-to").textContent = m.user;
+  $("#replying-text").textContent = S.replyTo.text;
+  show($("#replying"), true);
+  $("#composer-text").focus();
+}
+
+function cancelReply() {
+  S.replyTo = null;
+  show($("#replying"), false);
 }
 
 // ---- typing ----
@@ -536,6 +672,7 @@ function start() {
   onSubmit("#composer", sendMessage);
   $("#composer-text").addEventListener("input", onComposerInput);
   $("#load-older").addEventListener("click", loadOlder);
+  $("#reply-cancel").addEventListener("click", cancelReply);
   $("#disconnect").addEventListener("click", () => {
     clearTimeout(S.retryTimer);
     gateway.disconnect();

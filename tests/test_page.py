@@ -8,19 +8,24 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 import aiohttp
+import aiosql
 import asyncpg
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
 
+from aiohttp import web
+
 from chatd.app import create_app
 from chatd.domain.tokens import issue_token
 from chatd.config import Config
 from chatd.domain.schemas import User
-from tests.conftest import PASSWORD
+from chatd.ops.sweeps import sweep_changes
+from tests.conftest import PASSWORD, TEST_SQL
 
 # The browser and the app live for the whole module, so every test shares the module's loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -30,6 +35,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 MARKUP = "<img src=x onerror=alert(1)>"
+EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢"]
+change_queries = aiosql.from_path(TEST_SQL / "changes.sql", "asyncpg")
 
 
 @dataclass
@@ -37,6 +44,7 @@ class Chatd:
     url: str
     config: Config
     http: aiohttp.ClientSession
+    app: web.Application
 
 
 @dataclass
@@ -74,7 +82,7 @@ async def chatd(database_url) -> AsyncIterator[Chatd]:
     server = TestServer(create_app(config), host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
-        yield Chatd(str(server.make_url("")).rstrip("/"), config, http)
+        yield Chatd(str(server.make_url("")).rstrip("/"), config, http, server.app)
     await server.close()
 
 
@@ -121,6 +129,10 @@ class Guild:
     @property
     def messages(self) -> str:
         return f"/chat/servers/{self.id}/channels/{self.general}/messages"
+
+    def reactions(self, message_id: str, emoji: str | None = None) -> str:
+        path = f"{self.messages}/{message_id}/reactions"
+        return path if emoji is None else f"{path}/{quote(emoji)}/@me"
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -170,6 +182,36 @@ async def _dismiss(tab: Tab, dialog) -> None:
 
 def texts(page: Page):
     return page.locator("#messages li.message .text")
+
+
+def message(page: Page, text: str):
+    """The message shown with exactly this text."""
+    return page.locator("#messages li.message").filter(
+        has=page.locator(".text", has_text=re.compile(f"^{re.escape(text)}$")))
+
+
+def chips(page: Page, text: str):
+    return message(page, text).locator(".reactions .chip")
+
+
+async def shown(page: Page) -> list[dict]:
+    """Each message as the page shows it: text, edited marker, reply preview, reaction chips."""
+    return await page.locator("#messages li.message").evaluate_all("""items => items.map((li) => ({
+        text: li.querySelector(".text").textContent,
+        edited: li.querySelector(".edited") !== null,
+        reply: li.querySelector(".reply")?.textContent ?? null,
+        chips: [...li.querySelectorAll(".chip")].map((c) => c.textContent + (c.classList.contains("mine") ? " mine" : "")),
+    }))""")
+
+
+async def post(chatd: Chatd, guild: Guild, person: Person, text: str, channel: str | None = None, **extra) -> dict:
+    path = guild.messages if channel is None else f"/chat/servers/{guild.id}/channels/{channel}/messages"
+    return await rest(chatd, "POST", path, person, {"text": text, **extra}, status=201)
+
+
+async def last_event_seq(chatd: Chatd, guild: Guild, person: Person, channel: str) -> int:
+    changes = await rest(chatd, "GET", f"/chat/servers/{guild.id}/channels/{channel}/changes?limit=500", person)
+    return changes[-1]["eventSeq"]
 
 
 async def sign_in_with_password(page: Page, username: str, button: str) -> None:
@@ -231,6 +273,12 @@ async def test_markup_in_a_message_is_shown_as_text_and_runs_nothing(open_tab, c
     await tab.page.fill("#composer-text", MARKUP + " live")
     await tab.page.press("#composer-text", "Enter")
     await expect(texts(tab.page)).to_have_text([MARKUP, MARKUP + " live"])
+    # Replies show the text they reply to as text too, above the composer and on the message.
+    await message(tab.page, MARKUP).locator(".reply-button").click()
+    await expect(tab.page.locator("#replying-text")).to_have_text(MARKUP)
+    await tab.page.fill("#composer-text", "a reply")
+    await tab.page.press("#composer-text", "Enter")
+    await expect(message(tab.page, "a reply").locator(".reply-text")).to_have_text(MARKUP)
     await tab.page.wait_for_timeout(200)  # time for an onerror handler to have fired, if any
     assert await tab.page.locator("img").count() == 0
     assert tab.dialogs == []
@@ -279,8 +327,7 @@ async def test_reconnect_with_resume_shows_the_messages_sent_while_disconnected(
     await page.click("#reconnect-resume")
     await expect(texts(page)).to_have_text(["before", "missed 1", "missed 2", "missed 3"])
     resume = page.locator("#event-log li.out[data-type='resume'] pre")
-    assert json.loads(await resume.text_content()) == {
-        "type": "resume", "serverId": guild.id, "channelId": guild.general, "afterSeq": 1}
+    assert json.loads(await resume.text_content()) == {"type": "resume", "channels": {guild.general: 1}}
     await expect(page.locator("#event-log li.in[data-type='resumed']")).to_have_count(1)
     await expect(page.locator("#conn-state")).to_have_text("connected: alice")
 
@@ -346,4 +393,216 @@ async def test_changing_the_password_then_logging_out_everywhere_signs_the_page_
     for token in (first, second):
         async with chatd.http.get(chatd.url + "/auth/me", headers={"Authorization": f"Bearer {token}"}) as resp:
             assert (resp.status, await resp.json()) == (401, {"detail": "token revoked"})
+    assert tab.console_errors == []
+
+
+async def test_the_author_edits_inline_and_the_other_user_sees_the_text_and_edited_marker_live(
+        open_tab, chatd, alice, bob, guild):
+    await post(chatd, guild, alice, "first draft")
+    await post(chatd, guild, bob, "bob's line")
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    a, b = alice_tab.page, bob_tab.page
+    await expect(texts(b)).to_have_text(["first draft", "bob's line"])
+    # Only the author's own messages have an Edit button, for ADMINs too.
+    await expect(message(a, "first draft").locator(".edit-button")).to_have_count(1)
+    await expect(message(a, "bob's line").locator(".edit-button")).to_have_count(0)
+    await expect(message(b, "first draft").locator(".edit-button")).to_have_count(0)
+    # Escape and Cancel put the text back and save nothing.
+    await message(a, "first draft").locator(".edit-button").click()
+    await expect(a.locator(".edit-text")).to_have_value("first draft")
+    await a.fill(".edit-text", "never saved")
+    await a.press(".edit-text", "Escape")
+    await message(a, "first draft").locator(".edit-button").click()
+    await a.fill(".edit-text", "never saved either")
+    await a.click(".edit-cancel")
+    await expect(texts(a)).to_have_text(["first draft", "bob's line"])
+    # A refused edit keeps the field open and says why.
+    await message(a, "first draft").locator(".edit-button").click()
+    await a.fill(".edit-text", "   ")
+    await a.press(".edit-text", "Enter")
+    await expect(a.locator("#notice")).to_have_text("text must not be blank")
+    await expect(a.locator(".edit-text")).to_have_count(1)
+    await a.fill(".edit-text", "second draft")
+    await a.press(".edit-text", "Enter")
+    for page in (a, b):
+        await expect(texts(page)).to_have_text(["second draft", "bob's line"])
+        await expect(message(page, "second draft").locator(".edited")).to_have_text("(edited)")
+        await expect(message(page, "bob's line").locator(".edited")).to_have_count(0)
+    await expect(b.locator("#event-log li.in[data-type='message_updated']")).to_have_count(1)
+    history = await rest(chatd, "GET", guild.messages, bob)
+    assert history[0]["text"] == "second draft" and history[0]["edited_at"] is not None
+    # Chromium logs the refused request itself; the page logs nothing.
+    assert alice_tab.console_errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    assert bob_tab.console_errors == []
+
+
+async def test_deleting_removes_messages_live_and_a_member_may_delete_only_their_own(open_tab, chatd, alice, bob, guild):
+    await post(chatd, guild, alice, "alice's")
+    bulk = [await post(chatd, guild, bob, f"bob's {i}") for i in range(1, 5)][2:]
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    a, b = alice_tab.page, bob_tab.page
+    await expect(texts(b)).to_have_text(["alice's", "bob's 1", "bob's 2", "bob's 3", "bob's 4"])
+    await expect(a.locator("#messages .delete-button")).to_have_count(5)  # an ADMIN deletes any
+    await expect(b.locator("#messages .delete-button")).to_have_count(4)  # a MEMBER their own
+    await expect(message(b, "alice's").locator(".delete-button")).to_have_count(0)
+    await message(b, "bob's 1").locator(".delete-button").click()
+    await message(a, "bob's 2").locator(".delete-button").click()
+    for page in (a, b):
+        await expect(texts(page)).to_have_text(["alice's", "bob's 3", "bob's 4"])
+    await rest(chatd, "POST", f"{guild.messages}/bulk-delete", alice, {"ids": [m["id"] for m in bulk]}, status=204)
+    for page in (a, b):
+        await expect(texts(page)).to_have_text(["alice's"])
+        await expect(page.locator("#event-log li.in[data-type='message_deleted']")).to_have_count(2)
+        await expect(page.locator("#event-log li.in[data-type='messages_deleted']")).to_have_count(1)
+    assert [m["text"] for m in await rest(chatd, "GET", guild.messages, bob)] == ["alice's"]
+    assert alice_tab.console_errors == [] and bob_tab.console_errors == []
+
+
+async def test_a_reply_shows_what_it_replies_to_and_the_preview_follows_edits_and_the_deletion(
+        open_tab, chatd, alice, bob, guild):
+    question = await post(chatd, guild, alice, "question?")
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    a, b = alice_tab.page, bob_tab.page
+    await message(b, "question?").locator(".reply-button").click()
+    await expect(b.locator("#replying")).to_be_visible()
+    await expect(b.locator("#replying-to")).to_have_text("alice")
+    await expect(b.locator("#replying-text")).to_have_text("question?")
+    await b.click("#reply-cancel")
+    await expect(b.locator("#replying")).to_be_hidden()
+    await message(b, "question?").locator(".reply-button").click()
+    await b.fill("#composer-text", "answer")
+    await b.press("#composer-text", "Enter")
+    await expect(b.locator("#replying")).to_be_hidden()
+    sent = json.loads(await b.locator("#event-log li.out[data-type='send_message'] pre").text_content())
+    assert sent["replyTo"] == question["id"]
+    for page in (a, b):
+        await expect(message(page, "answer").locator(".reply")).to_have_text("↪ alice question?")
+    await message(a, "question?").locator(".edit-button").click()
+    await a.fill(".edit-text", "question, reworded?")
+    await a.press(".edit-text", "Enter")
+    for page in (a, b):
+        await expect(message(page, "answer").locator(".reply-text")).to_have_text("question, reworded?")
+    await message(a, "question, reworded?").locator(".delete-button").click()
+    for page in (a, b):
+        await expect(texts(page)).to_have_text(["answer"])
+        await expect(message(page, "answer").locator(".reply.deleted")).to_have_text("↪ deleted message")
+    # History says the same to a page opened now.
+    fresh = (await open_tab(bob)).page
+    await expect(message(fresh, "answer").locator(".reply.deleted")).to_have_text("↪ deleted message")
+    # A reply being written to a message that is then deleted is given up, with a word why.
+    doomed = await post(chatd, guild, alice, "doomed")
+    await message(b, "doomed").locator(".reply-button").click()
+    await expect(b.locator("#replying-text")).to_have_text("doomed")
+    await rest(chatd, "DELETE", f"{guild.messages}/{doomed['id']}", alice, status=204)
+    await expect(b.locator("#replying")).to_be_hidden()
+    await expect(b.locator("#notice")).to_have_text("the message you were replying to was deleted")
+    assert alice_tab.console_errors == [] and bob_tab.console_errors == []
+
+
+async def test_reactions_from_the_palette_show_as_chips_with_counts_and_clicking_yours_takes_it_back(
+        open_tab, chatd, alice, bob, guild):
+    target = await post(chatd, guild, bob, "react to me")
+    await post(chatd, guild, bob, "every emoji")
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    a, b = alice_tab.page, bob_tab.page
+    palette = message(a, "react to me").locator(".palette")
+    await expect(palette).to_be_hidden()
+    await message(a, "react to me").locator(".react-button").click()
+    await expect(palette.locator("button")).to_have_text(EMOJI)
+    await palette.locator("button", has_text="👍").click()
+    await expect(palette).to_be_hidden()
+    for page in (a, b):
+        await expect(chips(page, "react to me")).to_have_text(["👍 1"])
+    await expect(chips(a, "react to me")).to_have_class("chip mine")
+    await expect(chips(b, "react to me")).to_have_class("chip")
+    await chips(b, "react to me").click()  # someone else's chip: bob reacts too
+    for page in (a, b):
+        await expect(chips(page, "react to me")).to_have_text(["👍 2"])
+    await expect(chips(b, "react to me")).to_have_class("chip mine")
+    await message(b, "react to me").locator(".react-button").click()
+    await message(b, "react to me").locator(".palette button", has_text="❤️").click()
+    await chips(a, "react to me").filter(has_text="👍").click()  # alice's own: taken back
+    for page in (a, b):
+        await expect(chips(page, "react to me")).to_have_text(["👍 1", "❤️ 1"])
+    await expect(chips(a, "react to me")).to_have_class(["chip", "chip"])
+    await expect(chips(b, "react to me")).to_have_class(["chip mine", "chip mine"])
+    # Every emoji of the palette is one the server takes, shown as it answers.
+    for emoji in EMOJI:
+        await message(a, "every emoji").locator(".react-button").click()
+        await message(a, "every emoji").locator(".palette button", has_text=emoji).click()
+    await expect(chips(b, "every emoji")).to_have_text([f"{emoji} 1" for emoji in EMOJI])
+    history = await rest(chatd, "GET", guild.messages, bob)
+    assert history[0]["reactions"] == [{"emoji": "👍", "count": 1, "me": True}, {"emoji": "❤️", "count": 1, "me": True}]
+    await rest(chatd, "DELETE", guild.reactions(target["id"]), alice, status=204)
+    for page in (a, b):
+        await expect(chips(page, "react to me")).to_have_count(0)
+        await expect(page.locator("#event-log li.in[data-type='reactions_cleared']")).to_have_count(1)
+    assert alice_tab.console_errors == [] and bob_tab.console_errors == []
+
+
+async def test_a_reconnect_resumes_every_known_channel_in_one_frame_and_ends_as_a_page_opened_afresh(
+        open_tab, chatd, alice, bob, guild):
+    news = (await rest(chatd, "POST", f"/chat/servers/{guild.id}/channels", alice,
+                       {"name": "news", "type": "TEXT"}, status=201))["id"]
+    edited = await post(chatd, guild, bob, "edit me")
+    doomed = await post(chatd, guild, bob, "delete me")
+    kept = await post(chatd, guild, bob, "keep")
+    # Reactions after the newest message: the page is past that message's event_seq, and a
+    # resume from there would count them twice.
+    await rest(chatd, "PUT", guild.reactions(kept["id"], "🎉"), alice, status=204)
+    await rest(chatd, "PUT", guild.reactions(edited["id"], "👍"), bob, status=204)
+    tab = await open_tab(alice)
+    page = tab.page
+    await expect(chips(page, "edit me")).to_have_text(["👍 1"])
+    await expect(chips(page, "keep")).to_have_text(["🎉 1"])
+    await post(chatd, guild, bob, "in news", channel=news)
+    await expect(page.locator("#channels li.unread button")).to_have_text(["# news"])
+    general_at = await last_event_seq(chatd, guild, alice, guild.general)
+    news_at = await last_event_seq(chatd, guild, alice, news)
+
+    await page.click("#disconnect")
+    await expect(page.locator("#conn-state")).to_have_text("closed: 1000 normal")
+    await rest(chatd, "PATCH", f"{guild.messages}/{edited['id']}", bob, {"text": "edited while away"})
+    await rest(chatd, "DELETE", guild.reactions(edited["id"], "👍"), bob, status=204)
+    await rest(chatd, "PUT", guild.reactions(edited["id"], "❤️"), bob, status=204)
+    await rest(chatd, "PUT", guild.reactions(edited["id"], "😮"), alice, status=204)
+    await rest(chatd, "DELETE", f"{guild.messages}/{doomed['id']}", bob, status=204)
+    await post(chatd, guild, bob, "sent while away", reply_to=edited["id"])
+    await post(chatd, guild, bob, "news while away", channel=news)
+    await page.click("#reconnect-resume")
+
+    await expect(page.locator("#event-log li.in[data-type='resumed']")).to_have_count(1)
+    resumes = await page.locator("#event-log li.out[data-type='resume'] pre").all_text_contents()
+    assert [json.loads(text) for text in resumes] == [
+        {"type": "resume", "channels": {guild.general: general_at, news: news_at}}]
+    resumed = json.loads(await page.locator("#event-log li.in[data-type='resumed'] pre").text_content())
+    assert resumed == {"type": "resumed", "channels": {
+        guild.general: await last_event_seq(chatd, guild, alice, guild.general),
+        news: await last_event_seq(chatd, guild, alice, news)}}
+    expected = [
+        {"text": "edited while away", "edited": True, "reply": None, "chips": ["❤️ 1", "😮 1 mine"]},
+        {"text": "keep", "edited": False, "reply": None, "chips": ["🎉 1 mine"]},
+        {"text": "sent while away", "edited": False, "reply": "↪ bob edited while away", "chips": []},
+    ]
+    await expect(texts(page)).to_have_text([m["text"] for m in expected])
+    assert await shown(page) == expected
+    fresh = (await open_tab(alice)).page
+    await expect(texts(fresh)).to_have_text([m["text"] for m in expected])
+    assert await shown(fresh) == expected
+    await expect(page.locator("#conn-state")).to_have_text("connected: alice")
+    assert tab.console_errors == []
+
+
+async def test_a_resume_from_past_the_retention_reloads_the_channel(open_tab, chatd, alice, bob, guild, db):
+    await post(chatd, guild, bob, "kept")
+    tab = await open_tab(alice)
+    page = tab.page
+    await expect(texts(page)).to_have_text(["kept"])
+    await page.click("#disconnect")
+    await change_queries.add_old_change(db, channel_id=guild.general, days=31)
+    await post(chatd, guild, bob, "after the gap")
+    await sweep_changes(chatd.app)
+    await page.click("#reconnect-resume")
+    await expect(page.locator("#event-log li.in[data-type='resync_required']")).to_have_count(1)
+    await expect(texts(page)).to_have_text(["kept", "after the gap"])
     assert tab.console_errors == []
