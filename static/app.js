@@ -208,8 +208,12 @@ function handleEvent(event) {
 
 function onError(event) {
   if (event.nonce) messages.failPending(event.nonce, event.message);
-  // A channel the page may no longer read (a resume refused it): nothing to resume there.
-  if (event.channelId) S.eventSeq.delete(event.channelId);
+  // A resume refused a channel the page may no longer read (a server it left): nothing to
+  // resume there, and nothing to tell.
+  if (event.channelId) {
+    S.eventSeq.delete(event.channelId);
+    return;
+  }
   notify(`error: ${event.message}${event.retryAfter ? ` (retry after ${event.retryAfter} s)` : ""}`);
 }
 
@@ -318,7 +322,7 @@ async function removeMember(member) {
 
 const messages = new MessageList($("#messages"), {
   me: () => S.me?.user_id,
-  mayDelete: (m) => m.userId === S.me.user_id || server()?.role !== "MEMBER",
+  mayDelete: (m) => m.userId === S.me.user_id || ["MODERATOR", "ADMIN"].includes(server()?.role),
   edit: editMessage,
   remove: deleteMessage,
   reply: replyTo,
@@ -467,7 +471,7 @@ function onChange(event) {
 function showEvent(event) {
   if (event.type !== "new_message") {
     messages.apply(event);
-    if (S.replyTo && !messages.entries.has(S.replyTo.id)) {
+    if (S.replyTo && !messages.has(S.replyTo.id)) {
       cancelReply();
       notify("the message you were replying to was deleted");
     }

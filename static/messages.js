@@ -57,6 +57,10 @@ export class MessageList {
     this.list.insertBefore(entry.li, after ? after.nextElementSibling : this.list.firstElementChild);
   }
 
+  has(id) {
+    return this.entries.has(id);
+  }
+
   addPending(nonce, user, text, replyTo) {
     const li = h("li", { class: "message own pending", dataset: { nonce } },
       replyTo && replyPreview(replyTo), h("span", { class: "author" }, user), " ", h("time", {}, "sending…"), " ",

@@ -606,3 +606,24 @@ async def test_a_resume_from_past_the_retention_reloads_the_channel(open_tab, ch
     await expect(page.locator("#event-log li.in[data-type='resync_required']")).to_have_count(1)
     await expect(texts(page)).to_have_text(["kept", "after the gap"])
     assert tab.console_errors == []
+
+
+async def test_a_resume_that_names_a_channel_of_a_server_the_user_left_is_answered_quietly(
+        open_tab, chatd, alice, bob, guild):
+    await post(chatd, guild, alice, "hello")
+    tab = await open_tab(bob)
+    page = tab.page
+    await expect(texts(page)).to_have_text(["hello"])
+    await page.click("#disconnect")
+    await rest(chatd, "DELETE", f"/chat/servers/{guild.id}/members/{bob.id}", alice, status=204)
+    await page.click("#reconnect-resume")
+    await expect(page.locator("#event-log li.in[data-type='resumed']")).to_have_count(1)
+    refused = json.loads(await page.locator("#event-log li.in[data-type='error'] pre").text_content())
+    assert refused["channelId"] == guild.general
+    await expect(page.locator("#notice")).to_have_text("you are no longer a member")
+    # The channel is forgotten: the next reconnect has nothing to resume.
+    await page.click("#reconnect-resume")
+    await expect(page.locator("#event-log li.in[data-type='connected']")).to_have_count(3)
+    resumes = await page.locator("#event-log li.out[data-type='resume'] pre").all_text_contents()
+    assert [json.loads(text) for text in resumes] == [{"type": "resume", "channels": {guild.general: 1}}]
+    assert tab.console_errors == []
