@@ -2,9 +2,9 @@
 every such change runs in, and the rate it may run at.
 
 A change is two statements in one transaction: lock_channel_for_change, then the change's own
-statement (sql/*.sql), which checks what it changes, changes it, and only when it did takes
-the channel's next event_seq (UPDATE chatchannel SET last_event_seq = last_event_seq + 1),
-records the note in message_change and sends it (pg_notify) with the same JSON. Holding the
+statement (sql/*.sql), which checks what it changes, changes it, and only when it did calls
+`record_change(:notify_channel, channel, message, note)` (migration 0010): the channel's next
+event_seq, the note kept in message_change and sent with pg_notify, the same JSON. Holding the
 channel's lock first means that statement sees every earlier change, so two concurrent
 changes cannot both pass a check, and no event_seq is taken without a change behind it.
 """
