@@ -17,7 +17,8 @@ from uuid import UUID
 
 from chatd import keys
 from chatd.domain import permissions
-from chatd.domain.errors import BadInput, NotFound, RateLimited
+from chatd.domain.errors import BadInput, NotFound
+from chatd.domain.ratelimit import within_limit
 from chatd.domain.schemas import User
 
 
@@ -36,8 +37,4 @@ async def channel_change(app: Mapping, server_id: UUID, channel_id: UUID) -> Asy
 def limit_change_rate(app: Mapping, user: User, channel_id: UUID) -> None:
     """Edits, deletions and reactions are limited like sends (CHATD_RATE_LIMIT), in a budget
     of their own, so reacting does not use up what a user may send."""
-    limiter = app[keys.change_limiter]
-    if limiter is not None:
-        wait = limiter.acquire((user.user_id, channel_id))
-        if wait:
-            raise RateLimited("you are changing messages too fast", retry_after=wait)
+    within_limit(app[keys.change_limiter], (user.user_id, channel_id), "you are changing messages too fast")
