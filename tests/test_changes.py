@@ -250,3 +250,19 @@ async def test_a_shorter_retention_prunes_younger_changes(aiohttp_client, config
     assert await change_queries.count_changes(db, channel_id=channel) == 0
     resp = await short.get(f"/chat/servers/{server_id}/channels/{channel}/changes", headers=alice.auth)
     assert resp.status == 410
+
+
+async def test_a_change_whose_note_never_arrived_is_caught_up_when_listen_reconnects(
+        client, alice, server, db, app_queries, test_queries):
+    message = await (await post(client, server, alice, "hello")).json()
+    a = await connect(client, alice)
+    async with db.transaction():  # a reaction committed with its note sent where no chatd listens
+        await app_queries.lock_channel_for_change(db, server_id=server.id, channel_id=server.general)
+        assert await app_queries.add_reaction(
+            db, notify_channel="nobody_listens", channel_id=server.general, message_id=message["id"],
+            emoji="👍", user_id=alice.id, max_emoji=20) == "added"
+    await no_event(a, "reaction_added")
+    assert len([row async for row in test_queries.terminate_listeners(db)]) == 1
+    event = await next_event(a, "reaction_added", timeout=10)  # read back by the catch-up
+    assert (event["eventSeq"], event["messageId"], event["emoji"]) == (2, message["id"], "👍")
+    await no_event(a, "new_message")  # the message it had fanned out already is not sent again
