@@ -41,13 +41,16 @@ export class MessageList {
   // pending (optimistic) copies stay at the end until their echo replaces them. `asOf`: the
   // eventSeq the message's state is as of (its own for a live one).
   place(m, asOf = m.eventSeq) {
-    if (this.entries.has(m.id)) return;
+    const pending = m.nonce && this.pending.get(m.nonce);
+    this.pending.delete(m.nonce);
+    if (this.entries.has(m.id)) { // shown already (by history, read while the echo was held)
+      pending?.remove();
+      return;
+    }
     const entry = { m, asOf, reactions: new Map(m.reactions.map((r) => [r.emoji, { count: r.count, me: r.me }])) };
     entry.li = this.item(entry);
     this.entries.set(m.id, entry);
-    const pending = m.nonce && this.pending.get(m.nonce);
     if (pending) {
-      this.pending.delete(m.nonce);
       pending.replaceWith(entry.li);
       return;
     }
