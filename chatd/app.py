@@ -7,6 +7,7 @@ import jinja2
 from aiohttp import web
 
 from chatd import keys
+from chatd.domain.changes import ChannelTurns
 from chatd.domain.passwords import hashing_ctx
 from chatd.domain.tokens import VerifiedTokens
 from chatd.web.auth import requires_user
@@ -49,6 +50,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.tokens] = VerifiedTokens(config)
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app[keys.change_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
+    app[keys.change_turns] = ChannelTurns()
     app.cleanup_ctx.extend([
         watchdog_ctx, hashing_ctx, database_ctx, availability_ctx, notes_ctx, group_commit_ctx, gateway_ctx,
         gc_freeze_ctx, node_ctx, sweep_ctx,

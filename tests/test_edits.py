@@ -537,3 +537,20 @@ def test_check_delete_and_check_read_edits(role, author, allowed):
 ])
 def test_a_window_is_named_as_it_is_configured(window, text):
     assert permissions.duration_text(window) == text
+
+
+async def test_changes_queued_behind_one_channel_leave_the_pool_to_the_others(client, alice, server, db, lock_waiters,
+                                                                             test_queries):
+    """Changes of a channel take turns in the process before taking a pool connection: more
+    edits of one locked channel than the pool has connections do not hold up another's."""
+    second = (await (await client.post(f"{server.url}/channels", json={"name": "second"},
+                                       headers=alice.auth)).json())["id"]
+    busy, elsewhere = await post(client, server, alice, "busy"), await post(client, server, alice, "free", second)
+    async with db.transaction():
+        await test_queries.hold_channel_row(db, channel_id=server.general)
+        queued = [asyncio.ensure_future(edit(client, server, alice, busy["id"], f"edit {i}")) for i in range(15)]
+        await lock_waiters(1)
+        resp = await asyncio.wait_for(edit(client, server, alice, elsewhere["id"], "still free", second), 5)
+        assert resp.status == 200
+        assert not any(q.done() for q in queued)
+    assert [r.status for r in await asyncio.gather(*queued)] == [200] * 15

@@ -11,6 +11,7 @@ changes cannot both pass a check, and no event_seq is taken without a change beh
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from uuid import UUID
@@ -21,10 +22,38 @@ from chatd.domain.errors import BadInput, NotFound, RateLimited
 from chatd.domain.schemas import User
 
 
+class ChannelTurns:
+    """A process's changes of one channel take turns here, before taking a pool connection.
+
+    Waiting for the channel's row lock in the database holds a connection: a burst of changes
+    to one channel took the whole pool while the changes of other channels waited for a
+    connection, so every change in the process ran one after the other (edits at 430/s over
+    four channels ran at ~230/s, p99 1.5 s). Here at most one connection per channel and
+    process waits for that lock.
+    """
+
+    def __init__(self) -> None:
+        self._turns: dict[UUID, list] = {}  # channel -> [its lock, how many hold or wait for it]
+
+    @contextlib.asynccontextmanager
+    async def turn(self, channel_id: UUID) -> AsyncIterator[None]:
+        turn = self._turns.get(channel_id)
+        if turn is None:
+            turn = self._turns[channel_id] = [asyncio.Lock(), 0]
+        turn[1] += 1
+        try:
+            async with turn[0]:
+                yield
+        finally:
+            turn[1] -= 1
+            if not turn[1]:
+                del self._turns[channel_id]
+
+
 @contextlib.asynccontextmanager
 async def channel_change(app: Mapping, server_id: UUID, channel_id: UUID) -> AsyncIterator:
     """A connection in a transaction holding the TEXT channel's lock, for the change's statement."""
-    async with app[keys.pool].acquire() as con, con.transaction():
+    async with app[keys.change_turns].turn(channel_id), app[keys.pool].acquire() as con, con.transaction():
         channel_type = await app[keys.queries].lock_channel_for_change(con, server_id=server_id, channel_id=channel_id)
         if channel_type is None:  # deleted since the permission check
             raise NotFound(permissions.CHANNEL_NOT_FOUND)
