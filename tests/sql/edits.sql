@@ -30,3 +30,7 @@ UPDATE chatmessage SET created_at = created_at - make_interval(secs => :seconds)
 -- name: hold_channel_row(channel_id)!
 -- Holds the channel's row lock (until the transaction ends): changes of it wait behind it.
 SELECT 1 FROM chatchannel WHERE id = :channel_id FOR UPDATE;
+
+-- name: mark_message_deleted(message_id)!
+-- A deletion as another process's would look once committed (no event: the test only needs the row).
+UPDATE chatmessage SET deleted_at = now() WHERE id = :message_id;
