@@ -31,12 +31,11 @@ from chatd.ops.sweeps import sweep_ctx
 from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
-from chatd.rest import auth, changes, channels, health, members, message_edits, messages, servers
+from chatd.rest import auth, changes, channels, health, members, message_edits, messages, reactions, servers
 
 ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
-    *changes.ENDPOINTS, *members.ENDPOINTS,
-    *health.ENDPOINTS,
+    *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *health.ENDPOINTS,
 ]
 
 
@@ -58,7 +57,7 @@ def create_app(config: Config) -> web.Application:
     app.router.add_get("/chat/ws", websocket_handler)
     for endpoint in ENDPOINTS:
         handler = requires_user(endpoint.handler) if endpoint.auth else endpoint.handler
-        app.router.add_route(endpoint.method, endpoint.path, handler)
+        app.router.add_route(endpoint.method, endpoint.route, handler)
     document = openapi_document(ENDPOINTS)
 
     async def openapi(request: web.Request) -> web.Response:

@@ -37,7 +37,7 @@ WITH batch AS (
      ORDER BY a.ord, e.created_at
 ), first AS MATERIALIZED (
     -- The items that would store a message, each with the id it will have: its nonce's claim
-    -- names it before the row exists (the claim's foreign key is checked at the statement's end).
+    -- names it before the row exists.
     SELECT a.*, gen_random_uuid() AS id
       FROM allowed a
      WHERE a.ord NOT IN (SELECT ord FROM earlier)

@@ -30,8 +30,16 @@ SELECT s.id, s.name, s.icon, s.creator_id, s.created_at, m.role
 
 -- name: delete_server(notify_channel, server_id)$
 -- Channels, messages and memberships go with it (ON DELETE CASCADE); connected members hear
--- server_deleted on commit.
-WITH deleted AS (
+-- server_deleted on commit. The nonce claims of its messages of the last 5 minutes go too (a
+-- claim has no foreign key to its message, which would cost every send a check), so that
+-- those nonces can be sent again at once.
+WITH claims AS (
+    DELETE FROM chatmessage_nonce n
+     USING chatchannel c
+      JOIN chatmessage m ON m.channel_id = c.id AND m.created_at > now() - interval '5 minutes'
+     WHERE c.server_id = :server_id
+       AND n.user_id = m.user_id AND n.nonce = m.nonce AND n.message_id = m.id
+), deleted AS (
     DELETE FROM chatserver
      WHERE id = :server_id
     RETURNING id

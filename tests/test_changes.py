@@ -14,7 +14,7 @@ import pytest
 from chatd.app import create_app
 from chatd.ops.sweeps import sweep_changes
 from tests.conftest import TEST_SQL
-from tests.test_gateway import connect, next_event, send
+from tests.test_gateway import connect, next_event, no_event, send
 
 change_queries = aiosql.from_path(TEST_SQL / "changes.sql", "asyncpg")
 
@@ -142,6 +142,22 @@ async def test_changes_committed_during_a_replay_arrive_once_in_order(client, al
             break
     seqs = [e["eventSeq"] for e in events if e["type"] == "new_message"]
     assert seqs == list(range(1, 8)), events
+
+
+async def test_changes_committed_while_a_resume_reads_its_channels_arrive_after_the_replay(
+        client, alice, server, db, lock_waiters):
+    await post(client, server, alice, "before")
+    a = await connect(client, alice)
+    async with db.transaction():
+        await change_queries.lock_horizons(db)
+        await a.send_json({"type": "resume", "channels": {server.general: 0}})
+        await lock_waiters(1)  # the resume waits to learn which channels it may replay
+        await post(client, server, alice, "during")
+    events = await events_until(a, "resumed")
+    assert [(e["type"], e.get("eventSeq")) for e in events] == [("new_message", 1), ("new_message", 2),
+                                                                 ("resumed", None)]
+    assert events[-1]["channels"] == {server.general: 2}
+    await no_event(a, "new_message")  # the live copy of the second was held, and dropped
 
 
 async def test_a_resume_names_channels_it_cannot_read_without_saying_why(client, alice, bob, server):

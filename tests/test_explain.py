@@ -1,12 +1,13 @@
 """Every hot query is served by an index: EXPLAIN chatd's own SQL over 100,000 messages (and
-3,000 users) and fail on a sequential scan of chatmessage, servermembership or users."""
+3,000 users, 200,000 reactions) and fail on a sequential scan of chatmessage, servermembership,
+users or message_reaction."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
 
-BIG_TABLES = {"chatmessage", "servermembership", "users"}
+BIG_TABLES = {"chatmessage", "servermembership", "users", "message_reaction"}
 
 
 def seq_scans(plan: dict) -> list[str]:
@@ -72,6 +73,18 @@ HOT_QUERIES = {
     "resume, channels": ("list_readable_channels", lambda s: dict(user_id=s["user_id"], channel_ids=[s["channel_id"]])),
     "resume, changes": ("list_changes_after",
                         lambda s: dict(channel_ids=[s["channel_id"]], after_event_seqs=[2500], lim=200)),
+    "history reactions": ("list_reactions_of_messages", lambda s: dict(
+        channel_id=s["channel_id"], message_ids=[s["message_id"]] * 50, user_id=s["user_id"])),
+    "react": ("add_reaction", lambda s: dict(
+        notify_channel="explain", channel_id=s["channel_id"], message_id=s["message_id"], emoji="x",
+        user_id=s["user_id"], max_emoji=20)),
+    "unreact": ("remove_reaction", lambda s: dict(
+        notify_channel="explain", channel_id=s["channel_id"], message_id=s["message_id"], emoji="x",
+        user_id=s["user_id"])),
+    "clear reactions": ("clear_reactions", lambda s: dict(
+        notify_channel="explain", channel_id=s["channel_id"], message_id=s["message_id"])),
+    "who reacted": ("list_reactors", lambda s: dict(
+        channel_id=s["channel_id"], message_id=s["message_id"], emoji="x", after=s["user_id"], lim=25)),
     "catch-up": ("list_changes_of_servers_since",
                  lambda s: dict(server_ids=[s["server_id"]], since=datetime.now(timezone.utc) - timedelta(seconds=30))),
 }
@@ -80,6 +93,7 @@ HOT_QUERIES = {
 async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, test_queries, app_queries):
     # One test for all queries: filling 100,000 messages is the expensive part.
     await test_queries.fill_history(db)
+    await test_queries.fill_reactions(db)
     sample = await test_queries.get_history_sample(db)
     assert sample["message_id"] is not None
     plans = {label: await explain(db, app_queries, name, **params(sample))

@@ -50,7 +50,12 @@ async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_f
         a = await connect(client, alice)
         await a.send_json({"type": "typing_start", "serverId": server.id, "channelId": server.general})
         await a.send_json(send(server, "hello", nonce="n-1"))
-        await next_event(a, "new_message")
+        hello = await next_event(a, "new_message")
+        reactions = f"{server.url}/channels/{server.general}/messages/{hello['id']}/reactions"
+        assert (await client.put(f"{reactions}/%F0%9F%91%8D/@me", headers=alice.auth)).status == 204
+        assert (await client.delete(f"{reactions}/%F0%9F%91%8D/@me", headers=alice.auth)).status == 204
+        assert (await client.put(f"{reactions}/%F0%9F%91%8D/@me", headers=alice.auth)).status == 204
+        assert (await client.delete(reactions, headers=alice.auth)).status == 204
         await a.send_json(send(server, "x" * 4000))  # too long to travel in its note
         long = await next_event(a, "new_message")
         messages = f"{server.url}/channels/{server.general}/messages"

@@ -86,6 +86,22 @@ class MessagesDeletedNote(ChangeNote, tag="messages_deleted"):
     ids: list[UUID]
 
 
+class ReactionAddedNote(ChangeNote, tag="reaction_added"):
+    message_id: UUID
+    user_id: UUID
+    emoji: str  # fully qualified (chatd.domain.emojis)
+
+
+class ReactionRemovedNote(ChangeNote, tag="reaction_removed"):
+    message_id: UUID
+    user_id: UUID
+    emoji: str
+
+
+class ReactionsClearedNote(ChangeNote, tag="reactions_cleared"):
+    message_id: UUID
+
+
 class TypingNote(Note, tag="typing"):
     started: bool
     server_id: UUID

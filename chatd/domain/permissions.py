@@ -126,6 +126,14 @@ def duration_text(duration: timedelta) -> str:
     return f"{seconds}s"
 
 
+def check_remove_reaction(user: User, facts: MessageFacts, target_id: UUID | None) -> None:
+    """Anyone removes their own reactions; MODERATORs and ADMINs anyone's, or all of a
+    message's (`target_id` None)."""
+    role = check_message(facts)
+    if target_id != user.user_id:
+        check_role(role, "MODERATOR", "remove others' reactions")
+
+
 def check_add_member(actor_role: str, new_role: str) -> None:
     """ADMINs add anyone with any role; MODERATORs add MEMBERs; MEMBERs add no one."""
     if actor_role == "MEMBER":
@@ -229,6 +237,16 @@ async def _message_facts(app: Mapping, user: User, server_id: UUID, channel_id: 
     if row is None:
         return MessageFacts(None, None, None, False, None)
     return MessageFacts(row["role"], row["channel_type"], row["author_id"], row["deleted"], row["age"])
+
+
+async def require_react(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
+    """Any member reacts to a message that can still change (and lists who reacted to it)."""
+    check_message(await _message_facts(app, user, server_id, channel_id, message_id))
+
+
+async def require_remove_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID,
+                                  target_id: UUID | None) -> None:
+    check_remove_reaction(user, await _message_facts(app, user, server_id, channel_id, message_id), target_id)
 
 
 async def _channel_access(app: Mapping, user: User, server_id: UUID, channel_id: UUID) -> tuple[str | None, str | None]:

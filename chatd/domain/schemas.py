@@ -151,6 +151,17 @@ class ReplyPreview(msgspec.Struct):
     deleted: bool
 
 
+class Reaction(msgspec.Struct):
+    emoji: Annotated[str, Meta(description="one emoji, fully qualified")]
+    count: Annotated[int, Meta(description="how many reacted with it")]
+    me: Annotated[bool, Meta(description="whether the caller is one of them")]
+
+
+class Reactor(msgspec.Struct):
+    user_id: UUID
+    username: str
+
+
 class Message(msgspec.Struct):
     id: UUID
     server_id: UUID
@@ -164,6 +175,7 @@ class Message(msgspec.Struct):
     event_seq: Annotated[int, Meta(description="position in the channel's change stream (see /changes)")]
     edited_at: datetime | None
     reply_to: ReplyPreview | None
+    reactions: Annotated[list[Reaction], Meta(description="each emoji in the order it was first used")]
 
 
 class EarlierVersion(msgspec.Struct):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo, timezone
 
-from chatd.domain.schemas import Channel, Member, Message, ReplyPreview, Server
+from chatd.domain.schemas import Channel, Member, Message, Reaction, ReplyPreview, Server
 
 
 def clock_time(moment: datetime, zone: tzinfo = timezone.utc) -> str:
@@ -27,8 +27,8 @@ def channel_view(row) -> Channel:
     )
 
 
-def message_view(row, username: str) -> Message:
-    """A message row (message_row, or insert_message_batch's answer)."""
+def message_view(row, username: str, reactions: list[Reaction]) -> Message:
+    """A message row (message_row, or insert_message_batch's answer) with its reactions."""
     reply = None
     if row["reply_to_id"] is not None:
         reply = ReplyPreview(id=row["reply_to_id"], user_id=row["reply_user_id"], user=row["reply_username"],
@@ -37,7 +37,7 @@ def message_view(row, username: str) -> Message:
         id=row["id"], server_id=row["server_id"], channel_id=row["channel_id"],
         user_id=row["user_id"], user=username, text=row["text"],
         timestamp=clock_time(row["created_at"]), created_at=row["created_at"], seq=row["seq"],
-        event_seq=row["event_seq"], edited_at=row["edited_at"], reply_to=reply,
+        event_seq=row["event_seq"], edited_at=row["edited_at"], reply_to=reply, reactions=reactions,
     )
 
 

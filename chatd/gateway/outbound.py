@@ -16,7 +16,8 @@ from uuid import UUID
 from chatd.domain.errors import Refused
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote,
-    MessagesDeletedNote, MessageUpdatedNote, ReplyNote, ServerDeletedNote, TypingNote,
+    MessagesDeletedNote, MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReplyNote,
+    ServerDeletedNote, TypingNote,
 )
 from chatd.domain.schemas import Server, User
 from chatd.domain.views import clock_time
@@ -77,6 +78,18 @@ def messages_deleted_event(note: MessagesDeletedNote, zone: tzinfo) -> dict[str,
             "eventSeq": note.event_seq}
 
 
+def reaction_event(note: ReactionAddedNote | ReactionRemovedNote, zone: tzinfo) -> dict[str, Any]:
+    """reaction_added and reaction_removed: the same fields, the kind says which."""
+    return {"type": note.__struct_config__.tag, "messageId": note.message_id, "userId": note.user_id,
+            "emoji": note.emoji, "serverId": note.server_id, "channelId": note.channel_id,
+            "eventSeq": note.event_seq}
+
+
+def reactions_cleared_event(note: ReactionsClearedNote, zone: tzinfo) -> dict[str, Any]:
+    return {"type": "reactions_cleared", "messageId": note.message_id, "serverId": note.server_id,
+            "channelId": note.channel_id, "eventSeq": note.event_seq}
+
+
 # The event of each kind of change, by note type: live fan-out, resume and GET .../changes all
 # build a change's event here. `zone` is the recipient's time zone, for events with a clock time.
 CHANGE_EVENTS: dict[type[ChangeNote], Callable[[Any, tzinfo], dict[str, Any]]] = {
@@ -84,6 +97,9 @@ CHANGE_EVENTS: dict[type[ChangeNote], Callable[[Any, tzinfo], dict[str, Any]]] =
     MessageUpdatedNote: message_updated_event,
     MessageDeletedNote: message_deleted_event,
     MessagesDeletedNote: messages_deleted_event,
+    ReactionAddedNote: reaction_event,
+    ReactionRemovedNote: reaction_event,
+    ReactionsClearedNote: reactions_cleared_event,
 }
 
 

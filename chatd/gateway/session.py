@@ -97,9 +97,9 @@ class Session:
         # The original form: one channel's messages after a seq.
         server_id, channel_id, after = frame.serverId, frame.channelId, frame.afterSeq
         assert server_id is not None and channel_id is not None and after is not None
-        await permissions.require_channel(self.app, self.user, server_id, channel_id)
         cursors = {channel_id: 0}
-        async with self._holding_live(cursors):
+        async with self._holding_live([channel_id], cursors):
+            await permissions.require_channel(self.app, self.user, server_id, channel_id)
             while True:
                 rows = [row async for row in self.app[keys.queries].list_messages_after_seq(
                     self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
@@ -114,18 +114,18 @@ class Session:
         """Every change after each cursor, in event_seq order per channel, then `resumed` with
         each channel's last eventSeq, then the live changes held meanwhile."""
         app, conn = self.app, self.connection
-        readable = {row["channel_id"]: row async for row in app[keys.queries].list_readable_channels(
-            app[keys.pool], user_id=self.user.user_id, channel_ids=list(requested))}
         cursors: dict = {}
-        for channel_id, after in requested.items():
-            row = readable.get(channel_id)
-            if row is None:  # not there, or not the caller's: the same answer
-                conn.send(outbound.error(permissions.CHANNEL_NOT_FOUND, channelId=channel_id))
-            elif after < row["pruned_through"]:
-                conn.send(outbound.resync_required(channel_id))
-            else:
-                cursors[channel_id] = after
-        async with self._holding_live(cursors):
+        async with self._holding_live(list(requested), cursors):
+            readable = {row["channel_id"]: row async for row in app[keys.queries].list_readable_channels(
+                app[keys.pool], user_id=self.user.user_id, channel_ids=list(requested))}
+            for channel_id, after in requested.items():
+                row = readable.get(channel_id)
+                if row is None:  # not there, or not the caller's: the same answer
+                    conn.send(outbound.error(permissions.CHANNEL_NOT_FOUND, channelId=channel_id))
+                elif after < row["pruned_through"]:
+                    conn.send(outbound.resync_required(channel_id))
+                else:
+                    cursors[channel_id] = after
             waiting = list(cursors.items())  # (channel, cursor) still to read, in groups
 
             def read_next() -> asyncio.Future | None:
@@ -170,20 +170,21 @@ class Session:
             await conn.drained()
 
     @contextlib.asynccontextmanager
-    async def _holding_live(self, cursors: dict) -> AsyncIterator[None]:
-        """Hold the live changes of the channels being resumed; after the replay (and the
-        `resumed` answer), send those it did not cover, by event_seq."""
+    async def _holding_live(self, channel_ids: list, cursors: dict) -> AsyncIterator[None]:
+        """Hold the live changes of the channels to resume, from before anything is awaited
+        (a change committed while the resume reads its permission is held too); afterwards
+        (after the `resumed` answer), send those past each channel's final cursor."""
         conn = self.connection
-        if conn.resuming.keys() & cursors.keys():
+        if not conn.resuming.keys().isdisjoint(channel_ids):
             raise BadInput("a resume of this channel is already running")
-        for channel_id in cursors:
+        for channel_id in channel_ids:
             conn.resuming[channel_id] = []
         try:
             yield
         finally:
-            for channel_id, seq in cursors.items():
+            for channel_id in channel_ids:
                 held = conn.resuming.pop(channel_id)
-                conn.seen[channel_id] = max(seq, conn.seen.get(channel_id, 0))
+                conn.seen[channel_id] = max(cursors.get(channel_id, 0), conn.seen.get(channel_id, 0))
                 for held_seq, frame_bytes in held:
                     conn.send_change(channel_id, held_seq, frame_bytes)
 

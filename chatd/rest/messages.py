@@ -11,6 +11,7 @@ from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
 from chatd.web.endpoints import Endpoint, QueryParam
 from chatd.domain.messages import post_message
+from chatd.domain.reactions import reactions_of_messages
 from chatd.web.requests import json_body, path_uuid, query_int, query_uuid
 from chatd.domain.schemas import Message, NewMessage
 from chatd.domain.views import message_view
@@ -22,7 +23,8 @@ MAX_BIGINT = 2**63 - 1
 
 
 async def list_messages(request: web.Request) -> web.Response:
-    """The newest `limit` messages after skipping `offset` (or older than `before`), oldest first."""
+    """The newest `limit` messages after skipping `offset` (or older than `before`), oldest first,
+    each with its reactions."""
     user = request[current_user]
     server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
     limit = query_int(request, "limit", 50, minimum=1, maximum=MAX_PAGE)
@@ -40,7 +42,9 @@ async def list_messages(request: web.Request) -> web.Response:
         if not await queries.message_exists_in_channel(pool, message_id=before, channel_id=channel_id):
             raise BadInput("before is not a message of this channel")
         rows = queries.list_messages_before(pool, channel_id=channel_id, before_id=before, lim=limit, skip=offset)
-    return json_response([message_view(row, row["username"]) async for row in rows])
+    page = [row async for row in rows]
+    reactions = await reactions_of_messages(app, user, channel_id, (row["id"] for row in page))
+    return json_response([message_view(row, row["username"], reactions.get(row["id"], [])) for row in page])
 
 
 async def create_message(request: web.Request) -> web.Response:
@@ -50,7 +54,8 @@ async def create_message(request: web.Request) -> web.Response:
     row = await post_message(request.app, user, server_id, channel_id, body.text, body.nonce, body.reply_to)
     if row["created"]:
         request.app[keys.metrics].messages_rest.inc()
-    return json_response(message_view(row, user.username), status=201)
+    # The answer to a send, like its new_message event, carries no reactions: they come as events.
+    return json_response(message_view(row, user.username, []), status=201)
 
 
 _PATH = "/chat/servers/{server_id}/channels/{channel_id}/messages"

@@ -68,11 +68,7 @@ def _operation(endpoint: Endpoint, schema_of: dict) -> dict[str, Any]:
         "operationId": f"{endpoint.method.lower()}_{endpoint.handler.__name__}_{_slug(endpoint.path)}",
         "summary": endpoint.summary,
         "tags": [endpoint.tag],
-        "parameters": [
-            {"name": name, "in": "path", "required": True,
-             "schema": {"type": "string", "format": "uuid"}}
-            for name in re.findall(r"{(\w+)}", endpoint.path)
-        ] + [
+        "parameters": [_path_param(endpoint, name) for name in re.findall(r"{(\w+)}", endpoint.path)] + [
             {"name": q.name, "in": "query", "required": False, "schema": q.schema, "description": q.description}
             for q in endpoint.query
         ],
@@ -87,6 +83,14 @@ def _operation(endpoint: Endpoint, schema_of: dict) -> dict[str, Any]:
             content["application/x-www-form-urlencoded"] = {"schema": body_schema}
         operation["requestBody"] = {"required": True, "content": content}
     return operation
+
+
+def _path_param(endpoint: Endpoint, name: str) -> dict[str, Any]:
+    declared = {p.name: p for p in endpoint.path_params}.get(name)
+    if declared is None:
+        return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    return {"name": name, "in": "path", "required": True, "schema": declared.schema,
+            "description": declared.description}
 
 
 def _key(type_: Any) -> str:

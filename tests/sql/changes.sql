@@ -14,3 +14,7 @@ LOCK TABLE message_change IN ACCESS EXCLUSIVE MODE;
 
 -- name: count_changes(channel_id)$
 SELECT count(*) FROM message_change WHERE channel_id = :channel_id;
+
+-- name: lock_horizons()!
+-- Held in a transaction, this makes a resume wait while it reads which channels it may replay.
+LOCK TABLE message_change_horizon IN ACCESS EXCLUSIVE MODE;

@@ -31,3 +31,8 @@ UPDATE chatmessage_nonce SET claimed_at = claimed_at - make_interval(secs => :se
 
 -- name: list_nonce_claims()
 SELECT nonce, message_id FROM chatmessage_nonce ORDER BY nonce;
+
+-- name: delete_server_leaving_claims(server_id)!
+-- A server deleted as a message with a nonce was being stored in it: the message goes with the
+-- server, and its claim, committed after delete_server read the claims, stays.
+DELETE FROM chatserver WHERE id = :server_id;

@@ -1,0 +1,80 @@
+"""Reactions: adding and removing them as changes of the channel (each takes its event_seq and
+sends its event, a repeat neither), listing who reacted, and a history page's counts.
+
+The caller has passed the permission check (chatd.domain.permissions.require_react or
+require_remove_reaction); the statements check the message again under the channel's lock,
+as it may have been deleted since."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from uuid import UUID
+
+from chatd import keys
+from chatd.domain import permissions
+from chatd.domain.changes import channel_change, limit_change_rate
+from chatd.domain.errors import Conflict, NotFound
+from chatd.domain.schemas import Reaction, Reactor, User
+
+MAX_EMOJI = 20  # distinct emoji on one message
+NO_ONE = UUID(int=0)  # below every user id: where a listing without `after` starts
+
+
+async def add_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID,
+                       emoji: str) -> None:
+    """The user's reaction with `emoji` (canonical, chatd.domain.emojis), once however often asked."""
+    limit_change_rate(app, user, channel_id)
+    async with channel_change(app, server_id, channel_id) as con:
+        outcome = await app[keys.notes].emit(
+            app[keys.queries].add_reaction, con, channel_id=channel_id, message_id=message_id, emoji=emoji,
+            user_id=user.user_id, max_emoji=MAX_EMOJI)
+    if outcome == "missing":
+        raise NotFound(permissions.MESSAGE_NOT_FOUND)
+    if outcome == "full":
+        raise Conflict(f"a message takes at most {MAX_EMOJI} different emoji: react with one it has")
+
+
+async def remove_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID,
+                          emoji: str, target_id: UUID) -> None:
+    """`target_id`'s reaction with `emoji`, if there is one."""
+    limit_change_rate(app, user, channel_id)
+    async with channel_change(app, server_id, channel_id) as con:
+        outcome = await app[keys.notes].emit(
+            app[keys.queries].remove_reaction, con, channel_id=channel_id, message_id=message_id, emoji=emoji,
+            user_id=target_id)
+    if outcome == "missing":
+        raise NotFound(permissions.MESSAGE_NOT_FOUND)
+
+
+async def clear_reactions(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
+    """Every reaction of the message, if it has any."""
+    limit_change_rate(app, user, channel_id)
+    async with channel_change(app, server_id, channel_id) as con:
+        outcome = await app[keys.notes].emit(
+            app[keys.queries].clear_reactions, con, channel_id=channel_id, message_id=message_id)
+    if outcome == "missing":
+        raise NotFound(permissions.MESSAGE_NOT_FOUND)
+
+
+async def list_reactors(app: Mapping, channel_id: UUID, message_id: UUID, emoji: str, after: UUID | None,
+                        limit: int) -> list[Reactor]:
+    """Who reacted with `emoji`, by user id, the first `limit` after `after`."""
+    rows = app[keys.queries].list_reactors(app[keys.pool], channel_id=channel_id, message_id=message_id,
+                                           emoji=emoji, after=after or NO_ONE, lim=limit)
+    return [Reactor(user_id=row["user_id"], username=row["username"]) async for row in rows]
+
+
+async def reactions_of_messages(app: Mapping, user: User, channel_id: UUID,
+                                message_ids: Iterable[UUID]) -> dict[UUID, list[Reaction]]:
+    """The reactions of a page's messages, read at once, by message id (a message without
+    any is not in it)."""
+    ids = list(message_ids)
+    found: dict[UUID, list[Reaction]] = {}
+    if not ids:
+        return found
+    rows = app[keys.queries].list_reactions_of_messages(app[keys.pool], channel_id=channel_id, message_ids=ids,
+                                                        user_id=user.user_id)
+    async for row in rows:
+        found.setdefault(row["message_id"], []).append(Reaction(emoji=row["emoji"], count=row["count"],
+                                                                me=row["me"]))
+    return found
