@@ -30,9 +30,8 @@ SELECT m.role, c.type AS channel_type,
 -- The message with its new text, and whether it changed; no row when it is deleted (or gone).
 -- The same text changes nothing and takes no event_seq. The version replaced is kept in
 -- message_edit. statement_timestamp() is read after the channel's lock was granted, so edits
--- of a message are stamped in the order they were made. The note carries the text unless it
--- would push the NOTIFY past its 8000 bytes: the listener then reads the change's stored
--- payload (message_change keeps the whole note).
+-- of a message are stamped in the order they were made. A text too long for NOTIFY travels in
+-- message_change only (record_change).
 WITH target AS (
     SELECT m.id, m.server_id, m.channel_id, m.user_id, m.username, m.text, m.created_at, m.seq, m.event_seq,
            m.edited_at, m.reply_to_id, m.reply_user_id, m.reply_username, m.reply_text, m.reply_deleted
@@ -52,27 +51,15 @@ WITH target AS (
     SELECT t.channel_id, t.id, e.edited_at, COALESCE(t.edited_at, t.created_at), t.text
       FROM target t
       JOIN edited e ON e.id = t.id
-), numbered AS (
-    UPDATE chatchannel
-       SET last_event_seq = last_event_seq + 1
-     WHERE id = :channel_id
-       AND EXISTS (SELECT 1 FROM edited)
-    RETURNING server_id, last_event_seq
 ), recorded AS (
-    INSERT INTO message_change (channel_id, event_seq, message_id, payload)
-    SELECT :channel_id, n.last_event_seq, e.id, jsonb_build_object(
-               'kind', 'message_updated', 'server_id', n.server_id, 'channel_id', :channel_id::uuid,
-               'event_seq', n.last_event_seq, 'id', e.id, 'text', e.text, 'edited_at', e.edited_at)
-      FROM edited e, numbered n
-    RETURNING payload
+    SELECT record_change(:notify_channel, :channel_id, e.id, jsonb_build_object(
+               'kind', 'message_updated', 'id', e.id, 'text', e.text, 'edited_at', e.edited_at))
+      FROM edited e
 )
 SELECT t.id, t.server_id, t.channel_id, t.user_id, t.username, COALESCE(e.text, t.text) AS text, t.created_at,
        t.seq, t.event_seq, COALESCE(e.edited_at, t.edited_at) AS edited_at, t.reply_to_id, t.reply_user_id,
        t.reply_username, t.reply_text, t.reply_deleted, e.id IS NOT NULL AS changed,
-       (SELECT count(pg_notify(:notify_channel, CASE
-                   WHEN octet_length(r.payload::text) <= 7900 THEN r.payload
-                   ELSE jsonb_set(r.payload, '{text}', 'null') END::text))
-          FROM recorded r) AS notes
+       (SELECT count(*) FROM recorded) AS recorded
   FROM target t
   LEFT JOIN edited e ON e.id = t.id;
 
@@ -114,27 +101,14 @@ WITH deleted AS (
       FROM deleted d
      WHERE ch.message_id = d.id
        AND ch.payload->>'kind' = 'message_updated'
-), numbered AS (
-    UPDATE chatchannel
-       SET last_event_seq = last_event_seq + 1
-     WHERE id = :channel_id
-       AND EXISTS (SELECT 1 FROM deleted)
-    RETURNING server_id, last_event_seq
 ), gathered AS (
     SELECT array_agg(id ORDER BY id) AS ids FROM deleted
 ), recorded AS (
-    INSERT INTO message_change (channel_id, event_seq, message_id, payload)
-    SELECT :channel_id, n.last_event_seq, CASE WHEN NOT :bulk THEN g.ids[1] END, CASE
-               WHEN :bulk THEN jsonb_build_object(
-                   'kind', 'messages_deleted', 'server_id', n.server_id, 'channel_id', :channel_id::uuid,
-                   'event_seq', n.last_event_seq, 'ids', g.ids)
-               ELSE jsonb_build_object(
-                   'kind', 'message_deleted', 'server_id', n.server_id, 'channel_id', :channel_id::uuid,
-                   'event_seq', n.last_event_seq, 'id', g.ids[1]) END
-      FROM numbered n, gathered g
-    RETURNING payload
-), sent AS (
-    SELECT count(pg_notify(:notify_channel, payload::text)) AS notes FROM recorded
+    SELECT record_change(:notify_channel, :channel_id, CASE WHEN NOT :bulk THEN g.ids[1] END, CASE
+               WHEN :bulk THEN jsonb_build_object('kind', 'messages_deleted', 'ids', g.ids)
+               ELSE jsonb_build_object('kind', 'message_deleted', 'id', g.ids[1]) END)
+      FROM gathered g
+     WHERE g.ids IS NOT NULL
 )
 SELECT d.id
-  FROM deleted d, sent;
+  FROM deleted d, (SELECT count(*) FROM recorded) AS done;

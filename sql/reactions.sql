@@ -1,9 +1,9 @@
 -- Reactions: one row per message, emoji and user (message_reaction, keyed by channel first).
 -- The three changes run after lock_channel_for_change (chatd.domain.changes): holding the
 -- channel's lock, each sees every change committed before it, and only a statement that
--- changed something takes the channel's next event_seq, records its note in message_change
--- and sends it; a repeat (reacting twice, removing what is not there) takes nothing and sends
--- nothing. Each answers what it found, for the caller to turn into a status.
+-- changed something records it (record_change: the next event_seq, message_change, NOTIFY);
+-- a repeat (reacting twice, removing what is not there) takes nothing and sends nothing.
+-- Each answers what it found, for the caller to turn into a status.
 
 -- name: add_reaction(notify_channel, channel_id, message_id, emoji, user_id, max_emoji)$
 -- 'added'; 'present' (this user's reaction was there already); 'full' (a new emoji for a
@@ -31,28 +31,16 @@ WITH target AS (
     INSERT INTO message_reaction (channel_id, message_id, emoji, user_id)
     SELECT :channel_id, id, :emoji, :user_id FROM room
     RETURNING message_id
-), bumped AS (
-    UPDATE chatchannel
-       SET last_event_seq = last_event_seq + 1
-     WHERE id = :channel_id AND EXISTS (SELECT 1 FROM added)
-    RETURNING server_id, last_event_seq
-), note AS (
-    SELECT b.last_event_seq, json_build_object(
-               'kind', 'reaction_added', 'server_id', b.server_id, 'channel_id', :channel_id::uuid,
-               'event_seq', b.last_event_seq, 'message_id', :message_id::uuid, 'user_id', :user_id::uuid,
-               'emoji', :emoji::text) AS payload
-      FROM bumped b
 ), recorded AS (
-    INSERT INTO message_change (channel_id, event_seq, message_id, payload)
-    SELECT :channel_id, last_event_seq, :message_id, payload FROM note
-), notified AS (
-    SELECT count(pg_notify(:notify_channel, payload::text)) AS notes FROM note
+    SELECT record_change(:notify_channel, :channel_id, message_id, jsonb_build_object(
+               'kind', 'reaction_added', 'message_id', message_id, 'user_id', :user_id::uuid, 'emoji', :emoji::text))
+      FROM added
 )
 SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'missing'
             WHEN EXISTS (SELECT 1 FROM present) THEN 'present'
             WHEN NOT EXISTS (SELECT 1 FROM room) THEN 'full'
             ELSE 'added' END
-  FROM notified;
+  FROM (SELECT count(*) FROM recorded) AS done;
 
 -- name: remove_reaction(notify_channel, channel_id, message_id, emoji, user_id)$
 -- One user's reaction: 'removed'; 'absent' (it was not there); 'missing' (no message of that
@@ -66,27 +54,15 @@ WITH target AS (
      USING target t
      WHERE r.channel_id = :channel_id AND r.message_id = t.id AND r.emoji = :emoji AND r.user_id = :user_id
     RETURNING r.message_id
-), bumped AS (
-    UPDATE chatchannel
-       SET last_event_seq = last_event_seq + 1
-     WHERE id = :channel_id AND EXISTS (SELECT 1 FROM removed)
-    RETURNING server_id, last_event_seq
-), note AS (
-    SELECT b.last_event_seq, json_build_object(
-               'kind', 'reaction_removed', 'server_id', b.server_id, 'channel_id', :channel_id::uuid,
-               'event_seq', b.last_event_seq, 'message_id', :message_id::uuid, 'user_id', :user_id::uuid,
-               'emoji', :emoji::text) AS payload
-      FROM bumped b
 ), recorded AS (
-    INSERT INTO message_change (channel_id, event_seq, message_id, payload)
-    SELECT :channel_id, last_event_seq, :message_id, payload FROM note
-), notified AS (
-    SELECT count(pg_notify(:notify_channel, payload::text)) AS notes FROM note
+    SELECT record_change(:notify_channel, :channel_id, message_id, jsonb_build_object(
+               'kind', 'reaction_removed', 'message_id', message_id, 'user_id', :user_id::uuid, 'emoji', :emoji::text))
+      FROM removed
 )
 SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'missing'
-            WHEN notes > 0 THEN 'removed'
+            WHEN done.changes > 0 THEN 'removed'
             ELSE 'absent' END
-  FROM notified;
+  FROM (SELECT count(*) AS changes FROM recorded) AS done;
 
 -- name: clear_reactions(notify_channel, channel_id, message_id)$
 -- Every reaction of a message: 'cleared'; 'absent' (it had none); 'missing' (no message of
@@ -100,26 +76,15 @@ WITH target AS (
      USING target t
      WHERE r.channel_id = :channel_id AND r.message_id = t.id
     RETURNING r.message_id
-), bumped AS (
-    UPDATE chatchannel
-       SET last_event_seq = last_event_seq + 1
-     WHERE id = :channel_id AND EXISTS (SELECT 1 FROM removed)
-    RETURNING server_id, last_event_seq
-), note AS (
-    SELECT b.last_event_seq, json_build_object(
-               'kind', 'reactions_cleared', 'server_id', b.server_id, 'channel_id', :channel_id::uuid,
-               'event_seq', b.last_event_seq, 'message_id', :message_id::uuid) AS payload
-      FROM bumped b
 ), recorded AS (
-    INSERT INTO message_change (channel_id, event_seq, message_id, payload)
-    SELECT :channel_id, last_event_seq, :message_id, payload FROM note
-), notified AS (
-    SELECT count(pg_notify(:notify_channel, payload::text)) AS notes FROM note
+    SELECT record_change(:notify_channel, :channel_id, message_id, jsonb_build_object(
+               'kind', 'reactions_cleared', 'message_id', message_id))
+      FROM (SELECT DISTINCT message_id FROM removed) m
 )
 SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM target) THEN 'missing'
-            WHEN notes > 0 THEN 'cleared'
+            WHEN done.changes > 0 THEN 'cleared'
             ELSE 'absent' END
-  FROM notified;
+  FROM (SELECT count(*) AS changes FROM recorded) AS done;
 
 -- name: list_reactors(channel_id, message_id, emoji, after, lim)
 -- Who reacted with an emoji, by user id after `after` (keyset paging on the primary key: a

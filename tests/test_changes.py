@@ -265,3 +265,19 @@ async def test_a_resume_longer_than_the_send_queue_goes_at_the_readers_pace(aioh
     events = await events_until(a, "resumed")
     assert [e["eventSeq"] for e in events[:-1]] == list(range(1, 20001))
     assert events[-1] == {"type": "resumed", "channels": {server.general: 20000}}
+
+
+async def test_a_change_whose_note_never_arrived_is_caught_up_when_listen_reconnects(
+        client, alice, server, db, app_queries, test_queries):
+    message = await (await post(client, server, alice, "hello")).json()
+    a = await connect(client, alice)
+    async with db.transaction():  # a reaction committed with its note sent where no chatd listens
+        await app_queries.lock_channel_for_change(db, server_id=server.id, channel_id=server.general)
+        assert await app_queries.add_reaction(
+            db, notify_channel="nobody_listens", channel_id=server.general, message_id=message["id"],
+            emoji="👍", user_id=alice.id, max_emoji=20) == "added"
+    await no_event(a, "reaction_added")
+    assert len([row async for row in test_queries.terminate_listeners(db)]) == 1
+    event = await next_event(a, "reaction_added", timeout=10)  # read back by the catch-up
+    assert (event["eventSeq"], event["messageId"], event["emoji"]) == (2, message["id"], "👍")
+    await no_event(a, "new_message")  # the message it had fanned out already is not sent again

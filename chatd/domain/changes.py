@@ -2,10 +2,10 @@
 every such change runs in, and the rate it may run at.
 
 A change is two statements in one transaction (shared with the changes that arrived with it:
-ChangeCommit): lock_channel_for_change, then the change's own
-statement (sql/*.sql), which checks what it changes, changes it, and only when it did takes
-the channel's next event_seq (UPDATE chatchannel SET last_event_seq = last_event_seq + 1),
-records the note in message_change and sends it (pg_notify) with the same JSON. Holding the
+ChangeCommit): lock_channel_for_change, then the change's own statement (sql/*.sql), which
+checks what it changes, changes it, and only when it did calls
+`record_change(:notify_channel, channel, message, note)` (migration 0010): the channel's next
+event_seq, the note kept in message_change and sent with pg_notify, the same JSON. Holding the
 channel's lock first means that statement sees every earlier change, so two concurrent
 changes cannot both pass a check, and no event_seq is taken without a change behind it.
 """
@@ -20,7 +20,8 @@ from uuid import UUID
 
 from chatd import keys
 from chatd.domain import permissions
-from chatd.domain.errors import BadInput, NotFound, RateLimited
+from chatd.domain.errors import BadInput, NotFound
+from chatd.domain.ratelimit import within_limit
 from chatd.domain.schemas import User
 from chatd.store.batching import Batcher
 
@@ -129,8 +130,4 @@ async def change_commit_ctx(app) -> AsyncIterator[None]:
 def limit_change_rate(app: Mapping, user: User, channel_id: UUID) -> None:
     """Edits, deletions and reactions are limited like sends (CHATD_RATE_LIMIT), in a budget
     of their own, so reacting does not use up what a user may send."""
-    limiter = app[keys.change_limiter]
-    if limiter is not None:
-        wait = limiter.acquire((user.user_id, channel_id))
-        if wait:
-            raise RateLimited("you are changing messages too fast", retry_after=wait)
+    within_limit(app[keys.change_limiter], (user.user_id, channel_id), "you are changing messages too fast")

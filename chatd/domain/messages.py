@@ -8,8 +8,9 @@ from uuid import UUID
 
 from chatd import keys
 from chatd.domain import permissions
-from chatd.domain.errors import BadInput, NotFound, RateLimited
+from chatd.domain.errors import BadInput, NotFound
 from chatd.domain.inputs import stripped
+from chatd.domain.ratelimit import within_limit
 from chatd.store.groupcommit import Outgoing
 from chatd.domain.schemas import MAX_TEXT, User
 
@@ -39,11 +40,7 @@ async def post_message(
     A reply names a message of the same channel, not deleted (the insert checks it too).
     """
     text = clean_text(text)
-    limiter = app[keys.message_limiter]
-    if limiter is not None:
-        wait = limiter.acquire((user.user_id, channel_id))
-        if wait:
-            raise RateLimited("you are sending messages too fast", retry_after=wait)
+    within_limit(app[keys.message_limiter], (user.user_id, channel_id), "you are sending messages too fast")
     outgoing = Outgoing(server_id, channel_id, user.user_id, user.username, text, nonce, reply_to)
     row = await app[keys.group_commit].store(outgoing)
     if row is None:  # refused by the statement: the permission check names the reason

@@ -6,6 +6,7 @@ import time
 from collections.abc import Hashable
 
 from chatd.config import RateLimit
+from chatd.domain.errors import RateLimited
 
 
 class RateLimiter:
@@ -34,3 +35,11 @@ class RateLimiter:
         """Forget buckets that have refilled: they hold nothing a fresh one would not."""
         refill = self._capacity / self._per_second
         self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < refill}
+
+
+def within_limit(limiter: RateLimiter | None, key: Hashable, refusal: str) -> None:
+    """Count one event against `limiter` (None: no limit), or refuse it with the wait."""
+    if limiter is not None:
+        wait = limiter.acquire(key)
+        if wait:
+            raise RateLimited(refusal, retry_after=wait)

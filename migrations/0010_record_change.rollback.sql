@@ -1,0 +1,1 @@
+DROP FUNCTION record_change(text, uuid, uuid, jsonb);
