@@ -7,6 +7,7 @@ import jinja2
 from aiohttp import web
 
 from chatd import keys
+from chatd.domain.changes import change_commit_ctx
 from chatd.domain.passwords import hashing_ctx
 from chatd.domain.tokens import VerifiedTokens
 from chatd.web.auth import requires_user
@@ -49,8 +50,8 @@ def create_app(config: Config) -> web.Application:
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app[keys.change_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app.cleanup_ctx.extend([
-        watchdog_ctx, hashing_ctx, database_ctx, availability_ctx, notes_ctx, group_commit_ctx, gateway_ctx,
-        gc_freeze_ctx, node_ctx, sweep_ctx,
+        watchdog_ctx, hashing_ctx, database_ctx, availability_ctx, notes_ctx, group_commit_ctx, change_commit_ctx,
+        gateway_ctx, gc_freeze_ctx, node_ctx, sweep_ctx,
     ])
     app.on_shutdown.extend([notify_stopping, close_sockets])
     app.router.add_get("/chat/ws", websocket_handler)

@@ -11,6 +11,7 @@ from aiohttp import web
 from chatd.config import Config
 
 if TYPE_CHECKING:  # the gateway modules import this one
+    from chatd.domain.changes import ChangeCommit
     from chatd.domain.notes import NoteBus
     from chatd.domain.passwords import Hashing
     from chatd.domain.ratelimit import RateLimiter
@@ -30,6 +31,7 @@ notes = web.AppKey["NoteBus"]("notes")
 typing = web.AppKey["TypingTracker"]("typing")
 message_limiter = web.AppKey["Optional[RateLimiter]"]("message_limiter")
 change_limiter = web.AppKey["Optional[RateLimiter]"]("change_limiter")  # edits, deletions, reactions
+change_commit = web.AppKey["ChangeCommit"]("change_commit")
 metrics = web.AppKey["Metrics"]("metrics")
 tokens = web.AppKey["VerifiedTokens"]("tokens")
 connect_lookup = web.AppKey["ConnectLookup"]("connect_lookup")

@@ -39,9 +39,10 @@ SELECT id
 SELECT count(*) FROM chatmessage WHERE id = any(:ids::uuid[]);
 
 -- name: bench_channel_seqs(channel_ids)
--- Each bench channel's last seq and row count: members connected throughout must have
--- received seqs 1..last_seq exactly once, and there must be one row per seq.
-SELECT c.id, c.last_seq, (SELECT count(*) FROM chatmessage m WHERE m.channel_id = c.id) AS rows
+-- Each bench channel's last seq, row count and last event_seq: members connected throughout
+-- must have received seqs 1..last_seq and every event_seq since exactly once, and there must
+-- be one row per seq.
+SELECT c.id, c.last_seq, (SELECT count(*) FROM chatmessage m WHERE m.channel_id = c.id) AS rows, c.last_event_seq
   FROM chatchannel c
  WHERE c.id = any(:channel_ids::uuid[]);
 
@@ -69,3 +70,49 @@ WITH deleted AS (
     RETURNING 1
 )
 SELECT count(*) FROM deleted;
+
+-- name: bench_list_message_ids(channel_id, lim)
+-- A channel's first messages, oldest first: the ones the resume phase edits and reacts to.
+SELECT id FROM chatmessage WHERE channel_id = :channel_id ORDER BY seq LIMIT :lim;
+
+-- name: bench_read_changes(channel_id, after_event_seq, lim)
+-- The resume ceiling: one channel's changes after a cursor, as a plain keyset read of both
+-- tables by (channel_id, event_seq): the new messages' rows and the other changes' stored
+-- notes, with no join, no note built, nothing sent. Parameters appear in declared order, so
+-- the ceiling runs this text as $1..$3 on a bare asyncpg connection.
+SELECT u.* FROM (
+    (SELECT event_seq, id, user_id, text, created_at, seq, NULL::text AS payload
+       FROM chatmessage
+      WHERE channel_id = :channel_id AND event_seq > :after_event_seq
+      ORDER BY event_seq
+      LIMIT :lim)
+    UNION ALL
+    (SELECT event_seq, NULL, NULL, NULL, NULL, NULL, payload::text
+       FROM message_change
+      WHERE channel_id = :channel_id AND event_seq > :after_event_seq
+      ORDER BY event_seq
+      LIMIT :lim)
+) u
+ORDER BY u.event_seq
+LIMIT :lim;
+
+-- name: bench_add_reactions(channel_id, depth, lim, emojis, user_ids)$
+-- History with reactions: each of `emojis` from each of `user_ids` on the `lim` messages that
+-- follow the one `depth` places from the newest (the page a `before` anchor at that depth
+-- reads). Loaded directly, like the COPYed history: no change is recorded for them.
+WITH added AS (
+    INSERT INTO message_reaction (channel_id, message_id, emoji, user_id)
+    SELECT :channel_id, m.id, e.emoji, u.user_id
+      FROM (SELECT id FROM chatmessage
+             WHERE channel_id = :channel_id
+             ORDER BY created_at DESC, id DESC
+            OFFSET :depth + 1 LIMIT :lim) m
+     CROSS JOIN unnest(:emojis::text[]) AS e(emoji)
+     CROSS JOIN unnest(:user_ids::uuid[]) AS u(user_id)
+    RETURNING 1
+)
+SELECT count(*) FROM added;
+
+-- name: bench_last_event_seq(channel_id)$
+-- The channel's latest event_seq: where a resume from 0 must end.
+SELECT last_event_seq FROM chatchannel WHERE id = :channel_id;

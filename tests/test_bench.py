@@ -24,10 +24,13 @@ REQUIRED = [
     "fanout.deliveries_per_s", "fanout.ratio", "fanout.p50_ms", "fanout.p99_ms",
     "cross_process.p50_ms", "cross_process.p99_ms",
     "login_flood.p99_ms", "login_flood.without_p99_ms", "login_flood.ratio", "login_flood.logins_per_s",
+    "reactions.deliveries_per_s", "reactions.ratio", "edits.p99_ms", "edits.new_message_p99_ms", "edits.ratio",
+    "resume.changes_per_s", "resume.ratio", "ceilings.keyset_read",
+    "history.reactions.p50_ms", "history.reactions.without_p50_ms", "history.reactions.ratio",
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
     "ceilings.connect_per_s", "connections.connect_ratio",  # beyond the issue's list
     *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),
-    "lost", "duplicated", "machine.cores", "machine.memory_mib",
+    "lost", "duplicated", "changes_lost", "changes_duplicated", "machine.cores", "machine.memory_mib",
 ]
 
 
@@ -65,6 +68,29 @@ def test_quick_bench_loses_and_duplicates_no_message(results):
     assert (results["lost"], results["duplicated"]) == (0, 0)
 
 
+def test_quick_bench_loses_and_duplicates_no_change_of_any_kind(results):
+    """Each connected member got every eventSeq of its channel once: messages, edits, reactions."""
+    assert (results["changes_lost"], results["changes_duplicated"]) == (0, 0)
+    fanout = results["correctness"]["one_process"]
+    assert fanout["changes"] > fanout["posted"] > 0  # the edits and reactions took eventSeqs too
+    assert (fanout["changes_unexpected"], fanout["dropped_connections"]) == (0, 0)
+
+
+def test_quick_bench_edits_and_reactions_are_all_answered_with_a_success(results):
+    """Every edit and every reaction request was a change chatd accepted (none refused: the
+    reacting clients toggle, so none repeats itself)."""
+    assert results["edits"]["errors"] == results["reactions"]["errors"] == 0
+    assert results["edits"]["edits_per_s"] > 0 and results["reactions"]["reactions_per_s"] > 0
+
+
+def test_quick_bench_resume_replays_every_change_of_every_channel_in_order(results):
+    resume = results["resume"]
+    settings = results["settings"]
+    assert resume["changes"] == settings["resume_channels"] * settings["resume_changes"]
+    assert [(c["finished"], c["changes"], c["missing"], c["unexpected"], c["out_of_order_or_twice"],
+             c["wrong_last_event_seq"]) for c in resume["checks"]] == [(True, resume["changes"], 0, 0, 0, 0)] * 3
+
+
 def test_quick_bench_finds_every_acknowledged_message_in_the_database(results):
     checks = results["correctness"]
     assert set(checks) == {"send", "one_process", "processes", "login_flood"}
@@ -91,10 +117,10 @@ def test_quick_bench_names_the_machine_it_ran_on(results):
 def test_quick_bench_runs_each_ceiling_trial_right_before_the_chatd_trial_it_is_compared_with(bench_run):
     """The ratios compare trials run in turn: the host's speed drifts between minutes."""
     progress = [line.split("] ", 1)[1] for line in bench_run.stderr.splitlines() if "] " in line]
-    kinds = [("insert" if line.startswith("ceiling INSERT") else "fanout" if line.startswith("ceiling fan-out")
-              else "chatd" if "max trial" in line else None) for line in progress]
-    order = "".join({"insert": "i", "fanout": "f", "chatd": "c"}[k] for k in kinds if k is not None)
-    assert order == "ic" * 3 + "fc" * 3
+    kinds = [("i" if line.startswith("ceiling INSERT") else "f" if line.startswith("ceiling fan-out")
+              else "k" if line.startswith("ceiling keyset") else "c" if "max trial" in line
+              else "r" if "react trial" in line else "R" if "resume trial" in line else "") for line in progress]
+    assert "".join(kinds) == "ic" * 3 + "fcr" * 3 + "kR" * 3
 
 
 def test_only_the_bench_loads_its_queries_and_a_running_chatd_none_of_a_commands():

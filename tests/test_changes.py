@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import aiosql
@@ -250,6 +250,21 @@ async def test_a_shorter_retention_prunes_younger_changes(aiohttp_client, config
     assert await change_queries.count_changes(db, channel_id=channel) == 0
     resp = await short.get(f"/chat/servers/{server_id}/channels/{channel}/changes", headers=alice.auth)
     assert resp.status == 410
+
+
+async def test_a_resume_longer_than_the_send_queue_goes_at_the_readers_pace(aiohttp_client, config, alice, server, db,
+                                                                          test_queries):
+    """A replay waits for its reader instead of queueing past CHATD_SEND_QUEUE: a client that
+    reads only after the socket's buffers filled still gets every change, not a 4008."""
+    client = await aiohttp_client(create_app(replace(config, send_queue_frames=10)))
+    await test_queries.insert_messages(db, channel_id=server.general, user_id=alice.id, n=20000,
+                                       newest=datetime.now(timezone.utc))
+    a = await connect(client, alice)
+    await a.send_json({"type": "resume", "channels": {server.general: 0}})
+    await asyncio.sleep(1.0)  # not reading: the socket's buffers fill and chatd's writes pause
+    events = await events_until(a, "resumed")
+    assert [e["eventSeq"] for e in events[:-1]] == list(range(1, 20001))
+    assert events[-1] == {"type": "resumed", "channels": {server.general: 20000}}
 
 
 async def test_a_change_whose_note_never_arrived_is_caught_up_when_listen_reconnects(

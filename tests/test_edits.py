@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from chatd.app import create_app
 from chatd.config import RateLimit
 from chatd.domain import permissions
+from chatd.domain.changes import channel_change
 from chatd.domain.errors import BadInput, Forbidden, NotFound
 from chatd.domain.permissions import MessageFacts
 from chatd.domain.schemas import User
@@ -537,3 +538,46 @@ def test_check_delete_and_check_read_edits(role, author, allowed):
 ])
 def test_a_window_is_named_as_it_is_configured(window, text):
     assert permissions.duration_text(window) == text
+
+
+
+async def test_changes_that_arrive_together_commit_together_each_with_its_own_answer(client, alice, server, db,
+                                                                                    lock_waiters, test_queries):
+    """Changes queued while a batch waits go in the next batch, one transaction; each gets its
+    own answer: an edit of a message deleted meanwhile is a 404, its neighbours' are 200."""
+    second = (await (await client.post(f"{server.url}/channels", json={"name": "second"},
+                                       headers=alice.auth)).json())["id"]
+    first, gone, elsewhere = [await post(client, server, alice, t) for t in ("first", "gone")] + \
+        [await post(client, server, alice, "elsewhere", second)]
+    async with db.transaction():
+        await test_queries.hold_channel_row(db, channel_id=server.general)
+        waiting = asyncio.ensure_future(edit(client, server, alice, first["id"], "first, edited"))
+        await lock_waiters(1)
+        together = [asyncio.ensure_future(edit(client, server, alice, gone["id"], "too late")),
+                    asyncio.ensure_future(edit(client, server, alice, elsewhere["id"], "edited", second)),
+                    asyncio.ensure_future(edit(client, server, alice, first["id"], "first, again"))]
+        await asyncio.sleep(0.3)  # their permission checks passed: they wait for the batch in flight
+        await test_queries.mark_message_deleted(db, message_id=gone["id"])
+        assert not any(t.done() for t in (waiting, *together))
+    assert (await waiting).status == 200
+    assert [r.status for r in await asyncio.gather(*together)] == [404, 200, 200]
+    assert [m["text"] for m in await history(client, server, alice)][-1:] == ["first, again"]
+
+
+async def test_a_change_whose_caller_went_away_before_its_turn_does_not_stall_the_next(client, alice, server, db,
+                                                                                      lock_waiters, test_queries):
+    """A caller cancelled while its change waits: the batch skips it instead of waiting for it."""
+
+    async def change() -> None:
+        async with channel_change(client.app, UUID(server.id), UUID(server.general)) as con:
+            await test_queries.get_last_event_seq(con, channel_id=server.general)
+
+    async with db.transaction():
+        await test_queries.hold_channel_row(db, channel_id=server.general)
+        first = asyncio.ensure_future(change())
+        await lock_waiters(1)
+        abandoned = asyncio.ensure_future(change())
+        await asyncio.sleep(0.1)
+        abandoned.cancel()
+    await asyncio.wait_for(first, 5)
+    await asyncio.wait_for(change(), 5)

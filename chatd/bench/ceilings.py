@@ -67,6 +67,23 @@ async def notify_round_trip(database_url: str, queries, samples: int) -> dict[st
     return quantiles_ms(times)
 
 
+async def keyset_read(database_url: str, queries, cursors: dict, lim: int) -> float:
+    """Rows/s of reading each channel's changes after its cursor with a plain keyset SELECT
+    (bench_read_changes), channel after channel on one bare asyncpg connection, as one client's
+    resume reads them; the statement is prepared by a first read that is not timed."""
+    sql = queries.bench_read_changes.sql
+    con = await asyncpg.connect(database_url)
+    try:
+        first = next(iter(cursors.items()))
+        await con.fetch(sql, *first, lim)
+        rows, started = 0, time.perf_counter()
+        for channel_id, after in cursors.items():
+            rows += len(await con.fetch(sql, channel_id, after, lim))
+        return rows / (time.perf_counter() - started)
+    finally:
+        await con.close()
+
+
 class FanoutCeiling:
     """Deliveries/s of one pre-serialized ~200-byte frame to `clients` raw aiohttp sockets,
     received and counted by the same kind of load generator that measures chatd.

@@ -3,9 +3,11 @@
 Order matters on a shared 2-core machine: ceilings first (they also load the history table
 by COPY), then chatd in one process (its send trials alternate with the per-row INSERT
 ceiling's, and its maximum-rate fan-out trials with the raw fan-out ceiling's: what each is
-compared with), then across processes, then one process again at the same rate with and
-without a login flood (in turn), history paging, and last the many idle connections (a fresh
-process, so its memory delta is the connections' alone).
+compared with; each is followed by a reaction storm, and each latency trial by one of edits at
+the same rate), then across processes, then one process again at the same rate with and
+without a login flood (in turn), history paging (pages with and without reactions in turn), a
+resume of many channels (its trials alternate with the keyset SELECT's), and last the many
+idle connections (a fresh process, so its memory delta is the connections' alone).
 """
 
 from __future__ import annotations
@@ -22,11 +24,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chatd.bench import ceilings, phases, processes, report
-from chatd.bench.database import bench_queries, cleanup, copy_history, database, populate
+from chatd.bench.database import bench_queries, cleanup, copy_history, database, fill_changes, populate
 from chatd.bench.flood import LoginFlood
 from chatd.bench.stats import summary
 from chatd.config import Config
 from chatd.store.pool import create_pool
+
+
+HISTORY_EMOJI = "\N{THUMBS UP SIGN}\N{PARTY POPPER}\N{FIRE}\N{FACE WITH TEARS OF JOY}\N{EYES}\N{ROCKET}"
+RESUME_READ = 1000  # the keyset ceiling's LIMIT: each channel's changes in one read
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,10 @@ class Settings:
     depths: tuple[int, int, int] = (0, 10_000, 100_000)
     history_requests: int = 30
     fanout_deliveries: int = 500_000  # per raw fan-out trial (~2-3 s)
+    resume_channels: int = 100  # one client resumes this many channels...
+    resume_changes: int = 100  # ...with this many missed changes each
+    reaction_emoji: int = 5  # the history page with reactions: this many emoji on each message...
+    reaction_users: int = 20  # ...from this many users each
     flood_logins_per_s: float = 200.0  # wrong-password logins during the login-flood trials
 
     @classmethod
@@ -64,7 +74,7 @@ class Settings:
         """Under a minute for CI: fewer clients, 1 s trials, a 20k-message history."""
         return cls(clients=200, members=50, duration=1.0, senders_per_server=5, solo_senders=50, hold=1000,
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
-                   history_requests=10, fanout_deliveries=40_000)
+                   history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -147,6 +157,13 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                                                  rows, first_seq=first))
             first, filler_rows = first + rows, filler_rows - rows
             progress(f"ceiling COPY: {copy_rates[-1]:,.0f} rows/s ({rows:,} filler rows)")
+        reacted = await queries.bench_add_reactions(
+            pool, channel_id=history_channel, depth=settings.depths[1], lim=50,
+            emojis=list(HISTORY_EMOJI[:settings.reaction_emoji]),
+            user_ids=[m.user_id for m in topology.members[:settings.reaction_users]])
+        progress(f"{reacted:,} reactions on the history page at depth {settings.depths[1]:,}")
+        resume_last = await resume_channels(pool, queries, settings, owner, topology)
+        progress(f"{settings.resume_channels} channels with {settings.resume_changes} changes each to resume")
         started = time.monotonic()
         await queries.bench_vacuum(pool)
         progress(f"VACUUM ANALYZE of the loaded tables: {time.monotonic() - started:.1f} s")
@@ -183,7 +200,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                              f"(bare aiohttp server, {raw_fanout.sockets:,} sockets)")
 
                 single = await phases.traffic(topology, [first_process], settings, progress,
-                                              before_each_max_trial=fanout_ceiling)
+                                              before_each_max_trial=fanout_ceiling, changes=True)
             ceiling = {"insert_per_row": summary(per_row), "insert_notify_per_row": summary(per_row_notify),
                        "insert_copy": summary(copy_rates), "fanout": summary(fanout), "notify_round_trip_ms": notify}
             single_check = await phases.exactly_once(pool, queries, topology, before, single.pop("reports"))
@@ -210,7 +227,18 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             progress(f"  exactly once: {flood_check}")
             depths = dict(zip(("0", "10000", "100000"), settings.depths))
             history = await phases.history(first_process, pool, queries, owner.token, history_server["id"],
-                                           history_channel, depths, settings.history_requests, progress)
+                                           history_channel, depths, settings.history_requests, progress,
+                                           reacted_depth=settings.depths[1])
+            keyset, cursors = [], dict.fromkeys(resume_last, 0)
+
+            async def keyset_ceiling() -> None:
+                keyset.append(await ceilings.keyset_read(url, queries, cursors, RESUME_READ))
+                progress(f"ceiling keyset SELECT, trial {len(keyset)}: {keyset[-1]:,.0f} changes/s")
+
+            progress(f"chatd: one client resumes {len(cursors)} channels in one frame")
+            resumed = await phases.resume(first_process, owner.token, cursors, resume_last, settings.trials,
+                                          keyset_ceiling, progress)
+            ceiling["keyset_read"] = summary(keyset)
         finally:
             await first_process.stop()
         raw_connects = await ceilings.connect_rate(settings.hold, settings.connect_workers)
@@ -221,8 +249,33 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         return report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
                               {"send": sends_check, "one_process": single_check, "processes": multi_check,
                                "login_flood": flood_check},
-                              history, depths, held)
+                              history, depths, held, resumed)
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)
             await cleanup(pool, queries, solo.prefix)
+
+
+async def resume_channels(pool, queries, settings: Settings, owner, topology) -> dict:
+    """A server of `resume_channels` channels (the owner its only member), each holding
+    `resume_changes` changes: 40% new messages, then edits of them and reactions. Each
+    channel's last eventSeq."""
+    server = await queries.create_server(pool, name=f"{topology.prefix}resume", icon=None, creator_id=owner.user_id)
+    [_ async for _ in queries.add_members(pool, notify_channel=ceilings.NOTIFY_CHANNEL, server_id=server["id"],
+                                          user_ids=[owner.user_id], roles=["ADMIN"])]
+    channels = [c["id"] async for c in queries.list_channels(pool, server_id=server["id"])]
+    for n in range(len(channels), settings.resume_channels):
+        channel = await queries.create_channel(pool, notify_channel=ceilings.NOTIFY_CHANNEL, server_id=server["id"],
+                                               name=f"resume-{n}", type="TEXT", position=None)
+        channels.append(channel["id"])
+    messages = settings.resume_changes * 2 // 5
+    edits = (settings.resume_changes - messages) // 2
+    reactors = [m.user_id for m in topology.members[:settings.resume_changes - messages - edits]]
+    gate = asyncio.Semaphore(8)
+
+    async def fill(channel_id):
+        async with gate:
+            return channel_id, await fill_changes(pool, queries, server["id"], channel_id, owner.user_id, messages,
+                                                  edits, reactors, ceilings.NOTIFY_CHANNEL)
+
+    return dict(await asyncio.gather(*(fill(c) for c in channels)))

@@ -26,6 +26,7 @@ from chatd.store.pool import load_queries
 from chatd.domain.schemas import User
 
 COPY_BATCH = 1000
+REACTION = "\N{THUMBS UP SIGN}"
 COPY_COLUMNS = ("server_id", "channel_id", "user_id", "text", "created_at", "seq", "event_seq")
 
 
@@ -123,3 +124,24 @@ async def cleanup(pool: asyncpg.Pool, queries, prefix: str) -> None:
     """Against a configured database: remove what the bench created."""
     await queries.bench_delete_servers_of(pool, prefix=prefix)
     await queries.bench_delete_users(pool, prefix=prefix)
+
+
+async def fill_changes(pool: asyncpg.Pool, queries, server_id, channel_id, user_id, messages: int, edits: int,
+                       reactors: list[uuid.UUID], notify_channel: str) -> int:
+    """A channel's changes for the resume phase: `messages` new messages (COPY), then `edits`
+    edits of them and a reaction from each of `reactors`, each through chatd's own change
+    statements after the channel's lock, as chatd makes them (so each is recorded with the note
+    chatd would have sent, here to `notify_channel`, which no chatd hears). Its last eventSeq."""
+    await copy_history(pool, queries, server_id, channel_id, user_id, messages)
+    ids = [row["id"] async for row in queries.bench_list_message_ids(pool, channel_id=channel_id, lim=messages)]
+    for n in range(edits):
+        async with pool.acquire() as con, con.transaction():
+            await queries.lock_channel_for_change(con, server_id=server_id, channel_id=channel_id)
+            await queries.edit_message(con, notify_channel=notify_channel, channel_id=channel_id,
+                                       message_id=ids[n % len(ids)], text=f"edit {n}")
+    for n, reactor in enumerate(reactors):
+        async with pool.acquire() as con, con.transaction():
+            await queries.lock_channel_for_change(con, server_id=server_id, channel_id=channel_id)
+            await queries.add_reaction(con, notify_channel=notify_channel, channel_id=channel_id,
+                                       message_id=ids[n % len(ids)], emoji=REACTION, user_id=reactor, max_emoji=20)
+    return await queries.bench_last_event_seq(pool, channel_id=channel_id)

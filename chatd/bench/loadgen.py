@@ -71,5 +71,9 @@ class LoadGen:
         replies = await asyncio.gather(*(w.ask(command) for w in self.workers))
         return start_at, replies
 
+    async def resume(self, channels: dict[str, int]) -> list[dict]:
+        """Every authenticated connection resumes `channels` (id -> afterEventSeq) in one frame."""
+        return await asyncio.gather(*(w.ask({"cmd": "resume", "channels": channels}) for w in self.workers))
+
     async def report(self) -> list[dict]:
         return await asyncio.gather(*(w.ask({"cmd": "report"}) for w in self.workers))

@@ -1,5 +1,6 @@
 """chatd under load: send throughput, fan-out and latency in one process and across several,
-idle connections held, and history paging. Each returns plain figures for the report."""
+edits and a reaction storm, a resume of many channels, idle connections held, and history
+paging. Each returns plain figures for the report."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from chatd.bench.loadgen import LoadGen
 from chatd.bench.stats import merge, percentile, quantiles_ms, summary
 
 TEXT_BYTES = 16  # new_message frames of ~330 bytes: the product spec's fields plus a short text
+# What the load generators do in each kind of trial (chatd.bench.worker's modes).
+LOADGEN_MODES = {"max": "max", "paced": "rate", "flooded": "rate", "react": "react", "edit": "edit"}
 
 
 def connection_specs(topology: Topology, servers: list[processes.Served], senders_per_server: int) -> list[dict]:
@@ -26,7 +29,7 @@ def connection_specs(topology: Topology, servers: list[processes.Served], sender
     for i, member in enumerate(topology.members):
         proc = i % len(servers)
         spec = {"url": servers[proc].url.replace("http", "ws") + "/chat/ws", "proc": proc, "token": member.token,
-                "channel": str(member.channel_id)}
+                "channel": str(member.channel_id), "server": str(member.server_id)}
         rank[member.server_id] += 1
         if rank[member.server_id] <= senders_per_server:
             spec.update(server_id=str(member.server_id), channel_id=str(member.channel_id))
@@ -37,31 +40,35 @@ def connection_specs(topology: Topology, servers: list[processes.Served], sender
 async def traffic(topology: Topology, servers: list[processes.Served], settings, progress,
                   offered_rate: float | None = None, paced: bool = True,
                   before_each_max_trial: Callable[[], Awaitable[None]] | None = None,
-                  flood: Callable[[], LoginFlood] | None = None) -> dict:
+                  flood: Callable[[], LoginFlood] | None = None, changes: bool = False) -> dict:
     """Clients of `topology` spread over `servers`, connected throughout. Without an offered
     rate: max-rate trials (each sender sends on its previous acknowledgement), then (unless
     `paced` is false) latency trials at half the median max; with one, only latency trials at
     that rate. `before_each_max_trial` runs with the clients connected and idle (a ceiling's
     trial, so that both see the machine at the same speed). With a `flood`, each latency trial
     is followed by one at the same rate during that flood ("flooded", its figures under
-    "flood"): the two compared were run in turn."""
+    "flood"): the two compared were run in turn. With `changes`, each max-rate trial is
+    followed by a reaction storm ("react": every member toggles its reaction to its channel's
+    latest message), and each latency trial by one where the senders edit their latest message
+    instead ("edit") at the same rate."""
     specs = connection_specs(topology, servers, settings.senders_per_server)
     senders = sum(1 for s in specs if "channel_id" in s)
-    result: dict = {"senders": senders, "max": [], "paced": [], "flooded": [], "flood": []}
+    result: dict = {"senders": senders, "max": [], "paced": [], "flooded": [], "flood": [], "react": [], "edit": []}
     async with LoadGen(settings.workers) as loadgen:
         made = await loadgen.connect(specs)
         progress(f"{made['ok']:,} clients connected to {len(servers)} chatd process(es) "
                  f"in {made['seconds']:.1f} s ({made['failed']} failed), {senders} of them sending")
         result["connected"], result["connect_failed"] = made["ok"], made["failed"]
-        plan = [] if offered_rate is not None else ["max"] * settings.trials
-        plan += (["paced", "flooded"] if flood else ["paced"]) * settings.trials if paced else []
+        plan = [] if offered_rate is not None else (["max", "react"] if changes else ["max"]) * settings.trials
+        paced_plan = ["paced", *(["flooded"] if flood else []), *(["edit"] if changes else [])]
+        plan += paced_plan * settings.trials if paced else []
         for mode in plan:
-            if mode == "paced" and offered_rate is None:
+            if mode in ("paced", "edit") and offered_rate is None:
                 offered_rate = 0.5 * fold(result["max"], "msgs_per_s")["median"]
             if mode == "max" and before_each_max_trial is not None:
                 await before_each_max_trial()
             async with flood() if mode == "flooded" else contextlib.nullcontext() as flooding:
-                start, replies = await loadgen.run("max" if mode == "max" else "rate", settings.duration,
+                start, replies = await loadgen.run(LOADGEN_MODES[mode], settings.duration,
                                                    rate=(offered_rate or 0) / senders, text_bytes=TEXT_BYTES)
             figures = trial_figures(start, replies)
             result[mode].append(figures)
@@ -97,36 +104,70 @@ def trial_figures(start: float, replies: list[dict]) -> dict:
     }
 
 
-async def channel_seqs(pool, queries, topology: Topology) -> dict[str, tuple[int, int]]:
-    """Each bench channel's (last seq, rows)."""
+async def channel_seqs(pool, queries, topology: Topology) -> dict[str, tuple[int, int, int]]:
+    """Each bench channel's (last seq, rows, last eventSeq)."""
     rows = queries.bench_channel_seqs(pool, channel_ids=topology.channel_ids)
-    return {str(r["id"]): (r["last_seq"], r["rows"]) async for r in rows}
+    return {str(r["id"]): (r["last_seq"], r["rows"], r["last_event_seq"]) async for r in rows}
 
 
-async def exactly_once(pool, queries, topology: Topology, before: dict[str, tuple[int, int]],
+async def exactly_once(pool, queries, topology: Topology, before: dict[str, tuple[int, int, int]],
                        reports: list[dict]) -> dict:
     """Every member connected throughout must receive each message its channel got since
-    `before` exactly once; every acknowledged message must be in the database, and each
-    channel must hold one row per seq."""
+    `before` exactly once, and each change (by eventSeq: messages, edits, reactions) too;
+    every acknowledged message must be in the database, and each channel must hold one row
+    per seq."""
     after = await channel_seqs(pool, queries, topology)
     posted = {c: after[c][0] - before[c][0] for c in after}
-    lost = duplicated = dropped = extra = 0
+    changed = {c: after[c][2] - before[c][2] for c in after}
+    lost = duplicated = dropped = extra = changes_lost = changes_duplicated = changes_extra = 0
     acked_ids: list[str] = []
     for report in reports:
         acked_ids.extend(report["acked_ids"])
         for conn in report["connections"]:
             duplicated += conn["duplicates"]
+            changes_duplicated += conn["event_duplicates"]
             if conn["dropped"]:
                 dropped += 1
                 continue
             missing = posted[conn["channel"]] - conn["channels"].get(conn["channel"], 0)
             lost, extra = lost + max(0, missing), extra + max(0, -missing)
+            missing = changed[conn["channel"]] - conn["events"].get(conn["channel"], 0)
+            changes_lost, changes_extra = changes_lost + max(0, missing), changes_extra + max(0, -missing)
     stored = await queries.bench_count_messages(pool, ids=acked_ids) if acked_ids else 0
     return {
         "lost": lost, "duplicated": duplicated, "unexpected": extra, "dropped_connections": dropped,
         "posted": sum(posted.values()), "acked": len(acked_ids), "acked_missing_from_db": len(acked_ids) - stored,
-        "seq_gaps_in_db": sum(last - rows for last, rows in after.values()),
+        "seq_gaps_in_db": sum(last - rows for last, rows, _ in after.values()),
+        "changes": sum(changed.values()), "changes_lost": changes_lost, "changes_duplicated": changes_duplicated,
+        "changes_unexpected": changes_extra,
     }
+
+
+async def resume(server: processes.Served, token: str, cursors: dict, last: dict, trials: int,
+                 before_each_trial: Callable[[], Awaitable[None]], progress) -> dict:
+    """One client resumes every channel of `cursors` (id -> afterEventSeq) in one frame, once
+    per trial, each right after `before_each_trial` (its ceiling's trial): changes/s from the
+    frame to `resumed`, and whether each channel's changes up to `last` (its final eventSeq)
+    all came, in order, none twice."""
+    channels = {str(c): after for c, after in cursors.items()}
+    expected = [last[c] - after for c, after in cursors.items()]
+    out: dict = {"rates": [], "checks": []}
+    async with LoadGen(1) as loadgen:
+        made = await loadgen.connect([{"url": server.url.replace("http", "ws") + "/chat/ws", "token": token}])
+        assert made["ok"] == 1, made
+        for trial in range(trials):
+            await before_each_trial()
+            [reply] = await loadgen.resume(channels)
+            check = {"finished": reply["finished"] == 1, "changes": reply["changes"],
+                     "missing": sum(max(0, e - got) for e, got in zip(expected, reply["per_channel"])),
+                     "unexpected": sum(max(0, got - e) for e, got in zip(expected, reply["per_channel"])),
+                     "out_of_order_or_twice": reply["duplicates"],
+                     "wrong_last_event_seq": sum(got != last[c] for c, got in zip(cursors, reply["last_event_seqs"]))}
+            out["checks"].append(check)
+            out["rates"].append(reply["changes"] / reply["seconds"] if reply["seconds"] else None)
+            progress(f"  resume trial {trial + 1}/{trials}: {reply['changes']:,} changes of {len(channels)} channels "
+                     f"in {reply['seconds'] or 0:.3f} s ({out['rates'][-1] or 0:,.0f}/s); {check}")
+    return out
 
 
 async def connections(database_url: str, secret_key: str, topology: Topology, hold: int, workers: int,
@@ -161,31 +202,47 @@ async def connections(database_url: str, secret_key: str, topology: Topology, ho
 
 
 async def history(server: processes.Served, pool, queries, token: str, server_id, channel_id,
-                  depths: dict[str, int], requests: int, progress) -> dict:
+                  depths: dict[str, int], requests: int, progress, reacted_depth: int | None = None) -> dict:
     """GET a 50-message page at each depth, with offset and with a before anchor at the same
-    depth; p50/p99 over `requests` after a warm-up."""
+    depth; p50/p99 over `requests` after a warm-up. With `reacted_depth`: the page before the
+    anchor at that depth (whose messages carry reactions) against the next page (whose do not),
+    their requests alternated."""
     url = f"{server.url}/chat/servers/{server_id}/channels/{channel_id}/messages"
     headers = {"Authorization": f"Bearer {token}"}
     out: dict = {"offset": {}, "before": {}}
     async with aiohttp.ClientSession(headers=headers) as http:
 
-        async def timed(params: dict) -> list[float]:
-            samples = []
+        async def timed(*pages: dict) -> list[list[float]]:
+            samples: list[list[float]] = [[] for _ in pages]
             for i in range(requests + 3):
-                started = time.perf_counter()
-                async with http.get(url, params=params) as resp:
-                    body = await resp.json()
-                    assert resp.status == 200 and len(body) == 50, (resp.status, body)
-                if i >= 3:
-                    samples.append(time.perf_counter() - started)
+                for params, times in zip(pages, samples):
+                    started = time.perf_counter()
+                    async with http.get(url, params=params) as resp:
+                        body = await resp.json()
+                        assert resp.status == 200 and len(body) == 50, (resp.status, body)
+                    if i >= 3:
+                        times.append(time.perf_counter() - started)
             return samples
 
         for key, depth in depths.items():
-            out["offset"][key] = quantiles_ms(await timed({"limit": "50", "offset": str(depth)}))
+            [offset] = await timed({"limit": "50", "offset": str(depth)})
+            out["offset"][key] = quantiles_ms(offset)
             anchor = await queries.bench_message_at_depth(pool, channel_id=channel_id, depth=depth)
-            out["before"][key] = quantiles_ms(await timed({"limit": "50", "before": str(anchor)}))
+            [before] = await timed({"limit": "50", "before": str(anchor)})
+            out["before"][key] = quantiles_ms(before)
             progress(f"history depth {depth:,}: offset p50 {out['offset'][key]['p50']} ms, "
                      f"before p50 {out['before'][key]['p50']} ms")
+        if reacted_depth is not None:
+            reacted, plain = [{"limit": "50", "before": str(await queries.bench_message_at_depth(
+                pool, channel_id=channel_id, depth=depth))} for depth in (reacted_depth, reacted_depth + 50)]
+            async with http.get(url, params=reacted) as resp:
+                page = await resp.json()
+            assert all(m["reactions"] for m in page), page[0]  # the page read is the one reacted to
+            with_reactions, without = await timed(reacted, plain)
+            out["reactions"] = {"with": quantiles_ms(with_reactions), "without": quantiles_ms(without),
+                                "depth": reacted_depth}
+            progress(f"history depth {reacted_depth:,} with reactions: p50 {out['reactions']['with']['p50']} ms, "
+                     f"without {out['reactions']['without']['p50']} ms")
     return out
 
 

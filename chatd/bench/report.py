@@ -37,7 +37,7 @@ def _ratio(a, b):
 
 
 def results(settings, db_settings, ceiling, sends, single, multi, flooded, checks: dict, history, depths,
-            held) -> dict:
+            held, resumed) -> dict:
     send = _median(sends["max"], "msgs_per_s")
     deliveries = _median(single["max"], "deliveries_per_s")
     p50, p99 = _median(single["paced"], "same_p50_ms"), _median(single["paced"], "same_p99_ms")
@@ -47,8 +47,9 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
             "insert_per_row": ceiling["insert_per_row"]["median"], "insert_copy": ceiling["insert_copy"]["median"],
             "insert_notify_per_row": ceiling["insert_notify_per_row"]["median"],
             "fanout": ceiling["fanout"]["median"], "notify_round_trip_ms": ceiling["notify_round_trip_ms"],
-            "connect_per_s": round(ceiling["connect_per_s"], 1),
-            "trials": {k: ceiling[k] for k in ("insert_per_row", "insert_notify_per_row", "insert_copy", "fanout")},
+            "connect_per_s": round(ceiling["connect_per_s"], 1), "keyset_read": ceiling["keyset_read"]["median"],
+            "trials": {k: ceiling[k] for k in ("insert_per_row", "insert_notify_per_row", "insert_copy", "fanout",
+                                                "keyset_read")},
         },
         "send": {"msgs_per_s": send["median"], "ratio": _ratio(send["median"], ceiling["insert_per_row"]["median"]),
                  "trials": send, "senders": sends["senders"], "members_per_server": 1,
@@ -64,6 +65,9 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
             "members_per_server": settings.members,
             "trials": {"deliveries_per_s": deliveries, "p50_ms": p50, "p99_ms": p99},
         },
+        "reactions": reactions(single, deliveries),
+        "edits": edit_latency(single),
+        "resume": resume(settings, ceiling, resumed),
         "cross_process": {
             "p50_ms": cross50["median"], "p99_ms": cross99["median"], "processes": settings.processes,
             "same_process_p99_ms": _median(multi["paced"], "same_p99_ms")["median"],
@@ -75,16 +79,68 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
         "history": {
             "offset": {k: v["p50"] for k, v in history["offset"].items()},
             "before": {k: v["p50"] for k, v in history["before"].items()},
+            "reactions": history_reactions(settings, history["reactions"]),
             "depths": depths, "rows_in_channel": settings.history_rows, "rows_in_table": settings.table_rows,
             "detail": history,
         },
         "lost": sum(check["lost"] for check in checks.values()),
         "duplicated": sum(check["duplicated"] for check in checks.values()),
+        "changes_lost": sum(check["changes_lost"] for check in checks.values())
+        + sum(check["missing"] for check in resumed["checks"]),
+        "changes_duplicated": sum(check["changes_duplicated"] for check in checks.values())
+        + sum(check["out_of_order_or_twice"] for check in resumed["checks"]),
         "correctness": checks,
         "machine": machine(db_settings),
         "settings": {k: getattr(settings, k) for k in settings.__dataclass_fields__},
         "command": " ".join(["python -m chatd", *sys.argv[1:]]),
     }
+
+
+def reactions(single, fanout: dict) -> dict:
+    """The reaction storms' deliveries/s (each run right after a maximum-rate fan-out trial)
+    against the messages' deliveries/s of those trials."""
+    delivered = _median(single["react"], "deliveries_per_s")
+    return {
+        "deliveries_per_s": delivered["median"], "ratio": _ratio(delivered["median"], fanout["median"]),
+        "fanout_deliveries_per_s": fanout["median"],
+        "reactions_per_s": _median(single["react"], "msgs_per_s")["median"],
+        "errors": sum(t["errors"] for t in single["react"]),
+        "trials": {"deliveries_per_s": delivered, "reactions_per_s": _median(single["react"], "msgs_per_s")},
+    }
+
+
+def edit_latency(single) -> dict:
+    """message_updated's send→receive p99 in the edit trials against new_message's in the
+    latency trials they alternated with, at the same offered rate."""
+    p99, messages_p99 = _median(single["edit"], "same_p99_ms"), _median(single["paced"], "same_p99_ms")
+    return {
+        "p99_ms": p99["median"], "new_message_p99_ms": messages_p99["median"],
+        "ratio": _ratio(p99["median"], messages_p99["median"]),
+        "p50_ms": _median(single["edit"], "same_p50_ms")["median"],
+        "edits_per_s": _median(single["edit"], "msgs_per_s")["median"],
+        "offered_per_s": single["offered_msgs_per_s"], "errors": sum(t["errors"] for t in single["edit"]),
+        "trials": {"p99_ms": p99, "new_message_p99_ms": messages_p99},
+    }
+
+
+def resume(settings, ceiling, resumed) -> dict:
+    """Changes/s of one client's resume of many channels against the keyset SELECT's, whose
+    trials alternated."""
+    rate = summary(resumed["rates"])
+    return {
+        "changes_per_s": rate["median"], "ratio": _ratio(rate["median"], ceiling["keyset_read"]["median"]),
+        "keyset_read_per_s": ceiling["keyset_read"]["median"], "channels": settings.resume_channels,
+        "changes": resumed["checks"][0]["changes"] if resumed["checks"] else 0,
+        "trials": rate, "checks": resumed["checks"],
+    }
+
+
+def history_reactions(settings, pages: dict) -> dict:
+    """A page whose messages carry reactions against the next page, without, requested in turn."""
+    with_p50, without_p50 = pages["with"]["p50"], pages["without"]["p50"]
+    return {"p50_ms": with_p50, "without_p50_ms": without_p50, "ratio": _ratio(with_p50, without_p50),
+            "depth": pages["depth"], "emoji_per_message": settings.reaction_emoji,
+            "users_per_emoji": settings.reaction_users, "detail": pages}
 
 
 def login_flood(settings, flooded) -> dict:
@@ -116,7 +172,7 @@ def _spread(trials: dict) -> str:
 def table(r: dict) -> str:
     """Figure | chatd | ceiling or target | verdict: the Performance section of the README."""
     c, s, f, x, n, h = r["ceilings"], r["send"], r["fanout"], r["cross_process"], r["connections"], r["history"]
-    g = r["login_flood"]
+    g, e, re, rs, hr = r["login_flood"], r["edits"], r["reactions"], r["resume"], h["reactions"]
     deep_ratio = _ratio(h["before"]["100000"], h["before"]["0"])
     rows = [
         (f"durable messages/s, end to end, {s['senders']} senders", _fmt(s["msgs_per_s"]), _spread(s["trials"]),
@@ -128,6 +184,16 @@ def table(r: dict) -> str:
          f"raw fan-out ceiling {_fmt(c['fanout'])}", f"{_fmt(f['ratio'])}x", "≥ 0.7x", _ok(f["ratio"], 0.7, ">=")),
         (f"send→receive p99 at {_fmt(f['offered_msgs_per_s'])} msgs/s", _fmt(f["p99_ms"], " ms"),
          _spread(f["trials"]["p99_ms"]), f"p50 {_fmt(f['p50_ms'], ' ms')}", "", "≤ 25 ms", _ok(f["p99_ms"], 25, "<=")),
+        (f"reaction events delivered/s, {f['clients']} clients toggling reactions", _fmt(re["deliveries_per_s"]),
+         _spread(re["trials"]["deliveries_per_s"]),
+         f"message fan-out {_fmt(re['fanout_deliveries_per_s'])}/s; {_fmt(re['reactions_per_s'])} reactions/s",
+         f"{_fmt(re['ratio'])}x", "≥ 0.7x", _ok(re["ratio"], 0.7, ">=")),
+        (f"message_updated p99 at {_fmt(e['offered_per_s'])} edits/s", _fmt(e["p99_ms"], " ms"),
+         _spread(e["trials"]["p99_ms"]), f"new_message p99 {_fmt(e['new_message_p99_ms'], ' ms')} at that rate",
+         f"{_fmt(e['ratio'])}x", "≤ 1.5x", _ok(e["ratio"], 1.5, "<=")),
+        (f"resume of {rs['channels']} channels, {rs['changes']:,} changes, changes/s", _fmt(rs["changes_per_s"]),
+         _spread(rs["trials"]), f"keyset SELECT {_fmt(rs['keyset_read_per_s'])}/s", f"{_fmt(rs['ratio'])}x",
+         "≥ 0.5x", _ok(rs["ratio"], 0.5, ">=")),
         (f"across {x['processes']} processes p99", _fmt(x["p99_ms"], " ms"), _spread(x["trials"]["p99_ms"]),
          f"p50 {_fmt(x['p50_ms'], ' ms')}; NOTIFY p50 {_fmt(c['notify_round_trip_ms']['p50'], ' ms')}", "",
          "≤ 50 ms", _ok(x["p99_ms"], 50, "<=")),
@@ -144,8 +210,13 @@ def table(r: dict) -> str:
         (f"history p50, before, depth {h['depths']['100000']:,}", _fmt(h["before"]["100000"], " ms"), "",
          f"depth 0: {_fmt(h['before']['0'], ' ms')}; offset: {_fmt(h['offset']['100000'], ' ms')}",
          f"{_fmt(deep_ratio)}x", "≤ 2x depth 0", _ok(deep_ratio, 2.0, "<=")),
-        ("lost / duplicated", f"{r['lost']} / {r['duplicated']}", "", "", "", "0 / 0",
-         "yes" if r["lost"] == 0 and r["duplicated"] == 0 else "NO"),
+        (f"history p50 with reactions, depth {hr['depth']:,}", _fmt(hr["p50_ms"], " ms"), "",
+         f"without: {_fmt(hr['without_p50_ms'], ' ms')} ({hr['emoji_per_message']} emoji × "
+         f"{hr['users_per_emoji']} users on each message)", f"{_fmt(hr['ratio'])}x", "≤ 1.5x",
+         _ok(hr["ratio"], 1.5, "<=")),
+        ("lost / duplicated", f"{r['lost']} / {r['duplicated']}", "",
+         f"changes (eventSeq): {r['changes_lost']} / {r['changes_duplicated']}", "", "0 / 0",
+         "yes" if r["lost"] == r["duplicated"] == r["changes_lost"] == r["changes_duplicated"] == 0 else "NO"),
     ]
     head = ("figure", "chatd (median)", "min .. max", "compared with", "ratio", "target", "met")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

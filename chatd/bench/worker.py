@@ -1,9 +1,10 @@
 """A load-generator process: `python -m chatd.bench.worker`, driven over stdin/stdout.
 
 The bench runs these so that clients never share chatd's event loop. Each holds many real
-WebSocket connections, sends `send_message` from some of them, and counts what every connection
-receives: per channel seqs (to find lost, duplicated and reordered messages), send->receive
-latency (the send time travels in the text), raw ceiling frames. Commands and replies are JSON
+WebSocket connections, sends `send_message` from some of them (or edits and reacts over REST,
+keep-alive), and counts what every connection receives: per channel seqs and eventSeqs (to find
+lost, duplicated and reordered messages and changes), send->receive latency (the send or edit
+time travels in the text), raw ceiling frames, a resume's replay. Commands and replies are JSON
 lines; the orchestrator is chatd.bench.loadgen.
 
 The clients are picows's, over uvloop's transports: a frame is handed to a callback as the
@@ -24,8 +25,9 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
+import aiohttp
 import msgspec
 import uvloop
 from picows import WSCloseCode, WSError, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
@@ -41,6 +43,12 @@ CLOSE_TIMEOUT = 10.0
 # connected to the same chatd: over the last third of 15,000 connects that search cost the load
 # generator ~240 us more system CPU per connect, a quarter of what a connect cost the machine.
 LOOPBACK_SOURCES = 250
+REACTION = quote("\N{THUMBS UP SIGN}")  # the emoji of the reaction storm, as a path segment
+# The events that take a channel's eventSeq: each connection must get each one exactly once.
+CHANGES = frozenset({"new_message", "message_updated", "message_deleted", "messages_deleted", "reaction_added",
+                     "reaction_removed", "reactions_cleared"})
+# Counted as deliveries of a trial (with latency, for those whose text carries the send time).
+DELIVERED = frozenset({"new_message", "message_updated", "reaction_added", "reaction_removed"})
 
 
 class ConnSpec(msgspec.Struct):
@@ -50,17 +58,22 @@ class ConnSpec(msgspec.Struct):
     server_id: str | None = None  # set for senders: where they send
     channel_id: str | None = None
     channel: str | None = None  # the member's channel: it must receive all of its messages
+    server: str | None = None  # the member's server (where it reacts)
 
 
 class Command(msgspec.Struct):
     cmd: str
     conns: list[ConnSpec] = []
     concurrency: int = 100
-    mode: str = "max"  # max: send on every ack; rate: a fixed pace; listen: only receive
+    # max: send on every ack; rate: a fixed pace; listen: only receive; edit: senders PATCH their
+    # latest message at a fixed pace; react: every member PUTs and DELETEs its reaction to its
+    # channel's latest message, each on the previous answer
+    mode: str = "max"
     duration: float = 0.0
     rate: float = 0.0  # messages/s per sender, in rate mode
     start_at: float = 0.0
     text_bytes: int = 120
+    channels: dict[str, int] = {}  # resume: each channel's cursor (afterEventSeq)
 
 
 class Frame(msgspec.Struct):
@@ -69,6 +82,7 @@ class Frame(msgspec.Struct):
     type: str
     channelId: str | None = None
     seq: int | None = None
+    eventSeq: int | None = None
     text: str | None = None
     nonce: str | None = None
     id: str | None = None
@@ -93,6 +107,14 @@ class Client(WSListener):
         self.last_seq: dict[str, int] = {}
         self.received: dict[str, int] = {}
         self.duplicates = 0
+        # The same per channel for every change (by eventSeq): new messages, edits, reactions...
+        self.last_event: dict[str, int] = {}
+        self.events: dict[str, int] = {}
+        self.event_duplicates = 0
+        self.latest: dict[str, str] = {}  # per channel, the id of the last new message received
+        self.own_latest: str | None = None  # the last message this client sent and had acknowledged
+        self.reacted: set[str] = set()  # messages this client's reaction is on
+        self.resumed: asyncio.Future | None = None  # while a resume runs: set by `resumed`
         self.dropped = False
         self.close_code: int | None = None
         # The type of the first frame (`connected`, once authenticated); "" if the socket ended first.
@@ -142,6 +164,7 @@ class Worker:
         self.runs, self.token = 0, uuid.uuid4().hex[:8]
         self.last_frame = 0.0
         self.connects = 0
+        self._http: aiohttp.ClientSession | None = None
 
     async def connect(self, command: Command) -> dict:
         gate = asyncio.Semaphore(command.concurrency)
@@ -204,21 +227,33 @@ class Worker:
         if frame.type == "raw":
             trial.deliveries += 1
             trial.last_delivery = now
-        elif frame.type == "new_message":
+            return
+        if frame.type == "new_message":
             if frame.nonce is not None:
                 waiter = self.pending.pop(frame.nonce, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(frame.id)
+            client.latest[frame.channelId] = frame.id
             if frame.seq <= client.last_seq.get(frame.channelId, 0):
                 client.duplicates += 1
                 return
             client.last_seq[frame.channelId] = frame.seq
             client.received[frame.channelId] = client.received.get(frame.channelId, 0) + 1
+        if frame.type in CHANGES:
+            if frame.eventSeq <= client.last_event.get(frame.channelId, 0):
+                client.event_duplicates += 1
+                return
+            client.last_event[frame.channelId] = frame.eventSeq
+            client.events[frame.channelId] = client.events.get(frame.channelId, 0) + 1
+        if frame.type in DELIVERED and client.resumed is None:
             trial.deliveries += 1
             trial.last_delivery = now
-            sent_at, sender_proc, _ = frame.text.split(" ", 2)
-            kind = "same" if int(sender_proc) == client.spec.proc else "cross"
-            trial.latency[kind][bucket_of((now - float(sent_at)) * 1000)] += 1
+            if frame.text is not None:  # sent or edited by a bench client: "<time> <process> <padding>"
+                sent_at, sender_proc, _ = frame.text.split(" ", 2)
+                kind = "same" if int(sender_proc) == client.spec.proc else "cross"
+                trial.latency[kind][bucket_of((now - float(sent_at)) * 1000)] += 1
+        elif frame.type == "resumed" and client.resumed is not None and not client.resumed.done():
+            client.resumed.set_result(now)
         elif frame.type == "error" and frame.nonce is not None:
             waiter = self.pending.pop(frame.nonce, None)
             if waiter is not None and not waiter.done():
@@ -229,9 +264,14 @@ class Worker:
         self.runs += 1
         await asyncio.sleep(max(0.0, command.start_at - time.time()))
         deadline = command.start_at + command.duration
-        senders = [c for c in self.clients if c.spec.channel_id and command.mode != "listen"]
         pad = "x" * command.text_bytes
-        tasks = [asyncio.create_task(self.send_loop(c, i, command, deadline, pad)) for i, c in enumerate(senders)]
+        if command.mode == "react":
+            reacting = [c for c in self.clients if c.spec.server and c.latest.get(c.spec.channel)]
+            tasks = [asyncio.create_task(self.react_loop(c, deadline)) for c in reacting]
+        else:
+            loop = self.edit_loop if command.mode == "edit" else self.send_loop
+            senders = [c for c in self.clients if c.spec.channel_id and command.mode != "listen"]
+            tasks = [asyncio.create_task(loop(c, i, command, deadline, pad)) for i, c in enumerate(senders)]
         await asyncio.sleep(max(0.0, deadline - time.time()))
         if tasks:
             await asyncio.wait(tasks, timeout=DRAIN_LIMIT)
@@ -263,7 +303,7 @@ class Worker:
             nonce = f"{self.name}.{self.token}.{self.runs}.{index}.{n}"
             n += 1
             waiter = self.pending[nonce] = loop.create_future()
-            waiter.add_done_callback(self._acknowledged)
+            waiter.add_done_callback(functools.partial(self._acknowledged, client))
             frame = {"type": "send_message", "serverId": client.spec.server_id, "channelId": client.spec.channel_id,
                      "text": f"{now:.6f} {client.spec.proc} {pad}", "nonce": nonce}
             client.transport.send(WSMsgType.TEXT, _encode(frame))
@@ -271,7 +311,7 @@ class Worker:
             if not interval:
                 await waiter
 
-    def _acknowledged(self, waiter: asyncio.Future) -> None:
+    def _acknowledged(self, client: Client, waiter: asyncio.Future) -> None:
         trial = self.trial
         if waiter.cancelled():
             return
@@ -282,6 +322,93 @@ class Worker:
         trial.acked += 1
         trial.last_ack = time.time()
         self.acked_ids.append(message_id)
+        client.own_latest = message_id
+
+    async def edit_loop(self, client: Client, index: int, command: Command, deadline: float, pad: str) -> None:
+        """PATCH the client's latest message at the sender's pace, each edit's time in its text.
+        Each request runs on its own, so a slow answer does not delay the next edit."""
+        interval = 1.0 / command.rate
+        next_at = command.start_at + (index % 97) / 97 * interval
+        url = f"{_http_base(client.spec.url)}/chat/servers/{client.spec.server_id}/channels/" \
+              f"{client.spec.channel_id}/messages/{client.own_latest}"
+        requests = []
+        while client.own_latest is not None:
+            await asyncio.sleep(max(0.0, next_at - time.time()))
+            next_at += interval
+            now = time.time()
+            if now >= deadline or client.dropped:
+                break
+            body = _encode({"text": f"{now:.6f} {client.spec.proc} {pad}"})
+            requests.append(asyncio.create_task(self._request(client, "PATCH", url, body)))
+        if requests:
+            await asyncio.wait(requests)
+
+    async def react_loop(self, client: Client, deadline: float) -> None:
+        """Toggle this client's reaction to its channel's latest message, each request on the
+        previous answer: every request adds or removes it, so each is a change."""
+        message_id = client.latest[client.spec.channel]
+        url = f"{_http_base(client.spec.url)}/chat/servers/{client.spec.server}/channels/{client.spec.channel}" \
+              f"/messages/{message_id}/reactions/{REACTION}/@me"
+        while time.time() < deadline and not client.dropped:
+            present = message_id in client.reacted
+            if await self._request(client, "DELETE" if present else "PUT", url):
+                client.reacted.symmetric_difference_update((message_id,))
+
+    async def _request(self, client: Client, method: str, url: str, body: bytes | None = None) -> bool:
+        """One REST request over the worker's keep-alive connections; counted as acknowledged
+        when chatd answers 2xx."""
+        trial = self.trial
+        trial.sent += 1
+        headers = {"Authorization": f"Bearer {client.spec.token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            async with self.http().request(method, url, data=body, headers=headers) as resp:
+                await resp.read()
+                ok = resp.status < 300
+        except aiohttp.ClientError:
+            ok = False
+        if ok:
+            trial.acked += 1
+            trial.last_ack = time.time()
+        else:
+            trial.errors += 1
+        return ok
+
+    def http(self) -> aiohttp.ClientSession:
+        """The worker's HTTP client: keep-alive, with as many connections as requests in flight."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        return self._http
+
+    async def resume(self, command: Command) -> dict:
+        """Each authenticated client sends one resume frame of `command.channels` and counts the
+        replay up to `resumed`: per channel how many changes, in eventSeq order, none twice."""
+        clients = [c for c in self.clients if c.spec.token and not c.dropped]
+        loop = asyncio.get_running_loop()
+        for client in clients:
+            for channel in command.channels:  # a replay of what an earlier resume got is no duplicate
+                for counts in (client.last_event, client.events, client.last_seq, client.received):
+                    counts.pop(channel, None)
+            client.event_duplicates = 0
+            client.resumed = loop.create_future()
+        started = time.time()
+        for client in clients:
+            client.transport.send(WSMsgType.TEXT, _encode({"type": "resume", "channels": command.channels}))
+        try:
+            done, _ = await asyncio.wait([c.resumed for c in clients], timeout=DRAIN_LIMIT * 4)
+            finished = [c.resumed.result() for c in clients if c.resumed in done]
+        finally:
+            for client in clients:
+                client.resumed = None
+        return {
+            "event": "resumed", "clients": len(clients), "finished": len(finished),
+            "seconds": max(finished) - started if finished else None,
+            "changes": sum(n for c in clients for ch, n in c.events.items() if ch in command.channels),
+            "per_channel": [c.events.get(ch, 0) for c in clients for ch in command.channels],
+            "last_event_seqs": [c.last_event.get(ch, 0) for c in clients for ch in command.channels],
+            "duplicates": sum(c.event_duplicates for c in clients),
+        }
 
     def report(self) -> dict:
         """Per connection and channel: distinct seqs received; plus what was acknowledged."""
@@ -289,7 +416,7 @@ class Worker:
             "event": "report",
             "connections": [
                 {"channel": c.spec.channel, "dropped": c.dropped, "close_code": c.close_code, "duplicates": c.duplicates,
-                 "channels": dict(c.received)}
+                 "channels": dict(c.received), "events": dict(c.events), "event_duplicates": c.event_duplicates}
                 for c in self.clients if c.spec.token
             ],
             "acked_ids": self.acked_ids,
@@ -304,8 +431,16 @@ class Worker:
             await asyncio.wait(waits, timeout=CLOSE_TIMEOUT)
         for client in self.clients:
             client.transport.disconnect()
+        if self._http is not None:
+            await self._http.close()
         self.clients, self.acked_ids = [], []
         return {"event": "closed"}
+
+
+@functools.cache
+def _http_base(ws_url: str) -> str:
+    """chatd's REST root, from its gateway's URL."""
+    return ws_url.replace("ws", "http", 1).removesuffix("/chat/ws")
 
 
 @functools.cache
@@ -330,6 +465,8 @@ async def main() -> None:
             reply = await worker.connect(command)
         elif command.cmd == "run":
             reply = await worker.run(command)
+        elif command.cmd == "resume":
+            reply = await worker.resume(command)
         elif command.cmd == "report":
             reply = worker.report()
         elif command.cmd == "close":

@@ -71,6 +71,18 @@ class Connection:
         for frame in frames:
             self.send(frame)
 
+    @property
+    def room(self) -> int:
+        """How many frames a burst may send at once without risking the queue: half of it."""
+        return max(1, self._max_pending // 2)
+
+    async def drained(self) -> None:
+        """Until the writer handed every queued frame to the socket (at once when none is
+        queued): a long replay waits here between bursts, so it goes at its reader's pace
+        instead of filling the queue and getting the reader closed as a slow consumer."""
+        while (writer := self._writer) is not None:
+            await asyncio.wait({writer})
+
     def _writes_directly(self) -> bool:
         return self._writer is None and not self._protocol.writing_paused and not self._transport.is_closing()
 

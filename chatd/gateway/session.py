@@ -7,16 +7,19 @@ like REST's 503 (with retryAfter), anything unexpected as "internal error", logg
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from uuid import UUID
 
 from chatd import keys
 from chatd.config import RateLimit
 from chatd.domain import permissions
 from chatd.domain.errors import BadInput, Refused
 from chatd.domain.messages import post_message
-from chatd.domain.notes import ChangeNote, decode_note, message_note
+from chatd.domain.notes import decode_note, message_note
 from chatd.domain.ratelimit import RateLimiter
 from chatd.domain.views import server_view
 from chatd.gateway import outbound
@@ -100,8 +103,7 @@ class Session:
             while True:
                 rows = [row async for row in self.app[keys.queries].list_messages_after_seq(
                     self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
-                for row in rows:
-                    self._replay(cursors, channel_id, decode_note(row["note"]))
+                await self._replay(cursors, [(channel_id, row["note"]) for row in rows])
                 if rows:
                     after = rows[-1]["seq"]
                 if len(rows) < RESUME_BATCH:
@@ -124,26 +126,48 @@ class Session:
                     conn.send(outbound.resync_required(channel_id))
                 else:
                     cursors[channel_id] = after
-            pending = dict(cursors)
-            while pending:
-                group = list(pending)[:RESUME_CHANNELS_AT_ONCE]
-                counts = dict.fromkeys(group, 0)
-                rows = app[keys.queries].list_changes_after(
-                    app[keys.pool], channel_ids=group, after_event_seqs=[pending[c] for c in group],
-                    lim=RESUME_CHANNEL_BATCH)
-                async for row in rows:
-                    channel_id = row["channel_id"]
-                    self._replay(cursors, channel_id, decode_note(row["note"]))
-                    pending[channel_id] = row["event_seq"]
-                    counts[channel_id] += 1
-                for channel_id, count in counts.items():
-                    if count < RESUME_CHANNEL_BATCH:
-                        del pending[channel_id]
+            waiting = list(cursors.items())  # (channel, cursor) still to read, in groups
+
+            def read_next() -> asyncio.Future | None:
+                group = dict(waiting[:RESUME_CHANNELS_AT_ONCE])
+                del waiting[:RESUME_CHANNELS_AT_ONCE]
+                return asyncio.ensure_future(self._read_changes(group)) if group else None
+
+            reading = read_next()
+            try:
+                while reading is not None:
+                    rows = await reading
+                    # The database reads the next group while this one is sent: the two take
+                    # about as long, on different cores.
+                    reading = read_next()
+                    await self._replay(cursors, rows)
+                    counts = Counter(channel_id for channel_id, _ in rows)
+                    waiting.extend((c, cursors[c]) for c, n in counts.items() if n == RESUME_CHANNEL_BATCH)
+                    reading = reading or read_next()
+            finally:
+                if reading is not None:
+                    reading.cancel()
             conn.send(outbound.resumed_channels(cursors))
 
-    def _replay(self, cursors: dict, channel_id, note: ChangeNote) -> None:
-        self.connection.send(outbound.change(note, self.connection.zone))
-        cursors[channel_id] = note.event_seq
+    async def _read_changes(self, after: dict) -> list[tuple[UUID, str]]:
+        """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, as (channel, note)."""
+        app = self.app
+        rows = app[keys.queries].list_changes_after(app[keys.pool], channel_ids=list(after),
+                                                    after_event_seqs=list(after.values()), lim=RESUME_CHANNEL_BATCH)
+        return [(row["channel_id"], row["note"]) async for row in rows]
+
+    async def _replay(self, cursors: dict, notes: list[tuple[UUID, str]]) -> None:
+        """Send each (channel, note) as its event, in bursts of one write each, each after the
+        one before left the queue; a channel's cursor moves to each change sent."""
+        conn = self.connection
+        for start in range(0, len(notes), conn.room):
+            frames = []
+            for channel_id, text in notes[start:start + conn.room]:
+                note = decode_note(text)
+                frames.append(outbound.change(note, conn.zone))
+                cursors[channel_id] = note.event_seq
+            conn.send_frames(frames)
+            await conn.drained()
 
     @contextlib.asynccontextmanager
     async def _holding_live(self, channel_ids: list, cursors: dict) -> AsyncIterator[None]:

@@ -26,3 +26,11 @@ SELECT event_seq, message_id, payload::text AS payload FROM message_change WHERE
 -- name: age_message(message_id, seconds)!
 -- As if the message had been sent `seconds` earlier.
 UPDATE chatmessage SET created_at = created_at - make_interval(secs => :seconds) WHERE id = :message_id;
+
+-- name: hold_channel_row(channel_id)!
+-- Holds the channel's row lock (until the transaction ends): changes of it wait behind it.
+SELECT 1 FROM chatchannel WHERE id = :channel_id FOR UPDATE;
+
+-- name: mark_message_deleted(message_id)!
+-- A deletion as another process's would look once committed (no event: the test only needs the row).
+UPDATE chatmessage SET deleted_at = now() WHERE id = :message_id;
