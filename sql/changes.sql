@@ -79,6 +79,10 @@ WITH doomed AS (
 )
 SELECT count(*) FROM gone;
 
+-- name: get_channel_event_seq(channel_id)$
+-- The channel's latest event_seq (an empty history page's position in the stream).
+SELECT last_event_seq FROM chatchannel WHERE id = :channel_id;
+
 -- name: get_change_horizon(channel_id)$
 -- The event_seq through which the channel's changes were pruned (0: none were).
 SELECT COALESCE((SELECT pruned_through FROM message_change_horizon WHERE channel_id = :channel_id), 0);

@@ -138,10 +138,10 @@ DELETE FROM chatmessage_nonce
 -- A message whose text was too long to travel in its notification.
 SELECT * FROM message_row WHERE id = :message_id;
 
--- name: list_messages_after_seq(channel_id, after_seq, lim)
--- Resume by seq and REST's after_seq: the messages a client missed, in seq order (the unique
--- (channel_id, seq) index); deleted ones are not history.
-SELECT *
+-- name: list_message_notes_after_seq(channel_id, after_seq, lim)
+-- The original resume: the messages a client missed, in seq order (the unique (channel_id,
+-- seq) index), as their notes; deleted ones are not history.
+SELECT m.seq, m.note
   FROM message_row m
  WHERE m.channel_id = :channel_id
    AND m.seq > :after_seq
@@ -149,10 +149,27 @@ SELECT *
  ORDER BY m.seq
  LIMIT :lim;
 
--- name: list_messages_page(channel_id, lim, skip)
+-- History pages. Each reads, in its one snapshot, the page, each message's reactions as the
+-- caller sees them (reaction_summary), and the channel's last_event_seq: the point of the
+-- change stream the page shows, from which a client resumes.
+
+-- name: list_messages_after_seq(channel_id, after_seq, lim, user_id)
+-- REST's after_seq: the oldest `lim` messages after a seq.
+SELECT m.*, reaction_summary(m.channel_id, m.id, :user_id) AS reactions,
+       (SELECT last_event_seq FROM chatchannel WHERE id = :channel_id) AS channel_event_seq
+  FROM message_row m
+ WHERE m.channel_id = :channel_id
+   AND m.seq > :after_seq
+   AND m.deleted_at IS NULL
+ ORDER BY m.seq
+ LIMIT :lim;
+
+-- name: list_messages_page(channel_id, lim, skip, user_id)
 -- The newest messages after skipping `skip`, returned oldest first so a client can append
 -- them as they are. Reads ix_chatmessage_channel_id_created_at_id backwards.
-SELECT * FROM (
+SELECT page.*, reaction_summary(page.channel_id, page.id, :user_id) AS reactions,
+       (SELECT last_event_seq FROM chatchannel WHERE id = :channel_id) AS channel_event_seq
+  FROM (
     SELECT *
       FROM message_row m
      WHERE m.channel_id = :channel_id
@@ -160,14 +177,16 @@ SELECT * FROM (
      ORDER BY m.created_at DESC, m.id DESC
      LIMIT :lim OFFSET :skip
 ) page
-ORDER BY created_at, id;
+ORDER BY page.created_at, page.id;
 
--- name: list_messages_before(channel_id, before_id, lim, skip)
+-- name: list_messages_before(channel_id, before_id, lim, skip, user_id)
 -- Keyset paging: deep history stays an index range scan, unlike OFFSET. The anchor comes in
 -- as scalar subqueries so the row comparison is an index condition on
 -- (channel_id, created_at, id), not a filter over every newer message. A `before` id that is
 -- not a message of this channel compares with NULL: no rows.
-SELECT * FROM (
+SELECT page.*, reaction_summary(page.channel_id, page.id, :user_id) AS reactions,
+       (SELECT last_event_seq FROM chatchannel WHERE id = :channel_id) AS channel_event_seq
+  FROM (
     SELECT *
       FROM message_row m
      WHERE m.channel_id = :channel_id
@@ -178,7 +197,11 @@ SELECT * FROM (
      ORDER BY m.created_at DESC, m.id DESC
      LIMIT :lim OFFSET :skip
 ) page
-ORDER BY created_at, id;
+ORDER BY page.created_at, page.id;
+
+-- name: get_message_reactions(channel_id, message_id, user_id)$
+-- One message's reactions as the caller sees them (an edit's answer).
+SELECT reaction_summary(:channel_id, :message_id, :user_id);
 
 -- name: message_exists_in_channel(message_id, channel_id)$
 SELECT EXISTS (SELECT 1 FROM chatmessage WHERE id = :message_id AND channel_id = :channel_id);

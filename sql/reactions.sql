@@ -96,13 +96,3 @@ SELECT r.user_id, u.username
    AND r.user_id > :after
  ORDER BY r.user_id
  LIMIT :lim;
-
--- name: list_reactions_of_messages(channel_id, message_ids, user_id)
--- A history page's reactions, for all its messages at once: per message, each emoji with how
--- many reacted and whether `user_id` is one of them, in the order the emoji first appeared.
--- One range of the primary key per message.
-SELECT r.message_id, r.emoji, count(*) AS count, bool_or(r.user_id = :user_id) AS me
-  FROM message_reaction r
- WHERE r.channel_id = :channel_id AND r.message_id = any(:message_ids::uuid[])
- GROUP BY r.message_id, r.emoji
- ORDER BY r.message_id, min(r.created_at), r.emoji;

@@ -281,3 +281,25 @@ async def test_a_change_whose_note_never_arrived_is_caught_up_when_listen_reconn
     event = await next_event(a, "reaction_added", timeout=10)  # read back by the catch-up
     assert (event["eventSeq"], event["messageId"], event["emoji"]) == (2, message["id"], "👍")
     await no_event(a, "new_message")  # the message it had fanned out already is not sent again
+
+
+async def test_history_says_which_point_of_the_stream_it_shows_and_a_resume_from_it_repeats_nothing(
+        client, alice, bob, server, add_member):
+    await add_member(bob)
+    url = f"{server.url}/channels/{server.general}/messages"
+    empty = await client.get(url, headers=alice.auth)
+    assert (await empty.json(), empty.headers["Chatd-Event-Seq"]) == ([], "0")
+    first = await (await post(client, server, alice, "first")).json()
+    await post(client, server, alice, "newest")  # event_seq 2
+    reaction = f"{url}/{first['id']}/reactions/%F0%9F%91%8D/@me"
+    assert (await client.put(reaction, headers=bob.auth)).status == 204  # event_seq 3, on an older message
+    page = await client.get(url, headers=alice.auth)
+    messages = await page.json()
+    assert [m["event_seq"] for m in messages] == [1, 2]  # the newest message's is not the stream's point
+    assert page.headers["Chatd-Event-Seq"] == "3"
+    assert messages[0]["reactions"] == [{"emoji": "👍", "count": 1, "me": False}]
+    a = await connect(client, alice)
+    await a.send_json({"type": "resume", "channels": {server.general: int(page.headers["Chatd-Event-Seq"])}})
+    assert await a.receive_json(timeout=5) == {"type": "resumed", "channels": {server.general: 3}}
+    assert (await client.delete(reaction, headers=bob.auth)).status == 204
+    assert (await next_event(a, "reaction_removed"))["eventSeq"] == 4

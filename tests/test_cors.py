@@ -48,7 +48,7 @@ async def test_a_request_from_a_listed_origin_gets_the_cors_headers(client, alic
     assert cors_headers(resp) == {
         "Access-Control-Allow-Origin": ORIGIN,
         "Access-Control-Allow-Credentials": "true",
-        "Access-Control-Expose-Headers": "X-Request-Id, Retry-After",
+        "Access-Control-Expose-Headers": "X-Request-Id, Retry-After, Chatd-Event-Seq",
     }
     assert resp.headers["Vary"] == "Origin"
 

@@ -36,12 +36,16 @@ async def explain(db, queries, name: str, **params) -> dict:
 
 # chatd's hot queries with real parameter values from the sample history.
 HOT_QUERIES = {
-    "history page": ("list_messages_page", lambda s: dict(channel_id=s["channel_id"], lim=50, skip=0)),
-    "history page, offset": ("list_messages_page", lambda s: dict(channel_id=s["channel_id"], lim=100, skip=200)),
-    "history before": ("list_messages_before",
-                       lambda s: dict(before_id=s["message_id"], channel_id=s["channel_id"], lim=50, skip=0)),
+    "history page": ("list_messages_page",
+                     lambda s: dict(channel_id=s["channel_id"], lim=50, skip=0, user_id=s["user_id"])),
+    "history page, offset": ("list_messages_page",
+                             lambda s: dict(channel_id=s["channel_id"], lim=100, skip=200, user_id=s["user_id"])),
+    "history before": ("list_messages_before", lambda s: dict(
+        before_id=s["message_id"], channel_id=s["channel_id"], lim=50, skip=0, user_id=s["user_id"])),
     "history after seq": ("list_messages_after_seq",
-                          lambda s: dict(channel_id=s["channel_id"], after_seq=2500, lim=100)),
+                          lambda s: dict(channel_id=s["channel_id"], after_seq=2500, lim=100, user_id=s["user_id"])),
+    "resume by seq": ("list_message_notes_after_seq",
+                      lambda s: dict(channel_id=s["channel_id"], after_seq=2500, lim=100)),
     "before check": ("message_exists_in_channel",
                      lambda s: dict(message_id=s["message_id"], channel_id=s["channel_id"])),
     "membership check": ("get_member_role", lambda s: dict(server_id=s["server_id"], user_id=s["user_id"])),
@@ -73,8 +77,6 @@ HOT_QUERIES = {
     "resume, channels": ("list_readable_channels", lambda s: dict(user_id=s["user_id"], channel_ids=[s["channel_id"]])),
     "resume, changes": ("list_changes_after",
                         lambda s: dict(channel_ids=[s["channel_id"]], after_event_seqs=[2500], lim=200)),
-    "history reactions": ("list_reactions_of_messages", lambda s: dict(
-        channel_id=s["channel_id"], message_ids=[s["message_id"]] * 50, user_id=s["user_id"])),
     "react": ("add_reaction", lambda s: dict(
         notify_channel="explain", channel_id=s["channel_id"], message_id=s["message_id"], emoji="x",
         user_id=s["user_id"], max_emoji=20)),

@@ -1,5 +1,5 @@
 """Reactions: adding and removing them as changes of the channel (each takes its event_seq and
-sends its event, a repeat neither), listing who reacted, and a history page's counts.
+sends its event, a repeat neither), listing who reacted, and a message's counts.
 
 The caller has passed the permission check (chatd.domain.permissions.require_react or
 require_remove_reaction); the statements check the message again under the channel's lock,
@@ -7,8 +7,10 @@ as it may have been deleted since."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from uuid import UUID
+
+import msgspec
 
 from chatd import keys
 from chatd.domain import permissions
@@ -64,17 +66,14 @@ async def list_reactors(app: Mapping, channel_id: UUID, message_id: UUID, emoji:
     return [Reactor(user_id=row["user_id"], username=row["username"]) async for row in rows]
 
 
-async def reactions_of_messages(app: Mapping, user: User, channel_id: UUID,
-                                message_ids: Iterable[UUID]) -> dict[UUID, list[Reaction]]:
-    """The reactions of a page's messages, read at once, by message id (a message without
-    any is not in it)."""
-    ids = list(message_ids)
-    found: dict[UUID, list[Reaction]] = {}
-    if not ids:
-        return found
-    rows = app[keys.queries].list_reactions_of_messages(app[keys.pool], channel_id=channel_id, message_ids=ids,
-                                                        user_id=user.user_id)
-    async for row in rows:
-        found.setdefault(row["message_id"], []).append(Reaction(emoji=row["emoji"], count=row["count"],
-                                                                me=row["me"]))
-    return found
+_summary = msgspec.json.Decoder(list[Reaction])
+
+
+def reaction_summary(text: str) -> list[Reaction]:
+    """A message's reactions as the reaction_summary function (migration 0011) reads them."""
+    return _summary.decode(text)
+
+
+async def message_reactions(app: Mapping, user: User, channel_id: UUID, message_id: UUID) -> list[Reaction]:
+    return reaction_summary(await app[keys.queries].get_message_reactions(
+        app[keys.pool], channel_id=channel_id, message_id=message_id, user_id=user.user_id))

@@ -101,7 +101,7 @@ class Session:
         async with self._holding_live([channel_id], cursors):
             await permissions.require_channel(self.app, self.user, server_id, channel_id)
             while True:
-                rows = [row async for row in self.app[keys.queries].list_messages_after_seq(
+                rows = [row async for row in self.app[keys.queries].list_message_notes_after_seq(
                     self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
                 await self._replay(cursors, [(channel_id, row["note"]) for row in rows])
                 if rows:

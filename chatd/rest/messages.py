@@ -11,12 +11,13 @@ from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
 from chatd.web.endpoints import Endpoint, QueryParam
 from chatd.domain.messages import post_message
-from chatd.domain.reactions import reactions_of_messages
+from chatd.domain.reactions import reaction_summary
 from chatd.web.requests import json_body, path_uuid, query_int, query_uuid
 from chatd.domain.schemas import Message, NewMessage
 from chatd.domain.views import message_view
 
 MAX_PAGE = 100
+EVENT_SEQ_HEADER = "Chatd-Event-Seq"
 # OFFSET and seq are PostgreSQL bigints: a larger value would fail to bind (a 500), and
 # clamping it changes nothing, since no channel holds that many messages.
 MAX_BIGINT = 2**63 - 1
@@ -24,7 +25,8 @@ MAX_BIGINT = 2**63 - 1
 
 async def list_messages(request: web.Request) -> web.Response:
     """The newest `limit` messages after skipping `offset` (or older than `before`), oldest first,
-    each with its reactions."""
+    each with its reactions; the `Chatd-Event-Seq` header says which point of the channel's
+    change stream the page shows (a client resumes from it)."""
     user = request[current_user]
     server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
     limit = query_int(request, "limit", 50, minimum=1, maximum=MAX_PAGE)
@@ -34,17 +36,24 @@ async def list_messages(request: web.Request) -> web.Response:
     app = request.app
     await permissions.require_channel(app, user, server_id, channel_id)
     queries, pool = app[keys.queries], app[keys.pool]
+    viewer = user.user_id
     if after_seq >= 0:
-        rows = queries.list_messages_after_seq(pool, channel_id=channel_id, after_seq=after_seq, lim=limit)
+        rows = queries.list_messages_after_seq(pool, channel_id=channel_id, after_seq=after_seq, lim=limit,
+                                               user_id=viewer)
     elif before is None:
-        rows = queries.list_messages_page(pool, channel_id=channel_id, lim=limit, skip=offset)
+        rows = queries.list_messages_page(pool, channel_id=channel_id, lim=limit, skip=offset, user_id=viewer)
     else:
         if not await queries.message_exists_in_channel(pool, message_id=before, channel_id=channel_id):
             raise BadInput("before is not a message of this channel")
-        rows = queries.list_messages_before(pool, channel_id=channel_id, before_id=before, lim=limit, skip=offset)
+        rows = queries.list_messages_before(pool, channel_id=channel_id, before_id=before, lim=limit, skip=offset,
+                                            user_id=viewer)
     page = [row async for row in rows]
-    reactions = await reactions_of_messages(app, user, channel_id, (row["id"] for row in page))
-    return json_response([message_view(row, row["username"], reactions.get(row["id"], [])) for row in page])
+    # An empty page shows the stream where it is now (nothing of it is on the page).
+    event_seq = page[0]["channel_event_seq"] if page else await queries.get_channel_event_seq(
+        pool, channel_id=channel_id)
+    response = json_response([message_view(row, row["username"], reaction_summary(row["reactions"])) for row in page])
+    response.headers[EVENT_SEQ_HEADER] = str(event_seq)
+    return response
 
 
 async def create_message(request: web.Request) -> web.Response:

@@ -28,7 +28,7 @@ async def cors_middleware(request: web.Request, handler) -> web.StreamResponse:
         response.headers.update({
             "Access-Control-Allow-Origin": origin,
             "Access-Control-Allow-Credentials": "true",
-            "Access-Control-Expose-Headers": "X-Request-Id, Retry-After",
+            "Access-Control-Expose-Headers": "X-Request-Id, Retry-After, Chatd-Event-Seq",
             "Vary": "Origin",
         })
     return response

@@ -1,0 +1,1 @@
+DROP FUNCTION reaction_summary(uuid, uuid, uuid);
