@@ -16,10 +16,9 @@ from chatd.gateway.outbound import change_event
 from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
 from chatd.web.endpoints import Endpoint, QueryParam
-from chatd.web.requests import path_uuid, query_int
+from chatd.web.requests import MAX_BIGINT, path_uuid, query_int
 
 MAX_CHANGES = 500
-MAX_BIGINT = 2**63 - 1
 
 
 async def list_changes(request: web.Request) -> web.Response:

@@ -12,15 +12,12 @@ from chatd.web.encoding import json_response
 from chatd.web.endpoints import Endpoint, QueryParam
 from chatd.domain.messages import post_message
 from chatd.domain.reactions import reaction_summary
-from chatd.web.requests import json_body, path_uuid, query_int, query_uuid
+from chatd.web.requests import MAX_BIGINT, json_body, path_uuid, query_int, query_uuid
 from chatd.domain.schemas import Message, NewMessage
 from chatd.domain.views import message_view
 
 MAX_PAGE = 100
 EVENT_SEQ_HEADER = "Chatd-Event-Seq"
-# OFFSET and seq are PostgreSQL bigints: a larger value would fail to bind (a 500), and
-# clamping it changes nothing, since no channel holds that many messages.
-MAX_BIGINT = 2**63 - 1
 
 
 async def list_messages(request: web.Request) -> web.Response:

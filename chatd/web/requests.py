@@ -47,6 +47,11 @@ async def json_or_form_body(request: web.Request, type_: type[T]) -> T:
         raise BadInput(str(error)) from None
 
 
+# A PostgreSQL bigint (an OFFSET, a seq): a larger value would fail to bind (a 500), and clamping
+# to it changes nothing, since no channel holds that many messages or changes.
+MAX_BIGINT = 2**63 - 1
+
+
 def query_int(request: web.Request, name: str, default: int, minimum: int, maximum: int | None = None) -> int:
     """An integer query parameter; above `maximum` is clamped, below `minimum` is an error."""
     raw = request.query.get(name)
