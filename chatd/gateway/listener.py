@@ -1,10 +1,11 @@
 """Every note this process hears, applied to its sockets in commit order.
 
-The listener is the gateway's receiver on the note bus (chatd.domain.notes.NoteBus). Each kind
-of note that is not a change to a channel's content has one entry in its table of handlers;
-changes (ChangeNote) all go to the hub's deliver_change, which builds each kind's event. When the bus tells it notes may have been missed, it reads the
-changes committed meanwhile from the database, so connected clients miss nothing; the hub's
-per-channel event_seq drops anything sent twice.
+The listener is the gateway's receiver on the note bus (chatd.domain.notes.NoteBus). Changes to
+a channel's content (ChangeNote) all go to the hub's deliver_change, which builds each kind's
+event; a change whose note had to leave its text out (too long for NOTIFY) is read back first.
+Every other kind of note has one entry in its table of handlers. When the bus tells it notes may
+have been missed, it reads the changes committed meanwhile from the database, so connected
+clients miss nothing; the hub's per-channel event_seq drops anything sent twice.
 """
 
 from __future__ import annotations
