@@ -264,6 +264,9 @@ async def test_a_postgresql_restart_under_traffic_answers_only_503s_and_retry_ev
         stored = {row["text"]: row["n"] async for row in test_queries.count_messages_by_text(con)}
         await con.close()
         assert stored == {text: 1 for sender in senders for text in sender.acknowledged}
+    except BaseException:
+        print("\n".join(chatd.log))  # shown with the failure: what chatd logged, tracebacks included
+        raise
     finally:
         assert await chatd.stop() == 0
         postgres.cleanup()
