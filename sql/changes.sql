@@ -87,12 +87,17 @@ SELECT last_event_seq FROM chatchannel WHERE id = :channel_id;
 -- The event_seq through which the channel's changes were pruned (0: none were).
 SELECT COALESCE((SELECT pruned_through FROM message_change_horizon WHERE channel_id = :channel_id), 0);
 
--- name: lock_channel_for_change(server_id, channel_id)$
--- The first statement of a change's transaction: the channel row's lock orders the changes of
--- a channel (and its sends, which lock it too), so the statement after it reads every change
--- committed before, and the event_seq it takes is the next one, visible only after every
--- smaller one. The channel's type (NULL: not a channel of that server).
-SELECT type FROM chatchannel WHERE id = :channel_id AND server_id = :server_id FOR NO KEY UPDATE;
+-- name: lock_channels_for_changes(server_ids, channel_ids)
+-- The first statement of a batch of changes (chatd.domain.changes): each channel row's lock,
+-- taken in id order so concurrent batches cannot deadlock, orders the changes of a channel
+-- (and its sends, which lock it too), so the statements after it read every change committed
+-- before, and the event_seq each takes is the next one, visible only after every smaller one.
+-- The channels found with their type: a pair whose channel is not of that server is missing.
+SELECT c.server_id, c.id, c.type
+  FROM chatchannel c
+ WHERE (c.server_id, c.id) IN (SELECT * FROM unnest(:server_ids::uuid[], :channel_ids::uuid[]))
+ ORDER BY c.id
+   FOR NO KEY UPDATE;
 
 -- name: get_change(channel_id, event_seq)$
 -- One change's note as stored: the whole of a note whose NOTIFY had to leave its text out.

@@ -1,6 +1,9 @@
--- Editing and deleting messages. Each change runs after lock_channel_for_change (sql/changes.sql)
--- in the same transaction: holding the channel's lock, the statement sees every change committed
--- before it, so its own check (the message is still there, not deleted) cannot be overtaken.
+-- Editing and deleting messages. The changes that arrived together are made by one statement
+-- of a kind (chatd.domain.changes), item k of the arrays being change `ord` k, after
+-- lock_channels_for_changes (sql/changes.sql) in the same transaction: holding the channels'
+-- locks, the statement sees every change committed before it, so its own check (the message
+-- is still there, not deleted) cannot be overtaken. Each answers rows with the `ord` of the
+-- change they belong to.
 
 -- name: get_message_access(server_id, channel_id, message_id, user_id)^
 -- What the edit and delete rules need, in one round trip: no row when the caller is not a
@@ -26,25 +29,26 @@ SELECT m.role, c.type AS channel_type,
  WHERE m.server_id = :server_id
    AND m.user_id = :user_id;
 
--- name: edit_message(notify_channel, channel_id, message_id, text)^
--- The message with its new text, and whether it changed; no row when it is deleted (or gone).
--- The same text changes nothing and takes no event_seq. The version replaced is kept in
--- message_edit. statement_timestamp() is read after the channel's lock was granted, so edits
--- of a message are stamped in the order they were made. A text too long for NOTIFY travels in
--- message_change only (record_change).
+-- name: edit_messages(notify_channel, ords, channel_ids, message_ids, texts)
+-- Each message with its new text, and whether it changed; no row for a message deleted (or
+-- gone). At most one edit of a message per statement. The same text changes nothing and takes
+-- no event_seq. The version replaced is kept in message_edit. statement_timestamp() is read
+-- after the channels' locks were granted, so edits of a message are stamped in the order they
+-- were made. A text too long for NOTIFY travels in message_change only (record_changes).
 WITH target AS (
-    SELECT m.id, m.server_id, m.channel_id, m.user_id, m.username, m.text, m.created_at, m.seq, m.event_seq,
-           m.edited_at, m.reply_to_id, m.reply_user_id, m.reply_username, m.reply_text, m.reply_deleted
-      FROM message_row m
-     WHERE m.id = :message_id
-       AND m.channel_id = :channel_id
-       AND m.deleted_at IS NULL
+    SELECT b.ord, b.text AS new_text, m.id, m.server_id, m.channel_id, m.user_id, m.username, m.text,
+           m.created_at, m.seq, m.event_seq, m.edited_at, m.reply_to_id, m.reply_user_id, m.reply_username,
+           m.reply_text, m.reply_deleted
+      FROM unnest(:ords::bigint[], :channel_ids::uuid[], :message_ids::uuid[], :texts::text[])
+           AS b(ord, channel_id, message_id, text)
+      JOIN message_row m ON m.id = b.message_id AND m.channel_id = b.channel_id
+     WHERE m.deleted_at IS NULL
 ), edited AS (
     UPDATE chatmessage m
-       SET text = :text, edited_at = statement_timestamp()
+       SET text = t.new_text, edited_at = statement_timestamp()
       FROM target t
      WHERE m.id = t.id
-       AND t.text <> :text
+       AND t.text <> t.new_text
     RETURNING m.id, m.text, m.edited_at
 ), kept AS (
     INSERT INTO message_edit (channel_id, message_id, replaced_at, written_at, text)
@@ -52,16 +56,17 @@ WITH target AS (
       FROM target t
       JOIN edited e ON e.id = t.id
 ), recorded AS (
-    SELECT record_change(:notify_channel, :channel_id, e.id, jsonb_build_object(
-               'kind', 'message_updated', 'id', e.id, 'text', e.text, 'edited_at', e.edited_at))
-      FROM edited e
+    SELECT record_changes(:notify_channel, array_agg(t.channel_id ORDER BY t.ord), array_agg(e.id ORDER BY t.ord),
+                          array_agg(jsonb_build_object('kind', 'message_updated', 'id', e.id, 'text', e.text,
+                                                       'edited_at', e.edited_at) ORDER BY t.ord)) AS changes
+      FROM target t
+      JOIN edited e ON e.id = t.id
 )
-SELECT t.id, t.server_id, t.channel_id, t.user_id, t.username, COALESCE(e.text, t.text) AS text, t.created_at,
-       t.seq, t.event_seq, COALESCE(e.edited_at, t.edited_at) AS edited_at, t.reply_to_id, t.reply_user_id,
-       t.reply_username, t.reply_text, t.reply_deleted, e.id IS NOT NULL AS changed,
-       (SELECT count(*) FROM recorded) AS recorded
+SELECT t.ord, t.id, t.server_id, t.channel_id, t.user_id, t.username, COALESCE(e.text, t.text) AS text,
+       t.created_at, t.seq, t.event_seq, COALESCE(e.edited_at, t.edited_at) AS edited_at, t.reply_to_id,
+       t.reply_user_id, t.reply_username, t.reply_text, t.reply_deleted, e.id IS NOT NULL AS changed
   FROM target t
-  LEFT JOIN edited e ON e.id = t.id;
+  LEFT JOIN edited e ON e.id = t.id, recorded;
 
 -- name: list_message_edits(channel_id, message_id)
 -- The earlier versions of a message, oldest first (the primary key's order).
@@ -71,29 +76,37 @@ SELECT text, written_at, replaced_at
    AND message_id = :message_id
  ORDER BY replaced_at;
 
--- name: delete_messages(notify_channel, channel_id, message_ids, bulk)
--- The ids deleted, skipping those deleted already (or not of this channel). A deleted message
--- stays as a tombstone, so seq stays gapless, and no copy of its text survives: the row's text,
--- its earlier versions and the text of the message_updated changes that carried them are
--- erased in this statement, with its reactions. One note for all: message_deleted {id} for a
--- single deletion, messages_deleted {ids} for a bulk one (at most 100 ids fit NOTIFY's 8000
--- bytes); none, and no event_seq, when nothing was left to delete.
-WITH deleted AS (
-    UPDATE chatmessage
+-- name: delete_messages(notify_channel, ords, channel_ids, message_ids, bulks)
+-- The ids deleted, each with the `ord` of the deletion that deleted it, skipping those deleted
+-- already (or not of that channel); a message named by several deletions goes to the first.
+-- A deletion names one or more messages: the arrays hold one element per (deletion, message).
+-- A deleted message stays as a tombstone, so seq stays gapless, and no copy of its text
+-- survives: the row's text, its earlier versions and the text of the message_updated changes
+-- that carried them are erased in this statement, with its reactions. One note per deletion:
+-- message_deleted {id} for a single deletion, messages_deleted {ids} for a bulk one (at most
+-- 100 ids fit NOTIFY's 8000 bytes); none, and no event_seq, when nothing was left to delete.
+WITH named AS (
+    SELECT DISTINCT ON (b.message_id) b.ord, b.channel_id, b.message_id, b.bulk
+      FROM unnest(:ords::bigint[], :channel_ids::uuid[], :message_ids::uuid[], :bulks::boolean[])
+           AS b(ord, channel_id, message_id, bulk)
+     ORDER BY b.message_id, b.ord
+), deleted AS (
+    UPDATE chatmessage m
        SET text = '', deleted_at = statement_timestamp()
-     WHERE id = any(:message_ids::uuid[])
-       AND channel_id = :channel_id
-       AND deleted_at IS NULL
-    RETURNING id
+      FROM named n
+     WHERE m.id = n.message_id
+       AND m.channel_id = n.channel_id
+       AND m.deleted_at IS NULL
+    RETURNING n.ord, n.channel_id, n.bulk, m.id
 ), versions_erased AS (
     DELETE FROM message_edit e
      USING deleted d
-     WHERE e.channel_id = :channel_id
+     WHERE e.channel_id = d.channel_id
        AND e.message_id = d.id
 ), reactions_removed AS (
     DELETE FROM message_reaction r
      USING deleted d
-     WHERE r.channel_id = :channel_id
+     WHERE r.channel_id = d.channel_id
        AND r.message_id = d.id
 ), updates_erased AS (
     UPDATE message_change ch
@@ -101,14 +114,18 @@ WITH deleted AS (
       FROM deleted d
      WHERE ch.message_id = d.id
        AND ch.payload->>'kind' = 'message_updated'
-), gathered AS (
-    SELECT array_agg(id ORDER BY id) AS ids FROM deleted
+), deletions AS (
+    SELECT d.ord, d.channel_id, d.bulk, array_agg(d.id ORDER BY d.id) AS ids
+      FROM deleted d
+     GROUP BY d.ord, d.channel_id, d.bulk
 ), recorded AS (
-    SELECT record_change(:notify_channel, :channel_id, CASE WHEN NOT :bulk THEN g.ids[1] END, CASE
-               WHEN :bulk THEN jsonb_build_object('kind', 'messages_deleted', 'ids', g.ids)
-               ELSE jsonb_build_object('kind', 'message_deleted', 'id', g.ids[1]) END)
-      FROM gathered g
-     WHERE g.ids IS NOT NULL
+    SELECT record_changes(:notify_channel, array_agg(g.channel_id ORDER BY g.ord),
+                          array_agg(CASE WHEN NOT g.bulk THEN g.ids[1] END ORDER BY g.ord),
+                          array_agg(CASE
+                              WHEN g.bulk THEN jsonb_build_object('kind', 'messages_deleted', 'ids', g.ids)
+                              ELSE jsonb_build_object('kind', 'message_deleted', 'id', g.ids[1]) END
+                          ORDER BY g.ord)) AS changes
+      FROM deletions g
 )
-SELECT d.id
-  FROM deleted d, (SELECT count(*) FROM recorded) AS done;
+SELECT d.ord, d.id
+  FROM deleted d, recorded;

@@ -272,10 +272,11 @@ async def test_a_change_whose_note_never_arrived_is_caught_up_when_listen_reconn
     message = await (await post(client, server, alice, "hello")).json()
     a = await connect(client, alice)
     async with db.transaction():  # a reaction committed with its note sent where no chatd listens
-        await app_queries.lock_channel_for_change(db, server_id=server.id, channel_id=server.general)
-        assert await app_queries.add_reaction(
-            db, notify_channel="nobody_listens", channel_id=server.general, message_id=message["id"],
-            emoji="👍", user_id=alice.id, max_emoji=20) == "added"
+        assert [row["type"] async for row in app_queries.lock_channels_for_changes(
+            db, server_ids=[server.id], channel_ids=[server.general])] == ["TEXT"]
+        assert [tuple(row) async for row in app_queries.react(
+            db, notify_channel="nobody_listens", ords=[1], channel_ids=[server.general], message_ids=[message["id"]],
+            emojis=["👍"], user_ids=[alice.id], adds=[True], max_emoji=20)] == [(1, "added")]
     await no_event(a, "reaction_added")
     assert len([row async for row in test_queries.terminate_listeners(db)]) == 1
     event = await next_event(a, "reaction_added", timeout=10)  # read back by the catch-up
@@ -303,3 +304,43 @@ async def test_history_says_which_point_of_the_stream_it_shows_and_a_resume_from
     assert await a.receive_json(timeout=5) == {"type": "resumed", "channels": {server.general: 3}}
     assert (await client.delete(reaction, headers=bob.auth)).status == 204
     assert (await next_event(a, "reaction_removed"))["eventSeq"] == 4
+
+
+async def test_changes_that_wait_together_are_made_together_as_if_one_after_the_other(
+        client, alice, bob, server, add_member, db, lock_waiters, test_queries):
+    """Changes queued behind a held channel go in one batch: a statement per kind, with a
+    second change of the same message (or reaction) in a later round, so the outcome and the
+    events are those of the changes made one at a time, in the order they came."""
+    await add_member(bob)
+    first = await (await post(client, server, alice, "one")).json()
+    other = await (await post(client, server, alice, "other")).json()
+    base = f"{server.url}/channels/{server.general}/messages"
+    thumbs = "%F0%9F%91%8D"
+    start = other["event_seq"]
+    async with db.transaction():
+        await test_queries.hold_channel_row(db, channel_id=server.general)
+        held = asyncio.ensure_future(client.patch(f"{base}/{other['id']}", json={"text": "other, edited"},
+                                                  headers=alice.auth))
+        await lock_waiters(1)
+        queued = []
+        for request in (
+                lambda: client.patch(f"{base}/{first['id']}", json={"text": "two"}, headers=alice.auth),
+                lambda: client.put(f"{base}/{first['id']}/reactions/{thumbs}/@me", headers=bob.auth),
+                lambda: client.patch(f"{base}/{first['id']}", json={"text": "three"}, headers=alice.auth),
+                lambda: client.delete(f"{base}/{first['id']}/reactions/{thumbs}/@me", headers=bob.auth),
+                lambda: client.put(f"{base}/{first['id']}/reactions/{thumbs}/@me", headers=alice.auth)):
+            queued.append(asyncio.ensure_future(request()))
+            await asyncio.sleep(0.2)  # past its permission check: it waits in the next batch
+        assert not any(task.done() for task in (held, *queued))
+    assert (await held).status == 200
+    assert [(await task).status for task in queued] == [200, 204, 200, 204, 204]
+    resp = await client.get(f"{server.url}/channels/{server.general}/changes",
+                            params={"after_event_seq": str(start)}, headers=alice.auth)
+    events = [(e["type"], e.get("text") or e.get("userId")) for e in await resp.json()]
+    assert events == [("message_updated", "other, edited"), ("message_updated", "two"),
+                      ("reaction_added", str(bob.id)), ("reaction_added", str(alice.id)),
+                      ("message_updated", "three"), ("reaction_removed", str(bob.id))]
+    versions = await (await client.get(f"{base}/{first['id']}/edits", headers=alice.auth)).json()
+    assert [v["text"] for v in versions] == ["one", "two"]
+    [page] = [m for m in await (await client.get(base, headers=alice.auth)).json() if m["id"] == first["id"]]
+    assert (page["text"], page["reactions"]) == ("three", [{"emoji": "👍", "count": 1, "me": True}])

@@ -12,8 +12,7 @@ import pytest
 
 from chatd.app import create_app
 from chatd.config import RateLimit
-from chatd.domain import permissions
-from chatd.domain.changes import channel_change
+from chatd.domain import edits, permissions
 from chatd.domain.errors import BadInput, Forbidden, NotFound
 from chatd.domain.permissions import MessageFacts
 from chatd.domain.schemas import User
@@ -564,20 +563,21 @@ async def test_changes_that_arrive_together_commit_together_each_with_its_own_an
     assert [m["text"] for m in await history(client, server, alice)][-1:] == ["first, again"]
 
 
-async def test_a_change_whose_caller_went_away_before_its_turn_does_not_stall_the_next(client, alice, server, db,
-                                                                                      lock_waiters, test_queries):
-    """A caller cancelled while its change waits: the batch skips it instead of waiting for it."""
-
-    async def change() -> None:
-        async with channel_change(client.app, UUID(server.id), UUID(server.general)) as con:
-            await test_queries.get_last_event_seq(con, channel_id=server.general)
-
+async def test_a_change_whose_caller_went_away_is_made_and_does_not_stall_the_next(client, alice, server, db,
+                                                                                   lock_waiters, test_queries):
+    """A caller cancelled while its change waits for the batch in flight: the change is made
+    with its batch (like a send whose client hung up), and the changes after it are not held up."""
+    message = await post(client, server, alice, "one")
+    me = User(user_id=alice.id, username=alice.name)
     async with db.transaction():
         await test_queries.hold_channel_row(db, channel_id=server.general)
-        first = asyncio.ensure_future(change())
+        first = asyncio.ensure_future(edit(client, server, alice, message["id"], "two"))
         await lock_waiters(1)
-        abandoned = asyncio.ensure_future(change())
+        abandoned = asyncio.ensure_future(edits.edit_message(
+            client.app, me, UUID(server.id), UUID(server.general), UUID(message["id"]), "three"))
         await asyncio.sleep(0.1)
         abandoned.cancel()
-    await asyncio.wait_for(first, 5)
-    await asyncio.wait_for(change(), 5)
+    assert (await asyncio.wait_for(first, 5)).status == 200
+    assert (await asyncio.wait_for(edit(client, server, alice, message["id"], "four"), 5)).status == 200
+    assert [v["text"] for v in await (await versions(client, server, alice, message["id"])).json()] == \
+        ["one", "two", "three"]

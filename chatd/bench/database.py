@@ -136,12 +136,13 @@ async def fill_changes(pool: asyncpg.Pool, queries, server_id, channel_id, user_
     ids = [row["id"] async for row in queries.bench_list_message_ids(pool, channel_id=channel_id, lim=messages)]
     for n in range(edits):
         async with pool.acquire() as con, con.transaction():
-            await queries.lock_channel_for_change(con, server_id=server_id, channel_id=channel_id)
-            await queries.edit_message(con, notify_channel=notify_channel, channel_id=channel_id,
-                                       message_id=ids[n % len(ids)], text=f"edit {n}")
+            [_ async for _ in queries.lock_channels_for_changes(con, server_ids=[server_id], channel_ids=[channel_id])]
+            [_ async for _ in queries.edit_messages(con, notify_channel=notify_channel, ords=[1], channel_ids=[channel_id],
+                                                    message_ids=[ids[n % len(ids)]], texts=[f"edit {n}"])]
     for n, reactor in enumerate(reactors):
         async with pool.acquire() as con, con.transaction():
-            await queries.lock_channel_for_change(con, server_id=server_id, channel_id=channel_id)
-            await queries.add_reaction(con, notify_channel=notify_channel, channel_id=channel_id,
-                                       message_id=ids[n % len(ids)], emoji=REACTION, user_id=reactor, max_emoji=20)
+            [_ async for _ in queries.lock_channels_for_changes(con, server_ids=[server_id], channel_ids=[channel_id])]
+            [_ async for _ in queries.react(con, notify_channel=notify_channel, ords=[1], channel_ids=[channel_id],
+                                            message_ids=[ids[n % len(ids)]], emojis=[REACTION], user_ids=[reactor],
+                                            adds=[True], max_emoji=20)]
     return await queries.bench_last_event_seq(pool, channel_id=channel_id)

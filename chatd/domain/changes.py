@@ -1,22 +1,24 @@
-"""Changing a channel's content after the fact (edits, deletions, reactions): the transaction
-every such change runs in, and the rate it may run at.
+"""Changing a channel's content after the fact (edits, deletions, reactions): the batches
+they are made in, and the rate they may run at.
 
-A change is two statements in one transaction (shared with the changes that arrived with it:
-ChangeCommit): lock_channel_for_change, then the change's own statement (sql/*.sql), which
-checks what it changes, changes it, and only when it did calls
-`record_change(:notify_channel, channel, message, note)` (migration 0010): the channel's next
-event_seq, the note kept in message_change and sent with pg_notify, the same JSON. Holding the
-channel's lock first means that statement sees every earlier change, so two concurrent
-changes cannot both pass a check, and no event_seq is taken without a change behind it.
+Changes that arrive together share one transaction and one commit (ChangeCommit), as sends
+do (chatd.store.groupcommit): lock_channels_for_changes, then one statement per kind of
+change (sql/*.sql) that makes all of that kind at once: it checks what each changes, changes
+it, and records those that changed something with record_changes (migration 0012): the
+channels' next event_seqs, the notes kept in message_change and sent with pg_notify. Holding
+the channels' locks first means each statement sees every change committed before, so two
+concurrent changes cannot both pass a check, and no event_seq is taken without a change.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
+
+import asyncpg
 
 from chatd import keys
 from chatd.domain import permissions
@@ -24,100 +26,127 @@ from chatd.domain.errors import BadInput, NotFound
 from chatd.domain.ratelimit import within_limit
 from chatd.domain.schemas import User
 from chatd.store.batching import Batcher
+from chatd.store.pool import unavailable
 
 
-@dataclass(eq=False)
-class _Change:
+@dataclass(frozen=True, eq=False)
+class Change:
+    kind: ChangeKind
     server_id: UUID
     channel_id: UUID
-    # Set by the batch when this change's statement may run: the connection, in a savepoint of
-    # the batch's transaction that holds the channel's lock (or the refusal of the lock check).
-    turn: asyncio.Future
-    # Set by the change when its statement is done: None, or what it raised.
-    done: asyncio.Future
+    values: Mapping[str, Any]
+
+
+Numbered = list[tuple[int, Change]]
+
+
+@dataclass(frozen=True, eq=False)
+class ChangeKind:
+    """A kind of change and the statement of sql/ that makes any number of them: it takes the
+    changes as arrays (`arrays` of the changes numbered from 1, their `ords`), with
+    `constants`, and answers rows, each with the `ord` of its change. Changes with the same
+    `key` go to separate statements, in the order they came."""
+
+    statement: str
+    arrays: Callable[[Numbered], dict[str, list]]
+    key: Callable[[Change], Hashable] | None = None
+    constants: Mapping[str, Any] = field(default_factory=dict)
+
+
+def columns(*names: str) -> Callable[[Numbered], dict[str, list]]:
+    """A change per element: `ords`, `channel_ids`, and each value in `names` as `<name>s`."""
+
+    def arrays(numbered: Numbered) -> dict[str, list]:
+        out = {"ords": [k for k, _ in numbered], "channel_ids": [c.channel_id for _, c in numbered]}
+        out.update((f"{name}s", [c.values[name] for _, c in numbered]) for name in names)
+        return out
+    return arrays
 
 
 class ChangeCommit:
-    """Group commit for changes: those that arrive together run in one transaction, one after
-    the other, and share one commit, as sends do (chatd.store.groupcommit).
+    """Group commit for changes: those that arrive together are made in one transaction, by
+    one statement per kind, and share one commit, as sends do (chatd.store.groupcommit).
 
     Each change's commit sends a NOTIFY, and PostgreSQL holds its one notification-queue lock
     across the commit's WAL flush: one commit per change ran every change of every channel one
-    flush after the other (~250 edits/s on the bench's machine over ten channels, however they
-    were spread, p99 of seconds at half the rate sends reach). A batch takes that lock once.
-    Within a batch changes run in channel id order, each in a savepoint (its failure is its
-    own) after the channel's lock; one batch commits at a time per process. What is left:
-    each change is still a few round trips of its own inside the batch (savepoint, lock,
-    statement, release, and the hand-over to its caller and back), each a turn of an event
-    loop busy with fan-out, ~4.5 ms a change in the bench's edit trials (~430 edits/s).
+    flush after the other (~250 edits/s on the bench's machine). A statement per change inside
+    a shared transaction still cost each change its round trips and turns of an event loop
+    busy with fan-out (~430 edits/s). A batch is now a fixed number of round trips.
     """
 
     def __init__(self, app: Mapping):
         self._app = app
-        self._batcher: Batcher[_Change, None] = Batcher(self._commit)
+        self._batcher: Batcher[Change, list] = Batcher(self._commit)
 
-    @contextlib.asynccontextmanager
-    async def change(self, server_id: UUID, channel_id: UUID) -> AsyncIterator:
-        loop = asyncio.get_running_loop()
-        change = _Change(server_id, channel_id, loop.create_future(), loop.create_future())
-        committed = asyncio.ensure_future(self._batcher.submit(change))
-        committed.add_done_callback(_retrieved)  # a change that failed first learns of it from its body
-        try:
-            await asyncio.wait({change.turn, committed}, return_when=asyncio.FIRST_COMPLETED)
-            if not change.turn.done():  # the batch failed before this change's turn
-                await committed
-            yield change.turn.result()  # or the lock check's refusal
-        except BaseException as error:  # also a caller cancelled: the batch must not wait for it
-            if not change.done.done():
-                change.done.set_result(error)
-            raise
-        change.done.set_result(None)
-        await committed
+    async def make(self, change: Change) -> list[asyncpg.Record]:
+        """The rows its statement answered for it, once its batch has committed."""
+        return await self._batcher.submit(change)
 
     async def drain(self) -> None:
         await self._batcher.drain()
 
-    async def _commit(self, batch: list[_Change]) -> list[None | Exception]:
+    async def _commit(self, batch: list[Change]) -> list[list | Exception]:
         app = self._app
-        results: list[None | Exception] = [None] * len(batch)
+        results: list[list | Exception] = [[] for _ in batch]
         async with app[keys.pool].acquire() as con, con.transaction():
-            for k in sorted(range(len(batch)), key=lambda k: batch[k].channel_id):
-                change = batch[k]
-                try:
-                    async with con.transaction():  # a savepoint
-                        await _lock_channel(app, con, change.server_id, change.channel_id)
-                        change.turn.set_result(con)
-                        failed = await change.done
-                        if failed is not None:
-                            raise _Failed from failed
-                except Exception as error:
-                    results[k] = error
-                    if not change.turn.done():
-                        change.turn.set_exception(error)
+            found = {(row["server_id"], row["id"]): row["type"] async for row in app[keys.queries].lock_channels_for_changes(
+                con, server_ids=[c.server_id for c in batch], channel_ids=[c.channel_id for c in batch])}
+            ready = []
+            for k, change in enumerate(batch):
+                channel_type = found.get((change.server_id, change.channel_id))
+                if channel_type is None:  # deleted since the permission check
+                    results[k] = NotFound(permissions.CHANNEL_NOT_FOUND)
+                elif channel_type != "TEXT":
+                    results[k] = BadInput(permissions.VOICE_HAS_NO_MESSAGES)
+                else:
+                    ready.append(k)
+            for statement in _statements(batch, ready):
+                for k, rows in zip(statement, await self._run(con, [batch[k] for k in statement])):
+                    results[k] = rows
         return results
 
+    async def _run(self, con, changes: list[Change]) -> list[list | Exception]:
+        """Each change's rows, from one statement in a savepoint. A statement refused is tried
+        again a change at a time, so a change that cannot be made fails alone; not when the
+        database is unavailable: the whole batch fails."""
+        kind = changes[0].kind
+        try:
+            async with con.transaction():
+                rows = self._app[keys.notes].emit(getattr(self._app[keys.queries], kind.statement), con,
+                                                  **kind.arrays(list(enumerate(changes, 1))), **kind.constants)
+                by_ord = defaultdict(list)
+                async for row in rows:
+                    by_ord[row["ord"]].append(row)
+        except asyncpg.PostgresError as error:
+            if unavailable(error):
+                raise
+            if len(changes) == 1:
+                return [error]
+            return [(await self._run(con, [change]))[0] for change in changes]
+        return [by_ord[k] for k in range(1, len(changes) + 1)]
 
-class _Failed(Exception):
-    """A change's statement raised (its caller has the error): its savepoint is rolled back."""
+
+def _statements(batch: list[Change], ready: list[int]) -> list[list[int]]:
+    """The indexes of `ready` as statements, in rounds that hold at most one change of a key
+    of a kind: round n of a kind starts with the change that is the nth of its key, so rounds
+    follow the order the changes came in."""
+    rounds: dict[tuple[ChangeKind, int], list[int]] = {}
+    seen: dict[tuple[ChangeKind, Hashable], int] = defaultdict(int)
+    for k in ready:
+        kind, n = batch[k].kind, 0
+        if kind.key is not None:
+            key = (kind, kind.key(batch[k]))
+            n = seen[key]
+            seen[key] += 1
+        rounds.setdefault((kind, n), []).append(k)
+    return list(rounds.values())
 
 
-def _retrieved(future: asyncio.Future) -> None:
-    if not future.cancelled():
-        future.exception()
-
-
-async def _lock_channel(app: Mapping, con, server_id: UUID, channel_id: UUID) -> None:
-    channel_type = await app[keys.queries].lock_channel_for_change(con, server_id=server_id, channel_id=channel_id)
-    if channel_type is None:  # deleted since the permission check
-        raise NotFound(permissions.CHANNEL_NOT_FOUND)
-    if channel_type != "TEXT":
-        raise BadInput(permissions.VOICE_HAS_NO_MESSAGES)
-
-
-def channel_change(app: Mapping, server_id: UUID, channel_id: UUID):
-    """A connection in a transaction holding the TEXT channel's lock, for the change's
-    statement; the context ends once the change committed (with the others of its batch)."""
-    return app[keys.change_commit].change(server_id, channel_id)
+async def make_change(app: Mapping, kind: ChangeKind, server_id: UUID, channel_id: UUID,
+                      **values: Any) -> list[asyncpg.Record]:
+    """Make a change of a TEXT channel (with the others that arrive meanwhile): the rows its
+    statement answered for it, once committed."""
+    return await app[keys.change_commit].make(Change(kind, server_id, channel_id, values))
 
 
 async def change_commit_ctx(app) -> AsyncIterator[None]:

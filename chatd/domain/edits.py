@@ -1,9 +1,10 @@
 """Editing and deleting messages: the operations behind PATCH and DELETE .../messages/{id},
 .../edits and .../messages/bulk-delete.
 
-Each runs as a change (chatd.domain.changes): the channel's lock, then one statement of
-sql/edits.sql that re-checks that the message is still there (permissions.require_* checked
-before, without the lock), changes it, and sends its note. A deletion leaves no copy of the text.
+Each is a change (chatd.domain.changes), made with the others that arrive meanwhile by one
+statement of sql/edits.sql that re-checks, under the channel's lock, that the message is still
+there (permissions.require_* checked before, without the lock), changes it, and sends its
+note. A deletion leaves no copy of the text.
 """
 
 from __future__ import annotations
@@ -12,11 +13,25 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from chatd import keys
-from chatd.domain.changes import channel_change, limit_change_rate
+from chatd.domain.changes import ChangeKind, Numbered, columns, limit_change_rate, make_change
 from chatd.domain.errors import NotFound
 from chatd.domain.messages import clean_text
 from chatd.domain.permissions import MESSAGE_NOT_FOUND
 from chatd.domain.schemas import User
+
+# Two edits of one message in one statement would both read the text before either.
+EDIT = ChangeKind("edit_messages", columns("message_id", "text"), key=lambda change: change.values["message_id"])
+
+
+def _deletion_arrays(numbered: Numbered) -> dict[str, list]:
+    """An element per (deletion, message it names)."""
+    pairs = [(k, change, message_id) for k, change in numbered for message_id in change.values["message_ids"]]
+    return {"ords": [k for k, _, _ in pairs], "channel_ids": [change.channel_id for _, change, _ in pairs],
+            "message_ids": [message_id for _, _, message_id in pairs],
+            "bulks": [change.values["bulk"] for _, change, _ in pairs]}
+
+
+DELETION = ChangeKind("delete_messages", _deletion_arrays)
 
 
 async def edit_message(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID, text: str):
@@ -24,12 +39,10 @@ async def edit_message(app: Mapping, user: User, server_id: UUID, channel_id: UU
     changes nothing: no edit is stored and no event sent."""
     text = clean_text(text)
     limit_change_rate(app, user, channel_id)
-    async with channel_change(app, server_id, channel_id) as con:
-        row = await app[keys.notes].emit(app[keys.queries].edit_message, con, channel_id=channel_id,
-                                         message_id=message_id, text=text)
-    if row is None:  # deleted since the permission check
+    rows = await make_change(app, EDIT, server_id, channel_id, message_id=message_id, text=text)
+    if not rows:  # deleted since the permission check
         raise NotFound(MESSAGE_NOT_FOUND)
-    return row
+    return rows[0]
 
 
 async def earlier_versions(app: Mapping, channel_id: UUID, message_id: UUID) -> list:
@@ -50,7 +63,5 @@ async def delete_messages(app: Mapping, user: User, server_id: UUID, channel_id:
 async def _delete(app: Mapping, user: User, server_id: UUID, channel_id: UUID, ids: list[UUID], bulk: bool) -> list:
     """The ids deleted now."""
     limit_change_rate(app, user, channel_id)
-    async with channel_change(app, server_id, channel_id) as con:
-        rows = app[keys.notes].emit(app[keys.queries].delete_messages, con, channel_id=channel_id, message_ids=ids,
-                                    bulk=bulk)
-        return [row["id"] async for row in rows]
+    rows = await make_change(app, DELETION, server_id, channel_id, message_ids=ids, bulk=bulk)
+    return [row["id"] for row in rows]

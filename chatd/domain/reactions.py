@@ -2,8 +2,8 @@
 sends its event, a repeat neither), listing who reacted, and a message's counts.
 
 The caller has passed the permission check (chatd.domain.permissions.require_react or
-require_remove_reaction); the statements check the message again under the channel's lock,
-as it may have been deleted since."""
+require_remove_reaction); the statements (made in batches: chatd.domain.changes) check the
+message again under the channel's lock, as it may have been deleted since."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import msgspec
 
 from chatd import keys
 from chatd.domain import permissions
-from chatd.domain.changes import channel_change, limit_change_rate
+from chatd.domain.changes import ChangeKind, columns, limit_change_rate, make_change
 from chatd.domain.errors import Conflict, NotFound
 from chatd.domain.schemas import Reaction, Reactor, User
 
@@ -22,16 +22,16 @@ MAX_EMOJI = 20  # distinct emoji on one message
 NO_ONE = UUID(int=0)  # below every user id: where a listing without `after` starts
 
 
+# A user's reaction with an emoji changes once per statement: the second would not see the first.
+REACTION = ChangeKind("react", columns("message_id", "emoji", "user_id", "add"), constants={"max_emoji": MAX_EMOJI},
+                      key=lambda change: (change.values["message_id"], change.values["emoji"], change.values["user_id"]))
+CLEARING = ChangeKind("clear_reactions", columns("message_id"), key=lambda change: change.values["message_id"])
+
+
 async def add_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID,
                        emoji: str) -> None:
     """The user's reaction with `emoji` (canonical, chatd.domain.emojis), once however often asked."""
-    limit_change_rate(app, user, channel_id)
-    async with channel_change(app, server_id, channel_id) as con:
-        outcome = await app[keys.notes].emit(
-            app[keys.queries].add_reaction, con, channel_id=channel_id, message_id=message_id, emoji=emoji,
-            user_id=user.user_id, max_emoji=MAX_EMOJI)
-    if outcome == "missing":
-        raise NotFound(permissions.MESSAGE_NOT_FOUND)
+    outcome = await _react(app, user, server_id, channel_id, message_id, emoji, user.user_id, add=True)
     if outcome == "full":
         raise Conflict(f"a message takes at most {MAX_EMOJI} different emoji: react with one it has")
 
@@ -39,22 +39,24 @@ async def add_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UU
 async def remove_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID,
                           emoji: str, target_id: UUID) -> None:
     """`target_id`'s reaction with `emoji`, if there is one."""
+    await _react(app, user, server_id, channel_id, message_id, emoji, target_id, add=False)
+
+
+async def _react(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID, emoji: str,
+                 target_id: UUID, add: bool) -> str:
     limit_change_rate(app, user, channel_id)
-    async with channel_change(app, server_id, channel_id) as con:
-        outcome = await app[keys.notes].emit(
-            app[keys.queries].remove_reaction, con, channel_id=channel_id, message_id=message_id, emoji=emoji,
-            user_id=target_id)
-    if outcome == "missing":
+    [row] = await make_change(app, REACTION, server_id, channel_id, message_id=message_id, emoji=emoji,
+                              user_id=target_id, add=add)
+    if row["outcome"] == "missing":
         raise NotFound(permissions.MESSAGE_NOT_FOUND)
+    return row["outcome"]
 
 
 async def clear_reactions(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
     """Every reaction of the message, if it has any."""
     limit_change_rate(app, user, channel_id)
-    async with channel_change(app, server_id, channel_id) as con:
-        outcome = await app[keys.notes].emit(
-            app[keys.queries].clear_reactions, con, channel_id=channel_id, message_id=message_id)
-    if outcome == "missing":
+    [row] = await make_change(app, CLEARING, server_id, channel_id, message_id=message_id)
+    if row["outcome"] == "missing":
         raise NotFound(permissions.MESSAGE_NOT_FOUND)
 
 
