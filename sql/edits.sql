@@ -30,8 +30,8 @@ SELECT m.role, c.type AS channel_type,
    AND m.user_id = :user_id;
 
 -- name: edit_messages(notify_channel, ords, channel_ids, message_ids, texts)
--- Each message with its new text, and whether it changed; no row for a message deleted (or
--- gone). At most one edit of a message per statement. The same text changes nothing and takes
+-- Each message with its new text, whether it changed, and its reactions as its author (the
+-- one who may edit it) sees them; no row for a message deleted (or gone). At most one edit of a message per statement. The same text changes nothing and takes
 -- no event_seq. The version replaced is kept in message_edit. statement_timestamp() is read
 -- after the channels' locks were granted, so edits of a message are stamped in the order they
 -- were made. A text too long for NOTIFY travels in message_change only (record_changes).
@@ -64,7 +64,8 @@ WITH target AS (
 )
 SELECT t.ord, t.id, t.server_id, t.channel_id, t.user_id, t.username, COALESCE(e.text, t.text) AS text,
        t.created_at, t.seq, t.event_seq, COALESCE(e.edited_at, t.edited_at) AS edited_at, t.reply_to_id,
-       t.reply_user_id, t.reply_username, t.reply_text, t.reply_deleted, e.id IS NOT NULL AS changed
+       t.reply_user_id, t.reply_username, t.reply_text, t.reply_deleted, e.id IS NOT NULL AS changed,
+       reaction_summary(t.channel_id, t.id, t.user_id) AS reactions
   FROM target t
   LEFT JOIN edited e ON e.id = t.id, recorded;
 

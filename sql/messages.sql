@@ -199,10 +199,6 @@ SELECT page.*, reaction_summary(page.channel_id, page.id, :user_id) AS reactions
 ) page
 ORDER BY page.created_at, page.id;
 
--- name: get_message_reactions(channel_id, message_id, user_id)$
--- One message's reactions as the caller sees them (an edit's answer).
-SELECT reaction_summary(:channel_id, :message_id, :user_id);
-
 -- name: message_exists_in_channel(message_id, channel_id)$
 SELECT EXISTS (SELECT 1 FROM chatmessage WHERE id = :message_id AND channel_id = :channel_id);
 

@@ -75,7 +75,3 @@ def reaction_summary(text: str) -> list[Reaction]:
     """A message's reactions as the reaction_summary function (migration 0011) reads them."""
     return _summary.decode(text)
 
-
-async def message_reactions(app: Mapping, user: User, channel_id: UUID, message_id: UUID) -> list[Reaction]:
-    return reaction_summary(await app[keys.queries].get_message_reactions(
-        app[keys.pool], channel_id=channel_id, message_id=message_id, user_id=user.user_id))

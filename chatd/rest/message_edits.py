@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from chatd.domain import edits, permissions
-from chatd.domain.reactions import message_reactions
+from chatd.domain.reactions import reaction_summary
 from chatd.domain.schemas import BulkDeletion, EarlierVersion, Message, MessageEdit
 from chatd.domain.views import message_view
 from chatd.web.auth import current_user
@@ -25,8 +25,7 @@ async def edit_message(request: web.Request) -> web.Response:
     body = await json_body(request, MessageEdit)
     await permissions.require_edit(request.app, user, server_id, channel_id, message_id)
     row = await edits.edit_message(request.app, user, server_id, channel_id, message_id, body.text)
-    reactions = await message_reactions(request.app, user, channel_id, message_id)
-    return json_response(message_view(row, row["username"], reactions))
+    return json_response(message_view(row, row["username"], reaction_summary(row["reactions"])))
 
 
 async def list_edits(request: web.Request) -> web.Response:
