@@ -1,4 +1,6 @@
--- Reactions: one row per message, emoji and user (message_reaction, keyed by channel first).
+-- Reactions: one row per message, emoji and user (message_reaction, keyed by channel first),
+-- and their counts per message and emoji (message_reaction_count, kept by triggers: migration
+-- 0012).
 -- The changes that arrived together are made by one statement of a kind (chatd.domain.changes),
 -- item k of the arrays being change `ord` k, after lock_channels_for_changes: holding the
 -- channels' locks, each statement sees every change committed before it, and only the items
@@ -23,13 +25,13 @@ WITH batch AS (
            EXISTS (SELECT 1 FROM message_reaction r
                     WHERE r.channel_id = b.channel_id AND r.message_id = b.message_id AND r.emoji = b.emoji
                       AND r.user_id = b.user_id) AS present,
-           EXISTS (SELECT 1 FROM message_reaction r
-                    WHERE r.channel_id = b.channel_id AND r.message_id = b.message_id AND r.emoji = b.emoji) AS used
+           EXISTS (SELECT 1 FROM message_reaction_count c
+                    WHERE c.channel_id = b.channel_id AND c.message_id = b.message_id AND c.emoji = b.emoji) AS used
       FROM batch b
      WHERE b.found
 ), new_emoji AS (
     -- The emoji asked for that their message does not have yet, in the order first asked for;
-    -- the count of those it has is read only for these.
+    -- how many it has is counted only for these.
     SELECT n.channel_id, n.message_id, n.emoji,
            row_number() OVER (PARTITION BY n.channel_id, n.message_id ORDER BY n.first) AS rank
       FROM (SELECT channel_id, message_id, emoji, min(ord) AS first
@@ -39,8 +41,8 @@ WITH batch AS (
 ), room AS (
     SELECT e.message_id, e.emoji
       FROM new_emoji e
-     WHERE e.rank <= :max_emoji - (SELECT count(DISTINCT r.emoji) FROM message_reaction r
-                                    WHERE r.channel_id = e.channel_id AND r.message_id = e.message_id)
+     WHERE e.rank <= :max_emoji - (SELECT count(*) FROM message_reaction_count c
+                                    WHERE c.channel_id = e.channel_id AND c.message_id = e.message_id)
 ), outcomes AS (
     SELECT j.ord, j.channel_id, j.message_id, j.emoji, j.user_id, j.add, CASE
                WHEN j.add AND j.present THEN 'present'

@@ -444,3 +444,34 @@ async def test_reacting_too_fast_is_a_429_with_retry_after(limited, server, alic
     resp = await react(limited, server, alice, message, EMOJI[5], expect=429)
     assert await resp.json() == {"detail": "you are changing messages too fast"}
     assert resp.headers["Retry-After"] == "1"
+
+
+async def test_reaction_counts_stay_exact_through_racing_adds_removals_clears_and_deletions(
+        client, server, alice, make_user, add_member, test_queries, db):
+    """History reads counts kept beside the reactions (migration 0012): after every kind of
+    change racing on a few messages, and a channel deleted with its reactions, they agree."""
+    people = [alice]
+    for i in range(9):
+        person = await make_user(f"racer{i}")
+        await add_member(person)
+        people.append(person)
+    messages = [await post(client, server, alice, f"m{i}") for i in range(3)]
+    for message in messages:
+        for person in people:
+            await react(client, server, person, message, EMOJI[0])
+    requests = []
+    for i, person in enumerate(people):
+        for k, message in enumerate(messages):
+            requests.append(client.put(mine(server, message, EMOJI[1 + (i + k) % 3]), headers=person.auth))
+            if (i + k) % 2:
+                requests.append(client.delete(mine(server, message, EMOJI[0]), headers=person.auth))
+    requests.append(client.delete(reactions_url(server, messages[1]), headers=alice.auth))
+    requests.append(client.delete(f"{server.url}/channels/{server.general}/messages/{messages[2]}",
+                                  headers=alice.auth))
+    assert {r.status for r in await asyncio.gather(*requests)} <= {204, 404}
+    assert [row async for row in test_queries.reaction_count_drift(db)] == []
+    [first, second] = [m for m in await history(client, server, alice) if m["id"] in messages[:2]]
+    assert sum(r["count"] for r in first["reactions"]) == 10 + 10 - 5
+    assert sum(r["count"] for r in second["reactions"]) <= 20
+    assert (await client.delete(f"/chat/servers/{server.id}", headers=alice.auth)).status == 204
+    assert [row async for row in test_queries.reaction_count_drift(db)] == []
