@@ -8,15 +8,28 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, { token, body } = {}) {
+async function request(method, path, { token, body } = {}) {
   const headers = {};
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (resp.status === 204) return null;
-  const data = await resp.json().catch(() => null);
-  if (!resp.ok) throw new ApiError(resp.status, data?.detail ?? resp.statusText);
-  return data;
+  if (!resp.ok) {
+    const data = await resp.json().catch(() => null);
+    throw new ApiError(resp.status, data?.detail ?? resp.statusText);
+  }
+  return resp;
+}
+
+export async function api(method, path, options) {
+  const resp = await request(method, path, options);
+  return resp.status === 204 ? null : resp.json().catch(() => null);
+}
+
+// A history page and the point of the channel's change stream it shows (one snapshot): the
+// page is exactly the channel at that eventSeq, from which a resume repeats nothing.
+export async function historyPage(path, token) {
+  const resp = await request("GET", path, { token });
+  return { page: await resp.json(), eventSeq: Number(resp.headers.get("Chatd-Event-Seq")) };
 }
 
 export const messagesPath = (serverId, channelId) => `/chat/servers/${serverId}/channels/${channelId}/messages`;

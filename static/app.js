@@ -1,12 +1,11 @@
 // chatd's debug page: sign in, browse servers and channels, chat live, and watch the protocol.
 import { $, h, show } from "./dom.js";
-import { api, ApiError, messagesPath } from "./api.js";
+import { api, ApiError, historyPage, messagesPath } from "./api.js";
 import { Gateway } from "./gateway.js";
 import { logClose, logFrame, setupDevPanel, showToken } from "./dev.js";
 import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js";
 
 const PAGE = 50;
-const CHANGES_PAGE = 500; // GET .../changes answers at most this many at once
 const RESUME_CHANNELS = 1000; // a resume frame names at most this many channels
 const TYPING_EXPIRES_MS = 10000; // the server's own expiry for a typing_start with no stop
 const TYPING_EVERY_MS = 2000; // the server accepts one typing_start per 2 s
@@ -372,7 +371,7 @@ function olderButton(more) {
 async function loadOlder() {
   const channelId = S.channelId;
   try {
-    const page = await readHistory(channelId, `?limit=${PAGE}&before=${S.oldestId}`, S.eventSeq.get(channelId));
+    const page = await readHistory(channelId, `?limit=${PAGE}&before=${S.oldestId}`);
     if (!page) return;
     if (page.length) S.oldestId = page[0].id;
     olderButton(page.length === PAGE);
@@ -384,12 +383,11 @@ async function loadOlder() {
 // Shows a history page of the selected channel as of the eventSeq it was read at, holding the
 // channel's live events back meanwhile and applying them after: each change shows once,
 // whichever came first. Null if another channel was selected meanwhile.
-async function readHistory(channelId, query, known) {
-  const path = messagesPath(S.serverId, channelId);
+async function readHistory(channelId, query) {
   S.loading = channelId;
   S.held = [];
   try {
-    const { page, eventSeq } = await consistentRead(path, () => call("GET", path + query), known);
+    const { page, eventSeq } = await historyPage(messagesPath(S.serverId, channelId) + query, S.token);
     if (S.channelId !== channelId) return null;
     bumpEventSeq(channelId, eventSeq);
     for (const m of page) messages.place(fromHistory(m), eventSeq);
@@ -401,46 +399,6 @@ async function readHistory(channelId, query, known) {
       S.held = [];
       for (const event of held) showEvent(event);
     }
-  }
-}
-
-// A history page read between two looks at the end of the channel's change stream that agree
-// is exactly the channel at that eventSeq. A message's own event_seq is no such bound: an
-// edit or reaction after it is in the page already, and would count twice if replayed on it.
-// `known`: an eventSeq the channel has reached, if the page has one.
-async function consistentRead(path, read, known) {
-  let page = null;
-  let from = known;
-  if (from === undefined) {
-    page = await read();
-    from = newestEventSeq(page);
-  }
-  try {
-    for (;;) {
-      const start = await streamEnd(path, from);
-      page = await read();
-      const end = await streamEnd(path, start);
-      if (end === start) return { page, eventSeq: end };
-      from = end;
-    }
-  } catch (error) {
-    // Changes that old are no longer kept: the newest message's eventSeq is the best guess, and
-    // a resume from it is answered resync_required, which reloads the channel.
-    if (!(error instanceof ApiError) || error.status !== 410) throw error;
-    page ??= await read();
-    return { page, eventSeq: Math.max(from, newestEventSeq(page)) };
-  }
-}
-
-const newestEventSeq = (page) => Math.max(0, ...page.map((m) => m.event_seq));
-
-// The last eventSeq of the channel's change stream, from one it had reached.
-async function streamEnd(messagesUrl, after) {
-  const changesUrl = messagesUrl.replace(/\/messages$/, "/changes");
-  for (;;) {
-    const changes = await call("GET", `${changesUrl}?after_event_seq=${after}&limit=${CHANGES_PAGE}`);
-    if (changes.length) after = changes.at(-1).eventSeq;
-    if (changes.length < CHANGES_PAGE) return after;
   }
 }
 
