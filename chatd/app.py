@@ -9,7 +9,7 @@ from aiohttp import web
 from chatd import keys
 from chatd.domain.changes import change_commit_ctx
 from chatd.domain.passwords import hashing_ctx
-from chatd.domain.tokens import VerifiedTokens
+from chatd.domain.tokens import VerifiedTokens, token_users_ctx
 from chatd.web.auth import requires_user
 from chatd.config import Config
 from chatd.web.cors import cors_middleware
@@ -50,7 +50,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app[keys.change_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app.cleanup_ctx.extend([
-        watchdog_ctx, hashing_ctx, database_ctx, availability_ctx, notes_ctx, group_commit_ctx, change_commit_ctx,
+        watchdog_ctx, hashing_ctx, database_ctx, availability_ctx, token_users_ctx, notes_ctx, group_commit_ctx, change_commit_ctx,
         gateway_ctx, gc_freeze_ctx, node_ctx, sweep_ctx,
     ])
     app.on_shutdown.extend([notify_stopping, close_sockets])

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.domain.notes import NoteBus
     from chatd.domain.passwords import Hashing
     from chatd.domain.ratelimit import RateLimiter
-    from chatd.domain.tokens import VerifiedTokens
+    from chatd.domain.tokens import TokenUsers, VerifiedTokens
     from chatd.gateway.connects import ConnectLookup
     from chatd.gateway.hub import Hub
     from chatd.gateway.typing import TypingTracker
@@ -34,6 +34,7 @@ change_limiter = web.AppKey["Optional[RateLimiter]"]("change_limiter")  # edits,
 change_commit = web.AppKey["ChangeCommit"]("change_commit")
 metrics = web.AppKey["Metrics"]("metrics")
 tokens = web.AppKey["VerifiedTokens"]("tokens")
+token_users = web.AppKey["TokenUsers"]("token_users")
 connect_lookup = web.AppKey["ConnectLookup"]("connect_lookup")
 group_commit = web.AppKey["GroupCommit"]("group_commit")
 availability = web.AppKey["Availability"]("availability")

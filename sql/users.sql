@@ -21,16 +21,17 @@ SELECT user_id, username
  WHERE user_id = :user_id
    AND deleted_at IS NULL;
 
--- name: get_token_user(user_id, jti)^
--- Every authenticated request resolves its token here, in one round trip of primary-key
--- lookups: the user (no row once the account is deleted), the moment before which their
--- tokens are refused, and whether this token was revoked by itself (chatd.domain.tokens
--- applies the rule). `jti` is NULL for the original deployment's tokens.
-SELECT u.user_id, u.username, u.tokens_valid_after,
-       EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = :jti::uuid) AS jti_revoked
-  FROM users u
- WHERE u.user_id = :user_id
-   AND u.deleted_at IS NULL;
+-- name: get_token_users(user_ids, jtis)
+-- Authenticated requests resolve their tokens here, those that arrive together in one round
+-- trip of primary-key lookups (item k of the arrays is request `ord` k): the user (no row
+-- once the account is deleted), the moment before which their tokens are refused, and
+-- whether this token was revoked by itself (chatd.domain.tokens applies the rule). `jti` is
+-- NULL for the original deployment's tokens.
+SELECT b.ord, u.user_id, u.username, u.tokens_valid_after,
+       EXISTS (SELECT 1 FROM revoked_token r WHERE r.jti = b.jti) AS jti_revoked
+  FROM unnest(:user_ids::uuid[], :jtis::uuid[]) WITH ORDINALITY AS b(user_id, jti, ord)
+  JOIN users u ON u.user_id = b.user_id
+ WHERE u.deleted_at IS NULL;
 
 -- name: get_password_hash(user_id)$
 -- Changing the password or deleting the account asks for the password again.

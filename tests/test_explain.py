@@ -55,6 +55,7 @@ HOT_QUERIES = {
     "server of member": ("get_server_for_member", lambda s: dict(server_id=s["server_id"], user_id=s["user_id"])),
     "my servers": ("list_servers_of_user", lambda s: dict(user_id=s["user_id"])),
     "login, any case": ("get_user_by_username", lambda s: dict(username="BULK1500")),
+    "token checks": ("get_token_users", lambda s: dict(user_ids=[s["user_id"]] * 2, jtis=[s["message_id"], None])),
     "websocket connects": ("get_users_with_servers",
                            lambda s: dict(user_ids=[s["user_id"], s["user_id"]], jtis=[s["message_id"]])),
     "account deletion, locks": ("lock_servers_of_member", lambda s: dict(user_id=s["user_id"])),

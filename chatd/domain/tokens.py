@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from chatd.config import Config
 from chatd.domain.errors import Unauthorized
 from chatd.domain.notes import TokensRevokedNote
 from chatd.domain.schemas import User
+from chatd.store.batching import Batcher
 
 TOKEN_REVOKED = "token revoked"
 
@@ -117,13 +118,45 @@ class VerifiedTokens:
         return claims
 
 
+class TokenUsers:
+    """The user behind each token of the authenticated requests that arrive together, in one
+    query (chatd.store.batching): every REST request asks the database whether its token was
+    revoked, and under load that was a round trip and a pool checkout per request."""
+
+    def __init__(self, pool, queries):
+        self._pool, self._queries = pool, queries
+        self._batcher: Batcher[Claims, User | Exception] = Batcher(self._look_up)
+
+    async def user(self, claims: Claims) -> User:
+        return await self._batcher.submit(claims)
+
+    async def drain(self) -> None:
+        await self._batcher.drain()
+
+    async def _look_up(self, batch: list[Claims]) -> list[User | Exception]:
+        rows = self._queries.get_token_users(self._pool, user_ids=[c.user_id for c in batch],
+                                             jtis=[c.jti for c in batch])
+        found = {row["ord"]: row async for row in rows}
+        return [_token_user(claims, found.get(k)) for k, claims in enumerate(batch, 1)]
+
+
+def _token_user(claims: Claims, row) -> User | Exception:
+    if row is None:
+        return Unauthorized("token names no user")
+    if claims.revoked(row["tokens_valid_after"], row["jti_revoked"]):
+        return Unauthorized(TOKEN_REVOKED)
+    return User(user_id=row["user_id"], username=row["username"])
+
+
+async def token_users_ctx(app) -> AsyncIterator[None]:
+    """cleanup_ctx (after the pool)."""
+    lookup = app[keys.token_users] = TokenUsers(app[keys.pool], app[keys.queries])
+    yield
+    await lookup.drain()
+
+
 async def authenticate(app: Mapping, token: str) -> tuple[User, Claims]:
-    """The user behind a token, who must still exist, and the token's claims; one round trip
+    """The user behind a token, who must still exist, and the token's claims; the database
     also tells whether the token was revoked."""
     claims = app[keys.tokens].claims(token)
-    row = await app[keys.queries].get_token_user(app[keys.pool], user_id=claims.user_id, jti=claims.jti)
-    if row is None:
-        raise Unauthorized("token names no user")
-    if claims.revoked(row["tokens_valid_after"], row["jti_revoked"]):
-        raise Unauthorized(TOKEN_REVOKED)
-    return User(user_id=row["user_id"], username=row["username"]), claims
+    return await app[keys.token_users].user(claims), claims
