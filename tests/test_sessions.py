@@ -74,6 +74,17 @@ async def test_logout_refuses_the_token_over_rest_and_closes_its_socket_with_440
     assert await still_open(other_socket)
 
 
+async def test_requests_checked_together_each_get_their_own_tokens_answer(client, config, alice, bob):
+    """Tokens checked in one query (chatd.domain.tokens.TokenUsers): a revoked token, a
+    legacy one and two users' valid ones, many of each at once, each answered for itself."""
+    revoked = await login(client, "alice")
+    assert (await client.post("/auth/logout", headers=bearer(revoked))).status == 204
+    tokens = [alice.token, bob.token, revoked, legacy_token(config, bob)] * 10
+    answers = await asyncio.gather(*(me(client, token) for token in tokens))
+    assert [(status, body.get("username", body.get("detail"))) for status, body in answers] == \
+        [(200, "alice"), (200, "bob"), (401, "token revoked"), (200, "bob")] * 10
+
+
 async def test_a_revoked_token_cannot_open_a_socket(client, alice):
     assert (await client.post("/auth/logout", headers=alice.auth)).status == 204
     ws = await client.ws_connect("/chat/ws", params={"token": alice.token})
