@@ -111,6 +111,12 @@ def change(note: ChangeNote, zone: tzinfo) -> bytes:
     return encode(change_event(note, zone))
 
 
+def changes(notes: Iterable[ChangeNote], zone: tzinfo) -> list[bytes]:
+    """The frames of many changes (a replay): `change` of each, without a call per layer."""
+    builders = CHANGE_EVENTS
+    return [encode(builders[type(note)](note, zone)) for note in notes]
+
+
 def typing(note: TypingNote) -> bytes:
     return encode({
         "type": "typing_start" if note.started else "typing_stop",
