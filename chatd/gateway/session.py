@@ -145,9 +145,11 @@ class Session:
             try:
                 while reading is not None:
                     group, notes = await reading
-                    # The database reads the next group while this one is sent: the two take
-                    # about as long, on different cores.
+                    # The database reads the next group while this one is sent (the read sends
+                    # its query before the replay takes the loop): the two take about as long,
+                    # on different cores.
                     reading = read_next()
+                    await asyncio.sleep(0)
                     await self._replay(cursors, notes)
                     # A channel with more than a batch to replay: the rest after what was sent.
                     # (Its event_seqs have no gaps: a full batch moved its cursor by the batch.)
