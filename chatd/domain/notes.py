@@ -22,8 +22,9 @@ from uuid import UUID
 import msgspec
 
 
-class Note(msgspec.Struct, tag_field="kind"):
-    """The `kind` tag names the struct; every subclass below is a kind of note."""
+class Note(msgspec.Struct, tag_field="kind", gc=False):
+    """The `kind` tag names the struct; every subclass below is a kind of note. Plain data, in
+    no reference cycle: the garbage collector need not track them (a resume makes thousands)."""
 
 
 class ChangeNote(Note):
@@ -42,7 +43,7 @@ class ChangeNote(Note):
         return True
 
 
-class ReplyNote(msgspec.Struct):
+class ReplyNote(msgspec.Struct, gc=False):
     """What a message replies to, as it was when read: text cut at 200 characters, empty once
     that message is deleted."""
 

@@ -19,7 +19,7 @@ from chatd.config import RateLimit
 from chatd.domain import permissions
 from chatd.domain.errors import BadInput, Refused
 from chatd.domain.messages import post_message
-from chatd.domain.notes import ChangeNote, change_note, decode_note, message_note
+from chatd.domain.notes import decode_note, message_note
 from chatd.domain.ratelimit import RateLimiter
 from chatd.domain.views import server_view
 from chatd.gateway import outbound
@@ -105,7 +105,9 @@ class Session:
             while True:
                 rows = [row async for row in self.app[keys.queries].list_message_notes_after_seq(
                     self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
-                await self._replay(cursors, [decode_note(row["note"]) for row in rows])
+                notes = [decode_note(row["note"]) for row in rows]
+                await self._replay(cursors, [(channel_id, note.event_seq, outbound.change(note, self.connection.zone))
+                                             for note in notes])
                 if rows:
                     after = rows[-1]["seq"]
                 if len(rows) < RESUME_BATCH:
@@ -144,13 +146,13 @@ class Session:
             reading = read_next()
             try:
                 while reading is not None:
-                    group, notes = await reading
+                    group, changes = await reading
                     # The database reads the next group while this one is sent (the read sends
                     # its query before the replay takes the loop): the two take about as long,
                     # on different cores.
                     reading = read_next()
                     await asyncio.sleep(0)
-                    await self._replay(cursors, notes)
+                    await self._replay(cursors, changes)
                     # A channel with more than a batch to replay: the rest after what was sent.
                     # (Its event_seqs have no gaps: a full batch moved its cursor by the batch.)
                     waiting.extend((c, cursors[c], RESUME_CHANNEL_BATCH) for c, after in group.items()
@@ -161,22 +163,25 @@ class Session:
                     reading.cancel()
             conn.send(outbound.resumed_channels(cursors))
 
-    async def _read_changes(self, after: dict) -> tuple[dict, list[ChangeNote]]:
-        """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor (and the cursors)."""
-        app = self.app
+    async def _read_changes(self, after: dict) -> tuple[dict, list[tuple[UUID, int, bytes]]]:
+        """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, as (channel,
+        event_seq, frame) (and the cursors)."""
+        app, zone = self.app, self.connection.zone
         rows = app[keys.queries].list_changes_after(app[keys.pool], channel_ids=list(after),
                                                     after_event_seqs=list(after.values()), lim=RESUME_CHANNEL_BATCH)
-        return after, [change_note(row) async for row in rows]
+        return after, [(row["channel_id"], row["event_seq"],
+                        outbound.change(message_note(row), zone) if row["payload"] is None
+                        else outbound.stored_change(row["payload"], zone)) async for row in rows]
 
-    async def _replay(self, cursors: dict, notes: list[ChangeNote]) -> None:
-        """Send each change as its event, in bursts of one write each, each after the one
-        before left the queue; a channel's cursor moves to each change sent."""
+    async def _replay(self, cursors: dict, changes: list[tuple[UUID, int, bytes]]) -> None:
+        """Send each (channel, event_seq, frame), in bursts of one write each, each after the
+        one before left the queue; a channel's cursor moves to each change sent."""
         conn = self.connection
-        for start in range(0, len(notes), conn.room):
-            burst = notes[start:start + conn.room]
-            conn.send_frames(outbound.changes(burst, conn.zone))
-            for note in burst:
-                cursors[note.channel_id] = note.event_seq
+        for start in range(0, len(changes), conn.room):
+            burst = changes[start:start + conn.room]
+            conn.send_frames([frame for _, _, frame in burst])
+            for channel_id, event_seq, _ in burst:
+                cursors[channel_id] = event_seq
             await conn.drained()
 
     @contextlib.asynccontextmanager
