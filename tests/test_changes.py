@@ -4,6 +4,7 @@ GET .../changes, and retention — against real PostgreSQL and real WebSocket cl
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from uuid import uuid4
@@ -112,6 +113,42 @@ async def test_resume_replays_every_channel_after_its_cursor_then_resumed_then_l
     assert events[-1] == {"type": "resumed", "channels": {server.general: 5, second: 5}}
     await a.send_json(send(server, "live"))
     assert (await next_event(a, "new_message"))["eventSeq"] == 6
+
+
+async def test_a_resume_replays_every_kind_of_change_byte_for_byte_as_it_was_delivered_live(client, alice, server):
+    """A replay builds the events of changes other than new messages straight from their stored
+    JSON: the frames must still be the live ones, emoji, escapes and lists of ids included."""
+    live = await connect(client, alice)
+    messages = f"{server.url}/channels/{server.general}/messages"
+    ids = [(await (await post(client, server, alice, text)).json())["id"] for text in ("one", "two", "three", "four", "five")]
+    reactions = f"{messages}/{ids[0]}/reactions"
+    for emoji in ("%F0%9F%91%8D", "%E2%9D%A4%EF%B8%8F"):  # 👍, and ❤️ with its variation selector
+        assert (await client.put(f"{reactions}/{emoji}/@me", headers=alice.auth)).status == 204
+    assert (await client.delete(f"{reactions}/%F0%9F%91%8D/@me", headers=alice.auth)).status == 204
+    assert (await client.delete(reactions, headers=alice.auth)).status == 204
+    edit = {"text": 'tab\t, quote ", backslash \\, é, 😀, \u2028'}
+    assert (await client.patch(f"{messages}/{ids[1]}", json=edit, headers=alice.auth)).status == 200
+    assert (await client.patch(f"{messages}/{ids[2]}", json={"text": "erased"}, headers=alice.auth)).status == 200
+    assert (await client.delete(f"{messages}/{ids[2]}", headers=alice.auth)).status == 204  # erases its edit's text
+    resp = await client.post(f"{messages}/bulk-delete", json={"ids": ids[3:]}, headers=alice.auth)
+    assert resp.status == 204
+    delivered = {}
+    while len(delivered) < 13:
+        text = await live.receive_str(timeout=5)
+        if '"eventSeq"' in text:
+            delivered[json.loads(text)["eventSeq"]] = text
+    resumed = await connect(client, alice)
+    await resumed.send_json({"type": "resume", "channels": {server.general: 0}})
+    replayed = [await resumed.receive_str(timeout=5) for _ in range(13)]
+    assert json.loads(await resumed.receive_str(timeout=5)) == {"type": "resumed", "channels": {server.general: 13}}
+    expected = [delivered[seq] for seq in range(1, 14)]
+    expected[10] = expected[10].replace('"text":"erased"', '"text":""')  # as the deletion left it
+    # New messages replay as they are now (edited, deleted): the first is as it was sent.
+    assert [json.loads(text)["type"] for text in replayed[5:]] == [
+        "reaction_added", "reaction_added", "reaction_removed", "reactions_cleared", "message_updated",
+        "message_updated", "message_deleted", "messages_deleted"]
+    assert replayed[5:] == expected[5:]
+    assert replayed[0] == expected[0]
 
 
 async def test_a_resume_of_a_channel_with_nothing_new_answers_its_cursor(client, alice, server):

@@ -22,8 +22,9 @@ from uuid import UUID
 import msgspec
 
 
-class Note(msgspec.Struct, tag_field="kind"):
-    """The `kind` tag names the struct; every subclass below is a kind of note."""
+class Note(msgspec.Struct, tag_field="kind", gc=False):
+    """The `kind` tag names the struct; every subclass below is a kind of note. Plain data, in
+    no reference cycle: the garbage collector need not track them (a resume makes thousands)."""
 
 
 class ChangeNote(Note):
@@ -42,7 +43,7 @@ class ChangeNote(Note):
         return True
 
 
-class ReplyNote(msgspec.Struct):
+class ReplyNote(msgspec.Struct, gc=False):
     """What a message replies to, as it was when read: text cut at 200 characters, empty once
     that message is deleted."""
 
@@ -166,8 +167,16 @@ def encode_note(note: Note) -> str:
     return _encoder.encode(note).decode()
 
 
+def change_note(row) -> ChangeNote:
+    """A change as list_changes_after reads it: a new message from its row's columns, any
+    other change from its stored note."""
+    payload = row["payload"]
+    return message_note(row) if payload is None else _decoder.decode(payload)
+
+
 def message_note(row) -> MessageNote:
-    """A message row as insert_message_batch answers it (a resend's earlier message)."""
+    """A message row as insert_message_batch (a resend's earlier message) or
+    list_changes_after (a new message replayed) answers it."""
     return MessageNote(
         id=row["id"], server_id=row["server_id"], channel_id=row["channel_id"], user_id=row["user_id"],
         username=row["username"], created_at=row["created_at"], seq=row["seq"], nonce=row["nonce"], text=row["text"],

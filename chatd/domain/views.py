@@ -8,9 +8,13 @@ from chatd.domain.schemas import Channel, Member, Message, Reaction, ReplyPrevie
 
 
 def clock_time(moment: datetime, zone: tzinfo = timezone.utc) -> str:
-    """The product spec's wall-clock stamp: "12:30 PM", "9:05 AM"."""
-    local = moment.astimezone(zone)
-    return f"{local.hour % 12 or 12}:{local.minute:02d} {'AM' if local.hour < 12 else 'PM'}"
+    """The product spec's wall-clock stamp: "12:30 PM", "9:05 AM". Every new_message event
+    has one (a resume builds thousands): looked up, not formatted."""
+    local = moment if moment.tzinfo is zone else moment.astimezone(zone)
+    return _CLOCK[local.hour * 60 + local.minute]
+
+
+_CLOCK = [f"{hour % 12 or 12}:{minute:02d} {'AM' if hour < 12 else 'PM'}" for hour in range(24) for minute in range(60)]
 
 
 def server_view(row) -> Server:

@@ -77,9 +77,13 @@ class Connection:
         return max(1, self._max_pending // 2)
 
     async def drained(self) -> None:
-        """Until the writer handed every queued frame to the socket (at once when none is
-        queued): a long replay waits here between bursts, so it goes at its reader's pace
-        instead of filling the queue and getting the reader closed as a slow consumer."""
+        """Until the writer handed every queued frame to the socket: a long replay waits here
+        between bursts, so it goes at its reader's pace instead of filling the queue and getting
+        the reader closed as a slow consumer. With nothing queued it still lets the other tasks
+        run once, so a replay that keeps up does not hold the loop (the resume's next read
+        among them) for the whole of its backlog."""
+        if self._writer is None:
+            await asyncio.sleep(0)
         while (writer := self._writer) is not None:
             await asyncio.wait({writer})
 

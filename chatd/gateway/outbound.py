@@ -1,4 +1,4 @@
-"""Every event chatd sends a client, each built by one function here, whatever the path (live
+"""Every event chatd sends a client, each built by one builder here, whatever the path (live
 fan-out, resume, catch-up, the answer to a resend): an event has one shape.
 
 Events named by the product spec keep its fields (and its snake_case where it has them);
@@ -8,16 +8,19 @@ frame (chatd.gateway.framing), encoded once and written to any number of sockets
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import tzinfo
-from typing import Any
+from typing import Any, Union
 from uuid import UUID
+
+import msgspec
 
 from chatd.domain.errors import Refused
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote,
     MessagesDeletedNote, MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReplyNote,
-    ServerDeletedNote, TypingNote,
+    ServerDeletedNote, TypingNote, decode_note,
 )
 from chatd.domain.schemas import Server, User
 from chatd.domain.views import clock_time
@@ -63,52 +66,71 @@ def new_message(note: MessageNote, zone: tzinfo) -> bytes:
     return encode(new_message_event(note, zone))
 
 
-def message_updated_event(note: MessageUpdatedNote, zone: tzinfo) -> dict[str, Any]:
-    return {"type": "message_updated", "id": note.id, "serverId": note.server_id, "channelId": note.channel_id,
-            "text": note.text, "editedAt": note.edited_at, "eventSeq": note.event_seq}
+class NoteFields:
+    """The event of a change that is its note's fields, in camelCase and in this order, after
+    `type` (the note's kind): built from a note like any builder (`zone` unused), and from a
+    stored note's JSON without decoding the note (`from_json`): its ids are copied as they
+    are, where parsing each into a UUID and formatting it again was most of what a replayed
+    reaction cost."""
+
+    def __init__(self, note_type: type[ChangeNote], *fields: str):
+        kind = note_type.__struct_config__.tag
+        declared = {field.name: field for field in msgspec.structs.fields(note_type)}
+        self.fields = operator.attrgetter(*fields)
+        # One struct for both: msgspec encodes what a field holds, a UUID or the JSON of one.
+        self.event = msgspec.defstruct(f"{note_type.__name__}Event", [(name, declared[name].type) for name in fields],
+                                       tag_field="type", tag=kind, rename="camel")
+        self.json = msgspec.defstruct(f"{note_type.__name__}Json", [_verbatim(declared[name]) for name in fields],
+                                      tag_field="kind", tag=kind, kw_only=True)
+
+    def __call__(self, note: ChangeNote, zone: tzinfo) -> msgspec.Struct:
+        return self.event(*self.fields(note))
+
+    def from_json(self, decoded: msgspec.Struct) -> msgspec.Struct:
+        """The event of a note decoded as `self.json`."""
+        return self.event(*self.fields(decoded))
 
 
-def message_deleted_event(note: MessageDeletedNote, zone: tzinfo) -> dict[str, Any]:
-    return {"type": "message_deleted", "id": note.id, "serverId": note.server_id, "channelId": note.channel_id,
-            "eventSeq": note.event_seq}
-
-
-def messages_deleted_event(note: MessagesDeletedNote, zone: tzinfo) -> dict[str, Any]:
-    return {"type": "messages_deleted", "ids": note.ids, "serverId": note.server_id, "channelId": note.channel_id,
-            "eventSeq": note.event_seq}
-
-
-def reaction_event(note: ReactionAddedNote | ReactionRemovedNote, zone: tzinfo) -> dict[str, Any]:
-    """reaction_added and reaction_removed: the same fields, the kind says which."""
-    return {"type": note.__struct_config__.tag, "messageId": note.message_id, "userId": note.user_id,
-            "emoji": note.emoji, "serverId": note.server_id, "channelId": note.channel_id,
-            "eventSeq": note.event_seq}
-
-
-def reactions_cleared_event(note: ReactionsClearedNote, zone: tzinfo) -> dict[str, Any]:
-    return {"type": "reactions_cleared", "messageId": note.message_id, "serverId": note.server_id,
-            "channelId": note.channel_id, "eventSeq": note.event_seq}
+def _verbatim(field: msgspec.structs.FieldInfo) -> tuple:
+    """A note's field as `NoteFields.json` decodes it: ids as their JSON, the rest as the note."""
+    decoded_as = {UUID: msgspec.Raw, list[UUID]: list[msgspec.Raw]}.get(field.type, field.type)
+    return (field.name, decoded_as) if field.required else (field.name, decoded_as, field.default)
 
 
 # The event of each kind of change, by note type: live fan-out, resume and GET .../changes all
 # build a change's event here. `zone` is the recipient's time zone, for events with a clock time.
-CHANGE_EVENTS: dict[type[ChangeNote], Callable[[Any, tzinfo], dict[str, Any]]] = {
+CHANGE_EVENTS: dict[type[ChangeNote], Callable[[Any, tzinfo], Any]] = {
     MessageNote: new_message_event,
-    MessageUpdatedNote: message_updated_event,
-    MessageDeletedNote: message_deleted_event,
-    MessagesDeletedNote: messages_deleted_event,
-    ReactionAddedNote: reaction_event,
-    ReactionRemovedNote: reaction_event,
-    ReactionsClearedNote: reactions_cleared_event,
+    MessageUpdatedNote: NoteFields(MessageUpdatedNote, "id", "server_id", "channel_id", "text", "edited_at",
+                                   "event_seq"),
+    MessageDeletedNote: NoteFields(MessageDeletedNote, "id", "server_id", "channel_id", "event_seq"),
+    MessagesDeletedNote: NoteFields(MessagesDeletedNote, "ids", "server_id", "channel_id", "event_seq"),
+    ReactionAddedNote: NoteFields(ReactionAddedNote, "message_id", "user_id", "emoji", "server_id", "channel_id",
+                                  "event_seq"),
+    ReactionRemovedNote: NoteFields(ReactionRemovedNote, "message_id", "user_id", "emoji", "server_id",
+                                    "channel_id", "event_seq"),
+    ReactionsClearedNote: NoteFields(ReactionsClearedNote, "message_id", "server_id", "channel_id", "event_seq"),
 }
+_FROM_JSON = {builder.json: builder for builder in CHANGE_EVENTS.values() if isinstance(builder, NoteFields)}
+_stored_decoder = msgspec.json.Decoder(Union[tuple(_FROM_JSON)])  # type: ignore[misc]
 
 
-def change_event(note: ChangeNote, zone: tzinfo) -> dict[str, Any]:
+def change_event(note: ChangeNote, zone: tzinfo) -> Any:
     return CHANGE_EVENTS[type(note)](note, zone)
 
 
 def change(note: ChangeNote, zone: tzinfo) -> bytes:
     return encode(change_event(note, zone))
+
+
+def stored_change(payload: bytes, zone: tzinfo) -> bytes:
+    """The frame of a change from its stored note (message_change.payload): straight from the
+    JSON for a NoteFields event, from the decoded note for any other."""
+    try:
+        decoded = _stored_decoder.decode(payload)
+    except msgspec.ValidationError:  # a kind whose event is not its note's fields
+        return change(decode_note(payload), zone)
+    return encode(_FROM_JSON[type(decoded)].from_json(decoded))
 
 
 def typing(note: TypingNote) -> bytes:

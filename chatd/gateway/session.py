@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from uuid import UUID
 
@@ -31,8 +31,10 @@ from chatd.gateway.inbound import (
 log = logging.getLogger(__name__)
 
 RESUME_BATCH = 500
-# A resume of many channels reads this many at once, each up to RESUME_CHANNEL_BATCH changes.
-RESUME_CHANNELS_AT_ONCE = 50
+# A resume of many channels reads its channels in groups of about this many changes (each
+# channel up to RESUME_CHANNEL_BATCH at a time): the database reads a group while the one before
+# is sent, and the first is sent soon.
+RESUME_READ_CHANGES = 1000
 RESUME_CHANNEL_BATCH = 200
 TYPING_LIMIT = RateLimit(1, 2.0)
 
@@ -103,7 +105,9 @@ class Session:
             while True:
                 rows = [row async for row in self.app[keys.queries].list_message_notes_after_seq(
                     self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
-                await self._replay(cursors, [(channel_id, row["note"]) for row in rows])
+                notes = [decode_note(row["note"]) for row in rows]
+                await self._replay(cursors, [(channel_id, note.event_seq, outbound.change(note, self.connection.zone))
+                                             for note in notes])
                 if rows:
                     after = rows[-1]["seq"]
                 if len(rows) < RESUME_BATCH:
@@ -115,6 +119,7 @@ class Session:
         each channel's last eventSeq, then the live changes held meanwhile."""
         app, conn = self.app, self.connection
         cursors: dict = {}
+        waiting: deque[tuple[UUID, int, int]] = deque()  # (channel, cursor, changes pending) to read
         async with self._holding_live(list(requested), cursors):
             readable = {row["channel_id"]: row async for row in app[keys.queries].list_readable_channels(
                 app[keys.pool], user_id=self.user.user_id, channel_ids=list(requested))}
@@ -126,47 +131,57 @@ class Session:
                     conn.send(outbound.resync_required(channel_id))
                 else:
                     cursors[channel_id] = after
-            waiting = list(cursors.items())  # (channel, cursor) still to read, in groups
+                    if after < row["last_event_seq"]:
+                        waiting.append((channel_id, after, row["last_event_seq"] - after))
 
             def read_next() -> asyncio.Future | None:
-                group = dict(waiting[:RESUME_CHANNELS_AT_ONCE])
-                del waiting[:RESUME_CHANNELS_AT_ONCE]
+                """The next channels to read, about RESUME_READ_CHANGES changes in all."""
+                group, changes = {}, 0
+                while waiting and changes < RESUME_READ_CHANGES:
+                    channel_id, after, pending = waiting.popleft()
+                    group[channel_id] = after
+                    changes += min(pending, RESUME_CHANNEL_BATCH)
                 return asyncio.ensure_future(self._read_changes(group)) if group else None
 
             reading = read_next()
             try:
                 while reading is not None:
-                    rows = await reading
-                    # The database reads the next group while this one is sent: the two take
-                    # about as long, on different cores.
+                    group, changes = await reading
+                    # The database reads the next group while this one is sent (the read sends
+                    # its query before the replay takes the loop): the two take about as long,
+                    # on different cores.
                     reading = read_next()
-                    await self._replay(cursors, rows)
-                    counts = Counter(channel_id for channel_id, _ in rows)
-                    waiting.extend((c, cursors[c]) for c, n in counts.items() if n == RESUME_CHANNEL_BATCH)
+                    await asyncio.sleep(0)
+                    await self._replay(cursors, changes)
+                    # A channel with more than a batch to replay: the rest after what was sent.
+                    # (Its event_seqs have no gaps: a full batch moved its cursor by the batch.)
+                    waiting.extend((c, cursors[c], RESUME_CHANNEL_BATCH) for c, after in group.items()
+                                   if cursors[c] - after >= RESUME_CHANNEL_BATCH)
                     reading = reading or read_next()
             finally:
                 if reading is not None:
                     reading.cancel()
             conn.send(outbound.resumed_channels(cursors))
 
-    async def _read_changes(self, after: dict) -> list[tuple[UUID, str]]:
-        """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, as (channel, note)."""
-        app = self.app
+    async def _read_changes(self, after: dict) -> tuple[dict, list[tuple[UUID, int, bytes]]]:
+        """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, as (channel,
+        event_seq, frame) (and the cursors)."""
+        app, zone = self.app, self.connection.zone
         rows = app[keys.queries].list_changes_after(app[keys.pool], channel_ids=list(after),
                                                     after_event_seqs=list(after.values()), lim=RESUME_CHANNEL_BATCH)
-        return [(row["channel_id"], row["note"]) async for row in rows]
+        return after, [(row["channel_id"], row["event_seq"],
+                        outbound.change(message_note(row), zone) if row["payload"] is None
+                        else outbound.stored_change(row["payload"], zone)) async for row in rows]
 
-    async def _replay(self, cursors: dict, notes: list[tuple[UUID, str]]) -> None:
-        """Send each (channel, note) as its event, in bursts of one write each, each after the
+    async def _replay(self, cursors: dict, changes: list[tuple[UUID, int, bytes]]) -> None:
+        """Send each (channel, event_seq, frame), in bursts of one write each, each after the
         one before left the queue; a channel's cursor moves to each change sent."""
         conn = self.connection
-        for start in range(0, len(notes), conn.room):
-            frames = []
-            for channel_id, text in notes[start:start + conn.room]:
-                note = decode_note(text)
-                frames.append(outbound.change(note, conn.zone))
-                cursors[channel_id] = note.event_seq
-            conn.send_frames(frames)
+        for start in range(0, len(changes), conn.room):
+            burst = changes[start:start + conn.room]
+            conn.send_frames([frame for _, _, frame in burst])
+            for channel_id, event_seq, _ in burst:
+                cursors[channel_id] = event_seq
             await conn.drained()
 
     @contextlib.asynccontextmanager

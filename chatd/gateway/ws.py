@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from datetime import timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import WSMsgType, web
@@ -29,7 +30,9 @@ TRY_AGAIN_LATER = 1013  # RFC 6455's registry: a temporary server condition
 IDENTIFY_SECONDS = 10.0
 MAX_FRAME_BYTES = 64 * 1024
 SEND_BUFFER_BYTES = 64 * 1024  # the kernel doubles it: 128 KiB in flight per socket at most
-UTC = ZoneInfo("UTC")
+# Sockets that name no zone: the same UTC as the database's timestamps, which clock_time then
+# needs no conversion for.
+UTC = timezone.utc
 
 
 async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
