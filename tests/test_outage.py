@@ -24,6 +24,7 @@ from chatd.app import create_app
 from chatd.config import Config
 from chatd.domain.schemas import User
 from chatd.domain.tokens import issue_token
+from chatd.store import notify
 from chatd.store.migrations import apply_migrations
 from chatd.store.pool import ConnectFailed, unavailable
 from tests.processes import ChatdProcess
@@ -275,6 +276,24 @@ async def test_a_statement_on_a_connection_postgresql_ended_while_it_was_idle_is
         ("INFO", "event=database_available down_seconds=N"),
     ]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_the_listener_reconnects_after_a_ping_on_a_connection_postgresql_ended(
+        relayed_client, relay, db, test_queries, monkeypatch, caplog):
+    """The same InternalClientError, met by the LISTEN connection's ping, must not end the listener."""
+    caplog.set_level(logging.INFO, logger="chatd.store.notify")
+    monkeypatch.setattr(notify, "PING_SECONDS", 0.1)
+    bus = (await relayed_client()).app[keys.notes]
+    async with relay.holding():
+        assert [row async for row in test_queries.terminate_sessions_of(db, application_name="chatd-listener")]
+        await asyncio.wait_for(relay.closed_by_postgres.wait(), 5)
+        await asyncio.sleep(0.5)  # pings on the connection that has read the FATAL error
+    deadline = time.monotonic() + 5
+    while not bus.ready:
+        assert time.monotonic() < deadline, "the listener did not reconnect"
+        await asyncio.sleep(0.05)
+    assert ("WARNING", "event=listen_lost error=InternalClientError") in [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == "chatd.store.notify"]
 
 
 async def test_asyncpg_pool_reconnect_failures_feed_the_outage_instead_of_printing_a_traceback(client, caplog):

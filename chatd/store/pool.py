@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 POOL_CLOSE_SECONDS = 5.0
 # What a database that is away or failing raises: callers that can carry on catch these.
-DB_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# InternalClientError is no InterfaceError, yet a connection that PostgreSQL ended raises it (OUT_OF_STEP).
+DB_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 class ConnectFailed(ConnectionError):
