@@ -6,19 +6,25 @@ nonce) ends with every message stored exactly once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import re
 import time
 import warnings
+from dataclasses import replace
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
 import pytest
 
 from chatd import keys
+from chatd.app import create_app
 from chatd.config import Config
 from chatd.domain.schemas import User
 from chatd.domain.tokens import issue_token
+from chatd.store import notify
 from chatd.store.migrations import apply_migrations
 from chatd.store.pool import ConnectFailed, unavailable
 from tests.processes import ChatdProcess
@@ -44,9 +50,18 @@ def lost_connection() -> ConnectFailed:
     (asyncpg.TooManyConnectionsError("sorry, too many clients already"), True),
     (asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"), True),
     (asyncpg.InterfaceError("connection is closed"), True),
+    (asyncpg.InterfaceError("cannot perform operation: connection is closed"), True),
+    # What a transaction's exit raises when its connection was lost, in place of what failed inside.
+    (asyncpg.InterfaceError("cannot call Transaction.__aexit__(): the underlying connection is closed"), True),
+    # A statement on a pooled connection that has read PostgreSQL's FATAL, not yet its close.
+    (asyncpg.InternalClientError("cannot switch to state 12; another operation (2) is in progress"), True),
     (asyncpg.UniqueViolationError("duplicate key value violates unique constraint"), False),
     (asyncpg.LockNotAvailableError("canceling statement due to lock timeout"), False),
     (asyncpg.InterfaceError("the server expects 2 arguments for this query, 1 was passed"), False),
+    # chatd's own misuse of a connection: two statements at once, a statement after its release.
+    (asyncpg.InterfaceError("cannot perform operation: another operation is in progress"), False),
+    (asyncpg.InterfaceError("cannot call Connection.fetch(): connection has been released back to the pool"), False),
+    (asyncpg.InternalClientError("no decoder for OID 16384"), False),
     (ConnectionResetError("Connection lost"), False),  # a client hanging up mid-body, not the database
     (ValueError("a bug"), False),
 ], ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else str(value))
@@ -149,6 +164,138 @@ async def test_a_batch_whose_connection_is_lost_answers_each_sender_at_once_inst
     assert [row async for row in test_queries.count_messages_by_text(db)] == []
 
 
+async def test_a_change_whose_connection_is_lost_inside_its_transaction_is_a_503_with_retry_after(
+        client, db, test_queries, alice, server, caplog):
+    """Leaving the transaction, asyncpg finds the connection closed and raises an InterfaceError
+    of its own in place of what failed inside."""
+    caplog.set_level(logging.INFO, logger=AVAILABILITY)
+    async with db.transaction():
+        await test_queries.hold_server_row(db, server_id=server.id)  # the creation waits in its transaction
+        pending = asyncio.create_task(client.post(f"{server.url}/channels", json={"name": "late"}, headers=alice.auth))
+        await terminate_when_waiting(db, test_queries)
+        resp = await pending
+    assert (resp.status, resp.headers.get("Retry-After")) == (503, "1")
+    assert await resp.json() == {"detail": UNAVAILABLE}
+    assert back(await outage_log(caplog)) == [
+        ("WARNING", "event=database_unavailable error=InterfaceError"),
+        ("INFO", "event=database_available down_seconds=N"),
+    ]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+RELAYED = "chatd-relayed"  # the application_name of the sessions chatd opens through HeldClose
+
+
+class HeldClose:
+    """A TCP relay to the test database that passes every byte on at once but, while held, keeps
+    chatd's end of a connection open after PostgreSQL closed its own: the gap between a session's
+    FATAL error and its close that a loaded machine opens, made as long as a test needs."""
+
+    def __init__(self, database_url: str):
+        self._dsn = urlsplit(database_url)
+        query = parse_qs(self._dsn.query)
+        host, port = query.pop("host", [self._dsn.hostname or "localhost"])[0], self._dsn.port or 5432
+        self._connect = (functools.partial(asyncio.open_unix_connection, f"{host}/.s.PGSQL.{port}")
+                         if host.startswith("/") else functools.partial(asyncio.open_connection, host, port))
+        self._query = {**{name: values[0] for name, values in query.items()}, "application_name": RELAYED}
+        self._release: asyncio.Event | None = None
+        self.closed_by_postgres = asyncio.Event()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> HeldClose:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return self
+
+    async def stop(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        user = self._dsn.netloc.rpartition("@")[0]
+        address = "127.0.0.1:%d" % self._server.sockets[0].getsockname()[1]
+        return urlunsplit((self._dsn.scheme, f"{user}@{address}" if user else address, self._dsn.path,
+                           urlencode(self._query), ""))
+
+    @contextlib.asynccontextmanager
+    async def holding(self):
+        self._release = asyncio.Event()
+        try:
+            yield
+        finally:
+            self._release.set()
+            self._release = None
+
+    async def _relay(self, from_chatd: asyncio.StreamReader, to_chatd: asyncio.StreamWriter) -> None:
+        from_postgres, to_postgres = await self._connect()
+        await asyncio.gather(self._pipe(from_chatd, to_postgres), self._pipe(from_postgres, to_chatd, held=True))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, held: bool = False) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(1 << 16):
+                writer.write(data)
+                await writer.drain()
+        if held and self._release is not None:
+            self.closed_by_postgres.set()
+            await self._release.wait()
+        writer.close()
+
+
+@pytest.fixture
+async def relay(database_url):
+    relay = await HeldClose(database_url).start()
+    yield relay
+    await relay.stop()
+
+
+@pytest.fixture
+def relayed_client(relay, aiohttp_client, config, db):
+    """Starts chatd reaching PostgreSQL through the relay (set up first, so it outlives the app);
+    no node beat uses the pool meanwhile."""
+    return lambda: aiohttp_client(create_app(replace(config, database_url=relay.url, node_interval_seconds=3600)))
+
+
+async def test_a_statement_on_a_connection_postgresql_ended_while_it_was_idle_is_a_503_with_retry_after(
+        relayed_client, relay, db, test_queries, alice, caplog):
+    """PostgreSQL shutting down sends each session a FATAL error, then closes it. On a loaded
+    machine chatd can read the one and start a statement on that pooled connection before it
+    reads the other: asyncpg refuses the statement with an InternalClientError of its own."""
+    caplog.set_level(logging.INFO, logger=AVAILABILITY)
+    client = await relayed_client()
+    assert (await client.get("/auth/me", headers=alice.auth)).status == 200  # the pool's connection, idle now
+    async with relay.holding():
+        assert [row async for row in test_queries.terminate_sessions_of(db, application_name=RELAYED)]
+        await asyncio.wait_for(relay.closed_by_postgres.wait(), 5)
+        await asyncio.sleep(0.1)  # chatd reads the FATAL error
+        resp = await client.get("/auth/me", headers=alice.auth)
+    assert (resp.status, resp.headers.get("Retry-After")) == (503, "1")
+    assert await resp.json() == {"detail": UNAVAILABLE}
+    assert (await client.get("/auth/me", headers=alice.auth)).status == 200
+    assert back(await outage_log(caplog)) == [
+        ("WARNING", "event=database_unavailable error=InternalClientError"),
+        ("INFO", "event=database_available down_seconds=N"),
+    ]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_the_listener_reconnects_after_a_ping_on_a_connection_postgresql_ended(
+        relayed_client, relay, db, test_queries, monkeypatch, caplog):
+    """The same InternalClientError, met by the LISTEN connection's ping, must not end the listener."""
+    caplog.set_level(logging.INFO, logger="chatd.store.notify")
+    monkeypatch.setattr(notify, "PING_SECONDS", 0.1)
+    bus = (await relayed_client()).app[keys.notes]
+    async with relay.holding():
+        assert [row async for row in test_queries.terminate_sessions_of(db, application_name="chatd-listener")]
+        await asyncio.wait_for(relay.closed_by_postgres.wait(), 5)
+        await asyncio.sleep(0.5)  # pings on the connection that has read the FATAL error
+    deadline = time.monotonic() + 5
+    while not bus.ready:
+        assert time.monotonic() < deadline, "the listener did not reconnect"
+        await asyncio.sleep(0.05)
+    assert ("WARNING", "event=listen_lost error=InternalClientError") in [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.name == "chatd.store.notify"]
+
+
 async def test_asyncpg_pool_reconnect_failures_feed_the_outage_instead_of_printing_a_traceback(client, caplog):
     caplog.set_level(logging.INFO)
     try:
@@ -246,12 +393,18 @@ async def test_a_postgresql_restart_under_traffic_answers_only_503s_and_retry_ev
             assert (await ws.receive_json(timeout=5))["type"] == "connected"
             senders = [RestSender(http, f"{chatd.url}/chat/servers/{server_id}/channels/{channel_id}/messages", auth),
                        WsSender(ws, server_id, channel_id)]
+            # The WebSocket sender may spend the whole outage waiting for the echo of a message
+            # stored just before it (the echo comes once the listener is back): this socket sends
+            # while the database is surely gone.
+            probe = WsSender(await http.ws_connect(chatd.ws_url, params={"token": token}), server_id, channel_id)
+            assert (await probe.ws.receive_json(timeout=5))["type"] == "connected"
             done = asyncio.Event()
             traffic = asyncio.gather(*(sender.run(done) for sender in senders))
             await asyncio.sleep(1.0)
             await asyncio.to_thread(postgres.cleanup)  # pg_ctl stop: a fast shutdown
             async with http.ws_connect(chatd.ws_url, params={"token": token}) as refused:
                 assert (await refused.receive(timeout=5)).data == 1013  # connects keep their close
+            assert not await probe.send("probe")  # answered with the outage's error event
             await asyncio.sleep(1.5)
             postgres = await asyncio.to_thread(start_postgres, tmp_path / "pg")
             await chatd.wait_ready()
@@ -259,7 +412,8 @@ async def test_a_postgresql_restart_under_traffic_answers_only_503s_and_retry_ev
             done.set()
             await asyncio.wait_for(traffic, 30)
             await ws.close()
-        assert all(sender.refusals for sender in senders), "both clients were refused during the outage"
+            await probe.ws.close()
+        assert senders[0].refusals, "the REST client was refused during the outage"
         con = await asyncpg.connect(url)
         stored = {row["text"]: row["n"] async for row in test_queries.count_messages_by_text(con)}
         await con.close()

@@ -74,10 +74,15 @@ class PgNotify:
                 self.ready, backoff = True, 0.5
                 self.first_ready.set()
                 while not lost.is_set():
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+                    # comes as what it awaits completes, and the app's cleanup would wait for this task
+                    # forever.
                     try:
-                        await asyncio.wait_for(lost.wait(), PING_SECONDS)
-                    except asyncio.TimeoutError:
-                        last_alive = await asyncio.wait_for(app[keys.queries].database_now(con), PING_SECONDS)
+                        async with asyncio.timeout(PING_SECONDS):
+                            await lost.wait()
+                    except TimeoutError:
+                        async with asyncio.timeout(PING_SECONDS):
+                            last_alive = await app[keys.queries].database_now(con)
             except DB_ERRORS as error:
                 log.warning("event=listen_lost error=%s", type(error).__name__)
             finally:

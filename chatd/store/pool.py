@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 POOL_CLOSE_SECONDS = 5.0
 # What a database that is away or failing raises: callers that can carry on catch these.
-DB_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# InternalClientError is no InterfaceError, yet a connection that PostgreSQL ended raises it (OUT_OF_STEP).
+DB_ERRORS = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 
 
 class ConnectFailed(ConnectionError):
@@ -35,16 +36,25 @@ UNAVAILABLE = (
     ConnectFailed, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError, asyncpg.TooManyConnectionsError,
 )
-# asyncpg's InterfaceError also means a misused call (a wrong number of arguments); only this
-# one says the connection is gone.
+# asyncpg's InterfaceError also means a misused call (a wrong number of arguments); only those
+# ending so say the connection is gone: "connection is closed", "cannot perform operation:
+# connection is closed", and a transaction's exit, which asyncpg raises in place of what failed
+# inside ("cannot call Transaction.__aexit__(): the underlying connection is closed").
 CLOSED_CONNECTION = "connection is closed"
+# PostgreSQL ending a session (shutting down, a terminated backend) sends a FATAL error, then
+# closes the socket. A pooled connection that has read the one and not yet the other (a loaded
+# machine widens that gap) refuses its next statement with "cannot switch to state 12; another
+# operation (2) is in progress" and closes. Overlapping statements, chatd's possible misuse, are
+# refused before that, with an InterfaceError.
+OUT_OF_STEP = "cannot switch to state "
 
 
 def unavailable(error: BaseException) -> bool:
     """Whether `error` means the database is unavailable rather than that a statement failed.
     Asked only once something has failed: a success costs nothing."""
     return isinstance(error, UNAVAILABLE) or (
-        isinstance(error, asyncpg.InterfaceError) and str(error) == CLOSED_CONNECTION)
+        isinstance(error, asyncpg.InterfaceError) and str(error).endswith(CLOSED_CONNECTION)) or (
+        isinstance(error, asyncpg.InternalClientError) and str(error).startswith(OUT_OF_STEP))
 
 
 class DatabaseUnavailable(RuntimeError):

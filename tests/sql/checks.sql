@@ -108,6 +108,12 @@ SELECT pid
   FROM (SELECT DISTINCT pid FROM pg_locks WHERE NOT granted AND pid <> all(:ended::int[])) waiting
  WHERE pg_terminate_backend(pid);
 
+-- name: terminate_sessions_of(application_name)
+-- Ends the sessions of one client application, idle or not, as PostgreSQL shutting down does
+-- (them only: the CTE picks them before any is ended). Returns the pids ended.
+WITH session AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE application_name = :application_name)
+SELECT pid FROM session WHERE pg_terminate_backend(pid);
+
 -- name: count_messages_by_text()
 -- How many times each text is stored: a resend must never store a message twice.
 SELECT text, count(*) AS n FROM chatmessage GROUP BY text;
