@@ -48,9 +48,10 @@ async def _beat(app: web.Application, node: dict, interval: float) -> None:
     beat catches up."""
     hub = app[keys.hub]
     try:
-        await asyncio.wait_for(app[keys.queries].upsert_node(
-            app[keys.pool], **node, connections=hub.connection_count, users=len(hub.active_connections),
-            stale_seconds=interval * STALE_BEATS), interval)
+        async with asyncio.timeout(interval):  # not wait_for: see chatd.store.notify
+            await app[keys.queries].upsert_node(
+                app[keys.pool], **node, connections=hub.connection_count, users=len(hub.active_connections),
+                stale_seconds=interval * STALE_BEATS)
     except DB_ERRORS as error:
         if not app[keys.availability].noticed(error):  # an outage is logged once, by availability
             log.warning("event=node_beat_failed error=%s", type(error).__name__)

@@ -76,8 +76,9 @@ class Availability:
     async def _answers(self) -> bool:
         app = self._app
         try:
-            await asyncio.wait_for(app[keys.queries].database_now(app[keys.pool]), PROBE_TIMEOUT)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(PROBE_TIMEOUT):  # not wait_for: see chatd.store.notify
+                await app[keys.queries].database_now(app[keys.pool])
+        except TimeoutError:
             return False
         except Exception as error:
             return not unavailable(error)  # an answer, if only a refusal of the probe: not an outage
