@@ -8,11 +8,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
+import asyncpg
 import pytest
 
 from chatd.app import create_app
 from chatd.config import RateLimit
 from chatd.domain import edits, permissions
+from chatd.domain.changes import make_change
 from chatd.domain.errors import BadInput, Forbidden, NotFound
 from chatd.domain.permissions import MessageFacts
 from chatd.domain.schemas import User
@@ -581,3 +583,24 @@ async def test_a_change_whose_caller_went_away_is_made_and_does_not_stall_the_ne
     assert (await asyncio.wait_for(edit(client, server, alice, message["id"], "four"), 5)).status == 200
     assert [v["text"] for v in await (await versions(client, server, alice, message["id"])).json()] == \
         ["one", "two", "three"]
+
+
+async def test_a_change_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_made(
+        client, alice, server, db, lock_waiters, test_queries):
+    """A statement refused (here a NUL byte, which REST refuses before and a domain caller
+    could still pass) costs its batch one retry: each change then goes alone, and only the
+    refused one fails."""
+    one, two, three = [await post(client, server, alice, text) for text in ("one", "two", "three")]
+    async with db.transaction():
+        await test_queries.hold_channel_row(db, channel_id=server.general)
+        held = asyncio.ensure_future(edit(client, server, alice, one["id"], "one, edited"))
+        await lock_waiters(1)
+        refused = asyncio.ensure_future(make_change(client.app, edits.EDIT, UUID(server.id), UUID(server.general),
+                                                    message_id=UUID(two["id"]), text="nul \x00"))
+        made = asyncio.ensure_future(edit(client, server, alice, three["id"], "three, edited"))
+        await asyncio.sleep(0.3)  # both wait for the held batch: they go together
+    assert (await held).status == 200
+    with pytest.raises(asyncpg.PostgresError):
+        await refused
+    assert (await made).status == 200
+    assert [m["text"] for m in await history(client, server, alice)] == ["one, edited", "two", "three, edited"]

@@ -71,7 +71,9 @@ class ChangeCommit:
     across the commit's WAL flush: one commit per change ran every change of every channel one
     flush after the other (~250 edits/s on the bench's machine). A statement per change inside
     a shared transaction still cost each change its round trips and turns of an event loop
-    busy with fan-out (~430 edits/s). A batch is now a fixed number of round trips.
+    busy with fan-out (~430 edits/s). A batch is now a fixed number of round trips: four
+    (begin, lock, one statement, commit) in the common case of one kind of change; savepoints
+    only once a statement was refused.
     """
 
     def __init__(self, app: Mapping):
@@ -86,6 +88,15 @@ class ChangeCommit:
         await self._batcher.drain()
 
     async def _commit(self, batch: list[Change]) -> list[list | Exception]:
+        try:
+            return await self._attempt(batch, isolated=False)
+        except _Refused:
+            # A statement was refused (a bug, not a change's refusal, which its rows say) and
+            # nothing of the batch committed: again, each statement in a savepoint and each
+            # change of a refused one alone, so that only what cannot be made fails.
+            return await self._attempt(batch, isolated=True)
+
+    async def _attempt(self, batch: list[Change], isolated: bool) -> list[list | Exception]:
         app = self._app
         results: list[list | Exception] = [[] for _ in batch]
         async with app[keys.pool].acquire() as con, con.transaction():
@@ -101,29 +112,40 @@ class ChangeCommit:
                 else:
                     ready.append(k)
             for statement in _statements(batch, ready):
-                for k, rows in zip(statement, await self._run(con, [batch[k] for k in statement])):
-                    results[k] = rows
+                changes = [batch[k] for k in statement]
+                rows = await (self._isolated(con, changes) if isolated else self._statement(con, changes))
+                for k, answer in zip(statement, rows):
+                    results[k] = answer
         return results
 
-    async def _run(self, con, changes: list[Change]) -> list[list | Exception]:
-        """Each change's rows, from one statement in a savepoint. A statement refused is tried
-        again a change at a time, so a change that cannot be made fails alone; not when the
-        database is unavailable: the whole batch fails."""
+    async def _statement(self, con, changes: list[Change]) -> list[list]:
+        """Each change's rows, from their kind's statement."""
         kind = changes[0].kind
         try:
-            async with con.transaction():
-                rows = self._app[keys.notes].emit(getattr(self._app[keys.queries], kind.statement), con,
-                                                  **kind.arrays(list(enumerate(changes, 1))), **kind.constants)
-                by_ord = defaultdict(list)
-                async for row in rows:
-                    by_ord[row["ord"]].append(row)
+            rows = self._app[keys.notes].emit(getattr(self._app[keys.queries], kind.statement), con,
+                                              **kind.arrays(list(enumerate(changes, 1))), **kind.constants)
+            by_ord = defaultdict(list)
+            async for row in rows:
+                by_ord[row["ord"]].append(row)
         except asyncpg.PostgresError as error:
-            if unavailable(error):
+            if unavailable(error):  # the whole batch fails
                 raise
-            if len(changes) == 1:
-                return [error]
-            return [(await self._run(con, [change]))[0] for change in changes]
+            raise _Refused from error
         return [by_ord[k] for k in range(1, len(changes) + 1)]
+
+    async def _isolated(self, con, changes: list[Change]) -> list[list | Exception]:
+        """The statement in a savepoint, and a change at a time if it is refused."""
+        try:
+            async with con.transaction():
+                return await self._statement(con, changes)
+        except _Refused as refused:
+            if len(changes) == 1:
+                return [refused.__cause__]
+            return [(await self._isolated(con, [change]))[0] for change in changes]
+
+
+class _Refused(Exception):
+    """A statement was refused by the database (its cause): its transaction is aborted."""
 
 
 def _statements(batch: list[Change], ready: list[int]) -> list[list[int]]:
