@@ -12,6 +12,7 @@ from uuid import uuid4
 import aiosql
 import pytest
 
+from chatd import keys
 from chatd.app import create_app
 from chatd.ops.sweeps import sweep_changes
 from tests.conftest import TEST_SQL
@@ -371,6 +372,8 @@ async def test_changes_that_wait_together_are_made_together_as_if_one_after_the_
         assert not any(task.done() for task in (held, *queued))
     assert (await held).status == 200
     assert [(await task).status for task in queued] == [200, 204, 200, 204, 204]
+    registry = client.app[keys.metrics].registry
+    assert [registry.get_sample_value(f"chatd_change_batch_size_{kind}") for kind in ("sum", "count")] == [6, 2]
     resp = await client.get(f"{server.url}/channels/{server.general}/changes",
                             params={"after_event_seq": str(start)}, headers=alice.auth)
     events = [(e["type"], e.get("text") or e.get("userId")) for e in await resp.json()]

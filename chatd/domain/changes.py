@@ -12,6 +12,7 @@ concurrent changes cannot both pass a check, and no event_seq is taken without a
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -88,13 +89,18 @@ class ChangeCommit:
         await self._batcher.drain()
 
     async def _commit(self, batch: list[Change]) -> list[list | Exception]:
+        started = time.perf_counter()
         try:
-            return await self._attempt(batch, isolated=False)
+            results = await self._attempt(batch, isolated=False)
         except _Refused:
             # A statement was refused (a bug, not a change's refusal, which its rows say) and
             # nothing of the batch committed: again, each statement in a savepoint and each
             # change of a refused one alone, so that only what cannot be made fails.
-            return await self._attempt(batch, isolated=True)
+            results = await self._attempt(batch, isolated=True)
+        metrics = self._app[keys.metrics]
+        metrics.change_batch_size.observe(len(batch))
+        metrics.change_commit_seconds.observe(time.perf_counter() - started)
+        return results
 
     async def _attempt(self, batch: list[Change], isolated: bool) -> list[list | Exception]:
         app = self._app

@@ -44,6 +44,12 @@ class Metrics:
         self.commit_seconds = Histogram(
             "chatd_message_commit_seconds", "One group commit: its INSERT statement and the commit",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=registry)
+        self.change_batch_size = Histogram(
+            "chatd_change_batch_size", "Edits, deletions and reactions per batch (one transaction, one commit)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 500), registry=registry)
+        self.change_commit_seconds = Histogram(
+            "chatd_change_commit_seconds", "One batch of changes: its lock, statements and commit",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=registry)
         self.notification_lag = Histogram(
             "chatd_notification_lag_seconds", "From a message's created_at to its NOTIFY reaching this process",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
