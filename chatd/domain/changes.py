@@ -97,9 +97,7 @@ class ChangeCommit:
             # nothing of the batch committed: again, each statement in a savepoint and each
             # change of a refused one alone, so that only what cannot be made fails.
             results = await self._attempt(batch, isolated=True)
-        metrics = self._app[keys.metrics]
-        metrics.change_batch_size.observe(len(batch))
-        metrics.change_commit_seconds.observe(time.perf_counter() - started)
+        self._app[keys.metrics].change_batches.observe(len(batch), time.perf_counter() - started)
         return results
 
     async def _attempt(self, batch: list[Change], isolated: bool) -> list[list | Exception]:

@@ -38,22 +38,30 @@ class Metrics:
             lambda: pool.get_size() if (pool := app.get(keys.pool)) else 0)
         Gauge("chatd_db_pool_in_use", "Pool connections checked out", registry=registry).set_function(
             lambda: pool.get_size() - pool.get_idle_size() if (pool := app.get(keys.pool)) else 0)
-        self.batch_size = Histogram(
-            "chatd_message_batch_size", "Messages per group commit (one INSERT, one commit)",
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 500), registry=registry)
-        self.commit_seconds = Histogram(
-            "chatd_message_commit_seconds", "One group commit: its INSERT statement and the commit",
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=registry)
-        self.change_batch_size = Histogram(
-            "chatd_change_batch_size", "Edits, deletions and reactions per batch (one transaction, one commit)",
-            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 500), registry=registry)
-        self.change_commit_seconds = Histogram(
-            "chatd_change_commit_seconds", "One batch of changes: its lock, statements and commit",
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=registry)
+        self.message_batches = Batches(registry, "message", "Messages per group commit (one INSERT, one commit)",
+                                       "One group commit: its INSERT statement and the commit")
+        self.change_batches = Batches(registry, "change",
+                                      "Edits, deletions and reactions per batch (one transaction, one commit)",
+                                      "One batch of changes: its locks, statements and commit")
         self.notification_lag = Histogram(
             "chatd_notification_lag_seconds", "From a message's created_at to its NOTIFY reaching this process",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=registry)
+
+
+class Batches:
+    """How big the batches of a group commit are and how long each took to commit."""
+
+    def __init__(self, registry: CollectorRegistry, name: str, size_help: str, seconds_help: str):
+        self._size = Histogram(f"chatd_{name}_batch_size", size_help,
+                               buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 500), registry=registry)
+        self._seconds = Histogram(f"chatd_{name}_commit_seconds", seconds_help,
+                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+                                  registry=registry)
+
+    def observe(self, size: int, seconds: float) -> None:
+        self._size.observe(size)
+        self._seconds.observe(seconds)
 
 
 @web.middleware

@@ -90,8 +90,7 @@ class GroupCommit:
                 return [error] * len(batch)
             return [(await self._store([message]))[0] for message in batch]
         if self._metrics is not None:
-            self._metrics.batch_size.observe(len(batch))
-            self._metrics.commit_seconds.observe(time.perf_counter() - started)
+            self._metrics.message_batches.observe(len(batch), time.perf_counter() - started)
         by_ord = {row["ord"]: row for row in rows}
         return [by_ord.get(ord_) for ord_ in range(1, len(batch) + 1)]
 
