@@ -91,6 +91,16 @@ async def outage_log(caplog, timeout: float = 5.0) -> list[tuple[str, str]]:
         await asyncio.sleep(0.05)
 
 
+async def logged_one_outage(caplog, error: str) -> None:
+    """The outage was logged as one WARNING naming `error` and one INFO when it ended, and
+    nothing was logged as an error or with a traceback."""
+    assert back(await outage_log(caplog)) == [
+        ("WARNING", f"event=database_unavailable error={error}"),
+        ("INFO", "event=database_available down_seconds=N"),
+    ]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
 def back(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The recovery line with its duration replaced, so the rest compares exactly."""
     return [(level, re.sub(r"down_seconds=\d+\.\d", "down_seconds=N", message)) for level, message in lines]
@@ -108,11 +118,7 @@ async def test_a_request_whose_database_connection_is_lost_is_a_503_with_retry_a
     assert resp.headers["Retry-After"] == "1"
     assert await resp.json() == {"detail": UNAVAILABLE}
     assert (await client.get("/auth/me", headers=alice.auth)).status == 200
-    assert back(await outage_log(caplog)) == [
-        ("WARNING", "event=database_unavailable error=AdminShutdownError"),
-        ("INFO", "event=database_available down_seconds=N"),
-    ]
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    await logged_one_outage(caplog, "AdminShutdownError")
     metrics = await scrape(client)
     assert metrics[("chatd_database_unavailable_refusals_total", (("transport", "rest"),))] == 1
     assert metrics[("chatd_database_unavailable_refusals_total", (("transport", "ws"),))] == 0
@@ -132,11 +138,7 @@ async def test_a_send_whose_database_connection_is_lost_is_an_error_event_with_r
     assert (await next_event(a, "new_message"))["nonce"] == "n-1"
     stored = {row["text"]: row["n"] async for row in test_queries.count_messages_by_text(db)}
     assert stored == {"through the outage": 1}
-    assert back(await outage_log(caplog)) == [
-        ("WARNING", "event=database_unavailable error=AdminShutdownError"),
-        ("INFO", "event=database_available down_seconds=N"),
-    ]
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    await logged_one_outage(caplog, "AdminShutdownError")
     assert (await scrape(client))[("chatd_database_unavailable_refusals_total", (("transport", "ws"),))] == 1
 
 
@@ -176,11 +178,7 @@ async def test_a_change_whose_connection_is_lost_inside_its_transaction_is_a_503
         resp = await pending
     assert (resp.status, resp.headers.get("Retry-After")) == (503, "1")
     assert await resp.json() == {"detail": UNAVAILABLE}
-    assert back(await outage_log(caplog)) == [
-        ("WARNING", "event=database_unavailable error=InterfaceError"),
-        ("INFO", "event=database_available down_seconds=N"),
-    ]
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    await logged_one_outage(caplog, "InterfaceError")
 
 
 RELAYED = "chatd-relayed"  # the application_name of the sessions chatd opens through HeldClose
@@ -271,11 +269,7 @@ async def test_a_statement_on_a_connection_postgresql_ended_while_it_was_idle_is
     assert (resp.status, resp.headers.get("Retry-After")) == (503, "1")
     assert await resp.json() == {"detail": UNAVAILABLE}
     assert (await client.get("/auth/me", headers=alice.auth)).status == 200
-    assert back(await outage_log(caplog)) == [
-        ("WARNING", "event=database_unavailable error=InternalClientError"),
-        ("INFO", "event=database_available down_seconds=N"),
-    ]
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    await logged_one_outage(caplog, "InternalClientError")
 
 
 async def test_the_listener_reconnects_after_a_ping_on_a_connection_postgresql_ended(
