@@ -1,0 +1,3 @@
+DROP TABLE server_ban;
+DROP FUNCTION invite_open(server_invite);
+DROP TABLE server_invite;
