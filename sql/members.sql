@@ -21,23 +21,42 @@ SELECT m.user_id, u.username, m.role, m.joined_at
  WHERE m.server_id = :server_id
  ORDER BY m.joined_at, u.username;
 
--- name: add_members(notify_channel, server_id, user_ids, roles)
+-- name: add_members(notify_channel, server_id, user_ids, roles, invite_code)
 -- Item k of the arrays joins with role k; one already a member keeps their role and returns no
--- row (409 for a single add). The only statement that makes members: each new one's
--- member_added note goes out on commit, so every chatd process starts sending them the
--- server's events. No rows either when the server is gone: reading its row FOR KEY SHARE
--- waits for a delete in progress and then skips the deleted row, where the foreign-key check
--- alone would fail the INSERT (and it keeps a delete from starting until this commits).
-WITH added AS (
+-- row (409 for a single add), and so does one banned from the server (403). The only statement
+-- that makes members: each new one's member_added note goes out on commit, so every chatd
+-- process starts sending them the server's events. No rows either when the server is gone:
+-- reading its row FOR KEY SHARE waits for a delete in progress and then skips the deleted row,
+-- where the foreign-key check alone would fail the INSERT (and it keeps a delete from starting
+-- until this commits).
+-- Joining by an invite (`invite_code`; NULL for an add by a MODERATOR or ADMIN) counts its use
+-- in this same statement, and only when someone joined: while the invite is open, its row
+-- locked, so concurrent accepts take it one after the other, each re-reading `uses` once it has
+-- the lock (READ COMMITTED re-checks a locked row's WHERE): exactly max_uses of them get in.
+WITH invite AS (
+    SELECT i.code
+      FROM server_invite i
+     WHERE i.code = :invite_code
+       AND i.server_id = :server_id
+       AND invite_open(i)
+       FOR UPDATE
+), added AS (
     INSERT INTO servermembership (server_id, user_id, role)
     SELECT s.id, joining.user_id, joining.role
       FROM chatserver s, unnest(:user_ids::uuid[], :roles::text[]) AS joining(user_id, role)
      WHERE s.id = :server_id
+       AND (:invite_code::text IS NULL OR EXISTS (SELECT 1 FROM invite))
+       AND NOT EXISTS (SELECT 1 FROM server_ban b WHERE b.server_id = s.id AND b.user_id = joining.user_id)
        FOR KEY SHARE OF s
     ON CONFLICT (server_id, user_id) DO NOTHING
     RETURNING server_id, user_id, role, joined_at
+), used AS (
+    UPDATE server_invite
+       SET uses = uses + 1
+     WHERE code = (SELECT code FROM invite)
+       AND EXISTS (SELECT 1 FROM added)
 )
-SELECT a.user_id, u.username, a.role, a.joined_at,
+SELECT a.server_id, a.user_id, u.username, a.role, a.joined_at,
        pg_notify(:notify_channel, json_build_object(
            'kind', 'member_added', 'server_id', a.server_id, 'user_id', a.user_id,
            'username', u.username, 'role', a.role)::text) AS notified

@@ -41,7 +41,7 @@ async def test_the_insert_and_check_send_agree_on_every_role_and_channel(db, app
         sender = await make_user(f"sender{n}")
         if role is not None:
             [_ async for _ in app_queries.add_members(db, notify_channel="test_permissions", server_id=server_id,
-                                                      user_ids=[sender.id], roles=[role])]
+                                                      user_ids=[sender.id], roles=[role], invite_code=None)]
         access = await app_queries.get_channel_access(db, server_id=server_id, channel_id=channels[channel],
                                                       user_id=sender.id)
         try:

@@ -141,7 +141,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         history_server = await queries.create_server(pool, name=f"{topology.prefix}history", icon=None,
                                                      creator_id=owner.user_id)
         [_ async for _ in queries.add_members(pool, notify_channel="chatd_bench", server_id=history_server["id"],
-                                              user_ids=[owner.user_id], roles=["ADMIN"])]  # no one listens
+                                              user_ids=[owner.user_id], roles=["ADMIN"], invite_code=None)]  # no one listens
         history_channel = [c async for c in queries.list_channels(pool, server_id=history_server["id"])][0]["id"]
         filler = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=history_server["id"],
                                               name="filler", type="TEXT", position=None)
@@ -262,7 +262,7 @@ async def resume_channels(pool, queries, settings: Settings, owner, topology) ->
     channel's last eventSeq."""
     server = await queries.create_server(pool, name=f"{topology.prefix}resume", icon=None, creator_id=owner.user_id)
     [_ async for _ in queries.add_members(pool, notify_channel=ceilings.NOTIFY_CHANNEL, server_id=server["id"],
-                                          user_ids=[owner.user_id], roles=["ADMIN"])]
+                                          user_ids=[owner.user_id], roles=["ADMIN"], invite_code=None)]
     channels = [c["id"] async for c in queries.list_channels(pool, server_id=server["id"])]
     for n in range(len(channels), settings.resume_channels):
         channel = await queries.create_channel(pool, notify_channel=ceilings.NOTIFY_CHANNEL, server_id=server["id"],

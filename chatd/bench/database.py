@@ -87,7 +87,7 @@ async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_
             channel = [c async for c in queries.list_channels(pool, server_id=server["id"])][0]
             [_ async for _ in queries.add_members(
                 pool, notify_channel=NOTIFY_CHANNEL, server_id=server["id"], user_ids=[r["user_id"] for r in rows],
-                roles=["ADMIN"] + ["MEMBER"] * (len(rows) - 1))]
+                roles=["ADMIN"] + ["MEMBER"] * (len(rows) - 1), invite_code=None)]
             for row in rows:
                 token, _ = issue_token(config, User(row["user_id"], row["username"]))
                 topology.members.append(Member(row["user_id"], token, server["id"], channel["id"]))

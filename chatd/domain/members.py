@@ -24,10 +24,12 @@ async def add_member(app: Mapping, actor: User, server_id: UUID, user_id: UUID |
     permissions.check_add_member(await permissions.require_member(app, actor, server_id), role)
     target_id = await _resolve_user(app, user_id, username)
     rows = [row async for row in app[keys.notes].emit(
-        app[keys.queries].add_members, app[keys.pool], server_id=server_id, user_ids=[target_id], roles=[role])]
+        app[keys.queries].add_members, app[keys.pool], server_id=server_id, user_ids=[target_id], roles=[role],
+        invite_code=None)]
     if not rows:
-        # Already a member, or the server was deleted since the check above (404 then).
+        # Banned, already a member, or the server was deleted since the check above (404 then).
         await permissions.require_member(app, actor, server_id)
+        await permissions.require_not_banned(app, server_id, target_id)
         raise Conflict("already a member of this server")
     return member_view(rows[0])
 

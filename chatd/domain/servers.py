@@ -19,7 +19,8 @@ async def create_server(app: Mapping, creator: User, name: str, icon: str | None
     async with app[keys.pool].acquire() as con, con.transaction():
         row = await queries.create_server(con, name=name, icon=icon, creator_id=creator.user_id)
         [_ async for _ in app[keys.notes].emit(
-            queries.add_members, con, server_id=row["id"], user_ids=[creator.user_id], roles=["ADMIN"])]
+            queries.add_members, con, server_id=row["id"], user_ids=[creator.user_id], roles=["ADMIN"],
+            invite_code=None)]
     return server_view(row)
 
 

@@ -67,7 +67,7 @@ async def seed_servers(pool, queries) -> list[SeededServer]:
             user_ids = [row["user_id"] async for row in queries.list_user_ids(con)]
             roles = ["ADMIN" if user_id == admin["user_id"] else "MEMBER" for user_id in user_ids]
             new_members = len([row async for row in queries.add_members(
-                con, notify_channel=NOTIFY_CHANNEL, server_id=server_id, user_ids=user_ids, roles=roles)])
+                con, notify_channel=NOTIFY_CHANNEL, server_id=server_id, user_ids=user_ids, roles=roles, invite_code=None)])
             counts = await queries.count_server_channels_and_members(con, server_id=server_id)
             seeded.append(SeededServer(name, counts["channels"], counts["members"], new_channels, new_members))
     return seeded
