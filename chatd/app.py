@@ -31,11 +31,14 @@ from chatd.ops.sweeps import sweep_ctx
 from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
-from chatd.rest import auth, changes, channels, health, members, message_edits, messages, reactions, servers
+from chatd.rest import (
+    auth, bans, changes, channels, health, invites, members, message_edits, messages, reactions, servers,
+)
 
 ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
-    *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *health.ENDPOINTS,
+    *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
+    *health.ENDPOINTS,
 ]
 
 
@@ -49,6 +52,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.tokens] = VerifiedTokens(config)
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app[keys.change_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
+    app[keys.invite_limiter] = RateLimiter(config.invite_preview_limit) if config.invite_preview_limit else None
     app.cleanup_ctx.extend([
         watchdog_ctx, hashing_ctx, database_ctx, availability_ctx, token_users_ctx, notes_ctx, group_commit_ctx, change_commit_ctx,
         gateway_ctx, gc_freeze_ctx, node_ctx, sweep_ctx,

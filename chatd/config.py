@@ -70,6 +70,9 @@ class Config:
     send_queue_frames: int = 1000
     rate_limit: RateLimit | None = RateLimit(5, 5.0)
     login_limits: LoginLimits = LoginLimits()
+    # Invite previews (GET /invites/{code}, no token) per client address: codes are not guessable
+    # and a crawler of them is slowed to this.
+    invite_preview_limit: RateLimit | None = RateLimit(30, 60.0)
     # Reverse proxies whose X-Forwarded-For names the client (empty: the peer is the client).
     trusted_proxies: tuple[IPNetwork, ...] = ()
     # argon2 hashes computed at once (each takes a core for ~0.1 s), and how many more may wait

@@ -123,6 +123,23 @@ class MemberRemovedNote(Note, tag="member_removed"):
     user_id: UUID
 
 
+class InviteCreatedNote(Note, tag="invite_created"):
+    """For the server's ADMINs and MODERATORs only."""
+
+    server_id: UUID
+    code: str
+    created_by: UUID
+    created_at: datetime
+    expires_at: datetime | None
+    max_uses: int | None
+    uses: int
+
+
+class InviteDeletedNote(Note, tag="invite_deleted"):
+    server_id: UUID
+    code: str
+
+
 class ChannelCreatedNote(Note, tag="channel_created"):
     server_id: UUID
     id: UUID

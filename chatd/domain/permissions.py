@@ -27,6 +27,8 @@ CHANNEL_NOT_FOUND = "channel not found"
 MESSAGE_NOT_FOUND = "message not found"
 VOICE_HAS_NO_MESSAGES = "this is a VOICE channel: it has no messages"
 LAST_ADMIN = "the last ADMIN cannot leave or be demoted; make someone else ADMIN first"
+INVITE_NOT_FOUND = "invite not found"  # unknown, expired, used up or revoked: one answer
+BANNED = "you are banned from this server"
 
 
 # The rules.
@@ -153,6 +155,36 @@ def check_remove_member(actor: User, actor_role: str, target_id: UUID, target_ro
         raise Forbidden(f"only an ADMIN can remove {article} {target_role}")
 
 
+def check_ban(actor: User, actor_role: str, target_id: UUID, target_role: str | None) -> None:
+    """ADMINs ban anyone else; MODERATORs ban MEMBERs (and users not in the server) but no
+    MODERATOR or ADMIN. `target_role` None: the target is not a member."""
+    if target_id == actor.user_id:
+        raise BadInput("you cannot ban yourself")
+    check_role(actor_role, "MODERATOR", "ban members")
+    if actor_role == "MODERATOR" and target_role in ("MODERATOR", "ADMIN"):
+        article = "an" if target_role == "ADMIN" else "a"
+        raise Forbidden(f"only an ADMIN can ban {article} {target_role}")
+
+
+class InviteFacts(NamedTuple):
+    """What accepting an invite depends on (get_invite_access); no row: no such code."""
+
+    server_id: UUID
+    open: bool  # not expired, revoked or used up
+    member: bool  # the caller is in the server already
+    banned: bool
+
+
+def check_accept(facts: InviteFacts | None) -> bool:
+    """Anyone not banned joins by an open invite: whether they are a member already (then
+    nothing changes). Unknown, expired, used-up and revoked codes are all the same 404."""
+    if facts is None or not facts.open:
+        raise NotFound(INVITE_NOT_FOUND)
+    if facts.banned:
+        raise Forbidden(BANNED)
+    return facts.member
+
+
 def check_admin_remains(target_role: str, new_role: str | None, admins: int) -> None:
     """A server always keeps an ADMIN: the last one may not leave, be removed or be demoted
     (`new_role` None: removed)."""
@@ -254,3 +286,19 @@ async def _channel_access(app: Mapping, user: User, server_id: UUID, channel_id:
         app[keys.pool], server_id=server_id, channel_id=channel_id, user_id=user.user_id
     )
     return (None, None) if row is None else (row["role"], row["channel_type"])
+
+
+async def require_accept(app: Mapping, user: User, code: str) -> tuple[UUID, bool]:
+    """The invite's server and whether the caller is in it already; 404 unless it is open, 403
+    when the caller is banned from it."""
+    row = await app[keys.queries].get_invite_access(app[keys.pool], code=code, user_id=user.user_id)
+    facts = None if row is None else InviteFacts(row["server_id"], row["open"], row["member"], row["banned"])
+    member = check_accept(facts)
+    assert facts is not None
+    return facts.server_id, member
+
+
+async def require_not_banned(app: Mapping, server_id: UUID, user_id: UUID) -> None:
+    """A banned user joins by no route, an ADMIN's add included, until the ban is lifted."""
+    if await app[keys.queries].is_banned(app[keys.pool], server_id=server_id, user_id=user_id):
+        raise Forbidden(BANNED)

@@ -94,6 +94,20 @@ class RoleChange(Body):
     role: Role
 
 
+MAX_INVITE_AGE = 30 * 86400
+MAX_INVITE_USES = 100_000
+
+
+class NewInvite(Body):
+    max_age_seconds: Annotated[int, Meta(ge=0, le=MAX_INVITE_AGE,
+                                         description="seconds until it expires (at most 30 days); 0: never")] = 7 * 86400
+    max_uses: Annotated[int, Meta(ge=0, le=MAX_INVITE_USES, description="how many may join by it; 0: unlimited")] = 0
+
+
+class NewBan(Body):
+    reason: Annotated[str, Meta(max_length=512, pattern=NO_NUL)] | None = None
+
+
 class PasswordChange(Body):
     """The current password (any string: a wrong one is 403) and a new one under the sign-up rules."""
 
@@ -192,6 +206,35 @@ class Member(msgspec.Struct):
     username: str
     role: Role
     joined_at: datetime
+
+
+class Invite(msgspec.Struct):
+    code: str
+    server_id: UUID
+    created_by: UUID
+    created_at: datetime
+    expires_at: Annotated[datetime | None, Meta(description="null: never expires")]
+    max_uses: Annotated[int | None, Meta(description="null: unlimited")]
+    uses: int
+
+
+class InvitePreview(msgspec.Struct):
+    """What anyone holding a code sees of the server before joining."""
+
+    code: str
+    server_id: UUID
+    name: str
+    icon: str | None
+    member_count: int
+    expires_at: datetime | None
+
+
+class Ban(msgspec.Struct):
+    user_id: UUID
+    username: str
+    reason: str | None
+    banned_by: Annotated[UUID | None, Meta(description="null once that account is gone")]
+    created_at: datetime
 
 
 class Problem(msgspec.Struct):

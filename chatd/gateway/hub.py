@@ -62,6 +62,14 @@ class Hub:
         for conn in self.active_connections.get(user_id, ()):
             conn.send(frame)
 
+    def send_to_members(self, server_id: UUID, user_ids: Iterable[UUID], frame: bytes) -> None:
+        """The sockets of some of a server's members (its ADMINs and MODERATORs, say) that
+        receive the server's events."""
+        for user_id in user_ids:
+            for conn in self.active_connections.get(user_id, ()):
+                if server_id in conn.servers:
+                    conn.send(frame)
+
     def broadcast_to_server(self, server_id: UUID, frame: bytes, exclude_user: UUID | None = None) -> None:
         """Every socket subscribed to the server: a member sees all its channels."""
         for conn in self._by_server.get(server_id, ()):
@@ -147,6 +155,10 @@ class Hub:
             stale.append(user_id)
         for user_id in stale:
             del self._revocations[user_id]
+
+    def serves(self, server_id: UUID) -> bool:
+        """Whether any socket here receives the server's events."""
+        return server_id in self._by_server
 
     def server_ids(self) -> list[UUID]:
         return list(self._by_server)

@@ -15,14 +15,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from uuid import UUID
 
 import msgspec
 
 from chatd import keys
 from chatd.domain.notes import (
-    ChangeNote, ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note,
+    ChangeNote, ChannelCreatedNote, InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note,
     ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
 )
+from chatd.domain.views import server_view
 from chatd.gateway import outbound
 from chatd.store.pool import DB_ERRORS
 
@@ -45,6 +47,8 @@ class Listener:
             MemberAddedNote: self._member_added,
             MemberRemovedNote: self._member_removed,
             ChannelCreatedNote: self._channel_created,
+            InviteCreatedNote: self._invite_created,
+            InviteDeletedNote: self._invite_deleted,
             ServerDeletedNote: self._server_deleted,
             TokensRevokedNote: self._tokens_revoked,
         }
@@ -129,8 +133,15 @@ class Listener:
         self._hub.broadcast_to_server(note.server_id, outbound.typing(note), exclude_user=note.user_id)
 
     async def _member_added(self, note: MemberAddedNote) -> None:
-        self._hub.subscribe(note.user_id, note.server_id)  # the new member hears of it too
-        self._hub.broadcast_to_server(note.server_id, outbound.member_added(note))
+        hub = self._hub
+        hub.subscribe(note.user_id, note.server_id)  # the new member hears of it too
+        hub.broadcast_to_server(note.server_id, outbound.member_added(note))
+        if note.user_id in hub.active_connections:  # the joiner's sockets get the server, as `connected` lists it
+            app = self._app
+            row = await app[keys.queries].get_server_for_member(app[keys.pool], server_id=note.server_id,
+                                                               user_id=note.user_id)
+            if row is not None:  # else gone again
+                hub.send_personal(note.user_id, outbound.server_joined(server_view(row)))
 
     async def _member_removed(self, note: MemberRemovedNote) -> None:
         self._hub.broadcast_to_server(note.server_id, outbound.member_removed(note))  # the removed one too
@@ -138,6 +149,22 @@ class Listener:
 
     async def _channel_created(self, note: ChannelCreatedNote) -> None:
         self._hub.broadcast_to_server(note.server_id, outbound.channel_created(note))
+
+    async def _invite_created(self, note: InviteCreatedNote) -> None:
+        await self._to_staff(note.server_id, outbound.invite_created(note))
+
+    async def _invite_deleted(self, note: InviteDeletedNote) -> None:
+        await self._to_staff(note.server_id, outbound.invite_deleted(note))
+
+    async def _to_staff(self, server_id: UUID, frame: bytes) -> None:
+        """To the server's ADMINs and MODERATORs connected here: roles are read when needed
+        (the hub knows who is in a server, not their roles, which change without a note)."""
+        if not self._hub.serves(server_id):
+            return
+        app = self._app
+        staff = [row["user_id"] async for row in app[keys.queries].list_server_staff(app[keys.pool],
+                                                                                   server_id=server_id)]
+        self._hub.send_to_members(server_id, staff, frame)
 
     async def _server_deleted(self, note: ServerDeletedNote) -> None:
         self._hub.broadcast_to_server(note.server_id, outbound.server_deleted(note))

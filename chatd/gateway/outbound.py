@@ -18,7 +18,7 @@ import msgspec
 
 from chatd.domain.errors import Refused
 from chatd.domain.notes import (
-    ChangeNote, ChannelCreatedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote,
+    ChangeNote, ChannelCreatedNote, InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote,
     MessagesDeletedNote, MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReplyNote,
     ServerDeletedNote, TypingNote, decode_note,
 )
@@ -150,6 +150,25 @@ def member_added(note: MemberAddedNote) -> bytes:
         "type": "member_added", "serverId": note.server_id, "userId": note.user_id,
         "username": note.username, "role": note.role,
     })
+
+
+def server_joined(server: Server) -> bytes:
+    """To the joiner's own sockets: the server as `connected` lists it."""
+    return encode({"type": "server_joined", "server": server})
+
+
+def invite_created(note: InviteCreatedNote) -> bytes:
+    """The invite as REST answers it, for the server's ADMINs and MODERATORs."""
+    return encode({
+        "type": "invite_created", "serverId": note.server_id,
+        "invite": {"code": note.code, "server_id": note.server_id, "created_by": note.created_by,
+                   "created_at": note.created_at, "expires_at": note.expires_at, "max_uses": note.max_uses,
+                   "uses": note.uses},
+    })
+
+
+def invite_deleted(note: InviteDeletedNote) -> bytes:
+    return encode({"type": "invite_deleted", "serverId": note.server_id, "code": note.code})
 
 
 def member_removed(note: MemberRemovedNote) -> bytes:
