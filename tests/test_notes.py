@@ -69,6 +69,9 @@ async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_f
         resp = await client.post(f"{messages}/bulk-delete", json={"ids": [hello["id"]]}, headers=alice.auth)
         assert resp.status == 204
         assert (await client.post(f"{server.url}/channels", json={"name": "news"}, headers=alice.auth)).status == 201
+        resp = await client.post(f"{server.url}/invites", json={"max_uses": 2}, headers=alice.auth)
+        code = (await resp.json())["code"]
+        assert (await client.delete(f"{server.url}/invites/{code}", headers=alice.auth)).status == 204
         assert (await client.delete(f"{server.url}/members/{bob.id}", headers=alice.auth)).status == 204
         assert (await client.post("/auth/logout", headers=bob.auth)).status == 204
         assert (await client.delete(server.url, headers=alice.auth)).status == 204
