@@ -90,6 +90,13 @@ HOT_QUERIES = {
         notify_channel="explain", ords=[1], channel_ids=[s["channel_id"]], message_ids=[s["message_id"]])),
     "who reacted": ("list_reactors", lambda s: dict(
         channel_id=s["channel_id"], message_id=s["message_id"], emoji="x", after=s["user_id"], lim=25)),
+    "invite preview, member count": ("get_invite_preview", lambda s: dict(code="ABCDEFGHJK")),
+    "invite accept rule": ("get_invite_access", lambda s: dict(code="ABCDEFGHJK", user_id=s["user_id"])),
+    "join by invite": ("add_members", lambda s: dict(
+        notify_channel="explain", server_id=s["server_id"], user_ids=[s["user_id"]], roles=["MEMBER"],
+        invite_code="ABCDEFGHJK")),
+    "invite events' recipients": ("list_server_staff", lambda s: dict(server_id=s["server_id"])),
+    "bans": ("list_bans", lambda s: dict(server_id=s["server_id"])),
     "catch-up": ("list_changes_of_servers_since",
                  lambda s: dict(server_ids=[s["server_id"]], since=datetime.now(timezone.utc) - timedelta(seconds=30))),
 }
