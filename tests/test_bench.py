@@ -27,6 +27,7 @@ REQUIRED = [
     "reactions.deliveries_per_s", "reactions.ratio", "edits.p99_ms", "edits.new_message_p99_ms", "edits.ratio",
     "resume.changes_per_s", "resume.ratio", "ceilings.keyset_read",
     "history.reactions.p50_ms", "history.reactions.without_p50_ms", "history.reactions.ratio",
+    "invites.joins_per_s", "invites.answers_per_s",
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
     "ceilings.connect_per_s", "connections.connect_ratio",  # beyond the list
     *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),
@@ -106,6 +107,12 @@ def test_quick_bench_floods_logins_that_cost_argon2_work_and_are_never_throttled
     statuses = results["login_flood"]["statuses"]
     assert set(statuses) <= {"401", "503"}
     assert statuses["401"] > 0
+
+
+def test_quick_bench_invite_storm_lets_in_exactly_max_uses_and_answers_the_rest_404(results):
+    invites = results["invites"]
+    assert invites["joined"] == invites["accepted"] == invites["max_uses"] == 20
+    assert invites["statuses"] == {"200": 20, "404": invites["users"] - 20}
 
 
 def test_quick_bench_names_the_machine_it_ran_on(results):

@@ -61,6 +61,8 @@ class Settings:
     reaction_emoji: int = 5  # the history page with reactions: this many emoji on each message...
     reaction_users: int = 20  # ...from this many users each
     flood_logins_per_s: float = 200.0  # wrong-password logins during the login-flood trials
+    invite_users: int = 500  # users accepting one invite at once...
+    invite_uses: int = 100  # ...of this many uses
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -74,7 +76,8 @@ class Settings:
         """Under a minute for CI: fewer clients, 1 s trials, a 20k-message history."""
         return cls(clients=200, members=50, duration=1.0, senders_per_server=5, solo_senders=50, hold=1000,
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
-                   history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50)
+                   history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
+                   invite_users=100, invite_uses=20)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -133,6 +136,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
     db_settings = dict(await queries.bench_database_settings(pool))
     topology = await populate(pool, queries, config, settings.clients, settings.members)
     solo = await populate(pool, queries, config, settings.solo_senders, 1)
+    joiners = await populate(pool, queries, config, settings.invite_users, 1)
     progress(f"{settings.clients:,} users in servers of {settings.members}; "
              f"{settings.solo_senders} users alone in a server each")
     owner = topology.members[0]
@@ -239,6 +243,9 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             resumed = await phases.resume(first_process, owner.token, cursors, resume_last, settings.trials,
                                           keyset_ceiling, progress)
             ceiling["keyset_read"] = summary(keyset)
+            progress(f"chatd: {settings.invite_users} users accept one invite of {settings.invite_uses} uses at once")
+            invites = await phases.invite_storm(first_process, pool, queries, owner, joiners, settings.invite_uses,
+                                                progress)
         finally:
             await first_process.stop()
         raw_connects = await ceilings.connect_rate(settings.hold, settings.connect_workers)
@@ -249,11 +256,12 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         return report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
                               {"send": sends_check, "one_process": single_check, "processes": multi_check,
                                "login_flood": flood_check},
-                              history, depths, held, resumed)
+                              history, depths, held, resumed, invites)
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)
             await cleanup(pool, queries, solo.prefix)
+            await cleanup(pool, queries, joiners.prefix)
 
 
 async def resume_channels(pool, queries, settings: Settings, owner, topology) -> dict:

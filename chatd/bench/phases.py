@@ -1,6 +1,6 @@
 """chatd under load: send throughput, fan-out and latency in one process and across several,
-edits and a reaction storm, a resume of many channels, idle connections held, and history
-paging. Each returns plain figures for the report."""
+edits and a reaction storm, a resume of many channels, an invite accept storm, idle connections
+held, and history paging. Each returns plain figures for the report."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 
 from chatd.bench import processes
-from chatd.bench.database import Topology
+from chatd.bench.database import Member, Topology
 from chatd.bench.flood import LoginFlood
 from chatd.bench.loadgen import LoadGen
 from chatd.bench.stats import merge, percentile, quantiles_ms, summary
@@ -244,6 +244,46 @@ async def history(server: processes.Served, pool, queries, token: str, server_id
             progress(f"history depth {reacted_depth:,} with reactions: p50 {out['reactions']['with']['p50']} ms, "
                      f"without {out['reactions']['without']['p50']} ms")
     return out
+
+
+async def invite_storm(server: processes.Served, pool, queries, owner: Member, joiners: Topology, max_uses: int,
+                       progress) -> dict:
+    """Every user of `joiners` accepts one invite to the owner's server at once; `max_uses` of
+    them may get in. How many did, and how fast the accepts were answered."""
+    before = await member_count(pool, queries, owner.server_id)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        async with http.post(f"{server.url}/chat/servers/{owner.server_id}/invites",
+                             json={"max_uses": max_uses, "max_age_seconds": 0},
+                             headers={"Authorization": f"Bearer {owner.token}"}) as resp:
+            assert resp.status == 201, await resp.text()
+            code = (await resp.json())["code"]
+
+        async def accept(joiner: Member) -> tuple[int, float]:
+            async with http.post(f"{server.url}/chat/invites/{code}/accept",
+                                 headers={"Authorization": f"Bearer {joiner.token}"}) as resp:
+                await resp.read()
+                return resp.status, time.perf_counter()
+
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(accept(joiner) for joiner in joiners.members))
+    after = await member_count(pool, queries, owner.server_id)
+    statuses = Counter(status for status, _ in answers)
+    last_join = max((at for status, at in answers if status == 200), default=started)
+    seconds = max(at for _, at in answers) - started
+    figures = {
+        "users": len(answers), "max_uses": max_uses, "joined": after - before, "accepted": statuses[200],
+        "statuses": {str(status): n for status, n in sorted(statuses.items())},
+        "joins_per_s": round(statuses[200] / (last_join - started), 1) if statuses[200] else 0.0,
+        "answers_per_s": round(len(answers) / seconds, 1), "seconds": round(seconds, 3),
+    }
+    progress(f"invite accept storm: {figures['joined']} of {len(answers)} joined (max_uses {max_uses}), "
+             f"{figures['joins_per_s']:,.0f} joins/s, every accept answered in {seconds:.2f} s "
+             f"({figures['statuses']})")
+    return figures
+
+
+async def member_count(pool, queries, server_id) -> int:
+    return len([row async for row in queries.list_members(pool, server_id=server_id)])
 
 
 def fold(trials: list[dict], key: str) -> dict:

@@ -37,7 +37,7 @@ def _ratio(a, b):
 
 
 def results(settings, db_settings, ceiling, sends, single, multi, flooded, checks: dict, history, depths,
-            held, resumed) -> dict:
+            held, resumed, invites) -> dict:
     send = _median(sends["max"], "msgs_per_s")
     deliveries = _median(single["max"], "deliveries_per_s")
     p50, p99 = _median(single["paced"], "same_p50_ms"), _median(single["paced"], "same_p99_ms")
@@ -74,6 +74,7 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
             "offered_msgs_per_s": multi["offered_msgs_per_s"], "trials": {"p50_ms": cross50, "p99_ms": cross99},
         },
         "login_flood": login_flood(settings, flooded),
+        "invites": invites,
         "connections": {**{k: (round(v, 3) if isinstance(v, float) else v) for k, v in held.items()},
                         "connect_ratio": _ratio(held["connect_per_s"], ceiling["connect_per_s"])},
         "history": {
@@ -201,6 +202,10 @@ def table(r: dict) -> str:
          f"without: {_fmt(g['without_p99_ms'], ' ms')}; {_fmt(g['logins_per_s'], '/s')} logins answered "
          f"({', '.join(f'{k}: {v:,}' for k, v in sorted(g['statuses'].items()))})",
          f"{_fmt(g['ratio'])}x", "≤ 2x without", _ok(g["ratio"], 2.0, "<=")),
+        (f"invite accept storm, {r['invites']['users']} users at once", _fmt(r["invites"]["joins_per_s"], " joins/s"),
+         "", f"{r['invites']['joined']} joined of max_uses {r['invites']['max_uses']}; answers "
+         f"{', '.join(f'{k}: {v:,}' for k, v in r['invites']['statuses'].items())}", "", "exactly max_uses",
+         "yes" if r["invites"]["joined"] == r["invites"]["accepted"] == r["invites"]["max_uses"] else "NO"),
         ("memory per idle connection", _fmt(n["kib_per_conn"], " KiB"), "", "raw aiohttp ≈ 15 KiB", "", "≤ 24 KiB",
          _ok(n["kib_per_conn"], 24, "<=")),
         ("idle connections held", _fmt(n["held"]), "", f"of {n['attempted']:,} opened", "", "15,000",
