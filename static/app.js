@@ -19,6 +19,9 @@ const S = {
   channels: [],
   channelId: null,
   members: [],
+  invites: [], // the selected server's open invites and bans, for its MODERATORs and ADMINs
+  bans: [],
+  preview: null, // the invite code opened, while its preview shows
   eventSeq: new Map(), // channel id -> the last eventSeq the page has of it, for resume
   loading: null, // the selected channel while a history read runs: its changes wait in `held`
   held: [],
@@ -169,6 +172,21 @@ function handleEvent(event) {
     case "servers_data":
       renderServers(Object.values(event.servers));
       break;
+    case "server_joined":
+      addServer(event.server);
+      break;
+    case "invite_created":
+      if (event.serverId === S.serverId && !S.invites.some((i) => i.code === event.invite.code)) {
+        S.invites.unshift(event.invite);
+        renderInvites();
+      }
+      break;
+    case "invite_deleted":
+      if (event.serverId === S.serverId) {
+        S.invites = S.invites.filter((i) => i.code !== event.code);
+        renderInvites();
+      }
+      break;
     case "new_message":
       onMessage(event);
       break;
@@ -231,6 +249,12 @@ function renderServers(list) {
   else if (!S.serverId && list.length) selectServer(list[0].id);
 }
 
+// A server joined (by an invite, or added by someone): listed, and selected when the page asked to.
+function addServer(joined) {
+  S.servers.set(joined.id, joined);
+  renderServers([...S.servers.values()]);
+}
+
 async function selectServer(serverId) {
   S.serverId = serverId;
   for (const li of $("#servers").children) li.classList.toggle("selected", li.dataset.id === serverId);
@@ -239,14 +263,19 @@ async function selectServer(serverId) {
   show($("#channel-form"), role === "ADMIN");
   show($("#member-form"), role !== "MEMBER");
   $("#member-role").disabled = role !== "ADMIN";
+  const staff = role !== "MEMBER";
+  show($("#staff"), staff);
   try {
-    const [channels, members] = await Promise.all([
-      call("GET", `/chat/servers/${serverId}/channels`), call("GET", `/chat/servers/${serverId}/members`)]);
+    const base = `/chat/servers/${serverId}`;
+    const [channels, members, invites, bans] = await Promise.all([
+      call("GET", `${base}/channels`), call("GET", `${base}/members`),
+      staff ? call("GET", `${base}/invites`) : [], staff ? call("GET", `${base}/bans`) : []]);
     if (S.serverId !== serverId) return;
-    S.channels = channels;
-    S.members = members;
+    Object.assign(S, { channels, members, invites, bans });
     renderChannels();
     renderMembers();
+    renderInvites();
+    renderBans();
     const first = channels.find((c) => c.type === "text");
     if (first) selectChannel(first.id);
     else clearChat("no TEXT channel");
@@ -262,14 +291,16 @@ function dropServer(serverId, why) {
   notify(`${why}`, false);
   S.serverId = null;
   S.channelId = null;
-  S.channels = [];
-  S.members = [];
+  Object.assign(S, { channels: [], members: [], invites: [], bans: [] });
   renderChannels();
   renderMembers();
+  renderInvites();
+  renderBans();
   clearChat("No channel selected");
   $("#server-title").textContent = "Channels";
   show($("#channel-form"), false);
   show($("#member-form"), false);
+  show($("#staff"), false);
 }
 
 function renderChannels() {
@@ -287,14 +318,14 @@ function renderMembers() {
     const mayRemove = self || role === "ADMIN" || (role === "MODERATOR" && m.role === "MEMBER");
     return h("li", { dataset: { id: m.user_id } },
       h("span", { class: "name" }, m.username), " ", h("span", { class: "role" }, m.role),
-      mayRemove && h("button", { type: "button", class: "remove", onclick: () => removeMember(m) }, self ? "Leave" : "Remove"));
+      mayRemove && h("button", { type: "button", class: "remove", onclick: () => removeMember(m) }, self ? "Leave" : "Remove"),
+      mayRemove && !self && h("button", { type: "button", class: "ban", onclick: () => ban(m) }, "Ban"));
   }));
 }
 
 function onMemberAdded(event) {
-  if (event.userId === S.me.user_id) {
-    gateway.send({ type: "get_servers" }); // a server we were just added to
-  } else if (event.serverId === S.serverId && !S.members.some((m) => m.user_id === event.userId)) {
+  if (event.userId === S.me.user_id) return; // server_joined brings the server
+  if (event.serverId === S.serverId && !S.members.some((m) => m.user_id === event.userId)) {
     S.members.push({ user_id: event.userId, username: event.username, role: event.role });
     renderMembers();
   }
@@ -312,6 +343,106 @@ function onMemberRemoved(event) {
 async function removeMember(member) {
   try {
     await call("DELETE", `/chat/servers/${S.serverId}/members/${member.user_id}`);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+// ---- invites and bans ----
+
+function renderInvites() {
+  $("#invites").replaceChildren(...S.invites.map((i) =>
+    h("li", { dataset: { code: i.code } },
+      h("code", {}, i.code), " ",
+      h("span", { class: "uses" }, i.max_uses === null ? `${i.uses} uses` : `${i.uses}/${i.max_uses} uses`),
+      h("button", { type: "button", class: "copy", onclick: () => copyInvite(i.code) }, "Copy"),
+      h("button", { type: "button", class: "revoke", onclick: () => revokeInvite(i.code) }, "Revoke"))));
+}
+
+function renderBans() {
+  $("#bans").replaceChildren(...S.bans.map((b) =>
+    h("li", { dataset: { id: b.user_id } },
+      h("span", { class: "name" }, b.username), b.reason && h("span", { class: "reason" }, ` (${b.reason})`),
+      h("button", { type: "button", class: "unban", onclick: () => unban(b) }, "Unban"))));
+}
+
+async function createInvite() {
+  try {
+    await call("POST", `/chat/servers/${S.serverId}/invites`, { max_uses: Number($("#invite-max-uses").value || 0) });
+    $("#invite-max-uses").value = ""; // the list shows it when invite_created arrives
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function copyInvite(code) {
+  try {
+    await navigator.clipboard.writeText(code);
+    notify(`invite code ${code} copied`, false);
+  } catch {
+    notify(`copying is not allowed here: the code is ${code}`);
+  }
+}
+
+async function revokeInvite(code) {
+  try {
+    await call("DELETE", `/chat/servers/${S.serverId}/invites/${encodeURIComponent(code)}`);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function refreshBans() {
+  const serverId = S.serverId;
+  const bans = await call("GET", `/chat/servers/${serverId}/bans`);
+  if (S.serverId === serverId) {
+    S.bans = bans;
+    renderBans();
+  }
+}
+
+async function ban(member) {
+  try {
+    await call("PUT", `/chat/servers/${S.serverId}/bans/${member.user_id}`, {});
+    await refreshBans(); // the member list follows member_removed
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function unban(banned) {
+  try {
+    await call("DELETE", `/chat/servers/${S.serverId}/bans/${banned.user_id}`);
+    await refreshBans();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function openInvite() {
+  const code = $("#invite-code").value.trim();
+  try {
+    const p = await api("GET", `/invites/${encodeURIComponent(code)}`);
+    const expires = p.expires_at ? `expires ${new Date(p.expires_at).toLocaleString()}` : "never expires";
+    $("#invite-preview-text").textContent =
+      `${p.name}: ${p.member_count} member${p.member_count === 1 ? "" : "s"}, ${expires}`;
+    S.preview = code;
+    show($("#invite-preview"), true);
+  } catch (error) {
+    S.preview = null;
+    show($("#invite-preview"), false);
+    fail(error);
+  }
+}
+
+async function joinInvite() {
+  try {
+    const joined = await call("POST", `/chat/invites/${encodeURIComponent(S.preview)}/accept`);
+    show($("#invite-preview"), false);
+    $("#invite-code").value = "";
+    S.selectNext = joined.id;
+    addServer(joined);
+    notify(`joined ${joined.name}`, false);
   } catch (error) {
     fail(error);
   }
@@ -631,6 +762,9 @@ function start() {
       fail(error);
     }
   });
+  onSubmit("#invite-form", createInvite);
+  onSubmit("#invite-open-form", openInvite);
+  $("#invite-join").addEventListener("click", joinInvite);
   onSubmit("#composer", sendMessage);
   $("#composer-text").addEventListener("input", onComposerInput);
   $("#load-older").addEventListener("click", loadOlder);

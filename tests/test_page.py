@@ -627,3 +627,55 @@ async def test_a_resume_that_names_a_channel_of_a_server_the_user_left_is_answer
     resumes = await page.locator("#event-log li.out[data-type='resume'] pre").all_text_contents()
     assert [json.loads(text) for text in resumes] == [{"type": "resume", "channels": {guild.general: 1}}]
     assert tab.console_errors == []
+
+
+async def test_an_admin_invites_a_user_who_previews_and_joins_then_is_banned_and_let_back(open_tab, chatd, alice, bob):
+    """Two users: alice creates and copies an invite, bob opens the code, sees the server and
+    joins; alice bans him (he is dropped live, and refused on his way back), then lifts it."""
+    created = await rest(chatd, "POST", "/chat/servers", alice, {"name": "Club"}, status=201)
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    alice_page, bob_page = alice_tab.page, bob_tab.page
+    await alice_page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=chatd.url)
+    await expect(alice_page.locator("#servers li.selected button")).to_have_text("Club")
+    await alice_page.fill("#invite-max-uses", "5")
+    await alice_page.click("#invite-form button")
+    await expect(alice_page.locator("#invites li .uses")).to_have_text(["0/5 uses"])
+    code = await alice_page.locator("#invites li code").text_content()
+    await alice_page.click("#invites li .copy")
+    await expect(alice_page.locator("#notice")).to_have_text(f"invite code {code} copied")
+    assert await alice_page.evaluate("navigator.clipboard.readText()") == code
+
+    await bob_page.fill("#invite-code", code)
+    await bob_page.click("#invite-open-form button")
+    await expect(bob_page.locator("#invite-preview-text")).to_have_text(re.compile(r"^Club: 1 member, expires "))
+    await bob_page.click("#invite-join")
+    await expect(bob_page.locator("#servers li.selected button")).to_have_text("Club")
+    await expect(bob_page.locator("#channel-title")).to_have_text("# general")
+    await expect(bob_page.locator("#staff")).to_be_hidden()  # a MEMBER manages no invites
+    await expect(alice_page.locator("#members .name")).to_have_text(["alice", "bob"])
+
+    await alice_page.click("#members li:has-text('bob') .ban")
+    await expect(bob_page.locator("#servers li")).to_have_count(0)
+    await expect(alice_page.locator("#bans .name")).to_have_text(["bob"])
+    await expect(alice_page.locator("#members .name")).to_have_text(["alice"])
+    await bob_page.fill("#invite-code", code)
+    await bob_page.click("#invite-open-form button")
+    await bob_page.click("#invite-join")
+    await expect(bob_page.locator("#notice")).to_have_text("you are banned from this server")
+
+    await alice_page.click("#bans li .unban")
+    await expect(alice_page.locator("#bans li")).to_have_count(0)
+    await bob_page.click("#invite-join")
+    await expect(bob_page.locator("#servers li.selected button")).to_have_text("Club")
+    await alice_page.click("#invites li .revoke")
+    await expect(alice_page.locator("#invites li")).to_have_count(0)
+    await bob_page.fill("#invite-code", code)
+    await bob_page.click("#invite-open-form button")
+    await expect(bob_page.locator("#notice")).to_have_text("invite not found")
+    await expect(bob_page.locator("#invite-preview")).to_be_hidden()
+    members = await rest(chatd, "GET", f"/chat/servers/{created['id']}/members", alice)
+    assert [m["username"] for m in members] == ["alice", "bob"]
+    assert alice_tab.console_errors == []
+    assert bob_tab.console_errors == [  # the browser's own lines about the two refusals shown
+        f"Failed to load resource: the server responded with a status of {status}" for status in
+        ("403 (Forbidden)", "404 (Not Found)")]
