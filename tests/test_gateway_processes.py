@@ -250,3 +250,25 @@ async def test_logging_out_everywhere_closes_every_socket_of_the_user_on_every_p
     for ws in bobs:
         [received] = await collect(ws, "new_message", 1, timeout=5)
         assert received["text"] == "still here"
+
+
+async def test_invites_and_joining_by_one_reach_sockets_on_the_other_process(start, http, alice, bob):
+    """alice (ADMIN) and bob are connected to one process; everything happens on the other."""
+    one, two = await start(), await start()
+    server_id, _ = await make_server(http, two, alice)
+    a, b = await ws_connect(http, one, alice), await ws_connect(http, one, bob)
+    async with http.post(f"{two.url}/chat/servers/{server_id}/invites", json={"max_uses": 1},
+                         headers=alice.auth) as resp:
+        code = (await resp.json())["code"]
+    [created] = await collect(a, "invite_created", 1)
+    assert created["invite"]["code"] == code
+    async with http.post(f"{two.url}/chat/invites/{code}/accept", headers=bob.auth) as resp:
+        assert resp.status == 200
+    [joined] = await collect(b, "server_joined", 1)
+    assert (joined["server"]["id"], joined["server"]["role"]) == (server_id, "MEMBER")
+    [added] = await collect(a, "member_added", 1)
+    assert added["userId"] == str(bob.id)
+    async with http.put(f"{two.url}/chat/servers/{server_id}/bans/{bob.id}", json={}, headers=alice.auth) as resp:
+        assert resp.status == 200
+    [removed] = await collect(b, "member_removed", 1)
+    assert removed == {"type": "member_removed", "serverId": server_id, "userId": str(bob.id)}
