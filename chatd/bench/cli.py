@@ -145,7 +145,8 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         history_server = await queries.create_server(pool, name=f"{topology.prefix}history", icon=None,
                                                      creator_id=owner.user_id)
         [_ async for _ in queries.add_members(pool, notify_channel="chatd_bench", server_id=history_server["id"],
-                                              user_ids=[owner.user_id], roles=["ADMIN"], invite_code=None)]  # no one listens
+                                              user_ids=[owner.user_id], roles=["ADMIN"],
+                                              invite_code=None)]  # no one listens
         history_channel = [c async for c in queries.list_channels(pool, server_id=history_server["id"])][0]["id"]
         filler = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=history_server["id"],
                                               name="filler", type="TEXT", position=None)

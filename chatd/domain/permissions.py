@@ -292,10 +292,9 @@ async def require_accept(app: Mapping, user: User, code: str) -> tuple[UUID, boo
     """The invite's server and whether the caller is in it already; 404 unless it is open, 403
     when the caller is banned from it."""
     row = await app[keys.queries].get_invite_access(app[keys.pool], code=code, user_id=user.user_id)
-    facts = None if row is None else InviteFacts(row["server_id"], row["open"], row["member"], row["banned"])
-    member = check_accept(facts)
-    assert facts is not None
-    return facts.server_id, member
+    member = check_accept(None if row is None else InviteFacts(row["server_id"], row["open"], row["member"],
+                                                               row["banned"]))
+    return row["server_id"], member
 
 
 async def require_not_banned(app: Mapping, server_id: UUID, user_id: UUID) -> None:

@@ -21,8 +21,8 @@ import msgspec
 
 from chatd import keys
 from chatd.domain.notes import (
-    ChangeNote, ChannelCreatedNote, InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note,
-    ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
+    ChangeNote, ChannelCreatedNote, InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote,
+    MessageNote, MessageUpdatedNote, Note, ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
 )
 from chatd.domain.views import server_view
 from chatd.gateway import outbound

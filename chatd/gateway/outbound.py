@@ -18,9 +18,9 @@ import msgspec
 
 from chatd.domain.errors import Refused
 from chatd.domain.notes import (
-    ChangeNote, ChannelCreatedNote, InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote,
-    MessagesDeletedNote, MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReplyNote,
-    ServerDeletedNote, TypingNote, decode_note,
+    ChangeNote, ChannelCreatedNote, InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote,
+    MessageDeletedNote, MessageNote, MessagesDeletedNote, MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote,
+    ReactionsClearedNote, ReplyNote, ServerDeletedNote, TypingNote, decode_note,
 )
 from chatd.domain.schemas import Server, User
 from chatd.domain.views import clock_time
