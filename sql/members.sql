@@ -63,6 +63,16 @@ SELECT a.server_id, a.user_id, u.username, a.role, a.joined_at,
   FROM added a
   JOIN users u ON u.user_id = a.user_id;
 
+-- name: share_server(server_id)$
+-- Before a join (add_members, in the same transaction): waits for a ban in progress, which
+-- holds the server row FOR UPDATE, so that the join's statement, whose snapshot is taken
+-- after this, sees the ban. (Waiting inside add_members would not: its snapshot is older.)
+-- Joins share the row with each other.
+SELECT id
+  FROM chatserver
+ WHERE id = :server_id
+   FOR SHARE;
+
 -- name: lock_server(server_id)$
 -- Locks the server row for the rest of the transaction, so two concurrent removals or
 -- demotions cannot both see "another ADMIN remains" and leave the server without one.

@@ -233,3 +233,19 @@ async def test_a_member_cannot_ban_and_a_ban_of_no_one_is_404(client, alice, bob
     assert (resp.status, await resp.json()) == (403, {"detail": "only a MODERATOR or ADMIN can ban members"})
     resp = await client.put(f"{server.url}/bans/00000000-0000-0000-0000-000000000000", headers=alice.auth)
     assert (resp.status, await resp.json()) == (404, {"detail": "user not found"})
+
+
+async def test_an_accept_that_waits_for_a_ban_in_progress_is_refused_once_it_commits(
+        client, db, alice, bob, server, lock_waiters):
+    """The ban's transaction holds the server row (as PUT .../bans does) while bob accepts:
+    his join waits for it, then sees the ban and lets him in nowhere."""
+    created = await invite(client, server, alice)
+    async with db.transaction():
+        await db.execute("SELECT id FROM chatserver WHERE id = $1 FOR UPDATE", server.id)
+        await db.execute("INSERT INTO server_ban (server_id, user_id, banned_by) VALUES ($1, $2, $3)",
+                         server.id, bob.id, alice.id)
+        accepting = asyncio.ensure_future(accept(client, bob, created["code"]))
+        await lock_waiters(1)
+    resp = await accepting
+    assert (resp.status, await resp.json()) == (403, {"detail": "you are banned from this server"})
+    assert await member_ids(client, server, alice) == {str(alice.id)}

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from chatd import keys
-from chatd.domain import permissions
+from chatd.domain import members, permissions
 from chatd.domain.errors import NotFound
 from chatd.domain.ratelimit import within_limit
 from chatd.domain.schemas import Invite, InvitePreview, Server, User
@@ -77,9 +77,7 @@ async def accept_invite(app: Mapping, user: User, code: str) -> Server:
         raise NotFound(permissions.INVITE_NOT_FOUND)
     server_id, member = await permissions.require_accept(app, user, code)
     if not member:
-        [_ async for _ in app[keys.notes].emit(
-            app[keys.queries].add_members, app[keys.pool], server_id=server_id, user_ids=[user.user_id],
-            roles=["MEMBER"], invite_code=code)]
+        await members.join(app, server_id, [user.user_id], ["MEMBER"], invite_code=code)
     # Joined now, or a member already; else the invite closed (or a ban came) meanwhile: 404 or 403.
     row = await app[keys.queries].get_server_for_member(app[keys.pool], server_id=server_id, user_id=user.user_id)
     if row is None:

@@ -23,15 +23,24 @@ async def add_member(app: Mapping, actor: User, server_id: UUID, user_id: UUID |
     events when member_added arrives."""
     permissions.check_add_member(await permissions.require_member(app, actor, server_id), role)
     target_id = await _resolve_user(app, user_id, username)
-    rows = [row async for row in app[keys.notes].emit(
-        app[keys.queries].add_members, app[keys.pool], server_id=server_id, user_ids=[target_id], roles=[role],
-        invite_code=None)]
+    rows = await join(app, server_id, [target_id], [role])
     if not rows:
         # Banned, already a member, or the server was deleted since the check above (404 then).
         await permissions.require_member(app, actor, server_id)
         await permissions.require_not_banned(app, server_id, target_id)
         raise Conflict("already a member of this server")
     return member_view(rows[0])
+
+
+async def join(app: Mapping, server_id: UUID, user_ids: list[UUID], roles: list[str],
+               invite_code: str | None = None) -> list:
+    """Users join a server (add_members: its rows, one per new member) after any ban of the
+    server in progress has committed: a user banned meanwhile joins not."""
+    queries = app[keys.queries]
+    async with app[keys.pool].acquire() as con, con.transaction():
+        await queries.share_server(con, server_id=server_id)
+        return [row async for row in app[keys.notes].emit(
+            queries.add_members, con, server_id=server_id, user_ids=user_ids, roles=roles, invite_code=invite_code)]
 
 
 async def remove_member(app: Mapping, actor: User, server_id: UUID, target_id: UUID) -> None:
