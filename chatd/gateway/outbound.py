@@ -22,7 +22,7 @@ from chatd.domain.notes import (
     MessageDeletedNote, MessageNote, MessagesDeletedNote, MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote,
     ReactionsClearedNote, ReplyNote, ServerDeletedNote, TypingNote, decode_note,
 )
-from chatd.domain.schemas import Server, User
+from chatd.domain.schemas import Invite, Server, User
 from chatd.domain.views import clock_time
 from chatd.gateway.framing import encode
 
@@ -161,9 +161,8 @@ def invite_created(note: InviteCreatedNote) -> bytes:
     """The invite as REST answers it, for the server's ADMINs and MODERATORs."""
     return encode({
         "type": "invite_created", "serverId": note.server_id,
-        "invite": {"code": note.code, "server_id": note.server_id, "created_by": note.created_by,
-                   "created_at": note.created_at, "expires_at": note.expires_at, "max_uses": note.max_uses,
-                   "uses": note.uses},
+        "invite": Invite(note.code, note.server_id, note.created_by, note.created_at, note.expires_at,
+                         note.max_uses, note.uses),
     })
 
 
