@@ -1,0 +1,12 @@
+DROP VIEW channel_reader;
+DROP TABLE user_block;
+DROP TABLE dm_pair;
+DROP TABLE dm_recipient;
+DELETE FROM chatchannel WHERE server_id IS NULL;
+DROP INDEX ix_chatchannel_owner_id;
+ALTER TABLE chatchannel DROP COLUMN owner_id;
+ALTER TABLE chatchannel DROP CONSTRAINT chatchannel_server_or_dm;
+ALTER TABLE chatchannel DROP CONSTRAINT chatchannel_type_check;
+ALTER TABLE chatchannel ADD CONSTRAINT chatchannel_type_check CHECK (type IN ('TEXT', 'VOICE'));
+ALTER TABLE chatmessage ALTER COLUMN server_id SET NOT NULL;
+ALTER TABLE chatchannel ALTER COLUMN server_id SET NOT NULL;
