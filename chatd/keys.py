@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.domain.changes import ChangeCommit
     from chatd.domain.notes import NoteBus
     from chatd.domain.passwords import Hashing
+    from chatd.domain.presence import NodePresence
     from chatd.domain.ratelimit import RateLimiter
     from chatd.domain.tokens import TokenUsers, VerifiedTokens
     from chatd.gateway.connects import ConnectLookup
@@ -40,3 +41,4 @@ connect_lookup = web.AppKey["ConnectLookup"]("connect_lookup")
 group_commit = web.AppKey["GroupCommit"]("group_commit")
 availability = web.AppKey["Availability"]("availability")
 hashing = web.AppKey["Hashing"]("hashing")
+presence = web.AppKey["NodePresence"]("presence")

@@ -75,16 +75,55 @@ SELECT pg_notify(:notify_channel, json_build_object(
 -- they no longer exist or deleted their account) with each server they are a member of, one
 -- row each (server columns NULL, one row, when they are in none), and what revokes tokens:
 -- the user's tokens_valid_after and which of the tokens' ids were revoked (NULL: none).
+-- With presence: the status the user set (`own_status`) and, on the user's first row only, the
+-- co-members and conversation peers others see online, idle or dnd (`presences`, JSON
+-- {user id: status}, at most 1,000; NULL: none). Each server's shown members are read once
+-- per batch, however many of its members connect in it.
 WITH revoked AS (
     SELECT user_id, array_agg(jti) AS jtis
       FROM revoked_token
      WHERE jti = any(:jtis::uuid[])
      GROUP BY user_id
+), their_servers AS (
+    SELECT DISTINCT server_id FROM servermembership WHERE user_id = any(:user_ids::uuid[])
+), shown AS (
+    SELECT t.server_id, o.user_id, o.shown
+      FROM their_servers t
+     CROSS JOIN LATERAL (
+        SELECT m.user_id, p.shown
+          FROM servermembership m
+          JOIN user_presence p ON p.user_id = m.user_id
+         WHERE m.server_id = t.server_id
+           AND p.shown <> 'offline'
+         LIMIT 1001) AS o
+), presences AS (
+    SELECT me.user_id, jsonb_object_agg(x.user_id, x.shown)::text AS presences
+      FROM unnest(:user_ids::uuid[]) AS me (user_id)
+     CROSS JOIN LATERAL (
+        SELECT DISTINCT s.user_id, s.shown
+          FROM servermembership m
+          JOIN shown s ON s.server_id = m.server_id
+         WHERE m.user_id = me.user_id
+           AND s.user_id <> me.user_id
+        UNION
+        SELECT o.user_id, p.shown
+          FROM dm_recipient r
+          JOIN dm_recipient o ON o.channel_id = r.channel_id AND o.user_id <> r.user_id
+          JOIN user_presence p ON p.user_id = o.user_id
+         WHERE r.user_id = me.user_id
+           AND p.shown <> 'offline'
+         LIMIT 1000) AS x
+     GROUP BY me.user_id
 )
 SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis,
+       coalesce(op.status, 'online') AS own_status,
+       CASE WHEN row_number() OVER (PARTITION BY u.user_id ORDER BY s.created_at, s.id) = 1
+            THEN pr.presences END AS presences,
        s.id, s.name, s.icon, s.creator_id, s.created_at, m.role
   FROM users u
   LEFT JOIN revoked r ON r.user_id = u.user_id
+  LEFT JOIN user_presence op ON op.user_id = u.user_id
+  LEFT JOIN presences pr ON pr.user_id = u.user_id
   LEFT JOIN servermembership m ON m.user_id = u.user_id
   LEFT JOIN chatserver s ON s.id = m.server_id
  WHERE u.user_id = any(:user_ids::uuid[])

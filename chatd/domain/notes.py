@@ -152,6 +152,19 @@ class ServerDeletedNote(Note, tag="server_deleted"):
     server_id: UUID
 
 
+class PresenceNote(Note, tag="presence"):
+    """What others see of a user changed (`status`: online, idle, dnd or offline); `own_status`
+    is what the user set, for their own sockets. `servers` and `peers` (users sharing a
+    conversation with them) say where it goes; None when there were too many for NOTIFY: the
+    listener reads them."""
+
+    user_id: UUID
+    status: str
+    own_status: str
+    servers: list[UUID] | None
+    peers: list[UUID] | None
+
+
 class TokensRevokedNote(Note, tag="tokens_revoked"):
     """The user's token `jti` was revoked (a logout), or every token of theirs issued before
     `valid_after` (logout everywhere, a password change, account deletion); `valid_after` is

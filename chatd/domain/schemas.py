@@ -243,3 +243,18 @@ class Problem(msgspec.Struct):
 
 class Health(msgspec.Struct):
     status: str
+
+
+# Presence: what a user sets, and what others see (`offline`: no socket anywhere, or invisible).
+Status = Literal["online", "idle", "dnd", "invisible"]
+ShownStatus = Literal["online", "idle", "dnd", "offline"]
+
+
+class PresenceBody(Body):
+    status: Status
+
+
+class MemberPresence(msgspec.Struct):
+    user_id: UUID
+    username: str
+    status: ShownStatus

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from chatd.domain.notes import ChangeNote, TokensRevokedNote
+from chatd.domain.notes import ChangeNote, PresenceNote, TokensRevokedNote
 from chatd.domain.tokens import TOKEN_REVOKED, Claims
 from chatd.gateway import outbound
 from chatd.gateway.connection import UNAUTHORIZED, Connection
@@ -86,24 +86,54 @@ class Hub:
         self.channel_seq[channel_id] = seq
         frames: dict[Any, bytes] = {}
         recipients = self._by_server.get(event.server_id, ())
-        outbox = self._outbox
         for conn in recipients:
             frame = frames.get(conn.zone)
             if frame is None:
                 frame = frames[conn.zone] = outbound.change(event, conn.zone)
-            if not conn.accepts(channel_id, seq, frame):
-                continue
-            if outbox is None:
-                conn.send(frame)
-            elif conn in outbox:
-                outbox[conn].append(frame)
-            else:
-                outbox[conn] = [frame]
+            if conn.accepts(channel_id, seq, frame):
+                self._post(conn, frame)
         if recipients and self._metrics is not None:
             self._metrics.deliveries.inc(len(recipients))  # once per broadcast, not per socket
 
+    def deliver_presence(self, note: PresenceNote, servers: list[UUID], peers: list[UUID]) -> None:
+        """A presence change to each socket of the servers' members and of the peers, once per
+        socket however many servers or conversations it shares with the user; the user's own
+        sockets get what they set (`invisible` where others see `offline`)."""
+        if len(servers) == 1 and not peers:  # the common case: no set to build
+            recipients: Iterable[Connection] = self._by_server.get(servers[0], ())
+        else:
+            found: set[Connection] = set()
+            for server_id in servers:
+                found.update(self._by_server.get(server_id, ()))
+            for peer in peers:
+                found.update(self.active_connections.get(peer, ()))
+            recipients = found
+        user_id, sent = note.user_id, 0
+        frame = outbound.presence_update(user_id, note.status)
+        for conn in recipients:
+            if conn.user.user_id != user_id:
+                self._post(conn, frame)
+                sent += 1
+        own = self.active_connections.get(user_id, ())
+        if own:
+            own_frame = outbound.presence_update(user_id, note.own_status)
+            for conn in own:
+                self._post(conn, own_frame)
+        if self._metrics is not None:
+            self._metrics.presence_deliveries.inc(sent + len(own))
+
+    def _post(self, conn: Connection, frame: bytes) -> None:
+        """Send now, or while corked, after the burst's earlier frames to the same socket."""
+        outbox = self._outbox
+        if outbox is None:
+            conn.send(frame)
+        elif conn in outbox:
+            outbox[conn].append(frame)
+        else:
+            outbox[conn] = [frame]
+
     def cork(self) -> None:
-        """Hold change frames until uncork(): the changes of one burst of notes then reach
+        """Hold change and presence frames until uncork(): the changes of one burst of notes then reach
         each socket in one write, not one write (and one wake-up of the peer) each."""
         self._outbox = {}
 

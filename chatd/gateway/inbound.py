@@ -12,7 +12,7 @@ import msgspec
 from msgspec import Meta
 
 from chatd.domain.errors import BadInput
-from chatd.domain.schemas import MessageText
+from chatd.domain.schemas import MessageText, Status
 
 
 class Frame(msgspec.Struct, tag_field="type"):
@@ -62,7 +62,11 @@ class Identify(Frame, tag="identify"):
     token: str
 
 
-ClientFrame = Union[SendMessage, TypingStart, TypingStop, GetServers, Resume, Identify]
+class PresenceUpdate(Frame, tag="presence_update"):
+    status: Status
+
+
+ClientFrame = Union[SendMessage, TypingStart, TypingStop, GetServers, Resume, Identify, PresenceUpdate]
 _decoder = msgspec.json.Decoder(ClientFrame)
 
 

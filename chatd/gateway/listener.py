@@ -22,7 +22,7 @@ import msgspec
 from chatd import keys
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote,
-    MessageNote, MessageUpdatedNote, Note, ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
+    MessageNote, MessageUpdatedNote, Note, PresenceNote, ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
 )
 from chatd.domain.views import server_view
 from chatd.gateway import outbound
@@ -51,6 +51,7 @@ class Listener:
             InviteDeletedNote: self._invite_deleted,
             ServerDeletedNote: self._server_deleted,
             TokensRevokedNote: self._tokens_revoked,
+            PresenceNote: self._presence_elsewhere,
         }
 
     # The bus's Receiver: called from its connection's callbacks, so they only queue.
@@ -90,6 +91,9 @@ class Listener:
             note = item if isinstance(item, CatchUp) else decode_note(item)
             if isinstance(note, ChangeNote) and note.complete:
                 self._deliver(note)  # the common case, corked with the rest of the burst
+                return
+            if isinstance(note, PresenceNote) and note.servers is not None and note.peers is not None:
+                hub.deliver_presence(note, note.servers, note.peers)  # corked too
                 return
             hub.uncork()  # what may wait (a read, a catch-up) or is not a change goes after the burst so far
             try:
@@ -169,6 +173,12 @@ class Listener:
     async def _server_deleted(self, note: ServerDeletedNote) -> None:
         self._hub.broadcast_to_server(note.server_id, outbound.server_deleted(note))
         self._hub.drop_server(note.server_id)
+
+    async def _presence_elsewhere(self, note: PresenceNote) -> None:
+        """A presence change whose rooms did not fit its note: read them."""
+        app = self._app
+        row = await app[keys.queries].get_presence_rooms(app[keys.pool], user_id=note.user_id)
+        self._hub.deliver_presence(note, row["servers"], row["peers"])
 
     async def _tokens_revoked(self, note: TokensRevokedNote) -> None:
         self._hub.revoke_tokens(note)

@@ -27,10 +27,14 @@ from chatd.domain.views import clock_time
 from chatd.gateway.framing import encode
 
 
-def connected(user: User, servers: list[Server], heartbeat_seconds: float) -> bytes:
+def connected(user: User, servers: list[Server], heartbeat_seconds: float, status: str,
+              presences: str | None) -> bytes:
+    """`status`: what the user set; `presences`: the JSON {user id: status} of those who share a
+    server or a conversation with them and are not offline, as the connect query built it."""
     return encode({
         "type": "connected", "message": "Connected to chat server", "user_id": user.user_id,
         "username": user.username, "servers": servers, "heartbeatInterval": int(heartbeat_seconds * 1000),
+        "status": status, "presences": msgspec.Raw(presences.encode()) if presences else {},
     })
 
 
@@ -139,6 +143,10 @@ def typing(note: TypingNote) -> bytes:
         "username": note.username, "userId": note.user_id,
         "serverId": note.server_id, "channelId": note.channel_id,
     })
+
+
+def presence_update(user_id: UUID, status: str) -> bytes:
+    return encode({"type": "presence_update", "userId": user_id, "status": status})
 
 
 def servers_data(servers: Iterable[Server]) -> bytes:

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from chatd import keys
 from chatd.config import RateLimit
-from chatd.domain import permissions
+from chatd.domain import permissions, presence
 from chatd.domain.errors import BadInput, Refused
 from chatd.domain.messages import post_message
 from chatd.domain.notes import decode_note, message_note
@@ -25,7 +25,8 @@ from chatd.domain.views import server_view
 from chatd.gateway import outbound
 from chatd.gateway.connection import Connection
 from chatd.gateway.inbound import (
-    BadFrame, Frame, GetServers, Identify, Resume, SendMessage, TypingStart, TypingStop, decode_frame,
+    BadFrame, Frame, GetServers, Identify, PresenceUpdate, Resume, SendMessage, TypingStart, TypingStop,
+    decode_frame,
 )
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,9 @@ class Session:
         app = self.app
         rows = app[keys.queries].list_servers_of_user(app[keys.pool], user_id=self.user.user_id)
         self.connection.send(outbound.servers_data([server_view(row) async for row in rows]))
+
+    async def presence_update(self, frame: PresenceUpdate) -> None:
+        await presence.set_status(self.app, self.user, frame.status)
 
     async def identify_again(self, frame: Identify) -> None:
         raise BadFrame("already identified")
@@ -213,4 +217,5 @@ ROUTES: dict[type[Frame], Callable[[Session, Frame], Awaitable[None]]] = {
     GetServers: Session.get_servers,
     Resume: Session.resume,
     Identify: Session.identify_again,
+    PresenceUpdate: Session.presence_update,
 }

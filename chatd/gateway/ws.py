@@ -65,14 +65,15 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     if found is None:
         await ws.close(code=UNAUTHORIZED, message=b"token names no user")
         return ws
-    user, servers = found
+    user, servers = found.user, found.servers
     zone, zone_error = _zone(request.query.get("tz"))
     connection = Connection(ws, request, user, token, zone, {s.id for s in servers}, config.send_queue_frames,
                             app[keys.metrics].slow_consumers)
     hub.connect(user.user_id, connection)
+    app[keys.presence].opened(user.user_id)
     log.debug("event=ws_connected user_id=%s", user.user_id)  # ws_disconnected and the access line say the rest
     try:
-        connection.send(outbound.connected(user, servers, config.heartbeat_seconds))
+        connection.send(outbound.connected(user, servers, config.heartbeat_seconds, found.status, found.presences))
         if zone_error:
             connection.send(outbound.error(zone_error))
         session = Session(app, connection)
@@ -83,6 +84,7 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
                 connection.send(outbound.error("binary frames are not supported; send JSON text"))
     finally:
         hub.disconnect(user.user_id, connection)
+        app[keys.presence].closed(user.user_id)
         await app[keys.typing].forget(user, connection)
         await connection.flush_and_stop()
         log.info("event=ws_disconnected user_id=%s code=%s", user.user_id, ws.close_code)

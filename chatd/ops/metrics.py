@@ -26,6 +26,8 @@ class Metrics:
         self.messages_ws = accepted.labels(transport="ws")
         self.deliveries = Counter("chatd_message_deliveries", "new_message events queued to sockets",
                                   registry=registry)
+        self.presence_deliveries = Counter("chatd_presence_deliveries", "presence_update events queued to sockets",
+                                           registry=registry)
         self.slow_consumers = Counter("chatd_slow_consumers_dropped",
                                       "Sockets closed (4008) because their send queue filled", registry=registry)
         refused = Counter("chatd_database_unavailable_refusals",

@@ -1,0 +1,2 @@
+DROP TABLE chatd_node_user;
+DROP TABLE user_presence;
