@@ -20,7 +20,8 @@ from chatd.store.pool import DB_ERRORS
 
 log = logging.getLogger(__name__)
 
-# A row not refreshed for this many beats belongs to a process that died without a clean stop.
+# A row not refreshed for this many beats belongs to a process that died without a clean stop
+# (and at least as long as its users stay shown connected: dead_seconds).
 STALE_BEATS = 6
 
 
@@ -55,7 +56,7 @@ async def _beat(app: web.Application, node: dict, interval: float) -> None:
         async with asyncio.timeout(interval):  # not wait_for: see chatd.store.notify
             swept = await queries.upsert_node(
                 pool, **node, connections=hub.connection_count, users=len(hub.active_connections),
-                stale_seconds=interval * STALE_BEATS, dead_seconds=dead)
+                stale_seconds=max(interval * STALE_BEATS, dead), dead_seconds=dead)
             if swept:
                 presence.rewrite()
             else:

@@ -1,0 +1,95 @@
+"""Presence across real chatd processes on one database: one frame per socket wherever it is,
+a reconnect to another process within the grace, and a process that dies."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+from test_gateway_processes import make_server, ws_connect
+
+
+async def updates_of(ws, person, wait: float) -> list[str]:
+    """The statuses of every presence_update about `person` within `wait` seconds."""
+    got = []
+    deadline = time.monotonic() + wait
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            event = await ws.receive_json(timeout=left)
+        except asyncio.TimeoutError:
+            break
+        if event["type"] == "presence_update" and event["userId"] == str(person.id):
+            got.append(event["status"])
+    return got
+
+
+async def first_update_of(ws, person, timeout: float) -> tuple[str, float]:
+    """The status of the next presence_update about `person`, and when it came."""
+    deadline = time.monotonic() + timeout
+    while True:
+        event = await ws.receive_json(timeout=max(0.01, deadline - time.monotonic()))
+        if event["type"] == "presence_update" and event["userId"] == str(person.id):
+            return event["status"], time.monotonic()
+
+
+async def test_each_socket_on_either_process_gets_one_frame_per_change(start, http, alice, bob, carol):
+    one, two = await start(), await start()
+    for _ in range(3):
+        await make_server(http, one, alice, bob)
+    await make_server(http, two, carol)
+    alices = [await ws_connect(http, one, alice), await ws_connect(http, one, alice), await ws_connect(http, two, alice)]
+    watcher = await ws_connect(http, two, carol)
+    b = await ws_connect(http, two, bob)
+    assert await first_update_of(b, bob, 5) is not None  # bob is online
+    for status in ("idle", "dnd", "invisible", "online"):
+        await b.send_json({"type": "presence_update", "status": status})
+    seen = await asyncio.gather(*(updates_of(ws, bob, 3) for ws in alices))
+    assert seen == [["online", "idle", "dnd", "offline", "online"]] * 3
+    assert await updates_of(watcher, bob, 0.1) == []
+
+
+async def test_a_reconnect_to_another_process_within_the_grace_shows_no_offline_and_online(start, http, alice, bob):
+    one, two = await start(), await start()
+    await make_server(http, one, alice, bob)
+    a = await ws_connect(http, two, alice)
+    b = await ws_connect(http, one, bob)
+    assert (await first_update_of(a, bob, 5))[0] == "online"
+    await b.close()
+    await asyncio.sleep(1)
+    b = await ws_connect(http, two, bob)
+    assert await updates_of(a, bob, 12) == []  # past process one's grace, and bob is still online
+    await b.close()
+    closed = time.monotonic()
+    status, when = await first_update_of(a, bob, 15)
+    assert status == "offline" and 9.5 < when - closed < 12
+
+
+async def test_the_users_of_a_process_that_dies_turn_offline_within_the_bound(start, http, alice, bob):
+    # The bound: the larger of the 10 s grace and two heartbeats plus a node interval (21 s here).
+    settings = {"CHATD_HEARTBEAT": "10", "CHATD_NODE_INTERVAL": "1"}
+    one, two = await start(**settings), await start(**settings)
+    await make_server(http, one, alice, bob)
+    a = await ws_connect(http, two, alice)
+    b = await ws_connect(http, one, bob)
+    assert (await first_update_of(a, bob, 5))[0] == "online"
+    one.process.send_signal(signal.SIGKILL)
+    killed = time.monotonic()
+    await one.process.wait()
+    status, when = await first_update_of(a, bob, 25)
+    assert status == "offline"
+    assert 9 < when - killed < 21
+    await b.close()
+
+
+async def test_the_users_of_a_process_that_stops_stay_online_for_the_grace(start, http, alice, bob):
+    one, two = await start(CHATD_NODE_INTERVAL="1"), await start(CHATD_NODE_INTERVAL="1")
+    await make_server(http, one, alice, bob)
+    a = await ws_connect(http, two, alice)
+    b = await ws_connect(http, one, bob)
+    assert (await first_update_of(a, bob, 5))[0] == "online"
+    await one.stop()
+    stopped = time.monotonic()
+    status, when = await first_update_of(a, bob, 15)
+    assert status == "offline" and 9.5 < when - stopped < 13
+    await b.close()
