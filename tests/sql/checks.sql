@@ -31,7 +31,7 @@ SELECT c.server_id, c.id, :user_id, 'message ' || i,
 -- name: fill_history#
 -- The EXPLAIN test's data, set-based: 3,000 users in 20 servers (each user in two of them:
 -- 6,000 memberships), one TEXT channel per server, and 100,000 messages spread over the
--- channels, one second apart. Statistics are refreshed so plans see the real sizes.
+-- channels, one second apart; their presence, a third of them online. Statistics are refreshed so plans see the real sizes.
 INSERT INTO users (username)
 SELECT 'bulk' || i FROM generate_series(1, 3000) i;
 
@@ -66,7 +66,15 @@ SELECT c.server_id, c.id, a.ids[1 + i % 3000], 'bulk message ' || i,
   JOIN channels c ON c.k = i % 20
  CROSS JOIN authors a;
 
-ANALYZE users, chatserver, chatchannel, chatmessage, servermembership;
+-- Everyone has been seen; a third of them are connected (on one process), shown online.
+INSERT INTO user_presence (user_id, shown)
+SELECT user_id, CASE WHEN hashtext(username) % 3 = 0 THEN 'online' ELSE 'offline' END
+  FROM users WHERE username LIKE 'bulk%';
+
+INSERT INTO chatd_node_user (node_id, user_id)
+SELECT '00000000-0000-0000-0000-000000000001', user_id FROM user_presence WHERE shown = 'online';
+
+ANALYZE users, chatserver, chatchannel, chatmessage, servermembership, user_presence, chatd_node_user;
 
 -- name: get_history_sample()^
 -- Real parameter values for the EXPLAINed queries: a member of a bulk server, one of its
