@@ -41,10 +41,11 @@ WITH involved AS (
     SELECT c.user_id, c.shown_before, c.status,
            CASE WHEN c.connected AND c.status <> 'invisible' THEN c.status ELSE 'offline' END AS shown
       FROM (SELECT i.user_id, i.shown_before, coalesce(s.status, p.status) AS status,
-                   i.nodes_before + (SELECT count(*) FROM added a WHERE a.user_id = i.user_id)
-                                  - (SELECT count(*) FROM removed r WHERE r.user_id = i.user_id) > 0 AS connected
+                   i.nodes_before + coalesce(a.n, 0) - coalesce(r.n, 0) > 0 AS connected
               FROM involved i
               JOIN user_presence p ON p.user_id = i.user_id
+              LEFT JOIN (SELECT user_id, count(*) AS n FROM added GROUP BY user_id) AS a ON a.user_id = i.user_id
+              LEFT JOIN (SELECT user_id, count(*) AS n FROM removed GROUP BY user_id) AS r ON r.user_id = i.user_id
               LEFT JOIN unnest(:status_user_ids::uuid[], :statuses::text[]) AS s(user_id, status)
                      ON s.user_id = i.user_id) AS c
 ), saved AS (

@@ -4,6 +4,7 @@ import { api, ApiError, historyPage, messagesPath } from "./api.js";
 import { Gateway } from "./gateway.js";
 import { logClose, logFrame, setupDevPanel, showToken } from "./dev.js";
 import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js";
+import { Presence } from "./presence.js";
 
 const PAGE = 50;
 const RESUME_CHANNELS = 1000; // a resume frame names at most this many channels
@@ -57,6 +58,8 @@ const gateway = new Gateway({
   },
 });
 
+const presence = new Presence($("#status-picker"), (status) => gateway.send({ type: "presence_update", status }));
+
 function notify(text, isError = true) {
   const el = $("#notice");
   el.textContent = text;
@@ -101,6 +104,7 @@ function signOut() {
   Object.assign(S, { token: null, me: null, serverId: null, channelId: null, channels: [], members: [] });
   S.servers.clear();
   S.eventSeq.clear();
+  presence.reset(null, null, {});
   $("#whoami").textContent = "";
   showToken(null);
   show($("#auth"), true);
@@ -166,8 +170,12 @@ function handleEvent(event) {
   switch (event.type) {
     case "connected":
       S.retries = 0;
+      presence.reset(event.user_id, event.status, event.presences);
       renderServers(event.servers);
       if (S.resumeOnConnect) resume();
+      break;
+    case "presence_update":
+      presence.update(event);
       break;
     case "servers_data":
       renderServers(Object.values(event.servers));
@@ -317,7 +325,7 @@ function renderMembers() {
     const self = m.user_id === S.me?.user_id;
     const mayRemove = self || role === "ADMIN" || (role === "MODERATOR" && m.role === "MEMBER");
     return h("li", { dataset: { id: m.user_id } },
-      h("span", { class: "name" }, m.username), " ", h("span", { class: "role" }, m.role),
+      presence.dot(m.user_id), h("span", { class: "name" }, m.username), " ", h("span", { class: "role" }, m.role),
       mayRemove && h("button", { type: "button", class: "remove", onclick: () => removeMember(m) }, self ? "Leave" : "Remove"),
       mayRemove && !self && h("button", { type: "button", class: "ban", onclick: () => ban(m) }, "Ban"));
   }));

@@ -679,3 +679,32 @@ async def test_an_admin_invites_a_user_who_previews_and_joins_then_is_banned_and
     assert bob_tab.console_errors == [  # the browser's own lines about the two refusals shown
         f"Failed to load resource: the server responded with a status of {status}" for status in
         ("403 (Forbidden)", "404 (Not Found)")]
+
+
+async def test_presence_dots_follow_each_users_status_picker_live(chatd, db, open_tab, alice, bob, guild):
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    alice_page, bob_page = alice_tab.page, bob_tab.page
+    await alice_page.click("#servers li button")
+    await bob_page.click("#servers li button")
+    bob_dot = alice_page.locator(f"#members .presence[data-user='{bob.id}']")
+    alice_dot = bob_page.locator(f"#members .presence[data-user='{alice.id}']")
+    await expect(bob_dot).to_have_attribute("data-status", "online")
+    await expect(alice_dot).to_have_attribute("data-status", "online")
+    await expect(bob_page.locator("#status-picker")).to_have_value("online")
+
+    await bob_page.select_option("#status-picker", "dnd")
+    await expect(bob_dot).to_have_attribute("data-status", "dnd")
+    await expect(bob_dot).to_have_attribute("title", "do not disturb")
+    await bob_page.select_option("#status-picker", "invisible")
+    await expect(bob_dot).to_have_attribute("data-status", "offline")
+    await expect(bob_page.locator(f"#members .presence[data-user='{bob.id}']")).to_have_attribute(
+        "data-status", "invisible")  # bob sees what he set
+    await alice_page.select_option("#status-picker", "idle")
+    await expect(alice_dot).to_have_attribute("data-status", "idle")
+
+    again = await open_tab(bob)  # the status is kept: a new tab of bob's starts with it
+    await expect(again.page.locator("#status-picker")).to_have_value("invisible")
+    await bob_page.select_option("#status-picker", "online")
+    await expect(again.page.locator("#status-picker")).to_have_value("online")
+    await expect(bob_dot).to_have_attribute("data-status", "online")
+    assert alice_tab.console_errors == bob_tab.console_errors == again.console_errors == []

@@ -20,7 +20,8 @@ from chatd.bench.stats import merge, percentile, quantiles_ms, summary
 
 TEXT_BYTES = 16  # new_message frames of ~330 bytes: the product spec's fields plus a short text
 # What the load generators do in each kind of trial (chatd.bench.worker's modes).
-LOADGEN_MODES = {"max": "max", "paced": "rate", "flooded": "rate", "react": "react", "edit": "edit"}
+LOADGEN_MODES = {"max": "max", "paced": "rate", "flooded": "rate", "react": "react", "edit": "edit",
+                 "presence": "presence"}
 
 
 def connection_specs(topology: Topology, servers: list[processes.Served], senders_per_server: int) -> list[dict]:
@@ -49,17 +50,19 @@ async def traffic(topology: Topology, servers: list[processes.Served], settings,
     is followed by one at the same rate during that flood ("flooded", its figures under
     "flood"): the two compared were run in turn. With `changes`, each max-rate trial is
     followed by a reaction storm ("react": every member toggles its reaction to its channel's
-    latest message), and each latency trial by one where the senders edit their latest message
-    instead ("edit") at the same rate."""
+    latest message) and a presence storm ("presence": every member changes its status 5 times),
+    and each latency trial by one where the senders edit their latest message instead ("edit")
+    at the same rate."""
     specs = connection_specs(topology, servers, settings.senders_per_server)
     senders = sum(1 for s in specs if "channel_id" in s)
-    result: dict = {"senders": senders, "max": [], "paced": [], "flooded": [], "flood": [], "react": [], "edit": []}
+    result: dict = {"senders": senders, "max": [], "paced": [], "flooded": [], "flood": [], "react": [], "edit": [],
+                    "presence": []}
     async with LoadGen(settings.workers) as loadgen:
         made = await loadgen.connect(specs)
         progress(f"{made['ok']:,} clients connected to {len(servers)} chatd process(es) "
                  f"in {made['seconds']:.1f} s ({made['failed']} failed), {senders} of them sending")
         result["connected"], result["connect_failed"] = made["ok"], made["failed"]
-        plan = [] if offered_rate is not None else (["max", "react"] if changes else ["max"]) * settings.trials
+        plan = [] if offered_rate is not None else (["max", "react", "presence"] if changes else ["max"]) * settings.trials
         paced_plan = ["paced", *(["flooded"] if flood else []), *(["edit"] if changes else [])]
         plan += paced_plan * settings.trials if paced else []
         for mode in plan:
@@ -101,6 +104,8 @@ def trial_figures(start: float, replies: list[dict]) -> dict:
         "same_max_ms": percentile(same, 1.0),
         "cross_p50_ms": percentile(cross, 0.5), "cross_p99_ms": percentile(cross, 0.99),
         "cross_max_ms": percentile(cross, 1.0),
+        "presence_pairs": dict(sum((Counter(r["presence_pairs"]) for r in replies), Counter())),
+        "slow_closed": sum(r["slow_closed"] for r in replies),
     }
 
 

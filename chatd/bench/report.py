@@ -10,6 +10,7 @@ from collections import Counter
 from importlib import metadata
 
 from chatd.bench.stats import summary
+from chatd.bench.worker import PRESENCE_CHANGES
 
 
 def machine(db_settings: dict) -> dict:
@@ -66,6 +67,7 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
             "trials": {"deliveries_per_s": deliveries, "p50_ms": p50, "p99_ms": p99},
         },
         "reactions": reactions(single, deliveries),
+        "presence": presence_storm(settings, single, deliveries),
         "edits": edit_latency(single),
         "resume": resume(settings, ceiling, resumed),
         "cross_process": {
@@ -107,6 +109,25 @@ def reactions(single, fanout: dict) -> dict:
         "reactions_per_s": _median(single["react"], "msgs_per_s")["median"],
         "errors": sum(t["errors"] for t in single["react"]),
         "trials": {"deliveries_per_s": delivered, "reactions_per_s": _median(single["react"], "msgs_per_s")},
+    }
+
+
+def presence_storm(settings, single, fanout: dict) -> dict:
+    """The presence storms' presence_update deliveries/s (each run right after a reaction storm)
+    against the messages' deliveries/s of the fan-out trials; and whether every socket got
+    exactly one frame per change of each co-member (5 each), none closed as slow."""
+    delivered = _median(single["presence"], "deliveries_per_s")
+    expected = single["connected"] * (settings.members - 1)
+    exact = [t["presence_pairs"] == {str(PRESENCE_CHANGES): expected} for t in single["presence"]]
+    return {
+        "deliveries_per_s": delivered["median"], "ratio": _ratio(delivered["median"], fanout["median"]),
+        "fanout_deliveries_per_s": fanout["median"],
+        "changes_per_s": _median(single["presence"], "msgs_per_s")["median"],
+        "changes_per_client": PRESENCE_CHANGES, "exact_trials": sum(exact), "trials_run": len(exact),
+        "pairs": [t["presence_pairs"] for t in single["presence"]],
+        "slow_closed": max((t["slow_closed"] for t in single["presence"]), default=0),
+        "errors": sum(t["errors"] for t in single["presence"]),
+        "trials": {"deliveries_per_s": delivered, "changes_per_s": _median(single["presence"], "msgs_per_s")},
     }
 
 
@@ -174,6 +195,7 @@ def table(r: dict) -> str:
     """Figure | chatd | ceiling or target | verdict: the Performance section of the README."""
     c, s, f, x, n, h = r["ceilings"], r["send"], r["fanout"], r["cross_process"], r["connections"], r["history"]
     g, e, re, rs, hr = r["login_flood"], r["edits"], r["reactions"], r["resume"], h["reactions"]
+    ps = r["presence"]
     deep_ratio = _ratio(h["before"]["100000"], h["before"]["0"])
     rows = [
         (f"durable messages/s, end to end, {s['senders']} senders", _fmt(s["msgs_per_s"]), _spread(s["trials"]),
@@ -189,6 +211,14 @@ def table(r: dict) -> str:
          _spread(re["trials"]["deliveries_per_s"]),
          f"message fan-out {_fmt(re['fanout_deliveries_per_s'])}/s; {_fmt(re['reactions_per_s'])} reactions/s",
          f"{_fmt(re['ratio'])}x", "≥ 0.7x", _ok(re["ratio"], 0.7, ">=")),
+        (f"presence_update frames delivered/s, {f['clients']} clients × {ps['changes_per_client']} status changes",
+         _fmt(ps["deliveries_per_s"]), _spread(ps["trials"]["deliveries_per_s"]),
+         f"message fan-out {_fmt(ps['fanout_deliveries_per_s'])}/s; {_fmt(ps['changes_per_s'])} changes/s; "
+         f"one frame per socket and change in {ps['exact_trials']} of {ps['trials_run']} trials; "
+         f"{ps['slow_closed']} closed as slow",
+         f"{_fmt(ps['ratio'])}x", "≥ 0.7x, exactly once",
+         "yes" if ps["ratio"] is not None and ps["ratio"] >= 0.7 and ps["exact_trials"] == ps["trials_run"]
+         and ps["slow_closed"] == 0 else "no"),
         (f"message_updated p99 at {_fmt(e['offered_per_s'])} edits/s", _fmt(e["p99_ms"], " ms"),
          _spread(e["trials"]["p99_ms"]), f"new_message p99 {_fmt(e['new_message_p99_ms'], ' ms')} at that rate",
          f"{_fmt(e['ratio'])}x", "≤ 1.5x", _ok(e["ratio"], 1.5, "<=")),

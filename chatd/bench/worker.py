@@ -49,6 +49,9 @@ CHANGES = frozenset({"new_message", "message_updated", "message_deleted", "messa
                      "reaction_removed", "reactions_cleared"})
 # Counted as deliveries of a trial (with latency, for those whose text carries the send time).
 DELIVERED = frozenset({"new_message", "message_updated", "reaction_added", "reaction_removed"})
+PRESENCE_CHANGES = 5  # status changes per client in a presence storm trial
+STATUSES = ("idle", "dnd", "online")  # a storm cycles through them: each step is a change
+ECHO_TIMEOUT = 10.0
 
 
 class ConnSpec(msgspec.Struct):
@@ -67,7 +70,8 @@ class Command(msgspec.Struct):
     concurrency: int = 100
     # max: send on every ack; rate: a fixed pace; listen: only receive; edit: senders PATCH their
     # latest message at a fixed pace; react: every member PUTs and DELETEs its reaction to its
-    # channel's latest message, each on the previous answer
+    # channel's latest message, each on the previous answer; presence: every member changes its
+    # status PRESENCE_CHANGES times, each on the previous change's presence_update to itself
     mode: str = "max"
     duration: float = 0.0
     rate: float = 0.0  # messages/s per sender, in rate mode
@@ -86,6 +90,9 @@ class Frame(msgspec.Struct):
     text: str | None = None
     nonce: str | None = None
     id: str | None = None
+    user_id: str | None = None  # connected
+    userId: str | None = None  # presence_update
+    status: str | None = None
 
 
 _decode = msgspec.json.Decoder(Frame).decode
@@ -114,6 +121,10 @@ class Client(WSListener):
         self.latest: dict[str, str] = {}  # per channel, the id of the last new message received
         self.own_latest: str | None = None  # the last message this client sent and had acknowledged
         self.reacted: set[str] = set()  # messages this client's reaction is on
+        self.user_id: str | None = None
+        self.status = "online"
+        self.echo: asyncio.Future | None = None  # while a status change waits for its presence_update
+        self.presence_from: Counter = Counter()  # presence_update frames of this trial, by whose
         self.resumed: asyncio.Future | None = None  # while a resume runs: set by `resumed`
         self.dropped = False
         self.close_code: int | None = None
@@ -221,9 +232,18 @@ class Worker:
         except msgspec.DecodeError:
             frame = Frame(type="undecodable")
         if client.spec.token and not client.first.done():  # the `connected` event
+            client.user_id, client.status = frame.user_id, frame.status or "online"
             client.first.set_result(frame.type)
             return
         trial = self.trial
+        if frame.type == "presence_update":
+            if frame.userId != client.user_id:
+                client.presence_from[frame.userId] += 1
+                trial.deliveries += 1
+                trial.last_delivery = now
+            elif client.echo is not None and not client.echo.done():
+                client.echo.set_result(frame.status)
+            return
         if frame.type == "raw":
             trial.deliveries += 1
             trial.last_delivery = now
@@ -265,9 +285,13 @@ class Worker:
         await asyncio.sleep(max(0.0, command.start_at - time.time()))
         deadline = command.start_at + command.duration
         pad = "x" * command.text_bytes
+        for client in self.clients:
+            client.presence_from.clear()
         if command.mode == "react":
             reacting = [c for c in self.clients if c.spec.server and c.latest.get(c.spec.channel)]
             tasks = [asyncio.create_task(self.react_loop(c, deadline)) for c in reacting]
+        elif command.mode == "presence":
+            tasks = [asyncio.create_task(self.presence_loop(c)) for c in self.clients if c.spec.server]
         else:
             loop = self.edit_loop if command.mode == "edit" else self.send_loop
             senders = [c for c in self.clients if c.spec.channel_id and command.mode != "listen"]
@@ -285,6 +309,10 @@ class Worker:
             "sent": trial.sent, "acked": trial.acked, "last_ack": trial.last_ack, "errors": trial.errors,
             "unacked": len(self.pending),
             "latency": {k: {str(b): n for b, n in v.items()} for k, v in trial.latency.items()},
+            # presence: how many (receiving socket, changing user) pairs got each number of frames
+            "presence_pairs": {str(k): n for k, n in Counter(
+                n for c in self.clients for n in c.presence_from.values()).items()},
+            "slow_closed": sum(1 for c in self.clients if c.close_code == 4008),
         }
 
     async def send_loop(self, client: Client, index: int, command: Command, deadline: float, pad: str) -> None:
@@ -353,6 +381,28 @@ class Worker:
             present = message_id in client.reacted
             if await self._request(client, "DELETE" if present else "PUT", url):
                 client.reacted.symmetric_difference_update((message_id,))
+
+    async def presence_loop(self, client: Client) -> None:
+        """PRESENCE_CHANGES status changes, each sent once chatd announced the one before to
+        this socket (the user's own sockets hear of their changes too)."""
+        trial, loop = self.trial, asyncio.get_running_loop()
+        for _ in range(PRESENCE_CHANGES):
+            if client.dropped:
+                return
+            client.status = STATUSES[(STATUSES.index(client.status) + 1) % len(STATUSES)] \
+                if client.status in STATUSES else STATUSES[0]
+            client.echo = loop.create_future()
+            client.transport.send(WSMsgType.TEXT, _encode({"type": "presence_update", "status": client.status}))
+            trial.sent += 1
+            try:
+                await asyncio.wait_for(client.echo, ECHO_TIMEOUT)
+            except asyncio.TimeoutError:
+                trial.errors += 1
+                return
+            finally:
+                client.echo = None
+            trial.acked += 1
+            trial.last_ack = time.time()
 
     async def _request(self, client: Client, method: str, url: str, body: bytes | None = None) -> bool:
         """One REST request over the worker's keep-alive connections; counted as acknowledged
