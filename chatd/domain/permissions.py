@@ -72,6 +72,13 @@ class MessageFacts(NamedTuple):
     deleted: bool
     age: timedelta | None  # since it was sent
 
+    @classmethod
+    def of(cls, row) -> MessageFacts:
+        """From get_message_access's row (None: the caller is not a member)."""
+        if row is None:
+            return cls(None, None, None, False, None)
+        return cls(row["role"], row["channel_type"], row["author_id"], row["deleted"], row["age"])
+
 
 def check_message(facts: MessageFacts) -> str:
     """A message that can still change: in a TEXT channel of a server the caller is in, not
@@ -264,11 +271,8 @@ async def require_bulk_delete(app: Mapping, user: User, server_id: UUID, channel
 
 
 async def _message_facts(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> MessageFacts:
-    row = await app[keys.queries].get_message_access(
-        app[keys.pool], server_id=server_id, channel_id=channel_id, message_id=message_id, user_id=user.user_id)
-    if row is None:
-        return MessageFacts(None, None, None, False, None)
-    return MessageFacts(row["role"], row["channel_type"], row["author_id"], row["deleted"], row["age"])
+    return MessageFacts.of(await app[keys.queries].get_message_access(
+        app[keys.pool], server_id=server_id, channel_id=channel_id, message_id=message_id, user_id=user.user_id))
 
 
 async def require_react(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
