@@ -9,7 +9,7 @@ from aiohttp import web
 from chatd import keys
 from chatd.domain.changes import change_commit_ctx
 from chatd.domain.passwords import hashing_ctx
-from chatd.domain.presence import presence_ctx
+from chatd.domain.presence import PRESENCE_LIMIT, presence_ctx
 from chatd.domain.tokens import VerifiedTokens, token_users_ctx
 from chatd.web.auth import requires_user
 from chatd.config import Config
@@ -54,6 +54,8 @@ def create_app(config: Config) -> web.Application:
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app[keys.change_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app[keys.invite_limiter] = RateLimiter(config.invite_preview_limit) if config.invite_preview_limit else None
+    # Status changes are limited whenever messages are: each one reaches every co-member.
+    app[keys.presence_limiter] = RateLimiter(PRESENCE_LIMIT) if config.rate_limit else None
     app.cleanup_ctx.extend([
         watchdog_ctx, hashing_ctx, database_ctx, availability_ctx, token_users_ctx, notes_ctx, group_commit_ctx, change_commit_ctx,
         presence_ctx, gateway_ctx, gc_freeze_ctx, node_ctx, sweep_ctx,

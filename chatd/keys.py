@@ -33,6 +33,7 @@ typing = web.AppKey["TypingTracker"]("typing")
 message_limiter = web.AppKey["Optional[RateLimiter]"]("message_limiter")
 change_limiter = web.AppKey["Optional[RateLimiter]"]("change_limiter")  # edits, deletions, reactions
 invite_limiter = web.AppKey["Optional[RateLimiter]"]("invite_limiter")  # invite previews per client address
+presence_limiter = web.AppKey["Optional[RateLimiter]"]("presence_limiter")  # status changes per user
 change_commit = web.AppKey["ChangeCommit"]("change_commit")
 metrics = web.AppKey["Metrics"]("metrics")
 tokens = web.AppKey["VerifiedTokens"]("tokens")

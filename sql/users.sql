@@ -86,7 +86,7 @@ WITH revoked AS (
      GROUP BY user_id
 ), their_servers AS (
     SELECT DISTINCT server_id FROM servermembership WHERE user_id = any(:user_ids::uuid[])
-), shown AS (
+), shown AS MATERIALIZED (
     SELECT t.server_id, o.user_id, o.shown
       FROM their_servers t
      CROSS JOIN LATERAL (
@@ -96,7 +96,7 @@ WITH revoked AS (
          WHERE m.server_id = t.server_id
            AND p.shown <> 'offline'
          LIMIT 1001) AS o
-), presences AS (
+), presences AS MATERIALIZED (
     SELECT me.user_id, jsonb_object_agg(x.user_id, x.shown)::text AS presences
       FROM unnest(:user_ids::uuid[]) AS me (user_id)
      CROSS JOIN LATERAL (

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 import aiosql
 import pytest
 
+from chatd.app import create_app
+from chatd.config import RateLimit
 from chatd.domain import presence as presence_module
 from tests.conftest import TEST_SQL
 from test_gateway import next_event
@@ -254,3 +257,17 @@ async def test_presences_of_a_server_are_404_for_non_members_and_unknown_servers
                 "/chat/servers/nope/presences"):
         resp = await client.get(url, headers=bob.auth)
         assert resp.status == 404
+
+
+async def test_status_changes_are_limited_with_messages_over_both_edges(aiohttp_client, config, db, alice):
+    limited = await aiohttp_client(create_app(replace(config, rate_limit=RateLimit(5, 5.0))))
+    a, _ = await online(limited, alice)
+    for status in ("idle", "dnd", "online", "idle", "dnd"):
+        resp = await limited.put("/chat/users/@me/presence", json={"status": status}, headers=alice.auth)
+        assert resp.status == 200
+    resp = await limited.put("/chat/users/@me/presence", json={"status": "online"}, headers=alice.auth)
+    assert resp.status == 429
+    assert await resp.json() == {"detail": "you are changing your status too fast"}
+    await a.send_json({"type": "presence_update", "status": "online"})
+    error = await next_event(a, "error")
+    assert error["message"] == "you are changing your status too fast" and error["retryAfter"] > 0

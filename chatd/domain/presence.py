@@ -18,13 +18,16 @@ from collections.abc import AsyncIterator, Mapping
 from uuid import UUID
 
 from chatd import keys
+from chatd.config import RateLimit
 from chatd.domain import permissions
+from chatd.domain.ratelimit import within_limit
 from chatd.domain.schemas import MemberPresence, User
 
 log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 10.0
 MAX_PAGE = 1000
+PRESENCE_LIMIT = RateLimit(5, 20.0)  # status changes per user and process
 
 
 def dead_seconds(node_interval: float) -> float:
@@ -180,6 +183,7 @@ async def presence_ctx(app) -> AsyncIterator[None]:
 
 async def set_status(app: Mapping, user: User, status: str) -> None:
     """Kept across reconnects and processes; announced if others see a change."""
+    within_limit(app[keys.presence_limiter], user.user_id, "you are changing your status too fast")
     await app[keys.presence].set_status(user.user_id, status)
 
 
