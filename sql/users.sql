@@ -97,10 +97,10 @@ WITH revoked AS (
            AND p.shown <> 'offline'
          LIMIT 1001) AS o
 ), presences AS MATERIALIZED (
-    SELECT me.user_id, jsonb_object_agg(x.user_id, x.shown)::text AS presences
-      FROM unnest(:user_ids::uuid[]) AS me (user_id)
+    SELECT me.user_id, json_object_agg(x.user_id, x.shown)::text AS presences
+      FROM (SELECT DISTINCT unnest(:user_ids::uuid[]) AS user_id) AS me
      CROSS JOIN LATERAL (
-        SELECT DISTINCT s.user_id, s.shown
+        SELECT s.user_id, s.shown  -- UNION: once each, however many servers are shared
           FROM servermembership m
           JOIN shown s ON s.server_id = m.server_id
          WHERE m.user_id = me.user_id

@@ -271,3 +271,10 @@ async def test_status_changes_are_limited_with_messages_over_both_edges(aiohttp_
     await a.send_json({"type": "presence_update", "status": "online"})
     error = await next_event(a, "error")
     assert error["message"] == "you are changing your status too fast" and error["retryAfter"] > 0
+
+
+async def test_connected_lists_at_most_1000_presences(client, db, alice, server):
+    await presence_queries.add_online_members(db, server_id=server.id, n=1100)
+    _, hello = await connected(client, alice)
+    assert len(hello["presences"]) == 1000
+    assert set(hello["presences"].values()) == {"online"}

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import time
 
+from tests.processes import StalledClient
 from test_gateway_processes import make_server, ws_connect
 
 
@@ -93,3 +94,25 @@ async def test_the_users_of_a_process_that_stops_stay_online_for_the_grace(start
     status, when = await first_update_of(a, bob, 15)
     assert status == "offline" and 9.5 < when - stopped < 13
     await b.close()
+
+
+async def test_a_socket_too_slow_for_presence_updates_is_closed_not_waited_for(start, http, alice, make_user):
+    chatd = await start(CHATD_SEND_QUEUE="10")
+    changers = [await make_user(f"changer{i}") for i in range(20)]
+    staller = await make_user("staller")
+    await make_server(http, chatd, alice, staller, *changers)
+    sockets = [await ws_connect(http, chatd, person) for person in changers]
+    stalled = StalledClient(chatd.port, staller.token)
+
+    async def change(ws, person, times: int) -> None:
+        for i in range(times):
+            await ws.send_json({"type": "presence_update", "status": ("idle", "online")[i % 2]})
+            while (await first_update_of(ws, person, 10))[0] != ("idle", "online")[i % 2]:
+                pass
+
+    started = time.monotonic()
+    await asyncio.gather(*(change(ws, person, 100) for ws, person in zip(sockets, changers)))
+    print(f"2,000 status changes in {time.monotonic() - started:.1f} s beside a socket that never reads")
+    assert any("event=slow_consumer" in line for line in chatd.log)
+    received = stalled.read_until_closed(timeout=15)
+    assert received.endswith(b"\x88\x23\x0f\xa8slow consumer: resume to catch up")  # close frame, 4008

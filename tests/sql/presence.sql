@@ -9,3 +9,12 @@ SELECT id FROM dm;
 
 -- name: node_users()
 SELECT node_id, user_id, expires_at FROM chatd_node_user ORDER BY user_id, node_id;
+
+-- name: add_online_members(server_id, n)!
+-- n more members of the server, each shown online (as if connected elsewhere).
+WITH made AS (
+    INSERT INTO users (username) SELECT 'online' || i FROM generate_series(1, :n) AS i RETURNING user_id
+), joined AS (
+    INSERT INTO servermembership (server_id, user_id, role) SELECT :server_id, user_id, 'MEMBER' FROM made
+)
+INSERT INTO user_presence (user_id, shown) SELECT user_id, 'online' FROM made;
