@@ -12,7 +12,8 @@ ON CONFLICT (user_id) DO UPDATE SET status = p.status;
 -- (lock_presences): users whose first socket opened on this node (`up_ids`), rows that go
 -- (`gone_*`: this node's users whose last socket closed over 10 s ago, and rows of processes
 -- that died or stopped, deleted only while still so), and statuses set. Each user whose shown
--- status changed gets one presence note, with the rooms it goes to when they fit in a NOTIFY:
+-- status changed gets one presence note (`own_status`: the status they set, when that is what
+-- changed, for their own sockets), with the rooms it goes to when they fit in a NOTIFY:
 -- the servers the user is in and the users they share a conversation with (NULL: too many,
 -- the listener reads them). Answers how many notes it sent.
 WITH involved AS (
@@ -38,9 +39,9 @@ WITH involved AS (
                        AND c.updated_at >= now() - make_interval(secs => :dead_seconds))))
     RETURNING n.user_id
 ), after AS (
-    SELECT c.user_id, c.shown_before, c.status,
+    SELECT c.user_id, c.shown_before, c.status, c.status_before,
            CASE WHEN c.connected AND c.status <> 'invisible' THEN c.status ELSE 'offline' END AS shown
-      FROM (SELECT i.user_id, i.shown_before, coalesce(s.status, p.status) AS status,
+      FROM (SELECT i.user_id, i.shown_before, coalesce(s.status, p.status) AS status, p.status AS status_before,
                    i.nodes_before + coalesce(a.n, 0) - coalesce(r.n, 0) > 0 AS connected
               FROM involved i
               JOIN user_presence p ON p.user_id = i.user_id
@@ -54,10 +55,11 @@ WITH involved AS (
       FROM after a
      WHERE p.user_id = a.user_id
        AND (p.status, p.shown) IS DISTINCT FROM (a.status, a.shown)
-    RETURNING p.user_id, p.status, p.shown, a.shown_before
+    RETURNING p.user_id, p.status, p.shown, a.shown_before, a.status_before
 )
 SELECT count(pg_notify(:notify_channel, json_build_object(
-           'kind', 'presence', 'user_id', s.user_id, 'status', s.shown, 'own_status', s.status,
+           'kind', 'presence', 'user_id', s.user_id, 'status', s.shown,
+           'own_status', CASE WHEN s.status <> s.status_before THEN s.status END,
            'servers', (SELECT CASE WHEN count(*) <= 100 THEN coalesce(array_agg(m.server_id), '{}') END
                          FROM servermembership m WHERE m.user_id = s.user_id),
            'peers', (SELECT CASE WHEN count(*) <= 60 THEN coalesce(array_agg(peer), '{}') END

@@ -9,6 +9,7 @@ import time
 
 from tests.processes import StalledClient
 from test_gateway_processes import make_server, ws_connect
+from test_presence import shown
 
 
 async def updates_of(ws, person, wait: float) -> list[str]:
@@ -34,7 +35,7 @@ async def first_update_of(ws, person, timeout: float) -> tuple[str, float]:
             return event["status"], time.monotonic()
 
 
-async def test_each_socket_on_either_process_gets_one_frame_per_change(start, http, alice, bob, carol):
+async def test_each_socket_on_either_process_gets_one_frame_per_change(start, http, db, alice, bob, carol):
     one, two = await start(), await start()
     for _ in range(3):
         await make_server(http, one, alice, bob)
@@ -42,7 +43,7 @@ async def test_each_socket_on_either_process_gets_one_frame_per_change(start, ht
     alices = [await ws_connect(http, one, alice), await ws_connect(http, one, alice), await ws_connect(http, two, alice)]
     watcher = await ws_connect(http, two, carol)
     b = await ws_connect(http, two, bob)
-    assert await first_update_of(b, bob, 5) is not None  # bob is online
+    await shown(db, bob, "online")
     for status in ("idle", "dnd", "invisible", "online"):
         await b.send_json({"type": "presence_update", "status": status})
     seen = await asyncio.gather(*(updates_of(ws, bob, 3) for ws in alices))

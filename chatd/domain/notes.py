@@ -153,14 +153,15 @@ class ServerDeletedNote(Note, tag="server_deleted"):
 
 
 class PresenceNote(Note, tag="presence"):
-    """What others see of a user changed (`status`: online, idle, dnd or offline); `own_status`
-    is what the user set, for their own sockets. `servers` and `peers` (users sharing a
+    """What others see of a user changed (`status`: online, idle, dnd or offline). `own_status`
+    is the status the user set, when setting it made the change (None when a socket opening or
+    closing did): their own sockets hear of it. `servers` and `peers` (users sharing a
     conversation with them) say where it goes; None when there were too many for NOTIFY: the
     listener reads them."""
 
     user_id: UUID
     status: str
-    own_status: str
+    own_status: str | None
     servers: list[UUID] | None
     peers: list[UUID] | None
 

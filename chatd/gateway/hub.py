@@ -97,8 +97,9 @@ class Hub:
 
     def deliver_presence(self, note: PresenceNote, servers: list[UUID], peers: list[UUID]) -> None:
         """A presence change to each socket of the servers' members and of the peers, once per
-        socket however many servers or conversations it shares with the user; the user's own
-        sockets get what they set (`invisible` where others see `offline`)."""
+        socket however many servers or conversations it shares with the user. The user's own
+        sockets hear of the statuses they set (`invisible` where others see `offline`), not of
+        their own sockets coming and going."""
         if len(servers) == 1 and not peers:  # the common case: no set to build
             recipients: Iterable[Connection] = self._by_server.get(servers[0], ())
         else:
@@ -114,7 +115,7 @@ class Hub:
             if conn.user.user_id != user_id:
                 self._post(conn, frame)
                 sent += 1
-        own = self.active_connections.get(user_id, ())
+        own = self.active_connections.get(user_id, ()) if note.own_status is not None else ()
         if own:
             own_frame = outbound.presence_update(user_id, note.own_status)
             for conn in own:

@@ -18,3 +18,6 @@ WITH made AS (
     INSERT INTO servermembership (server_id, user_id, role) SELECT :server_id, user_id, 'MEMBER' FROM made
 )
 INSERT INTO user_presence (user_id, shown) SELECT user_id, 'online' FROM made;
+
+-- name: shown_status(user_id)$
+SELECT shown FROM user_presence WHERE user_id = :user_id;
