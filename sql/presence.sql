@@ -2,9 +2,10 @@
 -- The first statement of every presence change: each user's row, created if missing, locked in
 -- id order until commit (an upsert that changes nothing takes the lock). Every writer of a
 -- user's chatd_node_user rows and status holds it, so change_presences, the next statement,
--- reads a state nobody else changes under it.
+-- reads a state nobody else changes under it. A user who no longer exists gets no row (and
+-- change_presences then leaves them out) rather than failing the batch.
 INSERT INTO user_presence AS p (user_id)
-SELECT u FROM unnest(:user_ids::uuid[]) AS u ORDER BY u
+SELECT u.user_id FROM users u WHERE u.user_id = any(:user_ids::uuid[]) ORDER BY u.user_id
 ON CONFLICT (user_id) DO UPDATE SET status = p.status;
 
 -- name: change_presences(notify_channel, node_id, up_ids, gone_node_ids, gone_user_ids, status_user_ids, statuses, dead_seconds)$
@@ -23,7 +24,7 @@ WITH involved AS (
      WHERE p.user_id = any(:up_ids::uuid[] || :gone_user_ids::uuid[] || :status_user_ids::uuid[])
 ), added AS (
     INSERT INTO chatd_node_user (node_id, user_id)
-    SELECT :node_id, u FROM unnest(:up_ids::uuid[]) AS u
+    SELECT :node_id, i.user_id FROM involved i WHERE i.user_id = any(:up_ids::uuid[])
     ON CONFLICT (node_id, user_id) DO NOTHING
     RETURNING user_id
 ), removed AS (

@@ -16,8 +16,7 @@ from chatd.gateway.connects import ConnectLookup
 def described(entry):
     if entry is None:
         return None
-    user, servers = entry
-    return user.username, [s.name for s in servers]
+    return entry.user.username, [s.name for s in entry.servers]
 
 
 @pytest.fixture

@@ -99,7 +99,7 @@ async def test_the_users_of_a_process_that_stops_stay_online_for_the_grace(start
 
 async def test_a_socket_too_slow_for_presence_updates_is_closed_not_waited_for(start, http, alice, make_user):
     chatd = await start(CHATD_SEND_QUEUE="10")
-    changers = [await make_user(f"changer{i}") for i in range(20)]
+    changers = [await make_user(f"changer{i}") for i in range(25)]
     staller = await make_user("staller")
     await make_server(http, chatd, alice, staller, *changers)
     sockets = [await ws_connect(http, chatd, person) for person in changers]
@@ -112,8 +112,8 @@ async def test_a_socket_too_slow_for_presence_updates_is_closed_not_waited_for(s
                 pass
 
     started = time.monotonic()
-    await asyncio.gather(*(change(ws, person, 100) for ws, person in zip(sockets, changers)))
-    print(f"2,000 status changes in {time.monotonic() - started:.1f} s beside a socket that never reads")
+    await asyncio.gather(*(change(ws, person, 200) for ws, person in zip(sockets, changers)))
+    print(f"5,000 status changes in {time.monotonic() - started:.1f} s beside a socket that never reads")
     assert any("event=slow_consumer" in line for line in chatd.log)
     received = stalled.read_until_closed(timeout=15)
     assert received.endswith(b"\x88\x23\x0f\xa8slow consumer: resume to catch up")  # close frame, 4008
