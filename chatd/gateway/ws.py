@@ -74,6 +74,7 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     log.debug("event=ws_connected user_id=%s", user.user_id)  # ws_disconnected and the access line say the rest
     try:
         connection.send(outbound.connected(user, servers, config.heartbeat_seconds, found.status, found.presences))
+        found = None  # its presences' JSON (KiBs in a busy server) is not kept for the life of the socket
         if zone_error:
             connection.send(outbound.error(zone_error))
         session = Session(app, connection)
