@@ -1,5 +1,5 @@
-"""Who is connecting: the user of each WebSocket connect, the servers they are in, and whether
-the token was revoked.
+"""Who is connecting: the user of each WebSocket connect, the servers and conversations they are
+in, and whether the token was revoked.
 
 Connects that arrive together (a reconnect storm after a restart, a deploy) share one query
 through chatd.store.batching: one pool checkout and one round trip for many handshakes, which is
@@ -14,11 +14,12 @@ import asyncpg
 
 from chatd.store.batching import Batcher
 from chatd.domain.errors import Unauthorized
-from chatd.domain.schemas import Server, User
+from chatd.domain.dms import dm_views
+from chatd.domain.schemas import DirectMessage, Server, User
 from chatd.domain.tokens import TOKEN_REVOKED, Claims
 from chatd.domain.views import server_view
 
-Found = tuple[User, list[Server]]
+Found = tuple[User, list[Server], list[DirectMessage]]
 
 
 class ConnectLookup:
@@ -41,7 +42,8 @@ class ConnectLookup:
         async for row in rows:
             entry = found.get(row["user_id"])
             if entry is None:
-                entry = found[row["user_id"]] = (User(user_id=row["user_id"], username=row["username"]), [])
+                entry = found[row["user_id"]] = (User(user_id=row["user_id"], username=row["username"]), [],
+                                                 dm_views(row["dms"]))
                 revocations[row["user_id"]] = (row["tokens_valid_after"], row["revoked_jtis"] or ())
             if row["id"] is not None:
                 entry[1].append(server_view(row))
@@ -54,6 +56,6 @@ class ConnectLookup:
             if token.revoked(valid_after, token.jti in revoked_jtis):
                 results.append(Unauthorized(TOKEN_REVOKED))
             else:
-                user, servers = found[token.user_id]
-                results.append((user, list(servers)))
+                user, servers, dms = found[token.user_id]
+                results.append((user, list(servers), list(dms)))
         return results
