@@ -49,7 +49,7 @@ async def open_dm(app: Mapping, user: User, recipient_ids: list[UUID]) -> tuple[
         created = dm_id is not None
         if not created:  # the pair's conversation, made by an earlier (or a concurrent, now committed) request
             dm_id = await queries.get_dm_pair(con, low_user_id=low, high_user_id=high)
-        return await get_dm(app, user, dm_id), created
+    return await get_dm(app, user, dm_id), created
 
 
 async def get_dm(app: Mapping, user: User, dm_id: UUID) -> DirectMessage:

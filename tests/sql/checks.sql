@@ -129,3 +129,6 @@ UPDATE login_failure SET failed_at = failed_at - make_interval(secs => :seconds)
 -- name: lock_login_failures()!
 -- Held in a transaction, this makes every login that counts or checks failures wait.
 LOCK TABLE login_failure IN ACCESS EXCLUSIVE MODE;
+
+-- name: count_dm_channels()$
+SELECT count(*) FROM chatchannel WHERE server_id IS NULL;
