@@ -99,6 +99,25 @@ HOT_QUERIES = {
     "bans": ("list_bans", lambda s: dict(server_id=s["server_id"])),
     "catch-up": ("list_changes_of_servers_since",
                  lambda s: dict(server_ids=[s["server_id"]], since=datetime.now(timezone.utc) - timedelta(seconds=30))),
+    # Conversations (server_id NULL): the same statements, reading channel_reader's DM arm.
+    "send into a conversation": ("insert_message_batch", lambda s: dict(
+        notify_channel="explain", server_ids=[None] * 2, channel_ids=[s["channel_id"]] * 2,
+        user_ids=[s["user_id"]] * 2, usernames=["a", "a"], texts=["x", "y"], nonces=["n", None],
+        reply_to_ids=[s["message_id"], None])),
+    "conversation access": ("get_channel_access",
+                            lambda s: dict(channel_id=s["channel_id"], server_id=None, user_id=s["user_id"])),
+    "conversation edit rules": ("get_message_access", lambda s: dict(
+        server_id=None, channel_id=s["channel_id"], message_id=s["message_id"], user_id=s["user_id"])),
+    "conversation bulk delete rule": ("get_bulk_delete_access", lambda s: dict(
+        server_id=None, channel_id=s["channel_id"], message_ids=[s["message_id"]], user_id=s["user_id"])),
+    "lock a conversation for changes": ("lock_channels_for_changes",
+                                        lambda s: dict(server_ids=[None], channel_ids=[s["channel_id"]])),
+    "my conversations": ("list_dms_of_user", lambda s: dict(user_id=s["user_id"])),
+    "a conversation": ("get_dm", lambda s: dict(channel_id=s["channel_id"], user_id=s["user_id"])),
+    "opening a conversation": ("get_dm_candidates", lambda s: dict(user_id=s["user_id"], user_ids=[s["user_id"]])),
+    "a group's people change": ("get_dm_change_facts", lambda s: dict(
+        channel_id=s["channel_id"], user_id=s["user_id"], target_id=s["user_id"])),
+    "blocks": ("list_blocks", lambda s: dict(user_id=s["user_id"])),
 }
 
 
