@@ -57,6 +57,17 @@ SELECT current_setting('fsync') AS fsync,
        current_setting('synchronous_commit') AS synchronous_commit,
        current_setting('server_version') AS server_version;
 
+-- name: bench_delete_dms_of(prefix)$
+-- The conversations of the bench's users, with their messages.
+WITH deleted AS (
+    DELETE FROM chatchannel
+     WHERE server_id IS NULL
+       AND id IN (SELECT r.channel_id FROM dm_recipient r JOIN users u ON u.user_id = r.user_id
+                   WHERE u.username LIKE :prefix || '%')
+    RETURNING 1
+)
+SELECT count(*) FROM deleted;
+
 -- name: bench_delete_users(prefix)$
 -- After a run against a configured database: the bench's users (their servers go first).
 WITH deleted AS (DELETE FROM users WHERE username LIKE :prefix || '%' RETURNING 1)

@@ -25,6 +25,7 @@ REQUIRED = [
     "cross_process.p50_ms", "cross_process.p99_ms",
     "login_flood.p99_ms", "login_flood.without_p99_ms", "login_flood.ratio", "login_flood.logins_per_s",
     "reactions.deliveries_per_s", "reactions.ratio", "edits.p99_ms", "edits.new_message_p99_ms", "edits.ratio",
+    "dms.p99_ms", "dms.channel_p99_ms", "dms.ratio",
     "resume.changes_per_s", "resume.ratio", "ceilings.keyset_read",
     "history.reactions.p50_ms", "history.reactions.without_p50_ms", "history.reactions.ratio",
     "invites.joins_per_s", "invites.answers_per_s",
@@ -82,6 +83,11 @@ def test_quick_bench_edits_and_reactions_are_all_answered_with_a_success(results
     reacting clients toggle, so none repeats itself)."""
     assert results["edits"]["errors"] == results["reactions"]["errors"] == 0
     assert results["edits"]["edits_per_s"] > 0 and results["reactions"]["reactions_per_s"] > 0
+
+
+def test_quick_bench_dm_sends_are_all_acknowledged(results):
+    """The DM trials' sends were messages chatd stored (none refused)."""
+    assert results["dms"]["errors"] == 0 and results["dms"]["msgs_per_s"] > 0
 
 
 def test_quick_bench_resume_replays_every_change_of_every_channel_in_order(results):

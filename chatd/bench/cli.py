@@ -134,7 +134,8 @@ async def bench(config: Config, settings: Settings, progress) -> dict:
 
 async def measure(url, own, pool, queries, config, settings: Settings, progress) -> dict:
     db_settings = dict(await queries.bench_database_settings(pool))
-    topology = await populate(pool, queries, config, settings.clients, settings.members)
+    topology = await populate(pool, queries, config, settings.clients, settings.members,
+                              dm_senders=settings.senders_per_server)
     solo = await populate(pool, queries, config, settings.solo_senders, 1)
     joiners = await populate(pool, queries, config, settings.invite_users, 1)
     progress(f"{settings.clients:,} users in servers of {settings.members}; "
@@ -205,7 +206,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                              f"(bare aiohttp server, {raw_fanout.sockets:,} sockets)")
 
                 single = await phases.traffic(topology, [first_process], settings, progress,
-                                              before_each_max_trial=fanout_ceiling, changes=True)
+                                              before_each_max_trial=fanout_ceiling, changes=True, dms=True)
             ceiling = {"insert_per_row": summary(per_row), "insert_notify_per_row": summary(per_row_notify),
                        "insert_copy": summary(copy_rates), "fanout": summary(fanout), "notify_round_trip_ms": notify}
             single_check = await phases.exactly_once(pool, queries, topology, before, single.pop("reports"))

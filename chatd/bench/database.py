@@ -56,6 +56,7 @@ class Member:
     token: str
     server_id: uuid.UUID
     channel_id: uuid.UUID
+    dm_id: uuid.UUID | None = None  # the 1:1 conversation this member sends into, in DM trials
 
 
 @dataclass
@@ -67,12 +68,17 @@ class Topology:
 
     @property
     def channel_ids(self) -> list[uuid.UUID]:
-        return list(dict.fromkeys(m.channel_id for m in self.members))
+        """The servers' channels and the conversations."""
+        dms = [m.dm_id for m in self.members if m.dm_id is not None]
+        return list(dict.fromkeys([*(m.channel_id for m in self.members), *dms]))
 
 
-async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_server: int) -> Topology:
+async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_server: int,
+                   dm_senders: int = 0) -> Topology:
     """Users and servers through chatd's queries. Every user shares one password hash,
-    computed once: argon2 costs ~0.2 s per hash and nobody logs in with it."""
+    computed once: argon2 costs ~0.2 s per hash and nobody logs in with it. The first
+    `dm_senders` members of each server get a 1:1 conversation with a member of the second
+    half of it (its `dm_id`), the messages of the DM trials."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}-"
     password_hash = await asyncio.to_thread(PasswordHasher().hash, uuid.uuid4().hex)
     topology = Topology(prefix)
@@ -88,9 +94,13 @@ async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_
             [_ async for _ in queries.add_members(
                 pool, notify_channel=NOTIFY_CHANNEL, server_id=server["id"], user_ids=[r["user_id"] for r in rows],
                 roles=["ADMIN"] + ["MEMBER"] * (len(rows) - 1), invite_code=None)]
-            for row in rows:
+            dms = {}
+            for i in range(min(dm_senders, len(rows) // 2)):
+                low, high = sorted([rows[i]["user_id"], rows[len(rows) // 2 + i]["user_id"]])
+                dms[i] = await queries.create_dm_pair(pool, low_user_id=low, high_user_id=high)
+            for i, row in enumerate(rows):
                 token, _ = issue_token(config, User(row["user_id"], row["username"]))
-                topology.members.append(Member(row["user_id"], token, server["id"], channel["id"]))
+                topology.members.append(Member(row["user_id"], token, server["id"], channel["id"], dms.get(i)))
 
     await asyncio.gather(*(make_server(first, min(per_server, users - first))
                            for first in range(0, users, per_server)))
@@ -123,6 +133,7 @@ async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_
 async def cleanup(pool: asyncpg.Pool, queries, prefix: str) -> None:
     """Against a configured database: remove what the bench created."""
     await queries.bench_delete_servers_of(pool, prefix=prefix)
+    await queries.bench_delete_dms_of(pool, prefix=prefix)
     await queries.bench_delete_users(pool, prefix=prefix)
 
 

@@ -20,7 +20,7 @@ from chatd.bench.stats import merge, percentile, quantiles_ms, summary
 
 TEXT_BYTES = 16  # new_message frames of ~330 bytes: the product spec's fields plus a short text
 # What the load generators do in each kind of trial (chatd.bench.worker's modes).
-LOADGEN_MODES = {"max": "max", "paced": "rate", "flooded": "rate", "react": "react", "edit": "edit"}
+LOADGEN_MODES = {"max": "max", "paced": "rate", "flooded": "rate", "react": "react", "edit": "edit", "dm": "dm"}
 
 
 def connection_specs(topology: Topology, servers: list[processes.Served], senders_per_server: int) -> list[dict]:
@@ -33,6 +33,8 @@ def connection_specs(topology: Topology, servers: list[processes.Served], sender
         rank[member.server_id] += 1
         if rank[member.server_id] <= senders_per_server:
             spec.update(server_id=str(member.server_id), channel_id=str(member.channel_id))
+            if member.dm_id is not None:
+                spec.update(dm_id=str(member.dm_id))
         specs.append(spec)
     return specs
 
@@ -40,7 +42,7 @@ def connection_specs(topology: Topology, servers: list[processes.Served], sender
 async def traffic(topology: Topology, servers: list[processes.Served], settings, progress,
                   offered_rate: float | None = None, paced: bool = True,
                   before_each_max_trial: Callable[[], Awaitable[None]] | None = None,
-                  flood: Callable[[], LoginFlood] | None = None, changes: bool = False) -> dict:
+                  flood: Callable[[], LoginFlood] | None = None, changes: bool = False, dms: bool = False) -> dict:
     """Clients of `topology` spread over `servers`, connected throughout. Without an offered
     rate: max-rate trials (each sender sends on its previous acknowledgement), then (unless
     `paced` is false) latency trials at half the median max; with one, only latency trials at
@@ -50,20 +52,23 @@ async def traffic(topology: Topology, servers: list[processes.Served], settings,
     "flood"): the two compared were run in turn. With `changes`, each max-rate trial is
     followed by a reaction storm ("react": every member toggles its reaction to its channel's
     latest message), and each latency trial by one where the senders edit their latest message
-    instead ("edit") at the same rate."""
+    instead ("edit") at the same rate. With `dms`, each latency trial is followed by one where
+    the senders send into their 1:1 conversation ("dm") instead, at the same rate."""
     specs = connection_specs(topology, servers, settings.senders_per_server)
     senders = sum(1 for s in specs if "channel_id" in s)
-    result: dict = {"senders": senders, "max": [], "paced": [], "flooded": [], "flood": [], "react": [], "edit": []}
+    result: dict = {"senders": senders, "max": [], "paced": [], "flooded": [], "flood": [], "react": [], "edit": [],
+                    "dm": []}
     async with LoadGen(settings.workers) as loadgen:
         made = await loadgen.connect(specs)
         progress(f"{made['ok']:,} clients connected to {len(servers)} chatd process(es) "
                  f"in {made['seconds']:.1f} s ({made['failed']} failed), {senders} of them sending")
         result["connected"], result["connect_failed"] = made["ok"], made["failed"]
         plan = [] if offered_rate is not None else (["max", "react"] if changes else ["max"]) * settings.trials
-        paced_plan = ["paced", *(["flooded"] if flood else []), *(["edit"] if changes else [])]
+        paced_plan = ["paced", *(["flooded"] if flood else []), *(["edit"] if changes else []),
+                      *(["dm"] if dms else [])]
         plan += paced_plan * settings.trials if paced else []
         for mode in plan:
-            if mode in ("paced", "edit") and offered_rate is None:
+            if mode in ("paced", "edit", "dm") and offered_rate is None:
                 offered_rate = 0.5 * fold(result["max"], "msgs_per_s")["median"]
             if mode == "max" and before_each_max_trial is not None:
                 await before_each_max_trial()

@@ -67,6 +67,7 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
         },
         "reactions": reactions(single, deliveries),
         "edits": edit_latency(single),
+        "dms": dm_latency(single),
         "resume": resume(settings, ceiling, resumed),
         "cross_process": {
             "p50_ms": cross50["median"], "p99_ms": cross99["median"], "processes": settings.processes,
@@ -124,6 +125,20 @@ def edit_latency(single) -> dict:
     }
 
 
+def dm_latency(single) -> dict:
+    """new_message's send→receive p99 in the DM trials (each sender into its 1:1) against a
+    server channel's in the latency trials they alternated with, at the same offered rate."""
+    p99, channel_p99 = _median(single["dm"], "same_p99_ms"), _median(single["paced"], "same_p99_ms")
+    return {
+        "p99_ms": p99["median"], "channel_p99_ms": channel_p99["median"],
+        "ratio": _ratio(p99["median"], channel_p99["median"]),
+        "p50_ms": _median(single["dm"], "same_p50_ms")["median"],
+        "msgs_per_s": _median(single["dm"], "msgs_per_s")["median"],
+        "offered_per_s": single["offered_msgs_per_s"], "errors": sum(t["errors"] for t in single["dm"]),
+        "trials": {"p99_ms": p99, "channel_p99_ms": channel_p99},
+    }
+
+
 def resume(settings, ceiling, resumed) -> dict:
     """Changes/s of one client's resume of many channels against the keyset SELECT's, whose
     trials alternated."""
@@ -173,7 +188,7 @@ def _spread(trials: dict) -> str:
 def table(r: dict) -> str:
     """Figure | chatd | ceiling or target | verdict: the Performance section of the README."""
     c, s, f, x, n, h = r["ceilings"], r["send"], r["fanout"], r["cross_process"], r["connections"], r["history"]
-    g, e, re, rs, hr = r["login_flood"], r["edits"], r["reactions"], r["resume"], h["reactions"]
+    g, e, re, rs, hr, dm = r["login_flood"], r["edits"], r["reactions"], r["resume"], h["reactions"], r["dms"]
     deep_ratio = _ratio(h["before"]["100000"], h["before"]["0"])
     rows = [
         (f"durable messages/s, end to end, {s['senders']} senders", _fmt(s["msgs_per_s"]), _spread(s["trials"]),
@@ -192,6 +207,9 @@ def table(r: dict) -> str:
         (f"message_updated p99 at {_fmt(e['offered_per_s'])} edits/s", _fmt(e["p99_ms"], " ms"),
          _spread(e["trials"]["p99_ms"]), f"new_message p99 {_fmt(e['new_message_p99_ms'], ' ms')} at that rate",
          f"{_fmt(e['ratio'])}x", "≤ 1.5x", _ok(e["ratio"], 1.5, "<=")),
+        (f"DM send→receive p99 at {_fmt(dm['offered_per_s'])} msgs/s", _fmt(dm["p99_ms"], " ms"),
+         _spread(dm["trials"]["p99_ms"]), f"server channel p99 {_fmt(dm['channel_p99_ms'], ' ms')} at that rate",
+         f"{_fmt(dm['ratio'])}x", "≤ 1.2x", _ok(dm["ratio"], 1.2, "<=")),
         (f"resume of {rs['channels']} channels, {rs['changes']:,} changes, changes/s", _fmt(rs["changes_per_s"]),
          _spread(rs["trials"]), f"keyset SELECT {_fmt(rs['keyset_read_per_s'])}/s", f"{_fmt(rs['ratio'])}x",
          "≥ 0.5x", _ok(rs["ratio"], 0.5, ">=")),
