@@ -293,7 +293,7 @@ async def test_invalid_raw_frames_are_answered_with_errors_and_the_connection_st
         await page.click("#raw-send")
     await expect(errors).to_have_count(3)
     messages = [json.loads(text)["message"] for text in await errors.all_text_contents()]
-    assert messages[:2] == ["invalid send_message frame: Object missing required field `serverId`",
+    assert messages[:2] == ["invalid send_message frame: Object missing required field `channelId`",
                             "unknown event type 'dance'"]
     assert messages[2] == "frames must be JSON objects"
     await expect(page.locator("#event-log li.out[data-type='not JSON'] pre")).to_have_text(["not json"])
@@ -679,3 +679,76 @@ async def test_an_admin_invites_a_user_who_previews_and_joins_then_is_banned_and
     assert bob_tab.console_errors == [  # the browser's own lines about the two refusals shown
         f"Failed to load resource: the server responded with a status of {status}" for status in
         ("403 (Forbidden)", "404 (Not Found)")]
+
+
+# Direct messages and blocks.
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def carol(db, chatd, app_queries, password_hash, alice, guild) -> Person:
+    """carol, a MEMBER of alice's Guild too."""
+    row = await app_queries.create_user(db, username="carol", password_hash=password_hash, email=None)
+    token, _ = issue_token(chatd.config, User(row["user_id"], "carol"))
+    await rest(chatd, "POST", f"/chat/servers/{guild.id}/members", alice, {"username": "carol"}, status=201)
+    return Person(str(row["user_id"]), "carol", token)
+
+
+async def test_two_users_chat_in_a_1_1_and_a_block_stops_it_until_lifted(open_tab, alice, bob, guild):
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    alice_page, bob_page = alice_tab.page, bob_tab.page
+    await alice_page.click("#members li:has-text('bob') .dm")
+    await expect(alice_page.locator("#channel-title")).to_have_text("@ bob")
+    await expect(bob_page.locator("#dms li button")).to_have_text(["@ alice"])  # dm_created, live
+    await alice_page.fill("#composer-text", "hi bob, privately")
+    await alice_page.press("#composer-text", "Enter")
+    await expect(bob_page.locator("#dms li.unread button")).to_have_text(["@ alice"])
+    await expect(texts(bob_page)).to_have_count(0)  # bob still shows #general, where nothing was said
+    await bob_page.click("#dms li button")
+    await expect(bob_page.locator("#channel-title")).to_have_text("@ alice")
+    await expect(texts(bob_page)).to_have_text(["hi bob, privately"])
+    await bob_page.fill("#composer-text", "hi alice")
+    await bob_page.press("#composer-text", "Enter")
+    await expect(texts(alice_page)).to_have_text(["hi bob, privately", "hi alice"])
+    await expect(bob_page.locator("#dm-leave")).to_be_hidden()  # nobody leaves a 1:1
+
+    await bob_page.click("#members li:has-text('alice') .block")
+    await expect(bob_page.locator("#blocks .name")).to_have_text(["alice"])
+    await alice_page.fill("#composer-text", "are you there?")
+    await alice_page.press("#composer-text", "Enter")
+    await expect(alice_page.locator("#notice")).to_have_text("error: you cannot message this user")
+    await bob_page.click("#blocks li .unblock")
+    await expect(bob_page.locator("#blocks li")).to_have_count(0)
+    await alice_page.fill("#composer-text", "back again")
+    await alice_page.press("#composer-text", "Enter")
+    await expect(texts(bob_page)).to_have_text(["hi bob, privately", "hi alice", "back again"])
+    assert bob_tab.console_errors == []
+
+
+async def test_three_users_in_a_group_chat_and_the_owner_removes_one_live(open_tab, alice, bob, carol, guild):
+    alice_tab, bob_tab, carol_tab = await open_tab(alice), await open_tab(bob), await open_tab(carol)
+    alice_page, bob_page, carol_page = alice_tab.page, bob_tab.page, carol_tab.page
+    await expect(alice_page.locator("#members .name")).to_have_text(["alice", "bob", "carol"])
+    await alice_page.fill("#dm-names", "bob, carol")
+    await alice_page.click("#dm-form button")
+    await expect(alice_page.locator("#channel-title")).to_have_text(re.compile(r"^👥 (bob, carol|carol, bob)$"))
+    await expect(alice_page.locator("#dm-recipients .name")).to_have_count(3)
+    for page in (bob_page, carol_page):
+        await expect(page.locator("#dms li button")).to_have_count(1)
+        await page.click("#dms li button")
+        await expect(page.locator("#dm-add-form")).to_be_hidden()  # only the owner adds
+    await carol_page.fill("#composer-text", "hello group")
+    await carol_page.press("#composer-text", "Enter")
+    for page in (alice_page, bob_page, carol_page):
+        await expect(texts(page)).to_have_text(["hello group"])
+        await expect(page.locator("#messages li.message .author")).to_have_text(["carol"])
+
+    await alice_page.click("#dm-recipients li:has-text('carol') .remove")
+    await expect(carol_page.locator("#dms li")).to_have_count(0)
+    await expect(carol_page.locator("#channel-title")).to_have_text("No channel selected")
+    await expect(bob_page.locator("#dm-recipients .name")).to_have_count(2)
+    await bob_page.fill("#composer-text", "just us now")
+    await bob_page.press("#composer-text", "Enter")
+    await expect(texts(alice_page)).to_have_text(["hello group", "just us now"])
+    await bob_page.click("#dm-leave")
+    await expect(alice_page.locator("#dm-recipients .name")).to_have_text(["alice"])
+    await expect(bob_page.locator("#dms li")).to_have_count(0)
+    assert alice_tab.console_errors == bob_tab.console_errors == carol_tab.console_errors == []
