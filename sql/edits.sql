@@ -34,20 +34,32 @@ SELECT COALESCE(r.role, m.role) AS role, c.type AS channel_type,
   LEFT JOIN channel_reader r ON r.channel_id = c.id AND r.user_id = :user_id
  WHERE m.user_id IS NOT NULL OR r.user_id IS NOT NULL;
 
--- name: edit_messages(notify_channel, ords, channel_ids, message_ids, texts)
--- Each message with its new text, whether it changed, and its reactions as its author (the
--- one who may edit it) sees them; no row for a message deleted (or gone). At most one edit of a message per statement. The same text changes nothing and takes
--- no event_seq. The version replaced is kept in message_edit. statement_timestamp() is read
--- after the channels' locks were granted, so edits of a message are stamped in the order they
--- were made. A text too long for NOTIFY travels in message_change only (record_changes).
+-- name: edit_messages(notify_channel, ords, channel_ids, message_ids, texts, user_ids, windows)
+-- Each message with its new text, whether it changed, and its reactions as its author sees
+-- them. The edit rule (permissions.check_edit) is checked here, holding the channel's lock, so
+-- it holds at the moment of the edit and costs no query of its own: the editor reads the
+-- channel (channel_reader) and wrote the message, which is not deleted and, with a window
+-- (CHATD_EDIT_WINDOW; NULL: none), no older than it. An edit refused, or of a message deleted
+-- or gone, has no row (permissions.require_edit says why; tests/test_permissions.py checks
+-- that the two agree). At most one edit of a message per statement. The same text changes
+-- nothing and takes no event_seq. The version replaced is kept in message_edit.
+-- statement_timestamp() is read after the channels' locks were granted, so edits of a
+-- message are stamped in the order they were made. A text too long for NOTIFY travels in
+-- message_change only (record_changes).
 WITH target AS (
     SELECT b.ord, b.text AS new_text, m.id, m.server_id, m.channel_id, m.user_id, m.username, m.text,
            m.created_at, m.seq, m.event_seq, m.edited_at, m.reply_to_id, m.reply_user_id, m.reply_username,
            m.reply_text, m.reply_deleted
-      FROM unnest(:ords::bigint[], :channel_ids::uuid[], :message_ids::uuid[], :texts::text[])
-           AS b(ord, channel_id, message_id, text)
+      FROM unnest(:ords::bigint[], :channel_ids::uuid[], :message_ids::uuid[], :texts::text[], :user_ids::uuid[],
+                  :windows::interval[])
+           AS b(ord, channel_id, message_id, text, user_id, max_age)
       JOIN message_row m ON m.id = b.message_id AND m.channel_id = b.channel_id
+      -- LIMIT keeps this a probe of the indexes per edit, not a hash of every membership
+      CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
+                           WHERE r.channel_id = b.channel_id AND r.user_id = b.user_id LIMIT 1) reader
      WHERE m.deleted_at IS NULL
+       AND m.user_id = b.user_id
+       AND (b.max_age IS NULL OR statement_timestamp() - m.created_at <= b.max_age)
 ), edited AS (
     UPDATE chatmessage m
        SET text = t.new_text, edited_at = statement_timestamp()

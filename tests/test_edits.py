@@ -596,7 +596,8 @@ async def test_a_change_the_database_refuses_fails_alone_and_the_rest_of_its_bat
         held = asyncio.ensure_future(edit(client, server, alice, one["id"], "one, edited"))
         await lock_waiters(1)
         refused = asyncio.ensure_future(make_change(client.app, edits.EDIT, UUID(server.id), UUID(server.general),
-                                                    message_id=UUID(two["id"]), text="nul \x00"))
+                                                    message_id=UUID(two["id"]), text="nul \x00",
+                                                    user_id=alice.id, window=None))
         made = asyncio.ensure_future(edit(client, server, alice, three["id"], "three, edited"))
         await asyncio.sleep(0.3)  # both wait for the held batch: they go together
     assert (await held).status == 200

@@ -72,7 +72,8 @@ HOT_QUERIES = {
                          lambda s: dict(server_ids=[s["server_id"]], channel_ids=[s["channel_id"]])),
     "edit": ("edit_messages", lambda s: dict(
         notify_channel="explain", ords=[1, 2], channel_ids=[s["channel_id"]] * 2,
-        message_ids=[s["message_id"], s["user_id"]], texts=["x", "y"])),
+        message_ids=[s["message_id"], s["user_id"]], texts=["x", "y"], user_ids=[s["user_id"]] * 2,
+        windows=[None, timedelta(minutes=15)])),
     "earlier versions": ("list_message_edits", lambda s: dict(channel_id=s["channel_id"], message_id=s["message_id"])),
     "delete": ("delete_messages", lambda s: dict(
         notify_channel="explain", ords=[1, 2], channel_ids=[s["channel_id"]] * 2,

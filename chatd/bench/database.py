@@ -149,7 +149,8 @@ async def fill_changes(pool: asyncpg.Pool, queries, server_id, channel_id, user_
         async with pool.acquire() as con, con.transaction():
             [_ async for _ in queries.lock_channels_for_changes(con, server_ids=[server_id], channel_ids=[channel_id])]
             [_ async for _ in queries.edit_messages(con, notify_channel=notify_channel, ords=[1], channel_ids=[channel_id],
-                                                    message_ids=[ids[n % len(ids)]], texts=[f"edit {n}"])]
+                                                    message_ids=[ids[n % len(ids)]], texts=[f"edit {n}"], user_ids=[user_id],
+                                                    windows=[None])]
     for n, reactor in enumerate(reactors):
         async with pool.acquire() as con, con.transaction():
             [_ async for _ in queries.lock_channels_for_changes(con, server_ids=[server_id], channel_ids=[channel_id])]

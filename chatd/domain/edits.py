@@ -2,9 +2,11 @@
 .../edits and .../messages/bulk-delete.
 
 Each is a change (chatd.domain.changes), made with the others that arrive meanwhile by one
-statement of sql/edits.sql that re-checks, under the channel's lock, that the message is still
-there (permissions.require_* checked before, without the lock), changes it, and sends its
-note. A deletion leaves no copy of the text.
+statement of sql/edits.sql that checks, under the channel's lock, that the message is still
+there, changes it, and sends its note. A deletion's rule is checked before, without the lock
+(permissions.require_delete); an edit's by its statement alone, as a send's is, and explained
+by permissions.require_edit only when it was refused: an edit costs no query of its own. A
+deletion leaves no copy of the text.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from chatd import keys
+from chatd.domain import permissions
 from chatd.domain.changes import ChangeKind, Numbered, columns, limit_change_rate, make_change
-from chatd.domain.errors import NotFound
+from chatd.domain.errors import BadInput, NotFound
 from chatd.domain.messages import clean_text
 from chatd.domain.permissions import MESSAGE_NOT_FOUND
 from chatd.domain.schemas import User
 
 # Two edits of one message in one statement would both read the text before either.
-EDIT = ChangeKind("edit_messages", columns("message_id", "text"), key=lambda change: change.values["message_id"])
+EDIT = ChangeKind("edit_messages", columns("message_id", "text", "user_id", "window"),
+                  key=lambda change: change.values["message_id"])
 
 
 def _deletion_arrays(numbered: Numbered) -> dict[str, list]:
@@ -39,9 +43,14 @@ async def edit_message(app: Mapping, user: User, server_id: UUID | None, channel
     changes nothing: no edit is stored and no event sent."""
     text = clean_text(text)
     limit_change_rate(app, user, channel_id)
-    rows = await make_change(app, EDIT, server_id, channel_id, message_id=message_id, text=text)
-    if not rows:  # deleted since the permission check
-        raise NotFound(MESSAGE_NOT_FOUND)
+    try:
+        rows = await make_change(app, EDIT, server_id, channel_id, message_id=message_id, text=text,
+                                 user_id=user.user_id, window=app[keys.config].edit_window)
+    except (NotFound, BadInput):  # no such TEXT channel in that server: also for non-members
+        rows = []
+    if not rows:
+        await permissions.require_edit(app, user, server_id, channel_id, message_id)
+        raise NotFound(MESSAGE_NOT_FOUND)  # allowed now: it was deleted, or its channel, meanwhile
     return rows[0]
 
 

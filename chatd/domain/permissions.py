@@ -98,6 +98,13 @@ class MessageFacts(NamedTuple):
     age: timedelta | None  # since it was sent
     in_dm: bool = False  # the channel is a conversation, where nobody moderates
 
+    @classmethod
+    def of(cls, row, in_dm: bool = False) -> MessageFacts:
+        """From get_message_access's row (None: the caller is not a member, or not in the DM)."""
+        if row is None:
+            return cls(None, None, None, False, None, in_dm)
+        return cls(row["role"], row["channel_type"], row["author_id"], row["deleted"], row["age"], in_dm)
+
 
 def check_message(facts: MessageFacts) -> str:
     """A message that can still change: in a TEXT channel of a server the caller is in, or in
@@ -382,12 +389,9 @@ async def require_bulk_delete(app: Mapping, user: User, server_id: UUID | None, 
 
 async def _message_facts(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID,
                          message_id: UUID) -> MessageFacts:
-    row = await app[keys.queries].get_message_access(
-        app[keys.pool], server_id=server_id, channel_id=channel_id, message_id=message_id, user_id=user.user_id)
-    if row is None:
-        return MessageFacts(None, None, None, False, None, server_id is None)
-    return MessageFacts(row["role"], row["channel_type"], row["author_id"], row["deleted"], row["age"],
-                        server_id is None)
+    return MessageFacts.of(await app[keys.queries].get_message_access(
+        app[keys.pool], server_id=server_id, channel_id=channel_id, message_id=message_id, user_id=user.user_id),
+        in_dm=server_id is None)
 
 
 async def require_react(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, message_id: UUID) -> None:

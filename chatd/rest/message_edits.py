@@ -23,7 +23,6 @@ async def edit_message(request: web.Request) -> web.Response:
     user = request[current_user]
     server_id, channel_id, message_id = _path_ids(request)
     body = await json_body(request, MessageEdit)
-    await permissions.require_edit(request.app, user, server_id, channel_id, message_id)
     row = await edits.edit_message(request.app, user, server_id, channel_id, message_id, body.text)
     return json_response(message_view(row, row["username"], reaction_summary(row["reactions"])))
 
