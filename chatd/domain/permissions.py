@@ -295,10 +295,7 @@ def check_add_recipient(user: User, facts: DmChange | None) -> bool:
 
 def check_remove_recipient(user: User, facts: DmChange | None, target_id: UUID) -> None:
     """Anyone leaves a group; its owner removes anyone of it."""
-    if target_id == user.user_id:
-        _group_change(user, facts, None)
-    else:
-        _group_change(user, facts, "remove people from")
+    facts = _group_change(user, facts, None if target_id == user.user_id else "remove people from")
     if not facts.target_in:
         raise NotFound("user is not in this conversation")
 
