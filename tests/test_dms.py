@@ -432,3 +432,21 @@ async def test_resume_takes_conversations_like_channels(client, alice, bob, serv
     await c.send_json({"type": "resume", "channels": {dm["id"]: 0}})
     assert (await next_event(c, "error"))["channelId"] == dm["id"]
 
+
+
+async def test_a_dm_change_whose_note_never_arrived_is_caught_up_when_listen_reconnects(
+        client, alice, bob, friends, db, app_queries, test_queries):
+    dm = await open_dm(client, alice, bob, status=201)
+    message = await (await client.post(f"/chat/dms/{dm['id']}/messages", json={"text": "hello"},
+                                       headers=alice.auth)).json()
+    b = await connect(client, bob)
+    async with db.transaction():  # a reaction committed with its note sent where no chatd listens
+        assert [row["type"] async for row in app_queries.lock_channels_for_changes(
+            db, server_ids=[None], channel_ids=[dm["id"]])] == ["DM"]
+        assert [tuple(row) async for row in app_queries.react(
+            db, notify_channel="nobody_listens", ords=[1], channel_ids=[dm["id"]], message_ids=[message["id"]],
+            emojis=["👍"], user_ids=[alice.id], adds=[True], max_emoji=20)] == [(1, "added")]
+    await no_event(b, "reaction_added")
+    assert len([row async for row in test_queries.terminate_listeners(db)]) == 1
+    event = await next_event(b, "reaction_added", timeout=10)  # read back by the catch-up, by the DM's room
+    assert (event["eventSeq"], event["serverId"], event["channelId"]) == (2, None, dm["id"])
