@@ -22,7 +22,7 @@ WITH redone AS (
 )
 SELECT count(*) FROM redone;
 
--- name: search_messages(user_id, q, server_id, channel_id, author_id, has_link, after, before, by_relevance, cursor_rank, cursor_created_at, cursor_id, lim)
+-- name: search_messages(user_id, q, language, server_id, channel_id, author_id, has_link, after, before, by_relevance, cursor_rank, cursor_created_at, cursor_id, lim)
 -- The caller's page of messages matching `q`, newest first or (by_relevance) best first, among
 -- the live messages of the channels the caller reads now (channel_reader: so a member removed,
 -- banned or gone from a DM finds nothing there at once), with the optional filters (NULL or
@@ -30,14 +30,16 @@ SELECT count(*) FROM redone;
 -- 0 when sorting by time. The snippet is made for the page only, from the text HTML-escaped
 -- (ts_headline would drop what looks like a tag), each match between U+E000 and U+E001
 -- (removed from the text first), which chatd.domain.search turns into <mark> and </mark>.
--- The tsquery is written out where it is used, not read from a CTE: the planner then sees the
--- term and estimates how common it is, and picks the GIN index or a walk from the newest.
+-- The tsquery is written out where it is used, with the language as a parameter (the one
+-- search_ctx stored at startup), not read from a CTE or search_language(): the planner then
+-- folds it into a constant, sees the term and estimates how common it is, and picks the GIN
+-- index or a walk from the newest, never parsing the query once per row.
 WITH found AS (
     SELECT m.id, m.created_at,
-           CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(search_language(), :q))
+           CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q))
                 ELSE 0 END AS rank
       FROM chatmessage m
-     WHERE m.search_vector @@ websearch_to_tsquery(search_language(), :q)
+     WHERE m.search_vector @@ websearch_to_tsquery(:language::regconfig, :q)
        AND m.deleted_at IS NULL
        AND m.channel_id IN (SELECT r.channel_id
                               FROM channel_reader r
@@ -49,18 +51,18 @@ WITH found AS (
        AND (:after::timestamptz IS NULL OR m.created_at > :after)
        AND (:before::timestamptz IS NULL OR m.created_at < :before)
        AND (:cursor_id::uuid IS NULL
-            OR (CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(search_language(), :q))
+            OR (CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q))
                      ELSE 0 END, m.created_at, m.id)
                < (:cursor_rank::real, :cursor_created_at::timestamptz, :cursor_id::uuid))
      ORDER BY rank DESC, m.created_at DESC, m.id DESC
      LIMIT :lim
 )
 SELECT m.*, f.rank, reaction_summary(m.channel_id, m.id, :user_id) AS reactions,
-       ts_headline(search_language(),
+       ts_headline(:language::regconfig,
                    replace(replace(replace(replace(replace(translate(m.text, chr(57344) || chr(57345), ''),
                                                            '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
                                    '"', '&quot;'), '''', '&#x27;'),
-                   websearch_to_tsquery(search_language(), :q),
+                   websearch_to_tsquery(:language::regconfig, :q),
                    'StartSel=' || chr(57344) || ', StopSel=' || chr(57345) || ', MaxWords=35, MinWords=15')
            AS snippet
   FROM found f

@@ -28,6 +28,8 @@ REQUIRED = [
     "resume.changes_per_s", "resume.ratio", "ceilings.keyset_read",
     "history.reactions.p50_ms", "history.reactions.without_p50_ms", "history.reactions.ratio",
     "invites.joins_per_s", "invites.answers_per_s",
+    *(f"search.terms.{term}.{q}" for term in ("a rare term", "a term in one message of ten") for q in ("p50", "p99")),
+    "search.history_page_p50_ms",
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
     "ceilings.connect_per_s", "connections.connect_ratio",  # beyond the list
     *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),

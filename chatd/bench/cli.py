@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chatd.bench import ceilings, phases, processes, report
-from chatd.bench.database import bench_queries, cleanup, copy_history, database, fill_changes, populate
+from chatd.bench.database import (
+    bench_queries, cleanup, copy_history, database, fill_changes, join_servers, populate,
+)
 from chatd.bench.flood import LoginFlood
 from chatd.bench.stats import summary
 from chatd.config import Config
@@ -63,6 +65,8 @@ class Settings:
     flood_logins_per_s: float = 200.0  # wrong-password logins during the login-flood trials
     invite_users: int = 500  # users accepting one invite at once...
     invite_uses: int = 100  # ...of this many uses
+    search_servers: int = 50  # search's user is in this many servers, one of them holding table_rows
+    search_requests: int = 30
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -77,7 +81,7 @@ class Settings:
         return cls(clients=200, members=50, duration=1.0, senders_per_server=5, solo_senders=50, hold=1000,
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
                    history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
-                   invite_users=100, invite_uses=20)
+                   invite_users=100, invite_uses=20, search_requests=10)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -234,6 +238,12 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             history = await phases.history(first_process, pool, queries, owner.token, history_server["id"],
                                            history_channel, depths, settings.history_requests, progress,
                                            reacted_depth=settings.depths[1])
+            await join_servers(pool, queries, topology.prefix, owner.user_id, settings.search_servers - 1)
+            progress(f"chatd: search of {settings.table_rows:,} messages by a user in "
+                     f"{settings.search_servers} servers")
+            searched = await phases.search(first_process, owner.token, {
+                "a rare term": str(settings.history_rows // 2 + 7), "a term in one message of ten": "tenth",
+            }, settings.search_requests, progress)
             keyset, cursors = [], dict.fromkeys(resume_last, 0)
 
             async def keyset_ceiling() -> None:
@@ -257,7 +267,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         return report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
                               {"send": sends_check, "one_process": single_check, "processes": multi_check,
                                "login_flood": flood_check},
-                              history, depths, held, resumed, invites)
+                              history, depths, held, resumed, invites, searched)
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)

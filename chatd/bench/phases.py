@@ -246,6 +246,25 @@ async def history(server: processes.Served, pool, queries, token: str, server_id
     return out
 
 
+async def search(server: processes.Served, token: str, terms: dict[str, str], requests: int, progress) -> dict:
+    """GET /chat/search for each term (sort=recent, a page of 25), one request at a time:
+    p50/p99 over `requests` after a warm-up, by the term's label."""
+    out: dict = {}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        for label, q in terms.items():
+            times = []
+            for i in range(requests + 3):
+                started = time.perf_counter()
+                async with http.get(f"{server.url}/chat/search", params={"q": q, "sort": "recent"}) as resp:
+                    body = await resp.json()
+                    assert resp.status == 200 and body["results"], (resp.status, q, body)
+                if i >= 3:
+                    times.append(time.perf_counter() - started)
+            out[label] = {**quantiles_ms(times), "q": q, "results": len(body["results"])}
+            progress(f"search {label} ({q!r}): p50 {out[label]['p50']} ms, p99 {out[label]['p99']} ms")
+    return out
+
+
 async def invite_storm(server: processes.Served, pool, queries, owner: Member, joiners: Topology, max_uses: int,
                        progress) -> dict:
     """Every user of `joiners` accepts one invite to the owner's server at once; `max_uses` of

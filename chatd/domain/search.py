@@ -80,7 +80,8 @@ async def search_messages(app: Mapping, user: User, search: Search) -> SearchPag
     cursor = _decode_cursor(search.cursor)
     await permissions.require_search_filters(app, user, search.server_id, search.channel_id, search.dm_id)
     rows = app[keys.queries].search_messages(
-        app[keys.pool], user_id=user.user_id, q=search.q, server_id=search.server_id,
+        app[keys.pool], user_id=user.user_id, q=search.q, language=app[keys.config].search_language,
+        server_id=search.server_id,
         channel_id=search.channel_id or search.dm_id, author_id=search.author_id, has_link=search.has == "link",
         after=search.after, before=search.before, by_relevance=search.sort == "relevance",
         cursor_rank=cursor.rank if cursor else None, cursor_created_at=cursor.created_at if cursor else None,
@@ -90,8 +91,10 @@ async def search_messages(app: Mapping, user: User, search: Search) -> SearchPag
     page = page[:search.limit]
     hits = [SearchHit(**msgspec.structs.asdict(message_view(row, row["username"], reaction_summary(row["reactions"]))),
                       snippet=snippet_html(row["snippet"])) for row in page]
-    last = page[-1] if more else None
-    return SearchPage(hits, None if last is None else _encode_cursor(_Cursor(last["rank"], last["created_at"], last["id"])))
+    if not more:
+        return SearchPage(hits, None)
+    last = page[-1]
+    return SearchPage(hits, _encode_cursor(_Cursor(last["rank"], last["created_at"], last["id"])))
 
 
 def snippet_html(headline: str) -> str:
