@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import resource
 import secrets
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -194,7 +196,8 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             progress(f"chatd: one process, send throughput ({settings.solo_senders} senders, one member per server)")
             before = await phases.channel_seqs(pool, queries, solo)
             sends = await phases.traffic(solo, [first_process], settings, progress, paced=False,
-                                         before_each_max_trial=insert_ceilings)
+                                         before_each_max_trial=insert_ceilings,
+                                         unsearched=lambda: not_searchable(pool, queries, progress))
             sends_check = await phases.exactly_once(pool, queries, solo, before, sends.pop("reports"))
             progress(f"  exactly once: {sends_check}")
             progress(f"chatd: one process, fan-out ({settings.clients:,} clients in servers of {settings.members})")
@@ -273,6 +276,18 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             await cleanup(pool, queries, topology.prefix)
             await cleanup(pool, queries, solo.prefix)
             await cleanup(pool, queries, joiners.prefix)
+
+
+@contextlib.asynccontextmanager
+async def not_searchable(pool, queries, progress) -> AsyncIterator[None]:
+    """Messages sent inside are not made searchable (the search trigger off): trials that say
+    what keeping them searchable costs sends. They are indexed afterwards."""
+    await queries.bench_search_index_off(pool)
+    try:
+        yield
+    finally:
+        await queries.bench_search_index_on(pool)
+        progress(f"  {await queries.bench_index_unsearched(pool):,} messages made searchable afterwards")
 
 
 async def resume_channels(pool, queries, settings: Settings, owner, topology) -> dict:
