@@ -9,6 +9,7 @@ from aiohttp import web
 from chatd import keys
 from chatd.domain.changes import change_commit_ctx
 from chatd.domain.passwords import hashing_ctx
+from chatd.domain.search import search_ctx
 from chatd.domain.tokens import VerifiedTokens, token_users_ctx
 from chatd.web.auth import requires_user
 from chatd.config import Config
@@ -32,13 +33,14 @@ from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import (
-    auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, reactions, servers,
+    auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, reactions, search,
+    servers,
 )
 
 ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
-    *dms.ENDPOINTS, *blocks.ENDPOINTS, *health.ENDPOINTS,
+    *dms.ENDPOINTS, *blocks.ENDPOINTS, *search.ENDPOINTS, *health.ENDPOINTS,
 ]
 
 
@@ -54,7 +56,7 @@ def create_app(config: Config) -> web.Application:
     app[keys.change_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app[keys.invite_limiter] = RateLimiter(config.invite_preview_limit) if config.invite_preview_limit else None
     app.cleanup_ctx.extend([
-        watchdog_ctx, hashing_ctx, database_ctx, availability_ctx, token_users_ctx, notes_ctx, group_commit_ctx, change_commit_ctx,
+        watchdog_ctx, hashing_ctx, database_ctx, search_ctx, availability_ctx, token_users_ctx, notes_ctx, group_commit_ctx, change_commit_ctx,
         gateway_ctx, gc_freeze_ctx, node_ctx, sweep_ctx,
     ])
     app.on_shutdown.extend([notify_stopping, close_sockets])

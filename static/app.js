@@ -4,6 +4,7 @@ import { api, ApiError, historyPage, messagesPath } from "./api.js";
 import { Gateway } from "./gateway.js";
 import { logClose, logFrame, setupDevPanel, showToken } from "./dev.js";
 import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js";
+import { setupSearch } from "./search.js";
 
 const PAGE = 50;
 const RESUME_CHANNELS = 1000; // a resume frame names at most this many channels
@@ -515,6 +516,24 @@ async function selectChannel(channelId) {
   }
 }
 
+// A search result in its channel: selected, older pages read until it shows, then marked.
+async function jumpTo(hit) {
+  if (hit.server_id === null) {
+    if (!S.dms.has(hit.channel_id)) return notify("that conversation is no longer yours");
+    if (S.dmId !== hit.channel_id) await selectDm(hit.channel_id);
+  } else {
+    if (!S.servers.has(hit.server_id)) return notify("that server is no longer yours");
+    if (S.dmId || S.serverId !== hit.server_id) await selectServer(hit.server_id);
+    if (S.channelId !== hit.channel_id) await selectChannel(hit.channel_id);
+  }
+  const item = () => $("#messages").querySelector(`li[data-id="${CSS.escape(hit.id)}"]`);
+  while (!item() && S.channelId === hit.channel_id && !$("#load-older").disabled) await loadOlder();
+  const li = item();
+  if (!li) return notify("that message is no longer there");
+  li.scrollIntoView({ block: "center" });
+  li.classList.add("found");
+}
+
 function olderButton(more) {
   const button = $("#load-older");
   show(button, true);
@@ -986,6 +1005,8 @@ function start() {
   $("#composer-text").addEventListener("input", onComposerInput);
   $("#load-older").addEventListener("click", loadOlder);
   $("#reply-cancel").addEventListener("click", cancelReply);
+  setupSearch(() => ({ token: S.token, serverId: chatServer(), channelId: S.dmId ? null : S.channelId, dmId: S.dmId }),
+    jumpTo, fail);
   $("#disconnect").addEventListener("click", () => {
     clearTimeout(S.retryTimer);
     gateway.disconnect();

@@ -98,6 +98,9 @@ HOT_QUERIES = {
         invite_code="ABCDEFGHJK")),
     "invite events' recipients": ("list_server_staff", lambda s: dict(server_id=s["server_id"])),
     "bans": ("list_bans", lambda s: dict(server_id=s["server_id"])),
+    "search, a rare term": ("search_messages", lambda s: search_params(s, "12345")),
+    "search, a term in one message of ten": ("search_messages", lambda s: search_params(s, "tenth")),
+    "search by relevance, a rare term": ("search_messages", lambda s: search_params(s, "12345", by_relevance=True)),
     "catch-up": ("list_changes_of_servers_since",
                  lambda s: dict(server_ids=[s["server_id"]], since=datetime.now(timezone.utc) - timedelta(seconds=30))),
     # Conversations (server_id NULL): the same statements, reading channel_reader's DM arm.
@@ -136,6 +139,20 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
     # walks every newer message first.
     keyset = [n for n in nodes(plans["history before"]) if "created_at" in n.get("Index Cond", "")]
     assert keyset, json.dumps(plans["history before"], indent=1)
+    # Search reads the GIN index of live messages for a rare term; newest first, a common term
+    # is found sooner by walking messages from the newest, which the planner prefers, rightly,
+    # knowing how common each is (the column's larger statistics sample, migration 0018).
+    expected = {"search, a rare term": "ix_chatmessage_search_vector",
+                "search by relevance, a rare term": "ix_chatmessage_search_vector",
+                "search, a term in one message of ten": "ix_chatmessage_created_at"}
+    for label, index in expected.items():
+        assert index in {n.get("Index Name") for n in nodes(plans[label])}, json.dumps(plans[label], indent=1)
+
+
+def search_params(sample, q: str, by_relevance: bool = False) -> dict:
+    return dict(user_id=sample["user_id"], q=q, language="simple", server_id=None, channel_id=None, author_id=None, has_link=False,
+                after=None, before=None, by_relevance=by_relevance, cursor_rank=None, cursor_created_at=None,
+                cursor_id=None, lim=26)
 
 
 def nodes(plan: dict) -> list[dict]:

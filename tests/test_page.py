@@ -752,3 +752,31 @@ async def test_three_users_in_a_group_chat_and_the_owner_removes_one_live(open_t
     await expect(alice_page.locator("#dm-recipients .name")).to_have_text(["alice"])
     await expect(bob_page.locator("#dms li")).to_have_count(0)
     assert alice_tab.console_errors == bob_tab.console_errors == carol_tab.console_errors == []
+async def test_search_shows_marked_snippets_pages_on_and_jumps_to_an_old_message(
+        open_tab, chatd, alice, bob, guild, db, test_queries):
+    await test_queries.insert_messages(db, channel_id=guild.general, user_id=alice.id, n=120,
+                                       newest=datetime.now(timezone.utc))
+    await post(chatd, guild, bob, f"{MARKUP} needle in markup")
+    for n in range(25):
+        await post(chatd, guild, bob, f"needle number {n}")
+    tab = await open_tab(alice)
+    page = tab.page
+    await page.fill("#search-q", "needle")
+    await page.click("#search-form button[type=submit]")
+    hits = page.locator("#search-results li .snippet")
+    await expect(hits).to_have_count(20)
+    await expect(hits.first).to_have_text("needle number 24")
+    await expect(hits.first.locator("mark")).to_have_text(["needle"])
+    await page.click("#search-more")
+    await expect(hits).to_have_count(26)
+    await expect(hits.last).to_have_text(f"{MARKUP} needle in markup")  # markup as text, nothing run
+    # A message far back in history: older pages are read until it shows, and it is marked.
+    await page.fill("#search-q", '"message 3"')
+    await page.select_option("#search-scope", "channel")
+    await page.click("#search-form button[type=submit]")
+    await expect(hits).to_have_text(["message 3"])
+    await hits.first.click()
+    await expect(page.locator("#messages li.found .text")).to_have_text("message 3")
+    await expect(page.locator("#messages li.found")).to_be_in_viewport()
+    assert await page.locator("img").count() == 0
+    assert tab.dialogs == [] and tab.console_errors == []

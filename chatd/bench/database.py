@@ -111,13 +111,15 @@ async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_
                        first_seq: int = 1) -> float:
     """COPY `rows` messages into one channel in batches of 1000 over a pool of 8; rows/s.
 
-    created_at runs one millisecond apart up to now, so history is ordered as if posted.
+    created_at runs one millisecond apart up to now, so history is ordered as if posted. Each
+    text is "history <seq>" and one word of a vocabulary of 2,000 (the long tail of words of real
+    text); one in ten says "tenth" too: search's common term (its rare ones are the numbers).
     """
     newest = datetime.now(timezone.utc)
     gate = asyncio.Semaphore(8)
 
     async def batch(start: int) -> None:
-        records = [(server_id, channel_id, user_id, f"history {seq}",
+        records = [(server_id, channel_id, user_id, _history_text(seq),
                     newest - timedelta(milliseconds=first_seq + rows - seq), seq, seq)
                    for seq in range(start, min(start + COPY_BATCH, first_seq + rows))]
         async with gate, pool.acquire() as con:
@@ -128,6 +130,18 @@ async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_
     elapsed = time.perf_counter() - started
     await queries.bench_set_last_seq(pool, channel_id=channel_id, last_seq=first_seq + rows - 1)
     return rows / elapsed
+
+
+def _history_text(seq: int) -> str:
+    return f"history {seq} word{seq * 7 % 2000}" + (" tenth" if seq % 10 == 0 else "")
+
+
+async def join_servers(pool: asyncpg.Pool, queries, prefix: str, user_id, count: int) -> None:
+    """`count` more servers, each with `user_id` as its ADMIN (search's "a user in 50 servers")."""
+    for n in range(count):
+        server = await queries.create_server(pool, name=f"{prefix}member-{n}", icon=None, creator_id=user_id)
+        [_ async for _ in queries.add_members(pool, notify_channel="chatd_bench", server_id=server["id"],
+                                              user_ids=[user_id], roles=["ADMIN"], invite_code=None)]
 
 
 async def cleanup(pool: asyncpg.Pool, queries, prefix: str) -> None:

@@ -20,7 +20,8 @@ from chatd.bench.stats import merge, percentile, quantiles_ms, summary
 
 TEXT_BYTES = 16  # new_message frames of ~330 bytes: the product spec's fields plus a short text
 # What the load generators do in each kind of trial (chatd.bench.worker's modes).
-LOADGEN_MODES = {"max": "max", "paced": "rate", "flooded": "rate", "react": "react", "edit": "edit", "dm": "dm"}
+LOADGEN_MODES = {"max": "max", "unsearched": "max", "paced": "rate", "flooded": "rate", "react": "react",
+                 "edit": "edit", "dm": "dm"}
 
 
 def connection_specs(topology: Topology, servers: list[processes.Served], senders_per_server: int) -> list[dict]:
@@ -42,7 +43,8 @@ def connection_specs(topology: Topology, servers: list[processes.Served], sender
 async def traffic(topology: Topology, servers: list[processes.Served], settings, progress,
                   offered_rate: float | None = None, paced: bool = True,
                   before_each_max_trial: Callable[[], Awaitable[None]] | None = None,
-                  flood: Callable[[], LoginFlood] | None = None, changes: bool = False, dms: bool = False) -> dict:
+                  flood: Callable[[], LoginFlood] | None = None, changes: bool = False, dms: bool = False,
+                  unsearched: Callable[[], contextlib.AbstractAsyncContextManager] | None = None) -> dict:
     """Clients of `topology` spread over `servers`, connected throughout. Without an offered
     rate: max-rate trials (each sender sends on its previous acknowledgement), then (unless
     `paced` is false) latency trials at half the median max; with one, only latency trials at
@@ -53,17 +55,20 @@ async def traffic(topology: Topology, servers: list[processes.Served], settings,
     followed by a reaction storm ("react": every member toggles its reaction to its channel's
     latest message), and each latency trial by one where the senders edit their latest message
     instead ("edit") at the same rate. With `dms`, each latency trial is followed by one where
-    the senders send into their 1:1 conversation ("dm") instead, at the same rate."""
+    the senders send into their 1:1 conversation ("dm") instead, at the same rate. With
+    `unsearched`, each max-rate trial is followed by one inside that context (messages not kept
+    searchable: "unsearched")."""
     specs = connection_specs(topology, servers, settings.senders_per_server)
     senders = sum(1 for s in specs if "channel_id" in s)
-    result: dict = {"senders": senders, "max": [], "paced": [], "flooded": [], "flood": [], "react": [], "edit": [],
-                    "dm": []}
+    result: dict = {"senders": senders, "max": [], "unsearched": [], "paced": [], "flooded": [], "flood": [],
+                    "react": [], "edit": [], "dm": []}
     async with LoadGen(settings.workers) as loadgen:
         made = await loadgen.connect(specs)
         progress(f"{made['ok']:,} clients connected to {len(servers)} chatd process(es) "
                  f"in {made['seconds']:.1f} s ({made['failed']} failed), {senders} of them sending")
         result["connected"], result["connect_failed"] = made["ok"], made["failed"]
-        plan = [] if offered_rate is not None else (["max", "react"] if changes else ["max"]) * settings.trials
+        plan = [] if offered_rate is not None else (
+            ["max", *(["react"] if changes else []), *(["unsearched"] if unsearched else [])] * settings.trials)
         paced_plan = ["paced", *(["flooded"] if flood else []), *(["edit"] if changes else []),
                       *(["dm"] if dms else [])]
         plan += paced_plan * settings.trials if paced else []
@@ -72,7 +77,9 @@ async def traffic(topology: Topology, servers: list[processes.Served], settings,
                 offered_rate = 0.5 * fold(result["max"], "msgs_per_s")["median"]
             if mode == "max" and before_each_max_trial is not None:
                 await before_each_max_trial()
-            async with flood() if mode == "flooded" else contextlib.nullcontext() as flooding:
+            around = (flood() if mode == "flooded" else unsearched() if mode == "unsearched"
+                      else contextlib.nullcontext())
+            async with around as flooding:
                 start, replies = await loadgen.run(LOADGEN_MODES[mode], settings.duration,
                                                    rate=(offered_rate or 0) / senders, text_bytes=TEXT_BYTES)
             figures = trial_figures(start, replies)
@@ -248,6 +255,25 @@ async def history(server: processes.Served, pool, queries, token: str, server_id
                                 "depth": reacted_depth}
             progress(f"history depth {reacted_depth:,} with reactions: p50 {out['reactions']['with']['p50']} ms, "
                      f"without {out['reactions']['without']['p50']} ms")
+    return out
+
+
+async def search(server: processes.Served, token: str, terms: dict[str, str], requests: int, progress) -> dict:
+    """GET /chat/search for each term (sort=recent, a page of 25), one request at a time:
+    p50/p99 over `requests` after a warm-up, by the term's label."""
+    out: dict = {}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        for label, q in terms.items():
+            times = []
+            for i in range(requests + 3):
+                started = time.perf_counter()
+                async with http.get(f"{server.url}/chat/search", params={"q": q, "sort": "recent"}) as resp:
+                    body = await resp.json()
+                    assert resp.status == 200 and body["results"], (resp.status, q, body)
+                if i >= 3:
+                    times.append(time.perf_counter() - started)
+            out[label] = {**quantiles_ms(times), "q": q, "results": len(body["results"])}
+            progress(f"search {label} ({q!r}): p50 {out[label]['p50']} ms, p99 {out[label]['p99']} ms")
     return out
 
 

@@ -37,7 +37,7 @@ def _ratio(a, b):
 
 
 def results(settings, db_settings, ceiling, sends, single, multi, flooded, checks: dict, history, depths,
-            held, resumed, invites) -> dict:
+            held, resumed, invites, searched) -> dict:
     send = _median(sends["max"], "msgs_per_s")
     deliveries = _median(single["max"], "deliveries_per_s")
     p50, p99 = _median(single["paced"], "same_p50_ms"), _median(single["paced"], "same_p99_ms")
@@ -85,6 +85,10 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
             "depths": depths, "rows_in_channel": settings.history_rows, "rows_in_table": settings.table_rows,
             "detail": history,
         },
+        "search": {"terms": searched, "servers": settings.search_servers, "messages": settings.table_rows,
+                   "history_page_p50_ms": history["before"]["100000"]["p50"],
+                   "sends_unsearched_msgs_per_s": _median(sends["unsearched"], "msgs_per_s")["median"],
+                   "sends_ratio": _ratio(send["median"], _median(sends["unsearched"], "msgs_per_s")["median"])},
         "lost": sum(check["lost"] for check in checks.values()),
         "duplicated": sum(check["duplicated"] for check in checks.values()),
         "changes_lost": sum(check["changes_lost"] for check in checks.values())
@@ -237,6 +241,10 @@ def table(r: dict) -> str:
          f"without: {_fmt(hr['without_p50_ms'], ' ms')} ({hr['emoji_per_message']} emoji × "
          f"{hr['users_per_emoji']} users on each message)", f"{_fmt(hr['ratio'])}x", "≤ 1.5x",
          _ok(hr["ratio"], 1.5, "<=")),
+        *(search_row(r["search"], label) for label in r["search"]["terms"]),
+        ("durable messages/s, kept searchable", _fmt(s["msgs_per_s"]), "",
+         f"not kept searchable (search trigger off) {_fmt(r['search']['sends_unsearched_msgs_per_s'])}",
+         f"{_fmt(r['search']['sends_ratio'])}x", "≥ 0.85x", _ok(r["search"]["sends_ratio"], 0.85, ">=")),
         ("lost / duplicated", f"{r['lost']} / {r['duplicated']}", "",
          f"changes (eventSeq): {r['changes_lost']} / {r['changes_duplicated']}", "", "0 / 0",
          "yes" if r["lost"] == r["duplicated"] == r["changes_lost"] == r["changes_duplicated"] == 0 else "NO"),
@@ -251,6 +259,14 @@ def table(r: dict) -> str:
                  f"(fsync={m['database'].get('fsync')}, synchronous_commit={m['database'].get('synchronous_commit')}); "
                  f"Python {m['versions']['python']}; {r.get('elapsed_s', '?')} s")
     return "\n".join(lines)
+
+
+def search_row(s: dict, label: str) -> tuple:
+    term = s["terms"][label]
+    ratio = _ratio(term["p50"], s["history_page_p50_ms"])
+    return (f"search p99, {label}, {s['messages']:,} messages, a user in {s['servers']} servers",
+            _fmt(term["p99"], " ms"), "", f"p50 {_fmt(term['p50'], ' ms')}; one history page (before) p50 "
+            f"{_fmt(s['history_page_p50_ms'], ' ms')}", f"{_fmt(ratio)}x (p50)", "≤ 150 ms", _ok(term["p99"], 150, "<="))
 
 
 def _ok(value, target, op: str) -> str:

@@ -29,6 +29,7 @@ CHANNEL_NOT_FOUND = "channel not found"
 MESSAGE_NOT_FOUND = "message not found"
 VOICE_HAS_NO_MESSAGES = "this is a VOICE channel: it has no messages"
 LAST_ADMIN = "the last ADMIN cannot leave or be demoted; make someone else ADMIN first"
+DM_NOT_FOUND = "conversation not found"
 INVITE_NOT_FOUND = "invite not found"  # unknown, expired, used up or revoked: one answer
 BANNED = "you are banned from this server"
 DM_NOT_FOUND = "conversation not found"
@@ -206,6 +207,13 @@ def check_ban(actor: User, actor_role: str, target_id: UUID, target_role: str | 
     if actor_role == "MODERATOR" and target_role in ("MODERATOR", "ADMIN"):
         article = "an" if target_role == "ADMIN" else "a"
         raise Forbidden(f"only an ADMIN can ban {article} {target_role}")
+
+
+def check_search_filter(reads: bool, server_id: UUID | None, dm: bool) -> None:
+    """A search filter names a channel the caller reads now (`reads`), or with `dm` a DM
+    (`server_id` None) they are in; anything else is the same 404 as everywhere."""
+    if not reads or (dm and server_id is not None):
+        raise NotFound(DM_NOT_FOUND if dm else CHANNEL_NOT_FOUND)
 
 
 class InviteFacts(NamedTuple):
@@ -409,6 +417,17 @@ async def _channel_access(app: Mapping, user: User, server_id: UUID | None,
     )
     return (None, None, False, False) if row is None else (
         row["role"], row["channel_type"], row["strangers"], row["blocked"])
+
+
+async def require_search_filters(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID | None,
+                                 dm_id: UUID | None) -> None:
+    """Search filters name only what the caller may read."""
+    if server_id is not None:
+        await require_member(app, user, server_id)
+    for filtered, dm in ((channel_id, False), (dm_id, True)):
+        if filtered is not None:
+            row = await app[keys.queries].get_reader_server(app[keys.pool], channel_id=filtered, user_id=user.user_id)
+            check_search_filter(row is not None, None if row is None else row["server_id"], dm)
 
 
 async def require_accept(app: Mapping, user: User, code: str) -> tuple[UUID, bool]:

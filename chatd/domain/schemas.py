@@ -271,3 +271,12 @@ class Problem(msgspec.Struct):
 
 class Health(msgspec.Struct):
     status: str
+
+
+class SearchHit(Message):
+    snippet: Annotated[str, Meta(description="the text HTML-escaped, each match in <mark>...</mark>")]
+
+
+class SearchPage(msgspec.Struct):
+    results: list[SearchHit]
+    next_cursor: Annotated[str | None, Meta(description="pass as `cursor` for the next page; null: no more")]
