@@ -10,6 +10,7 @@ from chatd import keys
 from chatd.domain.changes import change_commit_ctx
 from chatd.domain.passwords import hashing_ctx
 from chatd.domain.presence import PRESENCE_LIMIT, presence_ctx
+from chatd.domain.search import search_ctx
 from chatd.domain.tokens import VerifiedTokens, token_users_ctx
 from chatd.web.auth import requires_user
 from chatd.config import Config
@@ -33,13 +34,14 @@ from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import (
-    auth, bans, changes, channels, health, invites, members, message_edits, messages, presence, reactions, servers,
+    auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, presence, reactions,
+    search, servers,
 )
 
 ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
-    *presence.ENDPOINTS, *health.ENDPOINTS,
+    *dms.ENDPOINTS, *blocks.ENDPOINTS, *search.ENDPOINTS, *presence.ENDPOINTS, *health.ENDPOINTS,
 ]
 
 
@@ -57,7 +59,7 @@ def create_app(config: Config) -> web.Application:
     # Status changes are limited whenever messages are: each one reaches every co-member.
     app[keys.presence_limiter] = RateLimiter(PRESENCE_LIMIT) if config.rate_limit else None
     app.cleanup_ctx.extend([
-        watchdog_ctx, hashing_ctx, database_ctx, availability_ctx, token_users_ctx, notes_ctx, group_commit_ctx, change_commit_ctx,
+        watchdog_ctx, hashing_ctx, database_ctx, search_ctx, availability_ctx, token_users_ctx, notes_ctx, group_commit_ctx, change_commit_ctx,
         presence_ctx, gateway_ctx, gc_freeze_ctx, node_ctx, sweep_ctx,
     ])
     app.on_shutdown.extend([notify_stopping, close_sockets])

@@ -85,6 +85,7 @@ class Config:
     change_retention: timedelta = timedelta(days=30)
     edit_window: timedelta | None = None
     log_format: str = "kv"  # or "json": one JSON object per line
+    search_language: str = "simple"  # PostgreSQL text search configuration of message search
     # Set by systemd (Type=notify, WatchdogSec): where to send READY=1, and how often to ping.
     notify_socket: str | None = None
     watchdog_usec: int | None = None
@@ -131,6 +132,7 @@ class Config:
             change_retention=_duration(env, "CHATD_CHANGE_RETENTION", "30d", allow_off=False),
             edit_window=_duration(env, "CHATD_EDIT_WINDOW", "off", allow_off=True),
             log_format=_choice(env, "CHATD_LOG_FORMAT", ("kv", "json")),
+            search_language=_search_language(env),
             notify_socket=env.get("NOTIFY_SOCKET") or None,
             watchdog_usec=_positive_int(env, "WATCHDOG_USEC", 0) or None,
         )
@@ -236,6 +238,15 @@ def _rate_limit(raw: str) -> RateLimit | None:
     if not match or int(match[1]) == 0 or (match[2] and float(match[2]) == 0):
         raise ConfigError(f"CHATD_RATE_LIMIT={raw!r} is not like '5/5s', '30/1m' or 'off'")
     return RateLimit(int(match[1]), float(match[2] or 1) * _UNITS[match[3]])
+
+
+def _search_language(env: Mapping[str, str]) -> str:
+    """A text search configuration's name (`simple`, `english`, `pg_catalog.german`); whether
+    the database has it is known at startup."""
+    raw = (env.get("CHATD_SEARCH_LANGUAGE") or "simple").strip().lower()
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?", raw):
+        raise ConfigError(f"CHATD_SEARCH_LANGUAGE={raw!r} is not a text search configuration name")
+    return raw
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

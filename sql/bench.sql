@@ -57,6 +57,17 @@ SELECT current_setting('fsync') AS fsync,
        current_setting('synchronous_commit') AS synchronous_commit,
        current_setting('server_version') AS server_version;
 
+-- name: bench_delete_dms_of(prefix)$
+-- The conversations of the bench's users, with their messages.
+WITH deleted AS (
+    DELETE FROM chatchannel
+     WHERE server_id IS NULL
+       AND id IN (SELECT r.channel_id FROM dm_recipient r JOIN users u ON u.user_id = r.user_id
+                   WHERE u.username LIKE :prefix || '%')
+    RETURNING 1
+)
+SELECT count(*) FROM deleted;
+
 -- name: bench_delete_users(prefix)$
 -- After a run against a configured database: the bench's users (their servers go first).
 WITH deleted AS (DELETE FROM users WHERE username LIKE :prefix || '%' RETURNING 1)
@@ -116,3 +127,21 @@ SELECT count(*) FROM added;
 -- name: bench_last_event_seq(channel_id)$
 -- The channel's latest event_seq: where a resume from 0 must end.
 SELECT last_event_seq FROM chatchannel WHERE id = :channel_id;
+
+-- name: bench_search_index_off#
+-- Sends without keeping messages searchable (the trials that measure what search costs them):
+-- no tsvector is computed, and the GIN index has none to index.
+ALTER TABLE chatmessage DISABLE TRIGGER chatmessage_search_vector;
+
+-- name: bench_search_index_on#
+ALTER TABLE chatmessage ENABLE TRIGGER chatmessage_search_vector;
+
+-- name: bench_index_unsearched()$
+-- The messages sent while the trigger was off, made searchable afterwards: how many.
+WITH indexed AS (
+    UPDATE chatmessage
+       SET search_vector = to_tsvector(search_language(), text)
+     WHERE search_vector IS NULL
+    RETURNING 1
+)
+SELECT count(*) FROM indexed;

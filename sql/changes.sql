@@ -35,28 +35,30 @@ SELECT c.channel_id, x.*
 
 -- name: list_changes_of_servers_since(server_ids, since)
 -- Catching up after the LISTEN connection was lost: every change committed lately in the
--- servers this process has clients for; the caller skips what it already delivered (by
--- event_seq). Reads the created_at indexes.
+-- rooms this process has clients for (`server_ids`: servers, and DMs by their channel id, as
+-- chatd.gateway.hub names rooms); the caller skips
+-- what it already delivered (by event_seq). Reads the created_at indexes.
 SELECT u.channel_id, u.event_seq, u.note FROM (
     SELECT m.channel_id, m.event_seq, m.note
       FROM message_row m
      WHERE m.created_at > :since
-       AND m.server_id = any(:server_ids::uuid[])
+       AND (m.server_id = any(:server_ids::uuid[]) OR m.channel_id = any(:server_ids::uuid[]))
     UNION ALL
     SELECT ch.channel_id, ch.event_seq, ch.payload::text
       FROM message_change ch
       JOIN chatchannel c ON c.id = ch.channel_id
      WHERE ch.created_at > :since
-       AND c.server_id = any(:server_ids::uuid[])
+       AND (c.server_id = any(:server_ids::uuid[]) OR c.id = any(:server_ids::uuid[]))
 ) u
 ORDER BY u.channel_id, u.event_seq;
 
 -- name: list_readable_channels(user_id, channel_ids)
--- Which of these channels the user may read (a member of its server), with the cursor below
--- which its changes were pruned and its latest event_seq.
+-- Which of these channels the user may read (channel_reader: a member of its server, a
+-- recipient of the DM), with the cursor below which its changes were pruned and its latest
+-- event_seq.
 SELECT c.id AS channel_id, c.server_id, c.last_event_seq, COALESCE(h.pruned_through, 0) AS pruned_through
   FROM chatchannel c
-  JOIN servermembership m ON m.server_id = c.server_id AND m.user_id = :user_id
+  JOIN channel_reader r ON r.channel_id = c.id AND r.user_id = :user_id
   LEFT JOIN message_change_horizon h ON h.channel_id = c.id
  WHERE c.id = any(:channel_ids::uuid[]);
 
@@ -99,10 +101,13 @@ SELECT COALESCE((SELECT pruned_through FROM message_change_horizon WHERE channel
 -- taken in id order so concurrent batches cannot deadlock, orders the changes of a channel
 -- (and its sends, which lock it too), so the statements after it read every change committed
 -- before, and the event_seq each takes is the next one, visible only after every smaller one.
--- The channels found with their type: a pair whose channel is not of that server is missing.
+-- The channels found with their type: a pair whose channel is not of that server (server_id
+-- NULL: not a DM) is missing.
 SELECT c.server_id, c.id, c.type
   FROM chatchannel c
- WHERE (c.server_id, c.id) IN (SELECT * FROM unnest(:server_ids::uuid[], :channel_ids::uuid[]))
+ WHERE c.id = any(:channel_ids::uuid[])
+   AND EXISTS (SELECT 1 FROM unnest(:server_ids::uuid[], :channel_ids::uuid[]) AS b(server_id, channel_id)
+                WHERE b.channel_id = c.id AND b.server_id IS NOT DISTINCT FROM c.server_id)
  ORDER BY c.id
    FOR NO KEY UPDATE;
 

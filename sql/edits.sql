@@ -6,28 +6,33 @@
 -- change they belong to.
 
 -- name: get_message_access(server_id, channel_id, message_id, user_id)^
--- What the edit and delete rules need, in one round trip: no row when the caller is not a
--- member; channel_type NULL when the channel is not this server's; author_id NULL when the
--- message is not this channel's. `age` is measured by the database's clock, the one that
+-- What the edit and delete rules need, in one round trip: no row when the caller does not
+-- read there (channel_reader: not a member of the server, not a recipient of the DM; server_id
+-- NULL names a DM); channel_type NULL when the channel is not this server's (a member's role
+-- then comes from servermembership, only to answer "channel not found"); author_id NULL when
+-- the message is not this channel's. `age` is measured by the database's clock, the one that
 -- wrote created_at.
-SELECT m.role, c.type AS channel_type, msg.user_id AS author_id, msg.deleted_at IS NOT NULL AS deleted,
-       statement_timestamp() - msg.created_at AS age
-  FROM servermembership m
-  LEFT JOIN chatchannel c ON c.id = :channel_id AND c.server_id = m.server_id
+SELECT COALESCE(r.role, m.role) AS role, c.type AS channel_type, msg.user_id AS author_id,
+       msg.deleted_at IS NOT NULL AS deleted, statement_timestamp() - msg.created_at AS age
+  FROM (SELECT) AS one
+  LEFT JOIN servermembership m ON m.server_id = :server_id AND m.user_id = :user_id
+  LEFT JOIN chatchannel c ON c.id = :channel_id AND c.server_id IS NOT DISTINCT FROM :server_id::uuid
+  LEFT JOIN channel_reader r ON r.channel_id = c.id AND r.user_id = :user_id
   LEFT JOIN chatmessage msg ON msg.id = :message_id AND msg.channel_id = c.id
- WHERE m.server_id = :server_id
-   AND m.user_id = :user_id;
+ WHERE m.user_id IS NOT NULL OR r.user_id IS NOT NULL;
 
 -- name: get_bulk_delete_access(server_id, channel_id, message_ids, user_id)^
--- The bulk deletion rule's facts: the caller's role, the channel's type, and how many of the
--- ids name messages of this channel (deleted ones too: deleting them again is skipped).
-SELECT m.role, c.type AS channel_type,
+-- The bulk deletion rule's facts: the caller's role (as get_message_access reads it), the
+-- channel's type, and how many of the ids name messages of this channel (deleted ones too:
+-- deleting them again is skipped).
+SELECT COALESCE(r.role, m.role) AS role, c.type AS channel_type,
        (SELECT count(*) FROM chatmessage msg
          WHERE msg.id = any(:message_ids::uuid[]) AND msg.channel_id = c.id) AS found
-  FROM servermembership m
-  LEFT JOIN chatchannel c ON c.id = :channel_id AND c.server_id = m.server_id
- WHERE m.server_id = :server_id
-   AND m.user_id = :user_id;
+  FROM (SELECT) AS one
+  LEFT JOIN servermembership m ON m.server_id = :server_id AND m.user_id = :user_id
+  LEFT JOIN chatchannel c ON c.id = :channel_id AND c.server_id IS NOT DISTINCT FROM :server_id::uuid
+  LEFT JOIN channel_reader r ON r.channel_id = c.id AND r.user_id = :user_id
+ WHERE m.user_id IS NOT NULL OR r.user_id IS NOT NULL;
 
 -- name: edit_messages(notify_channel, ords, channel_ids, message_ids, texts, user_ids, windows)
 -- Each message with its new text, whether it changed, and its reactions as its author sees

@@ -6,13 +6,22 @@ SELECT role
    AND user_id = :user_id;
 
 -- name: get_channel_access(channel_id, server_id, user_id)^
--- Membership and the channel in one round trip: no row when the caller is not a member;
--- channel_type is NULL when the channel is not part of this server.
-SELECT m.role, c.type AS channel_type
-  FROM servermembership m
-  LEFT JOIN chatchannel c ON c.id = :channel_id AND c.server_id = m.server_id
- WHERE m.server_id = :server_id
-   AND m.user_id = :user_id;
+-- Whether the caller reads the channel (channel_reader), and the channel, in one round trip;
+-- server_id NULL names a DM. No row when the caller is not a member of the server (not a
+-- recipient of the DM); channel_type NULL when the channel is not part of this server (a
+-- member's role then comes from servermembership, only so that the answer is "channel not
+-- found"). In a 1:1, `strangers` (the other one shares no server with the caller) and
+-- `blocked` (either has blocked the other) say why a send is refused.
+SELECT COALESCE(r.role, m.role) AS role, c.type AS channel_type,
+       o.user_id IS NOT NULL AND NOT share_a_server(:user_id, o.user_id) AS strangers,
+       o.user_id IS NOT NULL AND blocked_between(:user_id, o.user_id) AS blocked
+  FROM (SELECT) AS one
+  LEFT JOIN servermembership m ON m.server_id = :server_id AND m.user_id = :user_id
+  LEFT JOIN chatchannel c ON c.id = :channel_id AND c.server_id IS NOT DISTINCT FROM :server_id::uuid
+  LEFT JOIN channel_reader r ON r.channel_id = c.id AND r.user_id = :user_id
+  LEFT JOIN dm_recipient o ON c.type = 'DM' AND r.user_id IS NOT NULL AND o.channel_id = c.id
+                          AND o.user_id <> :user_id
+ WHERE m.user_id IS NOT NULL OR r.user_id IS NOT NULL;
 
 -- name: list_members(server_id)
 SELECT m.user_id, u.username, m.role, m.joined_at

@@ -1,8 +1,11 @@
 -- name: insert_message_batch(notify_channel, server_ids, channel_ids, user_ids, usernames, texts, nonces, reply_to_ids)
 -- Group commit: the sends that arrived together, as one statement and one commit (item k of
 -- the arrays is message `ord` k). The send rule is checked in the same statement that
--- inserts, so it holds at the moment of the insert: the sender is a member of the server and
--- the channel is one of its TEXT channels. One row per item the statement accepts:
+-- inserts, so it holds at the moment of the insert: the sender reads the channel
+-- (channel_reader: a member of its server, or a recipient of the DM; server_id NULL names a
+-- DM), the channel takes messages (a TEXT channel, a DM, a group DM), and in a 1:1 the other
+-- one shares a server with the sender and neither has blocked the other. One row per item the
+-- statement accepts:
 --   created false: its nonce repeats one its author used in the last 5 minutes (or an earlier
 --                  item of this batch); that message is returned and nothing is stored;
 --   created true:  stored now, with the channel's next seq and next event_seq.
@@ -23,11 +26,18 @@ WITH batch AS (
 ), allowed AS (
     SELECT b.*
       FROM batch b
-      JOIN chatchannel c ON c.id = b.channel_id AND c.server_id = b.server_id AND c.type = 'TEXT'
-      JOIN servermembership m ON m.server_id = b.server_id AND m.user_id = b.user_id
-     WHERE b.reply_to_id IS NULL
-        OR EXISTS (SELECT 1 FROM chatmessage r
-                    WHERE r.id = b.reply_to_id AND r.channel_id = b.channel_id AND r.deleted_at IS NULL)
+      JOIN chatchannel c ON c.id = b.channel_id AND c.server_id IS NOT DISTINCT FROM b.server_id
+                        AND c.type IN ('TEXT', 'DM', 'GROUP_DM')
+      -- LIMIT keeps this a probe of the view's indexes per item, not a hash of every membership
+      CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
+                           WHERE r.channel_id = b.channel_id AND r.user_id = b.user_id LIMIT 1) reader
+     WHERE (c.type <> 'DM'
+            OR EXISTS (SELECT 1 FROM dm_recipient o
+                        WHERE o.channel_id = b.channel_id AND o.user_id <> b.user_id
+                          AND share_a_server(b.user_id, o.user_id) AND NOT blocked_between(b.user_id, o.user_id)))
+       AND (b.reply_to_id IS NULL
+            OR EXISTS (SELECT 1 FROM chatmessage x
+                        WHERE x.id = b.reply_to_id AND x.channel_id = b.channel_id AND x.deleted_at IS NULL))
 ), earlier AS (
     SELECT DISTINCT ON (a.ord) a.ord, a.username, e.id, e.server_id, e.channel_id, e.user_id, e.text,
            e.created_at, e.seq, e.nonce, e.event_seq, e.reply_to_id, e.edited_at

@@ -73,8 +73,10 @@ SELECT pg_notify(:notify_channel, json_build_object(
 -- name: get_users_with_servers(user_ids, jtis)
 -- WebSocket connects that arrive together, in one round trip: each token's user (absent when
 -- they no longer exist or deleted their account) with each server they are a member of, one
--- row each (server columns NULL, one row, when they are in none), and what revokes tokens:
--- the user's tokens_valid_after and which of the tokens' ids were revoked (NULL: none).
+-- row each (server columns NULL, one row, when they are in none), what revokes tokens: the
+-- user's tokens_valid_after and which of the tokens' ids were revoked (NULL: none), and their
+-- conversations (`dms`, a JSON array of dm_json, as GET /chat/dms orders them; NULL: none),
+-- read once per user.
 -- With presence: the status the user set (`own_status`) and, on the user's first row only, the
 -- co-members and conversation peers others see online, idle or dnd (`presences`, JSON
 -- {user id: status}, at most 1,000; NULL: none). Each server's shown members are read once
@@ -114,14 +116,22 @@ WITH revoked AS (
            AND p.shown <> 'offline'
          LIMIT 1000) AS x
      GROUP BY me.user_id
+), dms AS MATERIALIZED (
+    SELECT r.user_id,
+           json_agg(dm_json(c.id) ORDER BY COALESCE(last_message_at(c.id), c.created_at) DESC, c.id)::text AS dms
+      FROM dm_recipient r
+      JOIN chatchannel c ON c.id = r.channel_id
+     WHERE r.user_id = any(:user_ids::uuid[])
+     GROUP BY r.user_id
 )
-SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis,
+SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis, d.dms,
        coalesce(op.status, 'online') AS own_status,
        CASE WHEN row_number() OVER (PARTITION BY u.user_id ORDER BY s.created_at, s.id) = 1
             THEN pr.presences END AS presences,
        s.id, s.name, s.icon, s.creator_id, s.created_at, m.role
   FROM users u
   LEFT JOIN revoked r ON r.user_id = u.user_id
+  LEFT JOIN dms d ON d.user_id = u.user_id
   LEFT JOIN user_presence op ON op.user_id = u.user_id
   LEFT JOIN presences pr ON pr.user_id = u.user_id
   LEFT JOIN servermembership m ON m.user_id = u.user_id

@@ -32,7 +32,9 @@ export async function historyPage(path, token) {
   return { page: await resp.json(), eventSeq: Number(resp.headers.get("Chatd-Event-Seq")) };
 }
 
-export const messagesPath = (serverId, channelId) => `/chat/servers/${serverId}/channels/${channelId}/messages`;
+// A server's channel, or (serverId null) a conversation: the same sub-routes under /chat/dms/{id}.
+export const messagesPath = (serverId, channelId) =>
+  serverId === null ? `/chat/dms/${channelId}/messages` : `/chat/servers/${serverId}/channels/${channelId}/messages`;
 
 // The JWT's payload, decoded for display only (the server checks the signature).
 export function tokenClaims(token) {

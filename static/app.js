@@ -5,6 +5,7 @@ import { Gateway } from "./gateway.js";
 import { logClose, logFrame, setupDevPanel, showToken } from "./dev.js";
 import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js";
 import { Presence } from "./presence.js";
+import { setupSearch } from "./search.js";
 
 const PAGE = 50;
 const RESUME_CHANNELS = 1000; // a resume frame names at most this many channels
@@ -34,6 +35,9 @@ const S = {
   retryTimer: null,
   selectNext: null, // a server just created, selected once the gateway lists it
   resumeOnConnect: false,
+  dms: new Map(), // conversation id -> conversation (GET /chat/dms's shape), the latest active first
+  dmId: null, // the conversation shown in the chat, if one is
+  blocks: [],
 };
 
 const gateway = new Gateway({
@@ -73,6 +77,8 @@ function fail(error) {
 const call = (method, path, body) => api(method, path, { token: S.token, body });
 const server = () => S.servers.get(S.serverId);
 const channel = () => S.channels.find((c) => c.id === S.channelId);
+// The server of the channel shown: null for a conversation (its frames and paths name none).
+const chatServer = () => (S.dmId ? null : S.serverId);
 
 // ---- signing in ----
 
@@ -101,7 +107,9 @@ function signOut() {
   clearTimeout(S.retryTimer);
   gateway.disconnect("signed out");
   sessionStorage.removeItem(TOKEN_KEY);
-  Object.assign(S, { token: null, me: null, serverId: null, channelId: null, channels: [], members: [] });
+  Object.assign(S, { token: null, me: null, serverId: null, channelId: null, channels: [], members: [], dmId: null,
+    blocks: [] });
+  S.dms.clear();
   S.servers.clear();
   S.eventSeq.clear();
   presence.reset(null, null, {});
@@ -172,6 +180,8 @@ function handleEvent(event) {
       S.retries = 0;
       presence.reset(event.user_id, event.status, event.presences);
       renderServers(event.servers);
+      renderDms(event.dms);
+      loadBlocks();
       if (S.resumeOnConnect) resume();
       break;
     case "presence_update":
@@ -197,6 +207,15 @@ function handleEvent(event) {
       break;
     case "new_message":
       onMessage(event);
+      break;
+    case "dm_created":
+      onDmCreated(event.dm);
+      break;
+    case "dm_recipient_added":
+      onDmRecipientAdded(event);
+      break;
+    case "dm_recipient_removed":
+      onDmRecipientRemoved(event);
       break;
     case "typing_start":
     case "typing_stop":
@@ -327,7 +346,8 @@ function renderMembers() {
     return h("li", { dataset: { id: m.user_id } },
       presence.dot(m.user_id), h("span", { class: "name" }, m.username), " ", h("span", { class: "role" }, m.role),
       mayRemove && h("button", { type: "button", class: "remove", onclick: () => removeMember(m) }, self ? "Leave" : "Remove"),
-      mayRemove && !self && h("button", { type: "button", class: "ban", onclick: () => ban(m) }, "Ban"));
+      mayRemove && !self && h("button", { type: "button", class: "ban", onclick: () => ban(m) }, "Ban"),
+      ...memberDmButtons(m));
   }));
 }
 
@@ -460,7 +480,8 @@ async function joinInvite() {
 
 const messages = new MessageList($("#messages"), {
   me: () => S.me?.user_id,
-  mayDelete: (m) => m.userId === S.me.user_id || ["MODERATOR", "ADMIN"].includes(server()?.role),
+  // In a conversation nobody moderates: only your own.
+  mayDelete: (m) => m.userId === S.me.user_id || (!S.dmId && ["MODERATOR", "ADMIN"].includes(server()?.role)),
   edit: editMessage,
   remove: deleteMessage,
   reply: replyTo,
@@ -469,6 +490,9 @@ const messages = new MessageList($("#messages"), {
 
 function clearChat(title) {
   S.channelId = null;
+  S.dmId = null;
+  drawDms();
+  show($("#dm-people"), false);
   S.loading = null;
   S.held = [];
   messages.clear();
@@ -500,6 +524,24 @@ async function selectChannel(channelId) {
   }
 }
 
+// A search result in its channel: selected, older pages read until it shows, then marked.
+async function jumpTo(hit) {
+  if (hit.server_id === null) {
+    if (!S.dms.has(hit.channel_id)) return notify("that conversation is no longer yours");
+    if (S.dmId !== hit.channel_id) await selectDm(hit.channel_id);
+  } else {
+    if (!S.servers.has(hit.server_id)) return notify("that server is no longer yours");
+    if (S.dmId || S.serverId !== hit.server_id) await selectServer(hit.server_id);
+    if (S.channelId !== hit.channel_id) await selectChannel(hit.channel_id);
+  }
+  const item = () => $("#messages").querySelector(`li[data-id="${CSS.escape(hit.id)}"]`);
+  while (!item() && S.channelId === hit.channel_id && !$("#load-older").disabled) await loadOlder();
+  const li = item();
+  if (!li) return notify("that message is no longer there");
+  li.scrollIntoView({ block: "center" });
+  li.classList.add("found");
+}
+
 function olderButton(more) {
   const button = $("#load-older");
   show(button, true);
@@ -526,7 +568,7 @@ async function readHistory(channelId, query) {
   S.loading = channelId;
   S.held = [];
   try {
-    const { page, eventSeq } = await historyPage(messagesPath(S.serverId, channelId) + query, S.token);
+    const { page, eventSeq } = await historyPage(messagesPath(chatServer(), channelId) + query, S.token);
     if (S.channelId !== channelId) return null;
     bumpEventSeq(channelId, eventSeq);
     for (const m of page) messages.place(fromHistory(m), eventSeq);
@@ -547,8 +589,10 @@ function bumpEventSeq(channelId, eventSeq) {
 
 function onMessage(event) {
   bumpEventSeq(event.channelId, event.eventSeq);
+  touchDm(event);
   if (event.channelId !== S.channelId) {
     $("#channels").querySelector(`li[data-id="${CSS.escape(event.channelId)}"]`)?.classList.add("unread");
+    $("#dms").querySelector(`li[data-id="${CSS.escape(event.channelId)}"]`)?.classList.add("unread");
     return;
   }
   dropTyping(event.userId);
@@ -599,7 +643,7 @@ function onResumed(event) {
 // if it is the one shown (any other loads when selected).
 function onResyncRequired(channelId) {
   S.eventSeq.delete(channelId);
-  if (channelId === S.channelId) selectChannel(channelId);
+  if (channelId === S.channelId) (S.dmId ? selectDm : selectChannel)(channelId);
 }
 
 function scrollDown() {
@@ -617,7 +661,7 @@ function sendMessage() {
   const text = input.value;
   if (!text.trim() || !S.channelId) return;
   const nonce = newNonce();
-  const frame = { type: "send_message", serverId: S.serverId, channelId: S.channelId, text, nonce };
+  const frame = { type: "send_message", serverId: chatServer(), channelId: S.channelId, text, nonce };
   if (S.replyTo) frame.replyTo = S.replyTo.id;
   if (!gateway.send(frame)) {
     notify("not connected: reconnect to send");
@@ -632,7 +676,7 @@ function sendMessage() {
 
 // ---- editing, deleting, replying, reacting ----
 
-const messageUrl = (id) => `${messagesPath(S.serverId, S.channelId)}/${id}`;
+const messageUrl = (id) => `${messagesPath(chatServer(), S.channelId)}/${id}`;
 
 // The edited message, or null (refused: the notice says why). Everyone, this page too, also
 // gets message_updated.
@@ -680,7 +724,7 @@ function cancelReply() {
 function onComposerInput() {
   const now = Date.now();
   const typing = $("#composer-text").value.trim() !== "";
-  const frame = { serverId: S.serverId, channelId: S.channelId };
+  const frame = { serverId: chatServer(), channelId: S.channelId };
   if (typing && now - S.typingSentAt > TYPING_EVERY_MS) {
     S.typingSentAt = now;
     gateway.send({ type: "typing_start", ...frame });
@@ -719,6 +763,197 @@ function renderTyping() {
     names.length === 1 ? `${names[0]} is typing…` :
     names.length <= 3 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)} are typing…` :
     "Several people are typing…";
+}
+
+// ---- direct messages and blocks ----
+
+function renderDms(list) {
+  S.dms = new Map(list.map((dm) => [dm.id, dm]));
+  drawDms();
+}
+
+// Its people other than you, or its owner's name for a group where only you are left.
+function dmTitle(dm) {
+  const others = dm.recipients.filter((r) => r.id !== S.me?.user_id).map((r) => r.username);
+  return `${dm.type === "group_dm" ? "👥" : "@"} ${others.join(", ") || "just you"}`;
+}
+
+function drawDms() {
+  $("#dms").replaceChildren(...[...S.dms.values()].map((dm) =>
+    h("li", { class: dm.id === S.dmId ? "selected" : "", dataset: { id: dm.id } },
+      h("button", { type: "button", onclick: () => selectDm(dm.id) }, dmTitle(dm)))));
+}
+
+// A message in a conversation makes it the latest active one: first in the list.
+function touchDm(event) {
+  const dm = S.dms.get(event.channelId);
+  if (!dm) return;
+  dm.last_message_at = event.createdAt;
+  S.dms.delete(dm.id);
+  S.dms = new Map([[dm.id, dm], ...S.dms]);
+  const unread = $("#dms").querySelectorAll("li.unread");
+  drawDms();
+  for (const li of unread) $("#dms").querySelector(`li[data-id="${CSS.escape(li.dataset.id)}"]`)?.classList.add("unread");
+}
+
+function onDmCreated(dm) {
+  S.dms = new Map([[dm.id, dm], ...[...S.dms].filter(([id]) => id !== dm.id)]);
+  drawDms();
+}
+
+function onDmRecipientAdded(event) {
+  const dm = S.dms.get(event.dmId);
+  if (!dm || dm.recipients.some((r) => r.id === event.user.id)) return;
+  dm.recipients.push(event.user);
+  drawDms();
+  if (S.dmId === dm.id) renderDmPeople();
+}
+
+function onDmRecipientRemoved(event) {
+  const dm = S.dms.get(event.dmId);
+  if (!dm) return;
+  if (event.userId === S.me.user_id) {
+    S.dms.delete(dm.id);
+    if (S.dmId === dm.id) clearChat("No channel selected");
+    drawDms();
+    return;
+  }
+  dm.recipients = dm.recipients.filter((r) => r.id !== event.userId);
+  dm.owner_id = event.ownerId;
+  drawDms();
+  if (S.dmId === dm.id) {
+    $("#channel-title").textContent = dmTitle(dm);
+    renderDmPeople();
+  }
+}
+
+// Usernames to ids: the page knows the members of the server shown and the people of its
+// conversations (chatd looks nobody up by name for a conversation).
+function userIds(names) {
+  const known = new Map([...S.members.map((m) => [m.username.toLowerCase(), m.user_id]),
+    ...[...S.dms.values()].flatMap((dm) => dm.recipients.map((r) => [r.username.toLowerCase(), r.id]))]);
+  const unknown = names.filter((n) => !known.has(n.toLowerCase()));
+  if (unknown.length) throw new Error(`unknown here: ${unknown.join(", ")} (pick people of the server shown)`);
+  return names.map((n) => known.get(n.toLowerCase()));
+}
+
+async function openDm(recipientIds) {
+  try {
+    const dm = await call("POST", "/chat/dms", { recipient_ids: recipientIds });
+    if (!S.dms.has(dm.id)) onDmCreated(dm);
+    selectDm(dm.id);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function selectDm(dmId) {
+  const dm = S.dms.get(dmId);
+  clearChat(dmTitle(dm));
+  S.channelId = dmId;
+  S.dmId = dmId;
+  drawDms();
+  renderChannels();
+  renderDmPeople();
+  show($("#composer"), true);
+  try {
+    const page = await readHistory(dmId, `?limit=${PAGE}`);
+    if (!page) return;
+    S.oldestId = page[0]?.id ?? null;
+    olderButton(page.length === PAGE);
+    scrollDown();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+// A group's people: its owner removes and adds, anyone leaves.
+function renderDmPeople() {
+  const dm = S.dms.get(S.dmId);
+  const group = dm.type === "group_dm";
+  const owner = dm.owner_id === S.me.user_id;
+  $("#dm-recipients").replaceChildren(...dm.recipients.map((r) =>
+    h("li", { dataset: { id: r.id } }, h("span", { class: "name" }, r.username),
+      r.id === dm.owner_id && h("span", { class: "role" }, " owner"),
+      group && owner && r.id !== S.me.user_id &&
+        h("button", { type: "button", class: "remove", onclick: () => removeRecipient(dm.id, r.id) }, "Remove"))));
+  show($("#dm-people"), true);
+  show($("#dm-add-form"), group && owner);
+  show($("#dm-leave"), group);
+}
+
+async function addRecipient() {
+  try {
+    const [userId] = userIds([$("#dm-add-name").value.trim()]);
+    await call("PUT", `/chat/dms/${S.dmId}/recipients/${userId}`);
+    $("#dm-add-name").value = "";
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function removeRecipient(dmId, userId) {
+  try {
+    await call("DELETE", `/chat/dms/${dmId}/recipients/${userId}`);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+// Beside each member of the server shown: open your 1:1 with them, block them.
+function memberDmButtons(m) {
+  if (m.user_id === S.me?.user_id) return [];
+  const blocked = S.blocks.some((b) => b.user_id === m.user_id);
+  return [h("button", { type: "button", class: "dm", onclick: () => openDm([m.user_id]) }, "Message"),
+    !blocked && h("button", { type: "button", class: "block", onclick: () => block(m.user_id) }, "Block")];
+}
+
+async function loadBlocks() {
+  try {
+    S.blocks = await call("GET", "/chat/users/@me/blocks");
+    renderBlocks();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function renderBlocks() {
+  $("#blocks").replaceChildren(...S.blocks.map((b) =>
+    h("li", { dataset: { id: b.user_id } }, h("span", { class: "name" }, b.username),
+      h("button", { type: "button", class: "unblock", onclick: () => unblock(b.user_id) }, "Unblock"))));
+  renderMembers();
+}
+
+async function block(userId) {
+  try {
+    await call("PUT", `/chat/users/@me/blocks/${userId}`);
+    await loadBlocks();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function unblock(userId) {
+  try {
+    await call("DELETE", `/chat/users/@me/blocks/${userId}`);
+    await loadBlocks();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function wireDms() {
+  onSubmit("#dm-form", () => {
+    try {
+      const names = $("#dm-names").value.split(",").map((n) => n.trim()).filter(Boolean);
+      openDm(userIds(names));
+      $("#dm-names").value = "";
+    } catch (error) {
+      fail(error);
+    }
+  });
+  onSubmit("#dm-add-form", addRecipient);
+  $("#dm-leave").addEventListener("click", () => removeRecipient(S.dmId, S.me.user_id));
 }
 
 // ---- wiring ----
@@ -773,10 +1008,13 @@ function start() {
   onSubmit("#invite-form", createInvite);
   onSubmit("#invite-open-form", openInvite);
   $("#invite-join").addEventListener("click", joinInvite);
+  wireDms();
   onSubmit("#composer", sendMessage);
   $("#composer-text").addEventListener("input", onComposerInput);
   $("#load-older").addEventListener("click", loadOlder);
   $("#reply-cancel").addEventListener("click", cancelReply);
+  setupSearch(() => ({ token: S.token, serverId: chatServer(), channelId: S.dmId ? null : S.channelId, dmId: S.dmId }),
+    jumpTo, fail);
   $("#disconnect").addEventListener("click", () => {
     clearTimeout(S.retryTimer);
     gateway.disconnect();

@@ -25,9 +25,12 @@ REQUIRED = [
     "cross_process.p50_ms", "cross_process.p99_ms",
     "login_flood.p99_ms", "login_flood.without_p99_ms", "login_flood.ratio", "login_flood.logins_per_s",
     "reactions.deliveries_per_s", "reactions.ratio", "edits.p99_ms", "edits.new_message_p99_ms", "edits.ratio",
+    "dms.p99_ms", "dms.channel_p99_ms", "dms.ratio",
     "resume.changes_per_s", "resume.ratio", "ceilings.keyset_read",
     "history.reactions.p50_ms", "history.reactions.without_p50_ms", "history.reactions.ratio",
     "invites.joins_per_s", "invites.answers_per_s",
+    *(f"search.terms.{term}.{q}" for term in ("a rare term", "a term in one message of ten") for q in ("p50", "p99")),
+    "search.history_page_p50_ms", "search.sends_unsearched_msgs_per_s", "search.sends_ratio",
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
     "ceilings.connect_per_s", "connections.connect_ratio",  # beyond the issue's list
     *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),
@@ -84,6 +87,11 @@ def test_quick_bench_edits_and_reactions_are_all_answered_with_a_success(results
     assert results["edits"]["edits_per_s"] > 0 and results["reactions"]["reactions_per_s"] > 0
 
 
+def test_quick_bench_dm_sends_are_all_acknowledged(results):
+    """The DM trials' sends were messages chatd stored (none refused)."""
+    assert results["dms"]["errors"] == 0 and results["dms"]["msgs_per_s"] > 0
+
+
 def test_quick_bench_resume_replays_every_change_of_every_channel_in_order(results):
     resume = results["resume"]
     settings = results["settings"]
@@ -126,8 +134,9 @@ def test_quick_bench_runs_each_ceiling_trial_right_before_the_chatd_trial_it_is_
     progress = [line.split("] ", 1)[1] for line in bench_run.stderr.splitlines() if "] " in line]
     kinds = [("i" if line.startswith("ceiling INSERT") else "f" if line.startswith("ceiling fan-out")
               else "k" if line.startswith("ceiling keyset") else "c" if "max trial" in line
-              else "r" if "react trial" in line else "R" if "resume trial" in line else "") for line in progress]
-    assert "".join(kinds) == "ic" * 3 + "fcr" * 3 + "kR" * 3
+              else "r" if "react trial" in line else "R" if "resume trial" in line
+              else "u" if "unsearched trial" in line else "") for line in progress]
+    assert "".join(kinds) == "icu" * 3 + "fcr" * 3 + "kR" * 3
 
 
 def test_only_the_bench_loads_its_queries_and_a_running_chatd_none_of_a_commands():

@@ -101,6 +101,9 @@ HOT_QUERIES = {
         invite_code="ABCDEFGHJK")),
     "invite events' recipients": ("list_server_staff", lambda s: dict(server_id=s["server_id"])),
     "bans": ("list_bans", lambda s: dict(server_id=s["server_id"])),
+    "search, a rare term": ("search_messages", lambda s: search_params(s, "12345")),
+    "search, a term in one message of ten": ("search_messages", lambda s: search_params(s, "tenth")),
+    "search by relevance, a rare term": ("search_messages", lambda s: search_params(s, "12345", by_relevance=True)),
     "server presences": ("list_presences", lambda s: dict(server_id=s["server_id"], status="online",
                                                           after=s["user_id"], lim=100)),
     "presence changes": ("change_presences", lambda s: dict(
@@ -109,6 +112,25 @@ HOT_QUERIES = {
     "presence rooms": ("get_presence_rooms", lambda s: dict(user_id=s["user_id"])),
     "catch-up": ("list_changes_of_servers_since",
                  lambda s: dict(server_ids=[s["server_id"]], since=datetime.now(timezone.utc) - timedelta(seconds=30))),
+    # Conversations (server_id NULL): the same statements, reading channel_reader's DM arm.
+    "send into a conversation": ("insert_message_batch", lambda s: dict(
+        notify_channel="explain", server_ids=[None] * 2, channel_ids=[s["channel_id"]] * 2,
+        user_ids=[s["user_id"]] * 2, usernames=["a", "a"], texts=["x", "y"], nonces=["n", None],
+        reply_to_ids=[s["message_id"], None])),
+    "conversation access": ("get_channel_access",
+                            lambda s: dict(channel_id=s["channel_id"], server_id=None, user_id=s["user_id"])),
+    "conversation edit rules": ("get_message_access", lambda s: dict(
+        server_id=None, channel_id=s["channel_id"], message_id=s["message_id"], user_id=s["user_id"])),
+    "conversation bulk delete rule": ("get_bulk_delete_access", lambda s: dict(
+        server_id=None, channel_id=s["channel_id"], message_ids=[s["message_id"]], user_id=s["user_id"])),
+    "lock a conversation for changes": ("lock_channels_for_changes",
+                                        lambda s: dict(server_ids=[None], channel_ids=[s["channel_id"]])),
+    "my conversations": ("list_dms_of_user", lambda s: dict(user_id=s["user_id"])),
+    "a conversation": ("get_dm", lambda s: dict(channel_id=s["channel_id"], user_id=s["user_id"])),
+    "opening a conversation": ("get_dm_candidates", lambda s: dict(user_id=s["user_id"], user_ids=[s["user_id"]])),
+    "a group's people change": ("get_dm_change_facts", lambda s: dict(
+        channel_id=s["channel_id"], user_id=s["user_id"], target_id=s["user_id"])),
+    "blocks": ("list_blocks", lambda s: dict(user_id=s["user_id"])),
 }
 
 
@@ -126,6 +148,20 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
     # walks every newer message first.
     keyset = [n for n in nodes(plans["history before"]) if "created_at" in n.get("Index Cond", "")]
     assert keyset, json.dumps(plans["history before"], indent=1)
+    # Search reads the GIN index of live messages for a rare term; newest first, a common term
+    # is found sooner by walking messages from the newest, which the planner prefers, rightly,
+    # knowing how common each is (the column's larger statistics sample, migration 0018).
+    expected = {"search, a rare term": "ix_chatmessage_search_vector",
+                "search by relevance, a rare term": "ix_chatmessage_search_vector",
+                "search, a term in one message of ten": "ix_chatmessage_created_at"}
+    for label, index in expected.items():
+        assert index in {n.get("Index Name") for n in nodes(plans[label])}, json.dumps(plans[label], indent=1)
+
+
+def search_params(sample, q: str, by_relevance: bool = False) -> dict:
+    return dict(user_id=sample["user_id"], q=q, language="simple", server_id=None, channel_id=None, author_id=None, has_link=False,
+                after=None, before=None, by_relevance=by_relevance, cursor_rank=None, cursor_created_at=None,
+                cursor_id=None, lim=26)
 
 
 def nodes(plan: dict) -> list[dict]:

@@ -219,8 +219,10 @@ BAD_FRAMES = [
     ('{"type": "dance"}', "unknown event type 'dance'"),
     ('{"type": "send_message", "serverId": "nope", "channelId": "nope", "text": "x"}',
      "invalid send_message frame: Invalid UUID - at `$.serverId`"),
-    ('{"type": "send_message", "channelId": "00000000-0000-0000-0000-000000000000", "text": "x"}',
-     "invalid send_message frame: Object missing required field `serverId`"),
+    ('{"type": "send_message", "serverId": "{sid}", "text": "x"}',
+     "invalid send_message frame: Object missing required field `channelId`"),
+    # Without serverId, channelId names a conversation (DM): one the caller is not in is not found.
+    ('{"type": "send_message", "channelId": "{cid}", "text": "x"}', "conversation not found"),
     ('{"type": "send_message", "serverId": "{sid}", "channelId": "{cid}", "text": "   "}',
      "text must not be blank"),
     ('{"type": "send_message", "serverId": "{sid}", "channelId": "{cid}", "text": "' + "x" * 4001 + '"}',

@@ -41,12 +41,17 @@ def test_each_kind_of_note_is_sent_by_exactly_one_statement():
 
 
 async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_fields(
-        client, database_url, alice, bob, server, add_member):
+        client, database_url, alice, bob, carol, server, add_member):
     heard: list[str] = []
     listener = await asyncpg.connect(database_url)
     await listener.add_listener(NOTIFY_CHANNEL, lambda *args: heard.append(args[-1]))
     try:
         await add_member(bob)
+        await add_member(carol)
+        resp = await client.post("/chat/dms", json={"recipient_ids": [str(bob.id), str(carol.id)]}, headers=alice.auth)
+        recipients = f"/chat/dms/{(await resp.json())['id']}/recipients/{carol.id}"
+        assert (await client.delete(recipients, headers=alice.auth)).status == 204
+        assert (await client.put(recipients, headers=alice.auth)).status == 204
         a = await connect(client, alice)
         await a.send_json({"type": "typing_start", "serverId": server.id, "channelId": server.general})
         await a.send_json(send(server, "hello", nonce="n-1"))

@@ -109,6 +109,9 @@ async def test_schemathesis_finds_no_server_error_and_no_response_outside_the_do
     resp = await client.post(f"{server.url}/channels/{server.general}/messages", json={"text": "fuzz me"},
                              headers=alice.auth)
     message = (await resp.json())["id"]  # alice's: she may edit and delete it
+    await add_member(carol)
+    resp = await client.post("/chat/dms", json={"recipient_ids": [str(bob.id), str(carol.id)]}, headers=alice.auth)
+    group = (await resp.json())["id"]  # alice's group: the /chat/dms/{dm_id} routes reach their handlers
     config = tmp_path / "schemathesis.toml"
     config.write_text(f"""
 headers = {{ Authorization = "Bearer {alice.token}" }}
@@ -118,6 +121,7 @@ headers = {{ Authorization = "Bearer {alice.token}" }}
 "path.channel_id" = "{server.general}"
 "path.user_id" = "{bob.id}"
 "path.message_id" = "{message}"
+"path.dm_id" = "{group}"
 
 [[operations]]
 include-name = "DELETE /chat/servers/{{server_id}}"

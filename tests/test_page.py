@@ -293,7 +293,7 @@ async def test_invalid_raw_frames_are_answered_with_errors_and_the_connection_st
         await page.click("#raw-send")
     await expect(errors).to_have_count(3)
     messages = [json.loads(text)["message"] for text in await errors.all_text_contents()]
-    assert messages[:2] == ["invalid send_message frame: Object missing required field `serverId`",
+    assert messages[:2] == ["invalid send_message frame: Object missing required field `channelId`",
                             "unknown event type 'dance'"]
     assert messages[2] == "frames must be JSON objects"
     await expect(page.locator("#event-log li.out[data-type='not JSON'] pre")).to_have_text(["not json"])
@@ -708,3 +708,104 @@ async def test_presence_dots_follow_each_users_status_picker_live(chatd, db, ope
     await expect(again.page.locator("#status-picker")).to_have_value("online")
     await expect(bob_dot).to_have_attribute("data-status", "online")
     assert alice_tab.console_errors == bob_tab.console_errors == again.console_errors == []
+
+
+# Direct messages and blocks.
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def carol(db, chatd, app_queries, password_hash, alice, guild) -> Person:
+    """carol, a MEMBER of alice's Guild too."""
+    row = await app_queries.create_user(db, username="carol", password_hash=password_hash, email=None)
+    token, _ = issue_token(chatd.config, User(row["user_id"], "carol"))
+    await rest(chatd, "POST", f"/chat/servers/{guild.id}/members", alice, {"username": "carol"}, status=201)
+    return Person(str(row["user_id"]), "carol", token)
+
+
+async def test_two_users_chat_in_a_1_1_and_a_block_stops_it_until_lifted(open_tab, alice, bob, guild):
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    alice_page, bob_page = alice_tab.page, bob_tab.page
+    await alice_page.click("#members li:has-text('bob') .dm")
+    await expect(alice_page.locator("#channel-title")).to_have_text("@ bob")
+    await expect(bob_page.locator("#dms li button")).to_have_text(["@ alice"])  # dm_created, live
+    await alice_page.fill("#composer-text", "hi bob, privately")
+    await alice_page.press("#composer-text", "Enter")
+    await expect(bob_page.locator("#dms li.unread button")).to_have_text(["@ alice"])
+    await expect(texts(bob_page)).to_have_count(0)  # bob still shows #general, where nothing was said
+    await bob_page.click("#dms li button")
+    await expect(bob_page.locator("#channel-title")).to_have_text("@ alice")
+    await expect(texts(bob_page)).to_have_text(["hi bob, privately"])
+    await bob_page.fill("#composer-text", "hi alice")
+    await bob_page.press("#composer-text", "Enter")
+    await expect(texts(alice_page)).to_have_text(["hi bob, privately", "hi alice"])
+    await expect(bob_page.locator("#dm-leave")).to_be_hidden()  # nobody leaves a 1:1
+
+    await bob_page.click("#members li:has-text('alice') .block")
+    await expect(bob_page.locator("#blocks .name")).to_have_text(["alice"])
+    await alice_page.fill("#composer-text", "are you there?")
+    await alice_page.press("#composer-text", "Enter")
+    await expect(alice_page.locator("#notice")).to_have_text("error: you cannot message this user")
+    await bob_page.click("#blocks li .unblock")
+    await expect(bob_page.locator("#blocks li")).to_have_count(0)
+    await alice_page.fill("#composer-text", "back again")
+    await alice_page.press("#composer-text", "Enter")
+    await expect(texts(bob_page)).to_have_text(["hi bob, privately", "hi alice", "back again"])
+    assert bob_tab.console_errors == []
+
+
+async def test_three_users_in_a_group_chat_and_the_owner_removes_one_live(open_tab, alice, bob, carol, guild):
+    alice_tab, bob_tab, carol_tab = await open_tab(alice), await open_tab(bob), await open_tab(carol)
+    alice_page, bob_page, carol_page = alice_tab.page, bob_tab.page, carol_tab.page
+    await expect(alice_page.locator("#members .name")).to_have_text(["alice", "bob", "carol"])
+    await alice_page.fill("#dm-names", "bob, carol")
+    await alice_page.click("#dm-form button")
+    await expect(alice_page.locator("#channel-title")).to_have_text(re.compile(r"^👥 (bob, carol|carol, bob)$"))
+    await expect(alice_page.locator("#dm-recipients .name")).to_have_count(3)
+    for page in (bob_page, carol_page):
+        await expect(page.locator("#dms li button")).to_have_count(1)
+        await page.click("#dms li button")
+        await expect(page.locator("#dm-add-form")).to_be_hidden()  # only the owner adds
+    await carol_page.fill("#composer-text", "hello group")
+    await carol_page.press("#composer-text", "Enter")
+    for page in (alice_page, bob_page, carol_page):
+        await expect(texts(page)).to_have_text(["hello group"])
+        await expect(page.locator("#messages li.message .author")).to_have_text(["carol"])
+
+    await alice_page.click("#dm-recipients li:has-text('carol') .remove")
+    await expect(carol_page.locator("#dms li")).to_have_count(0)
+    await expect(carol_page.locator("#channel-title")).to_have_text("No channel selected")
+    await expect(bob_page.locator("#dm-recipients .name")).to_have_count(2)
+    await bob_page.fill("#composer-text", "just us now")
+    await bob_page.press("#composer-text", "Enter")
+    await expect(texts(alice_page)).to_have_text(["hello group", "just us now"])
+    await bob_page.click("#dm-leave")
+    await expect(alice_page.locator("#dm-recipients .name")).to_have_text(["alice"])
+    await expect(bob_page.locator("#dms li")).to_have_count(0)
+    assert alice_tab.console_errors == bob_tab.console_errors == carol_tab.console_errors == []
+async def test_search_shows_marked_snippets_pages_on_and_jumps_to_an_old_message(
+        open_tab, chatd, alice, bob, guild, db, test_queries):
+    await test_queries.insert_messages(db, channel_id=guild.general, user_id=alice.id, n=120,
+                                       newest=datetime.now(timezone.utc))
+    await post(chatd, guild, bob, f"{MARKUP} needle in markup")
+    for n in range(25):
+        await post(chatd, guild, bob, f"needle number {n}")
+    tab = await open_tab(alice)
+    page = tab.page
+    await page.fill("#search-q", "needle")
+    await page.click("#search-form button[type=submit]")
+    hits = page.locator("#search-results li .snippet")
+    await expect(hits).to_have_count(20)
+    await expect(hits.first).to_have_text("needle number 24")
+    await expect(hits.first.locator("mark")).to_have_text(["needle"])
+    await page.click("#search-more")
+    await expect(hits).to_have_count(26)
+    await expect(hits.last).to_have_text(f"{MARKUP} needle in markup")  # markup as text, nothing run
+    # A message far back in history: older pages are read until it shows, and it is marked.
+    await page.fill("#search-q", '"message 3"')
+    await page.select_option("#search-scope", "channel")
+    await page.click("#search-form button[type=submit]")
+    await expect(hits).to_have_text(["message 3"])
+    await hits.first.click()
+    await expect(page.locator("#messages li.found .text")).to_have_text("message 3")
+    await expect(page.locator("#messages li.found")).to_be_in_viewport()
+    assert await page.locator("img").count() == 0
+    assert tab.dialogs == [] and tab.console_errors == []

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import resource
 import secrets
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from chatd.bench import ceilings, phases, processes, report
-from chatd.bench.database import bench_queries, cleanup, copy_history, database, fill_changes, populate
+from chatd.bench.database import (
+    bench_queries, cleanup, copy_history, database, fill_changes, join_servers, populate,
+)
 from chatd.bench.flood import LoginFlood
 from chatd.bench.stats import summary
 from chatd.config import Config
@@ -63,6 +67,8 @@ class Settings:
     flood_logins_per_s: float = 200.0  # wrong-password logins during the login-flood trials
     invite_users: int = 500  # users accepting one invite at once...
     invite_uses: int = 100  # ...of this many uses
+    search_servers: int = 50  # search's user is in this many servers, one of them holding table_rows
+    search_requests: int = 30
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -77,7 +83,7 @@ class Settings:
         return cls(clients=200, members=50, duration=1.0, senders_per_server=5, solo_senders=50, hold=1000,
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
                    history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
-                   invite_users=100, invite_uses=20)
+                   invite_users=100, invite_uses=20, search_requests=10)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -134,7 +140,8 @@ async def bench(config: Config, settings: Settings, progress) -> dict:
 
 async def measure(url, own, pool, queries, config, settings: Settings, progress) -> dict:
     db_settings = dict(await queries.bench_database_settings(pool))
-    topology = await populate(pool, queries, config, settings.clients, settings.members)
+    topology = await populate(pool, queries, config, settings.clients, settings.members,
+                              dm_senders=settings.senders_per_server)
     solo = await populate(pool, queries, config, settings.solo_senders, 1)
     joiners = await populate(pool, queries, config, settings.invite_users, 1)
     progress(f"{settings.clients:,} users in servers of {settings.members}; "
@@ -190,7 +197,8 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             progress(f"chatd: one process, send throughput ({settings.solo_senders} senders, one member per server)")
             before = await phases.channel_seqs(pool, queries, solo)
             sends = await phases.traffic(solo, [first_process], settings, progress, paced=False,
-                                         before_each_max_trial=insert_ceilings)
+                                         before_each_max_trial=insert_ceilings,
+                                         unsearched=lambda: not_searchable(pool, queries, progress))
             sends_check = await phases.exactly_once(pool, queries, solo, before, sends.pop("reports"))
             progress(f"  exactly once: {sends_check}")
             progress(f"chatd: one process, fan-out ({settings.clients:,} clients in servers of {settings.members})")
@@ -205,7 +213,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                              f"(bare aiohttp server, {raw_fanout.sockets:,} sockets)")
 
                 single = await phases.traffic(topology, [first_process], settings, progress,
-                                              before_each_max_trial=fanout_ceiling, changes=True)
+                                              before_each_max_trial=fanout_ceiling, changes=True, dms=True)
             ceiling = {"insert_per_row": summary(per_row), "insert_notify_per_row": summary(per_row_notify),
                        "insert_copy": summary(copy_rates), "fanout": summary(fanout), "notify_round_trip_ms": notify}
             single_check = await phases.exactly_once(pool, queries, topology, before, single.pop("reports"))
@@ -234,6 +242,12 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             history = await phases.history(first_process, pool, queries, owner.token, history_server["id"],
                                            history_channel, depths, settings.history_requests, progress,
                                            reacted_depth=settings.depths[1])
+            await join_servers(pool, queries, topology.prefix, owner.user_id, settings.search_servers - 1)
+            progress(f"chatd: search of {settings.table_rows:,} messages by a user in "
+                     f"{settings.search_servers} servers")
+            searched = await phases.search(first_process, owner.token, {
+                "a rare term": str(settings.history_rows // 2 + 7), "a term in one message of ten": "tenth",
+            }, settings.search_requests, progress)
             keyset, cursors = [], dict.fromkeys(resume_last, 0)
 
             async def keyset_ceiling() -> None:
@@ -257,12 +271,24 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         return report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
                               {"send": sends_check, "one_process": single_check, "processes": multi_check,
                                "login_flood": flood_check},
-                              history, depths, held, resumed, invites)
+                              history, depths, held, resumed, invites, searched)
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)
             await cleanup(pool, queries, solo.prefix)
             await cleanup(pool, queries, joiners.prefix)
+
+
+@contextlib.asynccontextmanager
+async def not_searchable(pool, queries, progress) -> AsyncIterator[None]:
+    """Messages sent inside are not made searchable (the search trigger off): trials that say
+    what keeping them searchable costs sends. They are indexed afterwards."""
+    await queries.bench_search_index_off(pool)
+    try:
+        yield
+    finally:
+        await queries.bench_search_index_on(pool)
+        progress(f"  {await queries.bench_index_unsearched(pool):,} messages made searchable afterwards")
 
 
 async def resume_channels(pool, queries, settings: Settings, owner, topology) -> dict:

@@ -56,6 +56,7 @@ class Member:
     token: str
     server_id: uuid.UUID
     channel_id: uuid.UUID
+    dm_id: uuid.UUID | None = None  # the 1:1 conversation this member sends into, in DM trials
 
 
 @dataclass
@@ -67,12 +68,17 @@ class Topology:
 
     @property
     def channel_ids(self) -> list[uuid.UUID]:
-        return list(dict.fromkeys(m.channel_id for m in self.members))
+        """The servers' channels and the conversations."""
+        dms = [m.dm_id for m in self.members if m.dm_id is not None]
+        return list(dict.fromkeys([*(m.channel_id for m in self.members), *dms]))
 
 
-async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_server: int) -> Topology:
+async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_server: int,
+                   dm_senders: int = 0) -> Topology:
     """Users and servers through chatd's queries. Every user shares one password hash,
-    computed once: argon2 costs ~0.2 s per hash and nobody logs in with it."""
+    computed once: argon2 costs ~0.2 s per hash and nobody logs in with it. The first
+    `dm_senders` members of each server get a 1:1 conversation with a member of the second
+    half of it (its `dm_id`), the messages of the DM trials."""
     prefix = f"bench-{uuid.uuid4().hex[:8]}-"
     password_hash = await asyncio.to_thread(PasswordHasher().hash, uuid.uuid4().hex)
     topology = Topology(prefix)
@@ -88,9 +94,13 @@ async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_
             [_ async for _ in queries.add_members(
                 pool, notify_channel=NOTIFY_CHANNEL, server_id=server["id"], user_ids=[r["user_id"] for r in rows],
                 roles=["ADMIN"] + ["MEMBER"] * (len(rows) - 1), invite_code=None)]
-            for row in rows:
+            dms = {}
+            for i in range(min(dm_senders, len(rows) // 2)):
+                low, high = sorted([rows[i]["user_id"], rows[len(rows) // 2 + i]["user_id"]])
+                dms[i] = await queries.create_dm_pair(pool, low_user_id=low, high_user_id=high)
+            for i, row in enumerate(rows):
                 token, _ = issue_token(config, User(row["user_id"], row["username"]))
-                topology.members.append(Member(row["user_id"], token, server["id"], channel["id"]))
+                topology.members.append(Member(row["user_id"], token, server["id"], channel["id"], dms.get(i)))
 
     await asyncio.gather(*(make_server(first, min(per_server, users - first))
                            for first in range(0, users, per_server)))
@@ -101,13 +111,15 @@ async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_
                        first_seq: int = 1) -> float:
     """COPY `rows` messages into one channel in batches of 1000 over a pool of 8; rows/s.
 
-    created_at runs one millisecond apart up to now, so history is ordered as if posted.
+    created_at runs one millisecond apart up to now, so history is ordered as if posted. Each
+    text is "history <seq>" and one word of a vocabulary of 2,000 (the long tail of words of real
+    text); one in ten says "tenth" too: search's common term (its rare ones are the numbers).
     """
     newest = datetime.now(timezone.utc)
     gate = asyncio.Semaphore(8)
 
     async def batch(start: int) -> None:
-        records = [(server_id, channel_id, user_id, f"history {seq}",
+        records = [(server_id, channel_id, user_id, _history_text(seq),
                     newest - timedelta(milliseconds=first_seq + rows - seq), seq, seq)
                    for seq in range(start, min(start + COPY_BATCH, first_seq + rows))]
         async with gate, pool.acquire() as con:
@@ -120,9 +132,22 @@ async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_
     return rows / elapsed
 
 
+def _history_text(seq: int) -> str:
+    return f"history {seq} word{seq * 7 % 2000}" + (" tenth" if seq % 10 == 0 else "")
+
+
+async def join_servers(pool: asyncpg.Pool, queries, prefix: str, user_id, count: int) -> None:
+    """`count` more servers, each with `user_id` as its ADMIN (search's "a user in 50 servers")."""
+    for n in range(count):
+        server = await queries.create_server(pool, name=f"{prefix}member-{n}", icon=None, creator_id=user_id)
+        [_ async for _ in queries.add_members(pool, notify_channel="chatd_bench", server_id=server["id"],
+                                              user_ids=[user_id], roles=["ADMIN"], invite_code=None)]
+
+
 async def cleanup(pool: asyncpg.Pool, queries, prefix: str) -> None:
     """Against a configured database: remove what the bench created."""
     await queries.bench_delete_servers_of(pool, prefix=prefix)
+    await queries.bench_delete_dms_of(pool, prefix=prefix)
     await queries.bench_delete_users(pool, prefix=prefix)
 
 

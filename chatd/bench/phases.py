@@ -20,8 +20,8 @@ from chatd.bench.stats import merge, percentile, quantiles_ms, summary
 
 TEXT_BYTES = 16  # new_message frames of ~330 bytes: the product spec's fields plus a short text
 # What the load generators do in each kind of trial (chatd.bench.worker's modes).
-LOADGEN_MODES = {"max": "max", "paced": "rate", "flooded": "rate", "react": "react", "edit": "edit",
-                 "presence": "presence"}
+LOADGEN_MODES = {"max": "max", "unsearched": "max", "paced": "rate", "flooded": "rate", "react": "react",
+                 "edit": "edit", "dm": "dm", "presence": "presence"}
 
 
 def connection_specs(topology: Topology, servers: list[processes.Served], senders_per_server: int) -> list[dict]:
@@ -34,6 +34,8 @@ def connection_specs(topology: Topology, servers: list[processes.Served], sender
         rank[member.server_id] += 1
         if rank[member.server_id] <= senders_per_server:
             spec.update(server_id=str(member.server_id), channel_id=str(member.channel_id))
+            if member.dm_id is not None:
+                spec.update(dm_id=str(member.dm_id))
         specs.append(spec)
     return specs
 
@@ -41,7 +43,8 @@ def connection_specs(topology: Topology, servers: list[processes.Served], sender
 async def traffic(topology: Topology, servers: list[processes.Served], settings, progress,
                   offered_rate: float | None = None, paced: bool = True,
                   before_each_max_trial: Callable[[], Awaitable[None]] | None = None,
-                  flood: Callable[[], LoginFlood] | None = None, changes: bool = False) -> dict:
+                  flood: Callable[[], LoginFlood] | None = None, changes: bool = False, dms: bool = False,
+                  unsearched: Callable[[], contextlib.AbstractAsyncContextManager] | None = None) -> dict:
     """Clients of `topology` spread over `servers`, connected throughout. Without an offered
     rate: max-rate trials (each sender sends on its previous acknowledgement), then (unless
     `paced` is false) latency trials at half the median max; with one, only latency trials at
@@ -52,25 +55,33 @@ async def traffic(topology: Topology, servers: list[processes.Served], settings,
     followed by a reaction storm ("react": every member toggles its reaction to its channel's
     latest message) and a presence storm ("presence": every member changes its status 5 times),
     and each latency trial by one where the senders edit their latest message instead ("edit")
-    at the same rate."""
+    at the same rate. With `dms`, each latency trial is followed by one where the senders send
+    into their 1:1 conversation ("dm") instead, at the same rate. With `unsearched`, each
+    max-rate trial is followed by one inside that context (messages not kept searchable:
+    "unsearched")."""
     specs = connection_specs(topology, servers, settings.senders_per_server)
     senders = sum(1 for s in specs if "channel_id" in s)
-    result: dict = {"senders": senders, "max": [], "paced": [], "flooded": [], "flood": [], "react": [], "edit": [],
-                    "presence": []}
+    result: dict = {"senders": senders, "max": [], "unsearched": [], "paced": [], "flooded": [], "flood": [],
+                    "react": [], "edit": [], "dm": [], "presence": []}
     async with LoadGen(settings.workers) as loadgen:
         made = await loadgen.connect(specs)
         progress(f"{made['ok']:,} clients connected to {len(servers)} chatd process(es) "
                  f"in {made['seconds']:.1f} s ({made['failed']} failed), {senders} of them sending")
         result["connected"], result["connect_failed"] = made["ok"], made["failed"]
-        plan = [] if offered_rate is not None else (["max", "react", "presence"] if changes else ["max"]) * settings.trials
-        paced_plan = ["paced", *(["flooded"] if flood else []), *(["edit"] if changes else [])]
+        plan = [] if offered_rate is not None else (
+            ["max", *(["react", "presence"] if changes else []), *(["unsearched"] if unsearched else [])]
+            * settings.trials)
+        paced_plan = ["paced", *(["flooded"] if flood else []), *(["edit"] if changes else []),
+                      *(["dm"] if dms else [])]
         plan += paced_plan * settings.trials if paced else []
         for mode in plan:
-            if mode in ("paced", "edit") and offered_rate is None:
+            if mode in ("paced", "edit", "dm") and offered_rate is None:
                 offered_rate = 0.5 * fold(result["max"], "msgs_per_s")["median"]
             if mode == "max" and before_each_max_trial is not None:
                 await before_each_max_trial()
-            async with flood() if mode == "flooded" else contextlib.nullcontext() as flooding:
+            around = (flood() if mode == "flooded" else unsearched() if mode == "unsearched"
+                      else contextlib.nullcontext())
+            async with around as flooding:
                 start, replies = await loadgen.run(LOADGEN_MODES[mode], settings.duration,
                                                    rate=(offered_rate or 0) / senders, text_bytes=TEXT_BYTES)
             figures = trial_figures(start, replies)
@@ -248,6 +259,25 @@ async def history(server: processes.Served, pool, queries, token: str, server_id
                                 "depth": reacted_depth}
             progress(f"history depth {reacted_depth:,} with reactions: p50 {out['reactions']['with']['p50']} ms, "
                      f"without {out['reactions']['without']['p50']} ms")
+    return out
+
+
+async def search(server: processes.Served, token: str, terms: dict[str, str], requests: int, progress) -> dict:
+    """GET /chat/search for each term (sort=recent, a page of 25), one request at a time:
+    p50/p99 over `requests` after a warm-up, by the term's label."""
+    out: dict = {}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}) as http:
+        for label, q in terms.items():
+            times = []
+            for i in range(requests + 3):
+                started = time.perf_counter()
+                async with http.get(f"{server.url}/chat/search", params={"q": q, "sort": "recent"}) as resp:
+                    body = await resp.json()
+                    assert resp.status == 200 and body["results"], (resp.status, q, body)
+                if i >= 3:
+                    times.append(time.perf_counter() - started)
+            out[label] = {**quantiles_ms(times), "q": q, "results": len(body["results"])}
+            progress(f"search {label} ({q!r}): p50 {out[label]['p50']} ms, p99 {out[label]['p99']} ms")
     return out
 
 

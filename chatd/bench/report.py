@@ -38,7 +38,7 @@ def _ratio(a, b):
 
 
 def results(settings, db_settings, ceiling, sends, single, multi, flooded, checks: dict, history, depths,
-            held, resumed, invites) -> dict:
+            held, resumed, invites, searched) -> dict:
     send = _median(sends["max"], "msgs_per_s")
     deliveries = _median(single["max"], "deliveries_per_s")
     p50, p99 = _median(single["paced"], "same_p50_ms"), _median(single["paced"], "same_p99_ms")
@@ -69,6 +69,7 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
         "reactions": reactions(single, deliveries),
         "presence": presence_storm(settings, single, deliveries),
         "edits": edit_latency(single),
+        "dms": dm_latency(single),
         "resume": resume(settings, ceiling, resumed),
         "cross_process": {
             "p50_ms": cross50["median"], "p99_ms": cross99["median"], "processes": settings.processes,
@@ -86,6 +87,10 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
             "depths": depths, "rows_in_channel": settings.history_rows, "rows_in_table": settings.table_rows,
             "detail": history,
         },
+        "search": {"terms": searched, "servers": settings.search_servers, "messages": settings.table_rows,
+                   "history_page_p50_ms": history["before"]["100000"]["p50"],
+                   "sends_unsearched_msgs_per_s": _median(sends["unsearched"], "msgs_per_s")["median"],
+                   "sends_ratio": _ratio(send["median"], _median(sends["unsearched"], "msgs_per_s")["median"])},
         "lost": sum(check["lost"] for check in checks.values()),
         "duplicated": sum(check["duplicated"] for check in checks.values()),
         "changes_lost": sum(check["changes_lost"] for check in checks.values())
@@ -145,6 +150,20 @@ def edit_latency(single) -> dict:
     }
 
 
+def dm_latency(single) -> dict:
+    """new_message's send→receive p99 in the DM trials (each sender into its 1:1) against a
+    server channel's in the latency trials they alternated with, at the same offered rate."""
+    p99, channel_p99 = _median(single["dm"], "same_p99_ms"), _median(single["paced"], "same_p99_ms")
+    return {
+        "p99_ms": p99["median"], "channel_p99_ms": channel_p99["median"],
+        "ratio": _ratio(p99["median"], channel_p99["median"]),
+        "p50_ms": _median(single["dm"], "same_p50_ms")["median"],
+        "msgs_per_s": _median(single["dm"], "msgs_per_s")["median"],
+        "offered_per_s": single["offered_msgs_per_s"], "errors": sum(t["errors"] for t in single["dm"]),
+        "trials": {"p99_ms": p99, "channel_p99_ms": channel_p99},
+    }
+
+
 def resume(settings, ceiling, resumed) -> dict:
     """Changes/s of one client's resume of many channels against the keyset SELECT's, whose
     trials alternated."""
@@ -194,7 +213,7 @@ def _spread(trials: dict) -> str:
 def table(r: dict) -> str:
     """Figure | chatd | ceiling or target | verdict: the Performance section of the README."""
     c, s, f, x, n, h = r["ceilings"], r["send"], r["fanout"], r["cross_process"], r["connections"], r["history"]
-    g, e, re, rs, hr = r["login_flood"], r["edits"], r["reactions"], r["resume"], h["reactions"]
+    g, e, re, rs, hr, dm = r["login_flood"], r["edits"], r["reactions"], r["resume"], h["reactions"], r["dms"]
     ps = r["presence"]
     deep_ratio = _ratio(h["before"]["100000"], h["before"]["0"])
     rows = [
@@ -222,6 +241,9 @@ def table(r: dict) -> str:
         (f"message_updated p99 at {_fmt(e['offered_per_s'])} edits/s", _fmt(e["p99_ms"], " ms"),
          _spread(e["trials"]["p99_ms"]), f"new_message p99 {_fmt(e['new_message_p99_ms'], ' ms')} at that rate",
          f"{_fmt(e['ratio'])}x", "≤ 1.5x", _ok(e["ratio"], 1.5, "<=")),
+        (f"DM send→receive p99 at {_fmt(dm['offered_per_s'])} msgs/s", _fmt(dm["p99_ms"], " ms"),
+         _spread(dm["trials"]["p99_ms"]), f"server channel p99 {_fmt(dm['channel_p99_ms'], ' ms')} at that rate",
+         f"{_fmt(dm['ratio'])}x", "≤ 1.2x", _ok(dm["ratio"], 1.2, "<=")),
         (f"resume of {rs['channels']} channels, {rs['changes']:,} changes, changes/s", _fmt(rs["changes_per_s"]),
          _spread(rs["trials"]), f"keyset SELECT {_fmt(rs['keyset_read_per_s'])}/s", f"{_fmt(rs['ratio'])}x",
          "≥ 0.5x", _ok(rs["ratio"], 0.5, ">=")),
@@ -249,6 +271,10 @@ def table(r: dict) -> str:
          f"without: {_fmt(hr['without_p50_ms'], ' ms')} ({hr['emoji_per_message']} emoji × "
          f"{hr['users_per_emoji']} users on each message)", f"{_fmt(hr['ratio'])}x", "≤ 1.5x",
          _ok(hr["ratio"], 1.5, "<=")),
+        *(search_row(r["search"], label) for label in r["search"]["terms"]),
+        ("durable messages/s, kept searchable", _fmt(s["msgs_per_s"]), "",
+         f"not kept searchable (search trigger off) {_fmt(r['search']['sends_unsearched_msgs_per_s'])}",
+         f"{_fmt(r['search']['sends_ratio'])}x", "≥ 0.85x", _ok(r["search"]["sends_ratio"], 0.85, ">=")),
         ("lost / duplicated", f"{r['lost']} / {r['duplicated']}", "",
          f"changes (eventSeq): {r['changes_lost']} / {r['changes_duplicated']}", "", "0 / 0",
          "yes" if r["lost"] == r["duplicated"] == r["changes_lost"] == r["changes_duplicated"] == 0 else "NO"),
@@ -263,6 +289,14 @@ def table(r: dict) -> str:
                  f"(fsync={m['database'].get('fsync')}, synchronous_commit={m['database'].get('synchronous_commit')}); "
                  f"Python {m['versions']['python']}; {r.get('elapsed_s', '?')} s")
     return "\n".join(lines)
+
+
+def search_row(s: dict, label: str) -> tuple:
+    term = s["terms"][label]
+    ratio = _ratio(term["p50"], s["history_page_p50_ms"])
+    return (f"search p99, {label}, {s['messages']:,} messages, a user in {s['servers']} servers",
+            _fmt(term["p99"], " ms"), "", f"p50 {_fmt(term['p50'], ' ms')}; one history page (before) p50 "
+            f"{_fmt(s['history_page_p50_ms'], ' ms')}", f"{_fmt(ratio)}x (p50)", "≤ 150 ms", _ok(term["p99"], 150, "<="))
 
 
 def _ok(value, target, op: str) -> str:

@@ -62,6 +62,7 @@ class ConnSpec(msgspec.Struct):
     channel_id: str | None = None
     channel: str | None = None  # the member's channel: it must receive all of its messages
     server: str | None = None  # the member's server (where it reacts)
+    dm_id: str | None = None  # a sender's 1:1 conversation, where it sends in dm mode
 
 
 class Command(msgspec.Struct):
@@ -70,8 +71,9 @@ class Command(msgspec.Struct):
     concurrency: int = 100
     # max: send on every ack; rate: a fixed pace; listen: only receive; edit: senders PATCH their
     # latest message at a fixed pace; react: every member PUTs and DELETEs its reaction to its
-    # channel's latest message, each on the previous answer; presence: every member changes its
-    # status PRESENCE_CHANGES times, each on the previous change's presence_update to itself
+    # channel's latest message, each on the previous answer; dm: senders send into their 1:1
+    # conversation at a fixed pace; presence: every member changes its status PRESENCE_CHANGES
+    # times, each on the previous change's presence_update to itself
     mode: str = "max"
     duration: float = 0.0
     rate: float = 0.0  # messages/s per sender, in rate mode
@@ -294,7 +296,8 @@ class Worker:
             tasks = [asyncio.create_task(self.presence_loop(c)) for c in self.clients if c.spec.server]
         else:
             loop = self.edit_loop if command.mode == "edit" else self.send_loop
-            senders = [c for c in self.clients if c.spec.channel_id and command.mode != "listen"]
+            senders = [c for c in self.clients if (c.spec.dm_id if command.mode == "dm" else c.spec.channel_id)
+                       and command.mode != "listen"]
             tasks = [asyncio.create_task(loop(c, i, command, deadline, pad)) for i, c in enumerate(senders)]
         await asyncio.sleep(max(0.0, deadline - time.time()))
         if tasks:
@@ -317,7 +320,7 @@ class Worker:
 
     async def send_loop(self, client: Client, index: int, command: Command, deadline: float, pad: str) -> None:
         trial, loop = self.trial, asyncio.get_running_loop()
-        interval = 1.0 / command.rate if command.mode == "rate" else 0.0
+        interval = 1.0 / command.rate if command.mode in ("rate", "dm") else 0.0
         # Senders start spread over one interval, so a paced load is not a burst per tick.
         next_at = command.start_at + (index % 97) / 97 * interval
         n = 0
@@ -332,8 +335,12 @@ class Worker:
             n += 1
             waiter = self.pending[nonce] = loop.create_future()
             waiter.add_done_callback(functools.partial(self._acknowledged, client))
-            frame = {"type": "send_message", "serverId": client.spec.server_id, "channelId": client.spec.channel_id,
-                     "text": f"{now:.6f} {client.spec.proc} {pad}", "nonce": nonce}
+            text = f"{now:.6f} {client.spec.proc} {pad}"
+            if command.mode == "dm":  # no serverId: the channel is a conversation
+                frame = {"type": "send_message", "channelId": client.spec.dm_id, "text": text, "nonce": nonce}
+            else:
+                frame = {"type": "send_message", "serverId": client.spec.server_id,
+                         "channelId": client.spec.channel_id, "text": text, "nonce": nonce}
             client.transport.send(WSMsgType.TEXT, _encode(frame))
             trial.sent += 1
             if not interval:

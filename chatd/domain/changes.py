@@ -33,7 +33,7 @@ from chatd.store.pool import unavailable
 @dataclass(frozen=True, eq=False)
 class Change:
     kind: ChangeKind
-    server_id: UUID
+    server_id: UUID | None  # None: a conversation
     channel_id: UUID
     values: Mapping[str, Any]
 
@@ -111,7 +111,7 @@ class ChangeCommit:
                 channel_type = found.get((change.server_id, change.channel_id))
                 if channel_type is None:  # deleted since the permission check
                     results[k] = NotFound(permissions.CHANNEL_NOT_FOUND)
-                elif channel_type != "TEXT":
+                elif not permissions.takes_messages(channel_type):
                     results[k] = BadInput(permissions.VOICE_HAS_NO_MESSAGES)
                 else:
                     ready.append(k)
@@ -168,10 +168,10 @@ def _statements(batch: list[Change], ready: list[int]) -> list[list[int]]:
     return list(rounds.values())
 
 
-async def make_change(app: Mapping, kind: ChangeKind, server_id: UUID, channel_id: UUID,
+async def make_change(app: Mapping, kind: ChangeKind, server_id: UUID | None, channel_id: UUID,
                       **values: Any) -> list[asyncpg.Record]:
-    """Make a change of a TEXT channel (with the others that arrive meanwhile): the rows its
-    statement answered for it, once committed."""
+    """Make a change of a channel that takes messages (server_id None: a conversation), with
+    the others that arrive meanwhile: the rows its statement answered for it, once committed."""
     return await app[keys.change_commit].make(Change(kind, server_id, channel_id, values))
 
 

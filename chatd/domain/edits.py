@@ -38,7 +38,7 @@ def _deletion_arrays(numbered: Numbered) -> dict[str, list]:
 DELETION = ChangeKind("delete_messages", _deletion_arrays)
 
 
-async def edit_message(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID, text: str):
+async def edit_message(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, message_id: UUID, text: str):
     """The message with its new text (a row like message_row's). The text it already has
     changes nothing: no edit is stored and no event sent."""
     text = clean_text(text)
@@ -59,17 +59,18 @@ async def earlier_versions(app: Mapping, channel_id: UUID, message_id: UUID) -> 
     return [row async for row in rows]
 
 
-async def delete_message(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
+async def delete_message(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, message_id: UUID) -> None:
     if not await _delete(app, user, server_id, channel_id, [message_id], bulk=False):
         raise NotFound(MESSAGE_NOT_FOUND)  # deleted since the permission check
 
 
-async def delete_messages(app: Mapping, user: User, server_id: UUID, channel_id: UUID, ids: list[UUID]) -> None:
+async def delete_messages(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, ids: list[UUID]) -> None:
     """Those of `ids` not deleted yet, in one transaction with one event (none if none were left)."""
     await _delete(app, user, server_id, channel_id, ids, bulk=True)
 
 
-async def _delete(app: Mapping, user: User, server_id: UUID, channel_id: UUID, ids: list[UUID], bulk: bool) -> list:
+async def _delete(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, ids: list[UUID],
+                  bulk: bool) -> list:
     """The ids deleted now."""
     limit_change_rate(app, user, channel_id)
     rows = await make_change(app, DELETION, server_id, channel_id, message_ids=ids, bulk=bulk)

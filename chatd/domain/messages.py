@@ -27,7 +27,7 @@ REPLY_ELSEWHERE = "reply_to is not a message of this channel"
 
 
 async def post_message(
-    app: Mapping, user: User, server_id: UUID, channel_id: UUID, text: str, nonce: str | None = None,
+    app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, text: str, nonce: str | None = None,
     reply_to: UUID | None = None,
 ):
     """Store a message and broadcast it (the INSERT's NOTIFY reaches every process on commit).

@@ -21,6 +21,7 @@ from uuid import UUID
 
 import msgspec
 
+from chatd.domain.schemas import DirectMessage
 
 class Note(msgspec.Struct, tag_field="kind", gc=False):
     """The `kind` tag names the struct; every subclass below is a kind of note. Plain data, in
@@ -30,9 +31,10 @@ class Note(msgspec.Struct, tag_field="kind", gc=False):
 class ChangeNote(Note):
     """A change to a channel's content: it took the channel's next `event_seq`, is kept in
     the channel's change stream (sql/changes.sql) and replayed by a resume. Each subclass has
-    one event builder in chatd.gateway.outbound.CHANGE_EVENTS."""
+    one event builder in chatd.gateway.outbound.CHANGE_EVENTS. `server_id` is None in a
+    conversation (DM)."""
 
-    server_id: UUID
+    server_id: UUID | None
     channel_id: UUID
     event_seq: int
 
@@ -105,7 +107,7 @@ class ReactionsClearedNote(ChangeNote, tag="reactions_cleared"):
 
 class TypingNote(Note, tag="typing"):
     started: bool
-    server_id: UUID
+    server_id: UUID | None  # None in a conversation
     channel_id: UUID
     user_id: UUID
     username: str
@@ -150,6 +152,26 @@ class ChannelCreatedNote(Note, tag="channel_created"):
 
 class ServerDeletedNote(Note, tag="server_deleted"):
     server_id: UUID
+
+
+class DmCreatedNote(Note, tag="dm_created"):
+    """For everyone in the new conversation."""
+
+    dm: DirectMessage
+
+
+class DmRecipientAddedNote(Note, tag="dm_recipient_added"):
+    dm_id: UUID
+    user_id: UUID
+    username: str
+
+
+class DmRecipientRemovedNote(Note, tag="dm_recipient_removed"):
+    """Left or removed; `owner_id` is the group's owner after it (another one when the owner left)."""
+
+    dm_id: UUID
+    user_id: UUID
+    owner_id: UUID | None
 
 
 class PresenceNote(Note, tag="presence"):

@@ -28,7 +28,7 @@ REACTION = ChangeKind("react", columns("message_id", "emoji", "user_id", "add"),
 CLEARING = ChangeKind("clear_reactions", columns("message_id"), key=lambda change: change.values["message_id"])
 
 
-async def add_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID,
+async def add_reaction(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, message_id: UUID,
                        emoji: str) -> None:
     """The user's reaction with `emoji` (canonical, chatd.domain.emojis), once however often asked."""
     outcome = await _react(app, user, server_id, channel_id, message_id, emoji, user.user_id, add=True)
@@ -36,13 +36,13 @@ async def add_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UU
         raise Conflict(f"a message takes at most {MAX_EMOJI} different emoji: react with one it has")
 
 
-async def remove_reaction(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID,
+async def remove_reaction(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, message_id: UUID,
                           emoji: str, target_id: UUID) -> None:
     """`target_id`'s reaction with `emoji`, if there is one."""
     await _react(app, user, server_id, channel_id, message_id, emoji, target_id, add=False)
 
 
-async def _react(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID, emoji: str,
+async def _react(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, message_id: UUID, emoji: str,
                  target_id: UUID, add: bool) -> str:
     limit_change_rate(app, user, channel_id)
     [row] = await make_change(app, REACTION, server_id, channel_id, message_id=message_id, emoji=emoji,
@@ -52,7 +52,7 @@ async def _react(app: Mapping, user: User, server_id: UUID, channel_id: UUID, me
     return row["outcome"]
 
 
-async def clear_reactions(app: Mapping, user: User, server_id: UUID, channel_id: UUID, message_id: UUID) -> None:
+async def clear_reactions(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, message_id: UUID) -> None:
     """Every reaction of the message, if it has any."""
     limit_change_rate(app, user, channel_id)
     [row] = await make_change(app, CLEARING, server_id, channel_id, message_id=message_id)

@@ -108,6 +108,12 @@ class NewBan(Body):
     reason: Annotated[str, Meta(max_length=512, pattern=NO_NUL)] | None = None
 
 
+class NewDm(Body):
+    recipient_ids: Annotated[list[UUID], Meta(
+        min_length=1, max_length=9,
+        description="one user: the 1:1 conversation with them (found or made); 2-9: a new group, you its owner")]
+
+
 class PasswordChange(Body):
     """The current password (any string: a wrong one is 403) and a new one under the sign-up rules."""
 
@@ -178,7 +184,7 @@ class Reactor(msgspec.Struct):
 
 class Message(msgspec.Struct):
     id: UUID
-    server_id: UUID
+    server_id: Annotated[UUID | None, Meta(description="null in a conversation (DM)")]
     channel_id: UUID
     user_id: UUID
     user: str
@@ -237,12 +243,43 @@ class Ban(msgspec.Struct):
     created_at: datetime
 
 
+class Recipient(msgspec.Struct):
+    id: UUID
+    username: str
+
+
+class DirectMessage(msgspec.Struct):
+    """A conversation as its people see it (dm_json, migration 0016)."""
+
+    id: Annotated[UUID, Meta(description="its channel id: the dm_id of its routes, the channelId of its events")]
+    type: Literal["dm", "group_dm"]
+    owner_id: Annotated[UUID | None, Meta(description="who adds and removes people of a group; null for a 1:1")]
+    created_at: datetime
+    last_message_at: datetime | None
+    recipients: Annotated[list[Recipient], Meta(description="everyone in it, the caller too, longest present first")]
+
+
+class Block(msgspec.Struct):
+    user_id: UUID
+    username: str
+    created_at: datetime
+
+
 class Problem(msgspec.Struct):
     detail: str
 
 
 class Health(msgspec.Struct):
     status: str
+
+
+class SearchHit(Message):
+    snippet: Annotated[str, Meta(description="the text HTML-escaped, each match in <mark>...</mark>")]
+
+
+class SearchPage(msgspec.Struct):
+    results: list[SearchHit]
+    next_cursor: Annotated[str | None, Meta(description="pass as `cursor` for the next page; null: no more")]
 
 
 # Presence: what a user sets, and what others see (`offline`: no socket anywhere, or invisible).

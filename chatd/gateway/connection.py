@@ -29,18 +29,18 @@ _CLOSE_TIMEOUT = 2.0
 
 
 class Connection:
-    __slots__ = ("ws", "user", "token", "zone", "servers", "seen", "resuming", "_pending", "_max_pending",
+    __slots__ = ("ws", "user", "token", "zone", "rooms", "seen", "resuming", "_pending", "_max_pending",
                  "_writer", "_closing", "_transport", "_protocol", "_dropped")
 
     def __init__(self, ws: web.WebSocketResponse, request: web.BaseRequest, user: User, token: Claims,
-                 zone: tzinfo, servers: set[UUID], max_queue: int, dropped: Counter | None = None):
+                 zone: tzinfo, rooms: set[UUID], max_queue: int, dropped: Counter | None = None):
         self.ws = ws
         self._transport = request.transport  # kept: aiohttp forgets it once a close begins
         self._protocol = request.protocol
         self.user = user
         self.token = token  # the verified token's claims, shared with the token cache: closed when it is revoked
         self.zone = zone
-        self.servers = servers  # the servers whose events this socket receives
+        self.rooms = rooms  # whose events this socket receives: servers, conversations (chatd.gateway.hub)
         self.seen: dict[UUID, int] = {}  # channel -> highest event_seq sent, to never send one twice
         self.resuming: dict[UUID, list[tuple[int, bytes]]] = {}  # live changes held during a resume
         self._pending: deque[bytes] = deque()

@@ -1,5 +1,5 @@
-"""Who is connecting: the user of each WebSocket connect, the servers they are in, and whether
-the token was revoked.
+"""Who is connecting: the user of each WebSocket connect, the servers and conversations they are
+in, and whether the token was revoked.
 
 Connects that arrive together (a reconnect storm after a restart, a deploy) share one query
 through chatd.store.batching: one pool checkout and one round trip for many handshakes, which is
@@ -15,13 +15,15 @@ import asyncpg
 
 from chatd.store.batching import Batcher
 from chatd.domain.errors import Unauthorized
-from chatd.domain.schemas import Server, User
+from chatd.domain.dms import dm_views
+from chatd.domain.schemas import DirectMessage, Server, User
 from chatd.domain.tokens import TOKEN_REVOKED, Claims
 from chatd.domain.views import server_view
 
 class Found(NamedTuple):
     user: User
     servers: list[Server]
+    dms: list[DirectMessage]
     status: str  # what the user set
     presences: str | None  # JSON {user id: status} of those sharing a server or conversation, not offline
 
@@ -47,7 +49,7 @@ class ConnectLookup:
             entry = found.get(row["user_id"])
             if entry is None:
                 entry = found[row["user_id"]] = Found(User(user_id=row["user_id"], username=row["username"]), [],
-                                                      row["own_status"], row["presences"])
+                                                      dm_views(row["dms"]), row["own_status"], row["presences"])
                 revocations[row["user_id"]] = (row["tokens_valid_after"], row["revoked_jtis"] or ())
             if row["id"] is not None:
                 entry.servers.append(server_view(row))
@@ -61,5 +63,5 @@ class ConnectLookup:
                 results.append(Unauthorized(TOKEN_REVOKED))
             else:
                 entry = found[token.user_id]
-                results.append(entry._replace(servers=list(entry.servers)))
+                results.append(entry._replace(servers=list(entry.servers), dms=list(entry.dms)))
         return results

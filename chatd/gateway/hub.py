@@ -22,6 +22,11 @@ from chatd.gateway.connection import UNAUTHORIZED, Connection
 if TYPE_CHECKING:
     from chatd.ops.metrics import Metrics
 
+def room_of(server_id: UUID | None, channel_id: UUID) -> UUID:
+    """The room that hears a channel: its server, or the conversation itself (no server)."""
+    return channel_id if server_id is None else server_id
+
+
 # How long a revocation is remembered for the connects whose lookup it may have missed.
 REVOCATIONS_KEPT_SECONDS = 60.0
 
@@ -30,7 +35,7 @@ class Hub:
     def __init__(self, metrics: Metrics | None = None) -> None:
         self._metrics = metrics
         self.active_connections: dict[UUID, set[Connection]] = {}
-        self._by_server: dict[UUID, set[Connection]] = {}
+        self._by_room: dict[UUID, set[Connection]] = {}  # room -> its sockets
         self.channel_seq: dict[UUID, int] = {}  # highest event_seq this process has fanned out
         self._outbox: dict[Connection, list[bytes]] | None = None  # while corked
         self.closed_count = 0  # connections forgotten since start
@@ -42,8 +47,8 @@ class Hub:
 
     def connect(self, user_id: UUID, connection: Connection) -> None:
         self.active_connections.setdefault(user_id, set()).add(connection)
-        for server_id in connection.servers:
-            self._by_server.setdefault(server_id, set()).add(connection)
+        for room in connection.rooms:
+            self._by_room.setdefault(room, set()).add(connection)
 
     def disconnect(self, user_id: UUID, connection: Connection | None = None) -> None:
         """Forget one of the user's connections, or all of them."""
@@ -52,8 +57,8 @@ class Hub:
             if conn in mine:
                 mine.discard(conn)
                 self.closed_count += 1
-            for server_id in conn.servers:
-                self._discard(server_id, conn)
+            for room in conn.rooms:
+                self._discard(room, conn)
         if not mine:
             self.active_connections.pop(user_id, None)
 
@@ -67,25 +72,25 @@ class Hub:
         receive the server's events."""
         for user_id in user_ids:
             for conn in self.active_connections.get(user_id, ()):
-                if server_id in conn.servers:
+                if server_id in conn.rooms:
                     conn.send(frame)
 
-    def broadcast_to_server(self, server_id: UUID, frame: bytes, exclude_user: UUID | None = None) -> None:
-        """Every socket subscribed to the server: a member sees all its channels."""
-        for conn in self._by_server.get(server_id, ()):
+    def broadcast(self, room: UUID, frame: bytes, exclude_user: UUID | None = None) -> None:
+        """Every socket in the room (room_of): a server's members, a conversation's people."""
+        for conn in self._by_room.get(room, ()):
             if conn.user.user_id != exclude_user:
                 conn.send(frame)
 
     # What the listener calls.
 
     def deliver_change(self, event: ChangeNote) -> None:
-        """A change's event to the server's sockets, once per event_seq, in order per channel."""
+        """A change's event to the room's sockets, once per event_seq, in order per channel."""
         channel_id, seq = event.channel_id, event.event_seq
         if seq <= self.channel_seq.get(channel_id, 0):
             return  # already fanned out (a catch-up after a lost LISTEN overlaps live ones)
         self.channel_seq[channel_id] = seq
         frames: dict[Any, bytes] = {}
-        recipients = self._by_server.get(event.server_id, ())
+        recipients = self._by_room.get(room_of(event.server_id, channel_id), ())
         for conn in recipients:
             frame = frames.get(conn.zone)
             if frame is None:
@@ -101,11 +106,11 @@ class Hub:
         sockets hear of the statuses they set (`invisible` where others see `offline`), not of
         their own sockets coming and going."""
         if len(servers) == 1 and not peers:  # the common case: no set to build
-            recipients: Iterable[Connection] = self._by_server.get(servers[0], ())
+            recipients: Iterable[Connection] = self._by_room.get(servers[0], ())
         else:
             found: set[Connection] = set()
             for server_id in servers:
-                found.update(self._by_server.get(server_id, ()))
+                found.update(self._by_room.get(server_id, ()))
             for peer in peers:
                 found.update(self.active_connections.get(peer, ()))
             recipients = found
@@ -143,19 +148,19 @@ class Hub:
         for conn, frames in (outbox or {}).items():
             conn.send_frames(frames)
 
-    def subscribe(self, user_id: UUID, server_id: UUID) -> None:
+    def subscribe(self, user_id: UUID, room: UUID) -> None:
         for conn in self.active_connections.get(user_id, ()):
-            conn.servers.add(server_id)
-            self._by_server.setdefault(server_id, set()).add(conn)
+            conn.rooms.add(room)
+            self._by_room.setdefault(room, set()).add(conn)
 
-    def unsubscribe(self, user_id: UUID, server_id: UUID) -> None:
+    def unsubscribe(self, user_id: UUID, room: UUID) -> None:
         for conn in self.active_connections.get(user_id, ()):
-            conn.servers.discard(server_id)
-            self._discard(server_id, conn)
+            conn.rooms.discard(room)
+            self._discard(room, conn)
 
-    def drop_server(self, server_id: UUID) -> None:
-        for conn in self._by_server.pop(server_id, set()):
-            conn.servers.discard(server_id)
+    def drop_room(self, room: UUID) -> None:
+        for conn in self._by_room.pop(room, set()):
+            conn.rooms.discard(room)
 
     def revoke_tokens(self, note: TokensRevokedNote) -> None:
         """Every socket of the user opened with a token the note revokes is forgotten at once
@@ -187,12 +192,12 @@ class Hub:
         for user_id in stale:
             del self._revocations[user_id]
 
-    def serves(self, server_id: UUID) -> bool:
-        """Whether any socket here receives the server's events."""
-        return server_id in self._by_server
+    def serves(self, room: UUID) -> bool:
+        """Whether any socket here is in the room."""
+        return room in self._by_room
 
-    def server_ids(self) -> list[UUID]:
-        return list(self._by_server)
+    def room_ids(self) -> list[UUID]:
+        return list(self._by_room)
 
     def connections(self) -> Iterable[Connection]:
         for conns in self.active_connections.values():
@@ -202,9 +207,9 @@ class Hub:
     def connection_count(self) -> int:
         return sum(len(c) for c in self.active_connections.values())
 
-    def _discard(self, server_id: UUID, conn: Connection) -> None:
-        members = self._by_server.get(server_id)
+    def _discard(self, room: UUID, conn: Connection) -> None:
+        members = self._by_room.get(room)
         if members is not None:
             members.discard(conn)
             if not members:
-                del self._by_server[server_id]
+                del self._by_room[room]

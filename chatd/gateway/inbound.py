@@ -20,21 +20,25 @@ class Frame(msgspec.Struct, tag_field="type"):
 
 
 class SendMessage(Frame, tag="send_message"):
-    serverId: UUID
+    """Without `serverId`: into the conversation (DM) `channelId`."""
+
     channelId: UUID
     text: MessageText
+    serverId: UUID | None = None
     nonce: Annotated[str, Meta(max_length=64)] | None = None
     replyTo: UUID | None = None
 
 
 class TypingStart(Frame, tag="typing_start"):
-    serverId: UUID
+    """Without `serverId`: in the conversation `channelId`."""
+
     channelId: UUID
+    serverId: UUID | None = None
 
 
 class TypingStop(Frame, tag="typing_stop"):
-    serverId: UUID
     channelId: UUID
+    serverId: UUID | None = None
 
 
 class GetServers(Frame, tag="get_servers"):
@@ -45,8 +49,9 @@ MAX_RESUME_CHANNELS = 1000  # what fits the 64 KiB frame limit; a client with mo
 
 
 class Resume(Frame, tag="resume"):
-    """Every change after each channel's eventSeq (`channels`); or, the original form, one
-    channel's messages after `afterSeq`."""
+    """Every change after each channel's eventSeq (`channels`: channels of servers and
+    conversations alike); or, the original form, one channel's messages after `afterSeq`
+    (without `serverId`: a conversation's)."""
 
     channels: Annotated[dict[UUID, Annotated[int, Meta(ge=0)]], Meta(max_length=MAX_RESUME_CHANNELS)] | None = None
     serverId: UUID | None = None
@@ -54,8 +59,9 @@ class Resume(Frame, tag="resume"):
     afterSeq: Annotated[int, Meta(ge=0)] | None = None
 
     def __post_init__(self) -> None:
-        if self.channels is None and None in (self.serverId, self.channelId, self.afterSeq):
-            raise ValueError("a resume names `channels`, or `serverId`, `channelId` and `afterSeq`")
+        if self.channels is None and None in (self.channelId, self.afterSeq):
+            raise ValueError("a resume names `channels`, or `serverId`, `channelId` and `afterSeq` (no `serverId` "
+                             "for a conversation)")
 
 
 class Identify(Frame, tag="identify"):

@@ -21,11 +21,14 @@ import msgspec
 
 from chatd import keys
 from chatd.domain.notes import (
-    ChangeNote, ChannelCreatedNote, InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote,
-    MessageNote, MessageUpdatedNote, Note, PresenceNote, ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
+    ChangeNote, ChannelCreatedNote, DmCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
+    InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note, PresenceNote,
+    ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
 )
+from chatd.domain.dms import dm_view
 from chatd.domain.views import server_view
 from chatd.gateway import outbound
+from chatd.gateway.hub import room_of
 from chatd.store.pool import DB_ERRORS
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,9 @@ class Listener:
             InviteCreatedNote: self._invite_created,
             InviteDeletedNote: self._invite_deleted,
             ServerDeletedNote: self._server_deleted,
+            DmCreatedNote: self._dm_created,
+            DmRecipientAddedNote: self._dm_recipient_added,
+            DmRecipientRemovedNote: self._dm_recipient_removed,
             TokensRevokedNote: self._tokens_revoked,
             PresenceNote: self._presence_elsewhere,
         }
@@ -134,12 +140,12 @@ class Listener:
             self._deliver(decode_note(payload))  # type: ignore[arg-type]
 
     async def _typing(self, note: TypingNote) -> None:
-        self._hub.broadcast_to_server(note.server_id, outbound.typing(note), exclude_user=note.user_id)
+        self._hub.broadcast(room_of(note.server_id, note.channel_id), outbound.typing(note), exclude_user=note.user_id)
 
     async def _member_added(self, note: MemberAddedNote) -> None:
         hub = self._hub
         hub.subscribe(note.user_id, note.server_id)  # the new member hears of it too
-        hub.broadcast_to_server(note.server_id, outbound.member_added(note))
+        hub.broadcast(note.server_id, outbound.member_added(note))
         if note.user_id in hub.active_connections:  # the joiner's sockets get the server, as `connected` lists it
             app = self._app
             row = await app[keys.queries].get_server_for_member(app[keys.pool], server_id=note.server_id,
@@ -148,11 +154,11 @@ class Listener:
                 hub.send_personal(note.user_id, outbound.server_joined(server_view(row)))
 
     async def _member_removed(self, note: MemberRemovedNote) -> None:
-        self._hub.broadcast_to_server(note.server_id, outbound.member_removed(note))  # the removed one too
+        self._hub.broadcast(note.server_id, outbound.member_removed(note))  # the removed one too
         self._hub.unsubscribe(note.user_id, note.server_id)
 
     async def _channel_created(self, note: ChannelCreatedNote) -> None:
-        self._hub.broadcast_to_server(note.server_id, outbound.channel_created(note))
+        self._hub.broadcast(note.server_id, outbound.channel_created(note))
 
     async def _invite_created(self, note: InviteCreatedNote) -> None:
         await self._to_staff(note.server_id, outbound.invite_created(note))
@@ -171,8 +177,29 @@ class Listener:
         self._hub.send_to_members(server_id, staff, frame)
 
     async def _server_deleted(self, note: ServerDeletedNote) -> None:
-        self._hub.broadcast_to_server(note.server_id, outbound.server_deleted(note))
-        self._hub.drop_server(note.server_id)
+        self._hub.broadcast(note.server_id, outbound.server_deleted(note))
+        self._hub.drop_room(note.server_id)
+
+    async def _dm_created(self, note: DmCreatedNote) -> None:
+        """Everyone in the new conversation hears it, and its events from now on."""
+        hub, frame = self._hub, outbound.dm_created(note.dm)
+        for person in note.dm.recipients:
+            hub.subscribe(person.id, note.dm.id)
+            hub.send_personal(person.id, frame)
+
+    async def _dm_recipient_added(self, note: DmRecipientAddedNote) -> None:
+        hub = self._hub
+        hub.subscribe(note.user_id, note.dm_id)  # the one added hears of it too
+        hub.broadcast(note.dm_id, outbound.dm_recipient_added(note))
+        if note.user_id in hub.active_connections:  # and gets the conversation, as dm_created carries it
+            app = self._app
+            text = await app[keys.queries].get_dm(app[keys.pool], channel_id=note.dm_id, user_id=note.user_id)
+            if text is not None:  # else gone again
+                hub.send_personal(note.user_id, outbound.dm_created(dm_view(text)))
+
+    async def _dm_recipient_removed(self, note: DmRecipientRemovedNote) -> None:
+        self._hub.broadcast(note.dm_id, outbound.dm_recipient_removed(note))  # the removed one too
+        self._hub.unsubscribe(note.user_id, note.dm_id)
 
     async def _presence_elsewhere(self, note: PresenceNote) -> None:
         """A presence change whose rooms did not fit its note: read them."""
@@ -185,9 +212,9 @@ class Listener:
 
     async def _catch_up(self, since: datetime) -> None:
         app = self._app
-        server_ids = self._hub.server_ids()
-        if not server_ids:
+        rooms = self._hub.room_ids()
+        if not rooms:
             return
-        rows = app[keys.queries].list_changes_of_servers_since(app[keys.pool], server_ids=server_ids, since=since)
+        rows = app[keys.queries].list_changes_of_servers_since(app[keys.pool], server_ids=rooms, since=since)
         async for row in rows:
             self._hub.deliver_change(decode_note(row["note"]))  # type: ignore[arg-type]

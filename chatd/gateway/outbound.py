@@ -18,22 +18,24 @@ import msgspec
 
 from chatd.domain.errors import Refused
 from chatd.domain.notes import (
-    ChangeNote, ChannelCreatedNote, InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote,
-    MessageDeletedNote, MessageNote, MessagesDeletedNote, MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote,
-    ReactionsClearedNote, ReplyNote, ServerDeletedNote, TypingNote, decode_note,
+    ChangeNote, ChannelCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
+    InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote, MessagesDeletedNote,
+    MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReplyNote, ServerDeletedNote,
+    TypingNote, decode_note,
 )
-from chatd.domain.schemas import Invite, Server, User
+from chatd.domain.schemas import DirectMessage, Invite, Server, User
 from chatd.domain.views import clock_time
 from chatd.gateway.framing import encode
 
 
-def connected(user: User, servers: list[Server], heartbeat_seconds: float, status: str,
+def connected(user: User, servers: list[Server], dms: list[DirectMessage], heartbeat_seconds: float, status: str,
               presences: str | None) -> bytes:
-    """`status`: what the user set; `presences`: the JSON {user id: status} of those who share a
-    server or a conversation with them and are not offline, as the connect query built it."""
+    """`dms`: the user's conversations, as GET /chat/dms lists them; `status`: what the user set;
+    `presences`: the JSON {user id: status} of those who share a server or a conversation with
+    them and are not offline, as the connect query built it."""
     return encode({
         "type": "connected", "message": "Connected to chat server", "user_id": user.user_id,
-        "username": user.username, "servers": servers, "heartbeatInterval": int(heartbeat_seconds * 1000),
+        "username": user.username, "servers": servers, "dms": dms, "heartbeatInterval": int(heartbeat_seconds * 1000),
         "status": status, "presences": msgspec.Raw(presences.encode()) if presences else {},
     })
 
@@ -97,7 +99,8 @@ class NoteFields:
 
 def _verbatim(field: msgspec.structs.FieldInfo) -> tuple:
     """A note's field as `NoteFields.json` decodes it: ids as their JSON, the rest as the note."""
-    decoded_as = {UUID: msgspec.Raw, list[UUID]: list[msgspec.Raw]}.get(field.type, field.type)
+    decoded_as = {UUID: msgspec.Raw, UUID | None: msgspec.Raw, list[UUID]: list[msgspec.Raw]}.get(field.type,
+                                                                                                 field.type)
     return (field.name, decoded_as) if field.required else (field.name, decoded_as, field.default)
 
 
@@ -195,7 +198,22 @@ def server_deleted(note: ServerDeletedNote) -> bytes:
     return encode({"type": "server_deleted", "serverId": note.server_id})
 
 
-def resumed(server_id: UUID, channel_id: UUID, seq: int) -> bytes:
+def dm_created(dm: DirectMessage) -> bytes:
+    """A conversation someone is in now (made, or they were added to it): as GET /chat/dms/{id}."""
+    return encode({"type": "dm_created", "dm": dm})
+
+
+def dm_recipient_added(note: DmRecipientAddedNote) -> bytes:
+    return encode({"type": "dm_recipient_added", "dmId": note.dm_id,
+                   "user": {"id": note.user_id, "username": note.username}})
+
+
+def dm_recipient_removed(note: DmRecipientRemovedNote) -> bytes:
+    return encode({"type": "dm_recipient_removed", "dmId": note.dm_id, "userId": note.user_id,
+                   "ownerId": note.owner_id})
+
+
+def resumed(server_id: UUID | None, channel_id: UUID, seq: int) -> bytes:
     return encode({"type": "resumed", "serverId": server_id, "channelId": channel_id, "seq": seq})
 
 

@@ -102,7 +102,7 @@ class Session:
             return
         # The original form: one channel's messages after a seq.
         server_id, channel_id, after = frame.serverId, frame.channelId, frame.afterSeq
-        assert server_id is not None and channel_id is not None and after is not None
+        assert channel_id is not None and after is not None
         cursors = {channel_id: 0}
         async with self._holding_live([channel_id], cursors):
             await permissions.require_channel(self.app, self.user, server_id, channel_id)

@@ -65,15 +65,15 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     if found is None:
         await ws.close(code=UNAUTHORIZED, message=b"token names no user")
         return ws
-    user, servers = found.user, found.servers
+    user, servers, dms = found.user, found.servers, found.dms
     zone, zone_error = _zone(request.query.get("tz"))
-    connection = Connection(ws, request, user, token, zone, {s.id for s in servers}, config.send_queue_frames,
-                            app[keys.metrics].slow_consumers)
+    connection = Connection(ws, request, user, token, zone, {s.id for s in servers} | {dm.id for dm in dms},
+                            config.send_queue_frames, app[keys.metrics].slow_consumers)
     hub.connect(user.user_id, connection)
     app[keys.presence].opened(user.user_id)
     log.debug("event=ws_connected user_id=%s", user.user_id)  # ws_disconnected and the access line say the rest
     try:
-        connection.send(outbound.connected(user, servers, config.heartbeat_seconds, found.status, found.presences))
+        connection.send(outbound.connected(user, servers, dms, config.heartbeat_seconds, found.status, found.presences))
         found = None  # its presences' JSON (KiBs in a busy server) is not kept for the life of the socket
         if zone_error:
             connection.send(outbound.error(zone_error))

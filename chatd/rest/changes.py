@@ -1,4 +1,4 @@
-"""A channel's change stream over REST: /chat/servers/{server_id}/channels/{channel_id}/changes,
+"""A channel's change stream over REST: .../changes of a server's channel or of a conversation,
 for clients that poll, or catch up before opening a socket. The events are the gateway's."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from chatd.domain.notes import change_note
 from chatd.gateway.outbound import change_event
 from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
-from chatd.web.endpoints import Endpoint, QueryParam
-from chatd.web.requests import MAX_BIGINT, path_uuid, query_int
+from chatd.web.endpoints import QueryParam, channel_endpoints
+from chatd.web.requests import MAX_BIGINT, channel_locator, query_int
 
 MAX_CHANGES = 500
 
@@ -24,7 +24,7 @@ MAX_CHANGES = 500
 async def list_changes(request: web.Request) -> web.Response:
     """The first `limit` changes after `after_event_seq`, as the events a live socket got."""
     user = request[current_user]
-    server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
+    server_id, channel_id = channel_locator(request)
     after = query_int(request, "after_event_seq", 0, minimum=0, maximum=MAX_BIGINT)
     limit = query_int(request, "limit", 100, minimum=1, maximum=MAX_CHANGES)
     app = request.app
@@ -37,14 +37,15 @@ async def list_changes(request: web.Request) -> web.Response:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/chat/servers/{server_id}/channels/{channel_id}/changes", list_changes,
-             "The channel's changes after an eventSeq, oldest first: the gateway's events (new_message, "
-             "message_updated, message_deleted, messages_deleted, reaction_added, reaction_removed, "
-             "reactions_cleared), each with its eventSeq", "messages",
-             response=list[dict[str, Any]], errors=(400, 404, 410), query=(
-                 QueryParam("after_event_seq", {"type": "integer", "minimum": 0, "default": 0},
-                            "the last eventSeq the client has; 410 when changes after it are past retention"),
-                 QueryParam("limit", {"type": "integer", "minimum": 1, "default": 100},
-                            f"at most this many; above {MAX_CHANGES} is clamped to {MAX_CHANGES}"),
-             )),
+    *channel_endpoints("GET", "/changes", list_changes,
+                       "The channel's changes after an eventSeq, oldest first: the gateway's events (new_message, "
+                       "message_updated, message_deleted, messages_deleted, reaction_added, reaction_removed, "
+                       "reactions_cleared), each with its eventSeq", "messages",
+                       response=list[dict[str, Any]], errors=(400, 404, 410), query=(
+                           QueryParam("after_event_seq", {"type": "integer", "minimum": 0, "default": 0},
+                                      "the last eventSeq the client has; 410 when changes after it are past "
+                                      "retention"),
+                           QueryParam("limit", {"type": "integer", "minimum": 1, "default": 100},
+                                      f"at most this many; above {MAX_CHANGES} is clamped to {MAX_CHANGES}"),
+                       )),
 ]

@@ -11,12 +11,12 @@ from chatd.domain.schemas import BulkDeletion, EarlierVersion, Message, MessageE
 from chatd.domain.views import message_view
 from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
-from chatd.web.endpoints import Endpoint
-from chatd.web.requests import json_body, path_uuid
+from chatd.web.endpoints import channel_endpoints
+from chatd.web.requests import channel_locator, json_body, path_uuid
 
 
 def _path_ids(request: web.Request):
-    return path_uuid(request, "server_id"), path_uuid(request, "channel_id"), path_uuid(request, "message_id")
+    return *channel_locator(request), path_uuid(request, "message_id")
 
 
 async def edit_message(request: web.Request) -> web.Response:
@@ -45,26 +45,24 @@ async def delete_message(request: web.Request) -> web.Response:
 
 async def bulk_delete(request: web.Request) -> web.Response:
     user = request[current_user]
-    server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
+    server_id, channel_id = channel_locator(request)
     body = await json_body(request, BulkDeletion)
     await permissions.require_bulk_delete(request.app, user, server_id, channel_id, body.ids)
     await edits.delete_messages(request.app, user, server_id, channel_id, body.ids)
     return web.Response(status=204)
 
 
-_MESSAGES = "/chat/servers/{server_id}/channels/{channel_id}/messages"
-_MESSAGE = _MESSAGES + "/{message_id}"
 ENDPOINTS = [
-    Endpoint("PATCH", _MESSAGE, edit_message,
-             "Edit your message's text (within CHATD_EDIT_WINDOW of sending); the same text changes nothing",
-             "messages", body=MessageEdit, response=Message, errors=(400, 403, 404, 429)),
-    Endpoint("DELETE", _MESSAGE, delete_message,
-             "Delete a message (yours, or anyone's as MODERATOR or ADMIN): its text and earlier versions are erased",
-             "messages", status=204, errors=(400, 403, 404, 429)),
-    Endpoint("GET", _MESSAGE + "/edits", list_edits,
-             "A message's earlier versions, oldest first (its author, MODERATORs and ADMINs)", "messages",
-             response=list[EarlierVersion], errors=(400, 403, 404)),
-    Endpoint("POST", _MESSAGES + "/bulk-delete", bulk_delete,
-             "Delete 1-100 messages of the channel at once (MODERATOR or ADMIN); deleted ones are skipped",
-             "messages", body=BulkDeletion, status=204, errors=(400, 403, 404, 429)),
+    *channel_endpoints("PATCH", "/messages/{message_id}", edit_message,
+                       "Edit your message's text (within CHATD_EDIT_WINDOW of sending); the same text changes nothing",
+                       "messages", body=MessageEdit, response=Message, errors=(400, 403, 404, 429)),
+    *channel_endpoints("DELETE", "/messages/{message_id}", delete_message,
+                       "Delete a message (yours, or anyone's as MODERATOR or ADMIN): its text and earlier versions "
+                       "are erased", "messages", status=204, errors=(400, 403, 404, 429)),
+    *channel_endpoints("GET", "/messages/{message_id}/edits", list_edits,
+                       "A message's earlier versions, oldest first (its author, MODERATORs and ADMINs)", "messages",
+                       response=list[EarlierVersion], errors=(400, 403, 404)),
+    *channel_endpoints("POST", "/messages/bulk-delete", bulk_delete,
+                       "Delete 1-100 messages of the channel at once (MODERATOR or ADMIN); deleted ones are skipped",
+                       "messages", body=BulkDeletion, status=204, errors=(400, 403, 404, 429)),
 ]

@@ -1,4 +1,4 @@
-"""Message history and posting: /chat/servers/{server_id}/channels/{channel_id}/messages."""
+"""Message history and posting: .../messages of a server's channel or of a conversation."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from chatd.domain import permissions
 from chatd.domain.errors import BadInput
 from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
-from chatd.web.endpoints import Endpoint, QueryParam
+from chatd.web.endpoints import QueryParam, channel_endpoints
 from chatd.domain.messages import post_message
 from chatd.domain.reactions import reaction_summary
-from chatd.web.requests import MAX_BIGINT, json_body, path_uuid, query_int, query_uuid
+from chatd.web.requests import MAX_BIGINT, channel_locator, json_body, query_int, query_uuid
 from chatd.domain.schemas import Message, NewMessage
 from chatd.domain.views import message_view
 
@@ -25,7 +25,7 @@ async def list_messages(request: web.Request) -> web.Response:
     each with its reactions; the `Chatd-Event-Seq` header says which point of the channel's
     change stream the page shows (a client resumes from it)."""
     user = request[current_user]
-    server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
+    server_id, channel_id = channel_locator(request)
     limit = query_int(request, "limit", 50, minimum=1, maximum=MAX_PAGE)
     offset = query_int(request, "offset", 0, minimum=0, maximum=MAX_BIGINT)
     before = query_uuid(request, "before")
@@ -55,7 +55,7 @@ async def list_messages(request: web.Request) -> web.Response:
 
 async def create_message(request: web.Request) -> web.Response:
     user = request[current_user]
-    server_id, channel_id = path_uuid(request, "server_id"), path_uuid(request, "channel_id")
+    server_id, channel_id = channel_locator(request)
     body = await json_body(request, NewMessage)
     row = await post_message(request.app, user, server_id, channel_id, body.text, body.nonce, body.reply_to)
     if row["created"]:
@@ -64,19 +64,19 @@ async def create_message(request: web.Request) -> web.Response:
     return json_response(message_view(row, user.username, []), status=201)
 
 
-_PATH = "/chat/servers/{server_id}/channels/{channel_id}/messages"
 ENDPOINTS = [
-    Endpoint("GET", _PATH, list_messages, "A page of the channel's history, oldest first", "messages",
-             response=list[Message], errors=(400, 404), query=(
-                 QueryParam("limit", {"type": "integer", "minimum": 1, "default": 50},
-                            f"page size; above {MAX_PAGE} is clamped to {MAX_PAGE}"),
-                 QueryParam("offset", {"type": "integer", "minimum": 0, "default": 0},
-                            "how many of the newest messages to skip"),
-                 QueryParam("before", {"type": "string", "format": "uuid"},
-                            "only messages older than this one (keyset paging: fast at any depth)"),
-                 QueryParam("after_seq", {"type": "integer", "minimum": 0},
-                            "instead: the oldest `limit` messages with a larger seq (catching up)"),
-             )),
-    Endpoint("POST", _PATH, create_message, "Send a message (TEXT channels); a repeated nonce returns the earlier one",
-             "messages", body=NewMessage, response=Message, status=201, errors=(400, 404, 429)),
+    *channel_endpoints("GET", "/messages", list_messages, "A page of the channel's history, oldest first", "messages",
+                       response=list[Message], errors=(400, 404), query=(
+                           QueryParam("limit", {"type": "integer", "minimum": 1, "default": 50},
+                                      f"page size; above {MAX_PAGE} is clamped to {MAX_PAGE}"),
+                           QueryParam("offset", {"type": "integer", "minimum": 0, "default": 0},
+                                      "how many of the newest messages to skip"),
+                           QueryParam("before", {"type": "string", "format": "uuid"},
+                                      "only messages older than this one (keyset paging: fast at any depth)"),
+                           QueryParam("after_seq", {"type": "integer", "minimum": 0},
+                                      "instead: the oldest `limit` messages with a larger seq (catching up)"),
+                       )),
+    *channel_endpoints("POST", "/messages", create_message,
+                       "Send a message (TEXT channels); a repeated nonce returns the earlier one", "messages",
+                       body=NewMessage, response=Message, status=201, errors=(400, 404, 429), dm_errors=(403,)),
 ]

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 class Outgoing:
     """A message on its way to the database, as its sender's permission check will see it."""
 
-    server_id: UUID
+    server_id: UUID | None  # None: a conversation
     channel_id: UUID
     user_id: UUID
     username: str

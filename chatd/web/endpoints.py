@@ -52,3 +52,20 @@ class Endpoint:
         for param in self.path_params:
             route = route.replace(f"{{{param.name}}}", f"{{{param.name}:{param.pattern}}}")
         return route
+
+
+# Where a channel's sub-routes hang: a server's channel, and a conversation (DM), which is a
+# channel without a server. A handler reads which with chatd.web.requests.channel_locator.
+CHANNEL_PATHS = ("/chat/servers/{server_id}/channels/{channel_id}", "/chat/dms/{dm_id}")
+
+
+def channel_endpoints(method: str, suffix: str, handler: Handler, summary: str, tag: str,
+                      dm_errors: tuple[int, ...] = (), **declared: Any) -> list[Endpoint]:
+    """A channel sub-route declared once, as an Endpoint under each of CHANNEL_PATHS; the
+    conversation's may answer `dm_errors` too (403 for a send into a blocked 1:1, say)."""
+    errors = declared.pop("errors", ())
+    return [
+        Endpoint(method, CHANNEL_PATHS[0] + suffix, handler, summary, tag, errors=errors, **declared),
+        Endpoint(method, CHANNEL_PATHS[1] + suffix, handler, summary + " (in a conversation)", tag,
+                 errors=tuple(sorted(set(errors) | set(dm_errors))), **declared),
+    ]

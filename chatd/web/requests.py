@@ -24,6 +24,14 @@ def path_uuid(request: web.Request, name: str) -> UUID:
         raise NotFound(f"{name} is not a valid id") from None
 
 
+def channel_locator(request: web.Request) -> tuple[UUID | None, UUID]:
+    """The channel a channel sub-route names (chatd.web.endpoints.CHANNEL_PATHS): (server id,
+    channel id), or (None, the conversation's id) under /chat/dms/{dm_id}."""
+    if "dm_id" in request.match_info:
+        return None, path_uuid(request, "dm_id")
+    return path_uuid(request, "server_id"), path_uuid(request, "channel_id")
+
+
 async def json_body(request: web.Request, type_: type[T]) -> T:
     """The body is read as JSON whatever its Content-Type: a bare fetch() sends text/plain."""
     try:

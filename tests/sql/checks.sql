@@ -31,7 +31,10 @@ SELECT c.server_id, c.id, :user_id, 'message ' || i,
 -- name: fill_history#
 -- The EXPLAIN test's data, set-based: 3,000 users in 20 servers (each user in two of them:
 -- 6,000 memberships), one TEXT channel per server, and 100,000 messages spread over the
--- channels, one second apart; their presence, a third of them online. Statistics are refreshed so plans see the real sizes.
+-- channels, one second apart; one in ten says "tenth" (a common search term; each number is a
+-- rare one), and each one word of a vocabulary of 2,000 (the long tail of words real text
+-- has, by which the planner knows what a rare word is); their presence, a third of them
+-- online. Statistics are refreshed so plans see the real sizes.
 INSERT INTO users (username)
 SELECT 'bulk' || i FROM generate_series(1, 3000) i;
 
@@ -60,7 +63,8 @@ WITH channels AS (
     SELECT array_agg(user_id ORDER BY username) AS ids FROM users WHERE username LIKE 'bulk%'
 )
 INSERT INTO chatmessage (server_id, channel_id, user_id, text, created_at, seq, event_seq)
-SELECT c.server_id, c.id, a.ids[1 + i % 3000], 'bulk message ' || i,
+SELECT c.server_id, c.id, a.ids[1 + i % 3000],
+       'bulk message ' || i || ' word' || (i * 7 % 2000) || CASE WHEN i % 10 = 0 THEN ' tenth' ELSE '' END,
        now() - (100000 - i) * interval '1 second', i / 20 + 1, i / 20 + 1
   FROM generate_series(0, 99999) i
   JOIN channels c ON c.k = i % 20
@@ -137,3 +141,6 @@ UPDATE login_failure SET failed_at = failed_at - make_interval(secs => :seconds)
 -- name: lock_login_failures()!
 -- Held in a transaction, this makes every login that counts or checks failures wait.
 LOCK TABLE login_failure IN ACCESS EXCLUSIVE MODE;
+
+-- name: count_dm_channels()$
+SELECT count(*) FROM chatchannel WHERE server_id IS NULL;

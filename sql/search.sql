@@ -1,0 +1,74 @@
+-- Full-text search of messages (migration 0018): each message's search_vector, in the text
+-- search configuration search_language() names, matched by websearch_to_tsquery.
+
+-- name: set_search_language(language)$
+-- CHATD_SEARCH_LANGUAGE, at startup: true when it differs from the configuration the messages
+-- were indexed with (it is stored then, and reindex_search follows). An unknown configuration
+-- fails the cast.
+WITH changed AS (
+    UPDATE search_setting
+       SET language = :language::regconfig
+     WHERE language <> :language::regconfig
+    RETURNING 1
+)
+SELECT count(*) > 0 FROM changed;
+
+-- name: reindex_search()$
+-- Every message's tsvector again, after the language changed: how many.
+WITH redone AS (
+    UPDATE chatmessage
+       SET search_vector = to_tsvector(search_language(), text)
+    RETURNING 1
+)
+SELECT count(*) FROM redone;
+
+-- name: search_messages(user_id, q, language, server_id, channel_id, author_id, has_link, after, before, by_relevance, cursor_rank, cursor_created_at, cursor_id, lim)
+-- The caller's page of messages matching `q`, newest first or (by_relevance) best first, among
+-- the live messages of the channels the caller reads now (channel_reader: so a member removed,
+-- banned or gone from a DM finds nothing there at once), with the optional filters (NULL or
+-- false: none). Keyset paging: the cursor is the last result's (rank, created_at, id); rank is
+-- 0 when sorting by time. The snippet is made for the page only, from the text HTML-escaped
+-- (ts_headline would drop what looks like a tag), each match between U+E000 and U+E001
+-- (removed from the text first), which chatd.domain.search turns into <mark> and </mark>.
+-- The tsquery is written out where it is used, with the language as a parameter (the one
+-- search_ctx stored at startup), not read from a CTE or search_language(): the planner then
+-- folds it into a constant, sees the term and estimates how common it is, and picks the GIN
+-- index or a walk from the newest, never parsing the query once per row.
+WITH found AS (
+    SELECT m.id, m.created_at,
+           CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q))
+                ELSE 0 END AS rank
+      FROM chatmessage m
+     WHERE m.search_vector @@ websearch_to_tsquery(:language::regconfig, :q)
+       AND m.deleted_at IS NULL
+       AND m.channel_id IN (SELECT r.channel_id
+                              FROM channel_reader r
+                             WHERE r.user_id = :user_id
+                               AND (:server_id::uuid IS NULL OR r.server_id = :server_id)
+                               AND (:channel_id::uuid IS NULL OR r.channel_id = :channel_id))
+       AND (:author_id::uuid IS NULL OR m.user_id = :author_id)
+       AND (NOT :has_link OR m.text ~* 'https?://')
+       AND (:after::timestamptz IS NULL OR m.created_at > :after)
+       AND (:before::timestamptz IS NULL OR m.created_at < :before)
+       AND (:cursor_id::uuid IS NULL
+            OR (CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q))
+                     ELSE 0 END, m.created_at, m.id)
+               < (:cursor_rank::real, :cursor_created_at::timestamptz, :cursor_id::uuid))
+     ORDER BY rank DESC, m.created_at DESC, m.id DESC
+     LIMIT :lim
+)
+SELECT m.*, f.rank, reaction_summary(m.channel_id, m.id, :user_id) AS reactions,
+       ts_headline(:language::regconfig,
+                   replace(replace(replace(replace(replace(translate(m.text, chr(57344) || chr(57345), ''),
+                                                           '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+                                   '"', '&quot;'), '''', '&#x27;'),
+                   websearch_to_tsquery(:language::regconfig, :q),
+                   'StartSel=' || chr(57344) || ', StopSel=' || chr(57345) || ', MaxWords=35, MinWords=15')
+           AS snippet
+  FROM found f
+  JOIN message_row m ON m.id = f.id
+ ORDER BY f.rank DESC, f.created_at DESC, f.id DESC;
+
+-- name: get_reader_server(channel_id, user_id)^
+-- Whether the caller reads a channel (a search filter names it): its server (NULL: a DM).
+SELECT server_id FROM channel_reader WHERE channel_id = :channel_id AND user_id = :user_id;
