@@ -780,8 +780,14 @@ function dmTitle(dm) {
 
 function drawDms() {
   $("#dms").replaceChildren(...[...S.dms.values()].map((dm) =>
-    h("li", { class: dm.id === S.dmId ? "selected" : "", dataset: { id: dm.id } },
+    h("li", { class: dm.id === S.dmId ? "selected" : "", dataset: { id: dm.id } }, dmPeerDot(dm),
       h("button", { type: "button", onclick: () => selectDm(dm.id) }, dmTitle(dm)))));
+}
+
+// A 1:1's other person's presence dot (a group's are in its people list).
+function dmPeerDot(dm) {
+  const other = dm.type === "dm" && dm.recipients.find((r) => r.id !== S.me?.user_id);
+  return other ? presence.dot(other.id) : null;
 }
 
 // A message in a conversation makes it the latest active one: first in the list.
@@ -873,7 +879,7 @@ function renderDmPeople() {
   const group = dm.type === "group_dm";
   const owner = dm.owner_id === S.me.user_id;
   $("#dm-recipients").replaceChildren(...dm.recipients.map((r) =>
-    h("li", { dataset: { id: r.id } }, h("span", { class: "name" }, r.username),
+    h("li", { dataset: { id: r.id } }, presence.dot(r.id), h("span", { class: "name" }, r.username),
       r.id === dm.owner_id && h("span", { class: "role" }, " owner"),
       group && owner && r.id !== S.me.user_id &&
         h("button", { type: "button", class: "remove", onclick: () => removeRecipient(dm.id, r.id) }, "Remove"))));

@@ -707,6 +707,13 @@ async def test_presence_dots_follow_each_users_status_picker_live(chatd, db, ope
     await bob_page.select_option("#status-picker", "online")
     await expect(again.page.locator("#status-picker")).to_have_value("online")
     await expect(bob_dot).to_have_attribute("data-status", "online")
+
+    await alice_page.click("#members li:has-text('bob') .dm")  # a conversation's people have dots too
+    in_dm = alice_page.locator(f"#dm-recipients .presence[data-user='{bob.id}']")
+    await expect(in_dm).to_have_attribute("data-status", "online")
+    await expect(alice_page.locator(f"#dms .presence[data-user='{bob.id}']")).to_have_attribute("data-status", "online")
+    await bob_page.select_option("#status-picker", "idle")
+    await expect(in_dm).to_have_attribute("data-status", "idle")
     assert alice_tab.console_errors == bob_tab.console_errors == again.console_errors == []
 
 

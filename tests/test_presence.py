@@ -279,3 +279,17 @@ async def test_connected_lists_at_most_1000_presences(client, db, alice, server)
     _, hello = await connected(client, alice)
     assert len(hello["presences"]) == 1000
     assert set(hello["presences"].values()) == {"online"}
+
+
+async def test_a_conversations_people_carry_their_presence(client, db, alice, bob, server, add_member):
+    await add_member(bob)
+    b, _ = await connected(client, bob)
+    await shown(db, bob, "online")
+    await b.send_json({"type": "presence_update", "status": "dnd"})
+    await shown(db, bob, "dnd")
+    resp = await client.post("/chat/dms", json={"recipient_ids": [str(bob.id)]}, headers=alice.auth)
+    assert resp.status == 201
+    created = await next_event(b, "dm_created")
+    listed = await (await client.get("/chat/dms", headers=alice.auth)).json()
+    for dm in (await resp.json(), created["dm"], listed[0]):
+        assert {r["username"]: r["presence"] for r in dm["recipients"]} == {"alice": "offline", "bob": "dnd"}

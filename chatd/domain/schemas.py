@@ -243,9 +243,15 @@ class Ban(msgspec.Struct):
     created_at: datetime
 
 
+# Presence: what a user sets, and what others see (`offline`: no socket anywhere, or invisible).
+Status = Literal["online", "idle", "dnd", "invisible"]
+ShownStatus = Literal["online", "idle", "dnd", "offline"]
+
+
 class Recipient(msgspec.Struct):
     id: UUID
     username: str
+    presence: Annotated[ShownStatus, Meta(description="as others see them (migration 0019)")]
 
 
 class DirectMessage(msgspec.Struct):
@@ -280,11 +286,6 @@ class SearchHit(Message):
 class SearchPage(msgspec.Struct):
     results: list[SearchHit]
     next_cursor: Annotated[str | None, Meta(description="pass as `cursor` for the next page; null: no more")]
-
-
-# Presence: what a user sets, and what others see (`offline`: no socket anywhere, or invisible).
-Status = Literal["online", "idle", "dnd", "invisible"]
-ShownStatus = Literal["online", "idle", "dnd", "offline"]
 
 
 class PresenceBody(Body):
