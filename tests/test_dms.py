@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 
 from test_gateway import connect, next_event, no_event
+from test_presence import shown
 
 
 async def open_dm(client, person, *others, status: int | None = None) -> dict:
@@ -360,15 +361,17 @@ async def test_connected_lists_the_users_conversations(client, alice, bob, frien
     ws = await client.ws_connect("/chat/ws", params={"token": bob.token})
     hello = await ws.receive_json(timeout=5)
     now = await (await client.get(f"/chat/dms/{dm['id']}", headers=bob.auth)).json()
-    for shown in (hello["dms"][0], now):  # presence is as it was read: bob came online in between
-        for person in shown["recipients"]:
+    for seen in (hello["dms"][0], now):  # presence is as it was read: bob came online in between
+        for person in seen["recipients"]:
             del person["presence"]
     assert hello["dms"] == [now]
     assert [s["id"] for s in hello["servers"]]
 
 
-async def test_dm_events_reach_every_participant_and_only_them(client, alice, bob, carol, friends):
+async def test_dm_events_reach_every_participant_and_only_them(client, db, alice, bob, carol, friends):
     a, b, c = await connect(client, alice), await connect(client, bob), await connect(client, carol)
+    for person in (alice, bob):  # so the event and the answer read the same presence
+        await shown(db, person, "online")
     dm = await open_dm(client, alice, bob, status=201)
     assert (await next_event(a, "dm_created"))["dm"] == dm
     assert (await next_event(b, "dm_created"))["dm"] == dm
