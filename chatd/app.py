@@ -32,13 +32,13 @@ from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import (
-    auth, bans, changes, channels, health, invites, members, message_edits, messages, reactions, servers,
+    auth, bans, changes, channels, health, invites, members, message_edits, messages, reactions, reads, servers,
 )
 
 ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
-    *health.ENDPOINTS,
+    *reads.ENDPOINTS, *health.ENDPOINTS,
 ]
 
 
