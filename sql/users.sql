@@ -74,17 +74,30 @@ SELECT pg_notify(:notify_channel, json_build_object(
 -- WebSocket connects that arrive together, in one round trip: each token's user (absent when
 -- they no longer exist or deleted their account) with each server they are a member of, one
 -- row each (server columns NULL, one row, when they are in none), and what revokes tokens:
--- the user's tokens_valid_after and which of the tokens' ids were revoked (NULL: none).
+-- the user's tokens_valid_after and which of the tokens' ids were revoked (NULL: none), and the
+-- channels with something unread (`unreads`, the JSON array `connected` carries; NULL: none),
+-- read once per user.
 WITH revoked AS (
     SELECT user_id, array_agg(jti) AS jtis
       FROM revoked_token
      WHERE jti = any(:jtis::uuid[])
      GROUP BY user_id
+), unread AS MATERIALIZED (
+    SELECT user_id,
+           json_agg(json_build_object('serverId', server_id, 'channelId', channel_id,
+                                      'lastReadSeq', last_read_seq, 'unreadCount', unread_count,
+                                      'mentionCount', mention_count)
+                    ORDER BY server_id, position, channel_id)::text AS unreads
+      FROM channel_unread
+     WHERE user_id = any(:user_ids::uuid[])
+       AND (unread_count > 0 OR mention_count > 0)
+     GROUP BY user_id
 )
-SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis,
+SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis, n.unreads,
        s.id, s.name, s.icon, s.creator_id, s.created_at, m.role
   FROM users u
   LEFT JOIN revoked r ON r.user_id = u.user_id
+  LEFT JOIN unread n ON n.user_id = u.user_id
   LEFT JOIN servermembership m ON m.user_id = u.user_id
   LEFT JOIN chatserver s ON s.id = m.server_id
  WHERE u.user_id = any(:user_ids::uuid[])

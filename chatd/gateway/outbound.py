@@ -20,17 +20,20 @@ from chatd.domain.errors import Refused
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote,
     MessageDeletedNote, MessageNote, MessagesDeletedNote, MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote,
-    ReactionsClearedNote, ReplyNote, ServerDeletedNote, TypingNote, decode_note,
+    ReactionsClearedNote, ReadStateUpdatedNote, ReplyNote, ServerDeletedNote, TypingNote, decode_note,
 )
 from chatd.domain.schemas import Invite, Server, User
 from chatd.domain.views import clock_time
 from chatd.gateway.framing import encode
 
 
-def connected(user: User, servers: list[Server], heartbeat_seconds: float) -> bytes:
+def connected(user: User, servers: list[Server], unreads: msgspec.Raw, heartbeat_seconds: float) -> bytes:
+    """`unreads`: the channels with something unread, as read_state_updated has them (without
+    `type`), the JSON the connect query built (sql/users.sql get_users_with_servers)."""
     return encode({
         "type": "connected", "message": "Connected to chat server", "user_id": user.user_id,
-        "username": user.username, "servers": servers, "heartbeatInterval": int(heartbeat_seconds * 1000),
+        "username": user.username, "servers": servers, "unreads": unreads,
+        "heartbeatInterval": int(heartbeat_seconds * 1000),
     })
 
 
@@ -185,6 +188,13 @@ def channel_created(note: ChannelCreatedNote) -> bytes:
 
 def server_deleted(note: ServerDeletedNote) -> bytes:
     return encode({"type": "server_deleted", "serverId": note.server_id})
+
+
+def read_state_updated(note: ReadStateUpdatedNote) -> bytes:
+    return encode({
+        "type": "read_state_updated", "serverId": note.server_id, "channelId": note.channel_id,
+        "lastReadSeq": note.last_read_seq, "unreadCount": note.unread_count, "mentionCount": note.mention_count,
+    })
 
 
 def resumed(server_id: UUID, channel_id: UUID, seq: int) -> bytes:
