@@ -14,3 +14,8 @@ SELECT (SELECT count(*) FROM chatmessage) AS messages,
        (SELECT count(*) FROM message_change) AS changes,
        (SELECT count(*) FROM message_mention) AS mentions,
        (SELECT count(*) FROM read_state) AS read_states;
+
+-- name: count_unread_directly(user_id, channel_id, after_seq)$
+-- The definition, row by row: what the counts must equal.
+SELECT count(*) FROM chatmessage
+ WHERE channel_id = :channel_id AND seq > :after_seq AND deleted_at IS NULL AND user_id <> :user_id;
