@@ -98,6 +98,12 @@ HOT_QUERIES = {
         invite_code="ABCDEFGHJK")),
     "invite events' recipients": ("list_server_staff", lambda s: dict(server_id=s["server_id"])),
     "bans": ("list_bans", lambda s: dict(server_id=s["server_id"])),
+    "unreads": ("list_unreads", lambda s: dict(user_id=s["user_id"])),
+    "ack": ("set_read_state", lambda s: dict(
+        notify_channel="explain", user_id=s["user_id"], server_id=s["server_id"], channel_id=s["channel_id"], seq=10,
+        forward=True, origin=None)),
+    "ack rule": ("get_read_access",
+                 lambda s: dict(user_id=s["user_id"], server_id=s["server_id"], channel_id=s["channel_id"])),
     "catch-up": ("list_changes_of_servers_since",
                  lambda s: dict(server_ids=[s["server_id"]], since=datetime.now(timezone.utc) - timedelta(seconds=30))),
 }
@@ -117,6 +123,10 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
     # walks every newer message first.
     keyset = [n for n in nodes(plans["history before"]) if "created_at" in n.get("Index Cond", "")]
     assert keyset, json.dumps(plans["history before"], indent=1)
+    # Each term of the unread counts is a range of its index, the reader's own messages included.
+    used = {n.get("Index Name") for n in nodes(plans["unreads"])}
+    assert {"ix_chatmessage_user_id_channel_id_seq", "ix_chatmessage_deleted", "ix_chatmessage_everyone",
+            "message_mention_pkey"} <= used, json.dumps(plans["unreads"], indent=1)
 
 
 def nodes(plan: dict) -> list[dict]:
