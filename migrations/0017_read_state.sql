@@ -12,6 +12,9 @@ CREATE TABLE read_state (
     user_id       uuid NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
     channel_id    uuid NOT NULL REFERENCES chatchannel (id) ON DELETE CASCADE,
     last_read_seq bigint NOT NULL CHECK (last_read_seq >= 0),
+    -- The reader's own last message in the channel (NULL: none since this table exists): their
+    -- own messages above the pointer are looked for only when it is above (after a "mark unread").
+    own_seq       bigint,
     updated_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, channel_id)
 );
@@ -32,17 +35,22 @@ CREATE INDEX ix_message_mention_channel_id_seq ON message_mention (channel_id, s
 
 ALTER TABLE chatmessage ADD COLUMN mention_everyone boolean NOT NULL DEFAULT false;
 
--- The indexes the counts read. Each partial index is empty of what a send inserts (a message is
+-- The indexes the counts read. The partial index is empty of what a send inserts (a message is
 -- not deleted when stored; @everyone is rare), so inserts maintain as many indexes as before:
 -- the author index grows columns instead of being joined by another.
-CREATE INDEX ix_chatmessage_deleted ON chatmessage (channel_id, seq) INCLUDE (user_id)
-    WHERE deleted_at IS NOT NULL;
-CREATE INDEX ix_chatmessage_everyone ON chatmessage (channel_id, seq) INCLUDE (user_id)
-    WHERE mention_everyone AND deleted_at IS NULL;
+-- Deleted and @everyone messages of a channel by seq: both terms from one range, index only.
+CREATE INDEX ix_chatmessage_notable ON chatmessage (channel_id, seq) INCLUDE (user_id, deleted_at, mention_everyone)
+    WHERE deleted_at IS NOT NULL OR mention_everyone;
 -- A reader's own messages of a channel above a seq; still every lookup by author (account
 -- deletion, the product spec's "active users") on its first column.
 CREATE INDEX ix_chatmessage_user_id_channel_id_seq ON chatmessage (user_id, channel_id, seq);
 DROP INDEX ix_chatmessage_user_id;
+
+-- Messages sent before this migration moved no pointer: as if each sender's last one had.
+INSERT INTO read_state (user_id, channel_id, last_read_seq, own_seq)
+SELECT user_id, channel_id, max(seq), max(seq)
+  FROM chatmessage
+ GROUP BY user_id, channel_id;
 
 -- channel_reader also says since when each reader reads the channel: where a channel never
 -- acked starts counting.
@@ -71,29 +79,26 @@ RETURNS TABLE (pointer bigint) LANGUAGE sql STABLE AS $$
 $$;
 
 -- The unread and mention counts of a reader's channel above `pointer` (`last`: the channel's
--- last_seq), each term an index range; nothing is read when nothing is unread. Inlined like
--- read_pointer.
-CREATE FUNCTION unread_counts(reader uuid, channel uuid, pointer bigint, last bigint)
+-- last_seq; `own`: read_state.own_seq), each term an index range: the reader's own messages
+-- (only when they have one above the pointer), the deleted and @everyone messages (one range),
+-- the direct mentions. Nothing is read when nothing is unread. Inlined like read_pointer.
+CREATE FUNCTION unread_counts(reader uuid, channel uuid, pointer bigint, last bigint, own bigint)
 RETURNS TABLE (unread_count bigint, mention_count bigint) LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN last <= pointer THEN 0 ELSE
-               last - pointer
-               - (SELECT count(*) FROM chatmessage m
-                   WHERE m.user_id = reader AND m.channel_id = channel AND m.seq > pointer)
-               - (SELECT count(*) FROM chatmessage m
-                   WHERE m.channel_id = channel AND m.seq > pointer AND m.deleted_at IS NOT NULL
-                     AND m.user_id <> reader)
-           END,
-           CASE WHEN last <= pointer THEN 0 ELSE
-               (SELECT count(*) FROM message_mention x
-                  JOIN chatmessage m ON m.channel_id = x.channel_id AND m.seq = x.seq
-                 WHERE x.user_id = reader AND x.channel_id = channel AND x.seq > pointer
-                   AND m.deleted_at IS NULL AND m.user_id <> reader)
-               + (SELECT count(*) FROM chatmessage m
-                   WHERE m.channel_id = channel AND m.seq > pointer AND m.mention_everyone
-                     AND m.deleted_at IS NULL AND m.user_id <> reader
-                     AND NOT EXISTS (SELECT 1 FROM message_mention x
-                                      WHERE x.user_id = reader AND x.channel_id = channel AND x.seq = m.seq))
-           END
+    SELECT greatest(last - pointer, 0) - mine.n - notable.deleted, direct.n + notable.everyone
+      FROM (SELECT count(*) AS n FROM chatmessage m
+             WHERE own > pointer AND m.user_id = reader AND m.channel_id = channel AND m.seq > pointer) mine,
+           (SELECT count(*) FILTER (WHERE m.deleted_at IS NOT NULL AND m.user_id <> reader) AS deleted,
+                   count(*) FILTER (WHERE m.deleted_at IS NULL AND m.mention_everyone AND m.user_id <> reader
+                                      AND NOT EXISTS (SELECT 1 FROM message_mention x
+                                                       WHERE x.user_id = reader AND x.channel_id = channel
+                                                         AND x.seq = m.seq)) AS everyone
+              FROM chatmessage m
+             WHERE last > pointer AND m.channel_id = channel AND m.seq > pointer
+               AND (m.deleted_at IS NOT NULL OR m.mention_everyone)) notable,
+           (SELECT count(*) AS n FROM message_mention x
+              JOIN chatmessage m ON m.channel_id = x.channel_id AND m.seq = x.seq
+             WHERE last > pointer AND x.user_id = reader AND x.channel_id = channel AND x.seq > pointer
+               AND m.deleted_at IS NULL AND m.user_id <> reader) direct
 $$;
 
 -- Every channel each reader reads that takes messages, with their pointer and counts: what
@@ -105,5 +110,5 @@ SELECT r.user_id, r.server_id, c.id AS channel_id, c.position, p.pointer AS last
   JOIN chatchannel c ON c.id = r.channel_id
   LEFT JOIN read_state s ON s.user_id = r.user_id AND s.channel_id = c.id
  CROSS JOIN LATERAL read_pointer(c.id, r.since, s.last_read_seq, s.updated_at) p
- CROSS JOIN LATERAL unread_counts(r.user_id, c.id, p.pointer, c.last_seq) u
+ CROSS JOIN LATERAL unread_counts(r.user_id, c.id, p.pointer, c.last_seq, s.own_seq) u
  WHERE c.type <> 'VOICE';

@@ -94,15 +94,16 @@ WITH batch AS (
       JOIN inserted i ON i.id = p.id
 ), read_own AS (
     -- Sending a message moves the sender's read pointer to it (never back: an earlier batch
-    -- may have moved it further), one row per sender and channel, in key order so concurrent
-    -- batches cannot deadlock on them.
-    INSERT INTO read_state AS r (user_id, channel_id, last_read_seq)
-    SELECT user_id, channel_id, max(seq)
+    -- may have moved it further) and records it as their own last, one row per sender and
+    -- channel, in key order so concurrent batches cannot deadlock on them.
+    INSERT INTO read_state AS r (user_id, channel_id, last_read_seq, own_seq)
+    SELECT user_id, channel_id, max(seq), max(seq)
       FROM stored
      GROUP BY user_id, channel_id
      ORDER BY user_id, channel_id
     ON CONFLICT (user_id, channel_id) DO UPDATE
-       SET last_read_seq = greatest(r.last_read_seq, excluded.last_read_seq), updated_at = now()
+       SET last_read_seq = greatest(r.last_read_seq, excluded.last_read_seq),
+           own_seq = greatest(r.own_seq, excluded.own_seq), updated_at = now()
 ), notified AS (
     SELECT count(pg_notify(:notify_channel, json_build_object(
                'kind', 'message', 'id', s.id, 'server_id', s.server_id,

@@ -39,12 +39,12 @@ WITH target AS (
        SET last_read_seq = CASE WHEN :forward THEN greatest(s.last_read_seq, excluded.last_read_seq)
                                 ELSE excluded.last_read_seq END,
            updated_at = now()
-    RETURNING s.last_read_seq
+    RETURNING s.last_read_seq, s.own_seq
 ), answer AS (
     SELECT t.server_id, t.channel_id, w.last_read_seq, t.last_seq, u.unread_count, u.mention_count
       FROM target t
      CROSS JOIN written w
-     CROSS JOIN LATERAL unread_counts(:user_id, t.channel_id, w.last_read_seq, t.last_seq) u
+     CROSS JOIN LATERAL unread_counts(:user_id, t.channel_id, w.last_read_seq, t.last_seq, w.own_seq) u
 )
 SELECT a.*, pg_notify(:notify_channel, json_build_object(
            'kind', 'read_state_updated', 'user_id', :user_id::uuid, 'server_id', a.server_id,
