@@ -28,6 +28,7 @@ REQUIRED = [
     "resume.changes_per_s", "resume.ratio", "ceilings.keyset_read",
     "history.reactions.p50_ms", "history.reactions.without_p50_ms", "history.reactions.ratio",
     "invites.joins_per_s", "invites.answers_per_s",
+    "unreads.p50_ms", "unreads.plain_p50_ms", "unreads.statement_p50_ms", "unreads.ratio",
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
     "ceilings.connect_per_s", "connections.connect_ratio",  # beyond the list
     *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),
@@ -113,6 +114,10 @@ def test_quick_bench_invite_storm_lets_in_exactly_max_uses_and_answers_the_rest_
     invites = results["invites"]
     assert invites["joined"] == invites["accepted"] == invites["max_uses"] == 20
     assert invites["statuses"] == {"200": 20, "404": invites["users"] - 20}
+
+
+def test_quick_bench_lists_every_channel_of_the_unreads_reader(results):
+    assert results["unreads"]["channels"] == 200
 
 
 def test_quick_bench_names_the_machine_it_ran_on(results):
