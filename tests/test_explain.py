@@ -125,7 +125,8 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
     assert keyset, json.dumps(plans["history before"], indent=1)
     # Each term of the unread counts is a range of its index, the reader's own messages included.
     used = {n.get("Index Name") for n in nodes(plans["unreads"])}
-    assert {"ix_chatmessage_user_id_channel_id_seq", "ix_chatmessage_notable", "message_mention_pkey"} <= used, json.dumps(plans["unreads"], indent=1)
+    assert {"ix_chatmessage_user_id_channel_id_seq", "ix_chatmessage_notable", "message_mention_pkey"} <= used, \
+        json.dumps(plans["unreads"], indent=1)
 
 
 def nodes(plan: dict) -> list[dict]:

@@ -1,6 +1,7 @@
 """chatd under load: send throughput, fan-out and latency in one process and across several,
 edits and a reaction storm, a resume of many channels, an invite accept storm, unread counts of
-a reader of many channels, idle connections held, and history paging. Each returns plain figures for the report."""
+a reader of many channels, idle connections held, and history paging. Each returns plain
+figures for the report."""
 
 from __future__ import annotations
 
