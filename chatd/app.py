@@ -33,14 +33,14 @@ from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import (
-    auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, reactions, search,
-    servers,
+    auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, reactions, reads,
+    search, servers,
 )
 
 ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
-    *dms.ENDPOINTS, *blocks.ENDPOINTS, *search.ENDPOINTS, *health.ENDPOINTS,
+    *dms.ENDPOINTS, *blocks.ENDPOINTS, *reads.ENDPOINTS, *search.ENDPOINTS, *health.ENDPOINTS,
 ]
 
 

@@ -16,7 +16,7 @@ from chatd.gateway.connects import ConnectLookup
 def described(entry):
     if entry is None:
         return None
-    user, servers, _ = entry
+    user, servers, _dms, _unreads = entry
     return user.username, [s.name for s in servers]
 
 

@@ -101,6 +101,12 @@ HOT_QUERIES = {
     "search, a rare term": ("search_messages", lambda s: search_params(s, "12345")),
     "search, a term in one message of ten": ("search_messages", lambda s: search_params(s, "tenth")),
     "search by relevance, a rare term": ("search_messages", lambda s: search_params(s, "12345", by_relevance=True)),
+    "unreads": ("list_unreads", lambda s: dict(user_id=s["user_id"])),
+    "ack": ("set_read_state", lambda s: dict(
+        notify_channel="explain", user_id=s["user_id"], server_id=s["server_id"], channel_id=s["channel_id"], seq=10,
+        forward=True, origin=None)),
+    "ack rule": ("get_read_access",
+                 lambda s: dict(user_id=s["user_id"], server_id=s["server_id"], channel_id=s["channel_id"])),
     "catch-up": ("list_changes_of_servers_since",
                  lambda s: dict(server_ids=[s["server_id"]], since=datetime.now(timezone.utc) - timedelta(seconds=30))),
     # Conversations (server_id NULL): the same statements, reading channel_reader's DM arm.
@@ -139,6 +145,10 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
     # walks every newer message first.
     keyset = [n for n in nodes(plans["history before"]) if "created_at" in n.get("Index Cond", "")]
     assert keyset, json.dumps(plans["history before"], indent=1)
+    # Each term of the unread counts is a range of its index, the reader's own messages included.
+    used = {n.get("Index Name") for n in nodes(plans["unreads"])}
+    assert {"ix_chatmessage_user_id_channel_id_seq", "ix_chatmessage_notable", "message_mention_pkey"} <= used, \
+        json.dumps(plans["unreads"], indent=1)
     # Search reads the GIN index of live messages for a rare term; newest first, a common term
     # is found sooner by walking messages from the newest, which the planner prefers, rightly,
     # knowing how common each is (the column's larger statistics sample, migration 0018).
@@ -150,9 +160,9 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
 
 
 def search_params(sample, q: str, by_relevance: bool = False) -> dict:
-    return dict(user_id=sample["user_id"], q=q, language="simple", server_id=None, channel_id=None, author_id=None, has_link=False,
-                after=None, before=None, by_relevance=by_relevance, cursor_rank=None, cursor_created_at=None,
-                cursor_id=None, lim=26)
+    return dict(user_id=sample["user_id"], q=q, language="simple", server_id=None, channel_id=None, author_id=None,
+                has_link=False, after=None, before=None, by_relevance=by_relevance, cursor_rank=None,
+                cursor_created_at=None, cursor_id=None, lim=26)
 
 
 def nodes(plan: dict) -> list[dict]:

@@ -174,6 +174,19 @@ class DmRecipientRemovedNote(Note, tag="dm_recipient_removed"):
     owner_id: UUID | None
 
 
+class ReadStateUpdatedNote(Note, tag="read_state_updated"):
+    """A user's read pointer moved (an ack or a "mark unread"): for their other sockets.
+    `origin` is the socket that acked, which knows already (None: over REST, all of them)."""
+
+    user_id: UUID
+    server_id: UUID | None
+    channel_id: UUID
+    last_read_seq: int
+    unread_count: int
+    mention_count: int
+    origin: UUID | None
+
+
 class TokensRevokedNote(Note, tag="tokens_revoked"):
     """The user's token `jti` was revoked (a logout), or every token of theirs issued before
     `valid_after` (logout everywhere, a password change, account deletion); `valid_after` is

@@ -1,5 +1,5 @@
 """Who is connecting: the user of each WebSocket connect, the servers and conversations they are
-in, and whether the token was revoked.
+in, the channels with something unread, and whether the token was revoked.
 
 Connects that arrive together (a reconnect storm after a restart, a deploy) share one query
 through chatd.store.batching: one pool checkout and one round trip for many handshakes, which is
@@ -11,6 +11,7 @@ from __future__ import annotations
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from chatd.store.batching import Batcher
 from chatd.domain.errors import Unauthorized
@@ -19,7 +20,9 @@ from chatd.domain.schemas import DirectMessage, Server, User
 from chatd.domain.tokens import TOKEN_REVOKED, Claims
 from chatd.domain.views import server_view
 
-Found = tuple[User, list[Server], list[DirectMessage]]
+# The unreads are `connected`'s JSON as the query builds it, written into the frame as they are.
+Found = tuple[User, list[Server], list[DirectMessage], msgspec.Raw]
+NO_UNREADS = msgspec.Raw(b"[]")
 
 
 class ConnectLookup:
@@ -42,8 +45,9 @@ class ConnectLookup:
         async for row in rows:
             entry = found.get(row["user_id"])
             if entry is None:
+                unreads = NO_UNREADS if row["unreads"] is None else msgspec.Raw(row["unreads"].encode())
                 entry = found[row["user_id"]] = (User(user_id=row["user_id"], username=row["username"]), [],
-                                                 dm_views(row["dms"]))
+                                                 dm_views(row["dms"]), unreads)
                 revocations[row["user_id"]] = (row["tokens_valid_after"], row["revoked_jtis"] or ())
             if row["id"] is not None:
                 entry[1].append(server_view(row))
@@ -56,6 +60,6 @@ class ConnectLookup:
             if token.revoked(valid_after, token.jti in revoked_jtis):
                 results.append(Unauthorized(TOKEN_REVOKED))
             else:
-                user, servers, dms = found[token.user_id]
-                results.append((user, list(servers), list(dms)))
+                user, servers, dms, unreads = found[token.user_id]
+                results.append((user, list(servers), list(dms), unreads))
         return results

@@ -12,7 +12,7 @@ import msgspec
 from msgspec import Meta
 
 from chatd.domain.errors import BadInput
-from chatd.domain.schemas import MessageText
+from chatd.domain.schemas import MessageText, Seq
 
 
 class Frame(msgspec.Struct, tag_field="type"):
@@ -39,6 +39,14 @@ class TypingStart(Frame, tag="typing_start"):
 class TypingStop(Frame, tag="typing_stop"):
     channelId: UUID
     serverId: UUID | None = None
+
+
+class Ack(Frame, tag="ack"):
+    """The channel (or conversation) read up to `seq`."""
+
+    channelId: UUID
+    seq: Seq
+    serverId: UUID | None = None  # None: a conversation
 
 
 class GetServers(Frame, tag="get_servers"):
@@ -68,7 +76,7 @@ class Identify(Frame, tag="identify"):
     token: str
 
 
-ClientFrame = Union[SendMessage, TypingStart, TypingStop, GetServers, Resume, Identify]
+ClientFrame = Union[SendMessage, TypingStart, TypingStop, Ack, GetServers, Resume, Identify]
 _decoder = msgspec.json.Decoder(ClientFrame)
 
 

@@ -65,14 +65,14 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     if found is None:
         await ws.close(code=UNAUTHORIZED, message=b"token names no user")
         return ws
-    user, servers, dms = found
+    user, servers, dms, unreads = found
     zone, zone_error = _zone(request.query.get("tz"))
     connection = Connection(ws, request, user, token, zone, {s.id for s in servers} | {dm.id for dm in dms},
                             config.send_queue_frames, app[keys.metrics].slow_consumers)
     hub.connect(user.user_id, connection)
     log.debug("event=ws_connected user_id=%s", user.user_id)  # ws_disconnected and the access line say the rest
     try:
-        connection.send(outbound.connected(user, servers, dms, config.heartbeat_seconds))
+        connection.send(outbound.connected(user, servers, dms, unreads, config.heartbeat_seconds))
         if zone_error:
             connection.send(outbound.error(zone_error))
         session = Session(app, connection)
