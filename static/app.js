@@ -262,6 +262,7 @@ function onError(event) {
 
 const unreads = new Unreads((channelId) => {
   if (channelId === null || S.channels.some((c) => c.id === channelId)) renderChannels();
+  if (channelId === null || S.dms.has(channelId)) drawDms();
   if (S.channelId && (channelId === null || channelId === S.channelId)) renderReadState();
 });
 
@@ -829,8 +830,9 @@ function dmTitle(dm) {
 
 function drawDms() {
   $("#dms").replaceChildren(...[...S.dms.values()].map((dm) =>
-    h("li", { class: dm.id === S.dmId ? "selected" : "", dataset: { id: dm.id } },
-      h("button", { type: "button", onclick: () => selectDm(dm.id) }, dmTitle(dm)))));
+    h("li", { class: `${dm.id === S.dmId ? "selected" : ""}${unreads.badge(dm.id) ? " unread" : ""}`, dataset: { id: dm.id } },
+      h("button", { type: "button", onclick: () => selectDm(dm.id) }, dmTitle(dm)),
+      unreads.badge(dm.id))));
 }
 
 // A message in a conversation makes it the latest active one: first in the list.
