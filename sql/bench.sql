@@ -49,7 +49,7 @@ SELECT c.id, c.last_seq, (SELECT count(*) FROM chatmessage m WHERE m.channel_id 
 -- name: bench_vacuum#
 -- Once the tables are loaded, before anything is measured: otherwise autovacuum does this in
 -- the middle of a measured phase (pgbench vacuums before its runs for the same reason).
-VACUUM (ANALYZE) chatmessage, chatchannel, chatserver, servermembership, users;
+VACUUM (ANALYZE) chatmessage, chatchannel, chatserver, servermembership, users, read_state, message_mention;
 
 -- name: bench_database_settings()^
 -- What makes commits durable or not, for the report.
@@ -145,3 +145,40 @@ WITH indexed AS (
     RETURNING 1
 )
 SELECT count(*) FROM indexed;
+
+-- name: bench_fill_unreads(server_id, owner_id, reader_id, messages)$
+-- The unreads phase's reader: `messages` messages in each TEXT channel of the server, the
+-- reader's pointer half way (every channel has something unread), and above it what each count
+-- term reads: the reader's own messages (every 10th; they marked the channel unread before
+-- them), deletions (every 7th), direct mentions of the reader (every 9th) and @everyone (every
+-- 25th). Returns the messages stored.
+WITH channels AS (
+    UPDATE chatchannel
+       SET last_seq = last_seq + :messages, last_event_seq = last_event_seq + :messages
+     WHERE server_id = :server_id AND type = 'TEXT'
+    RETURNING id, last_seq - :messages AS base, last_event_seq - :messages AS event_base
+), stored AS (
+    INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq, event_seq, deleted_at, mention_everyone)
+    SELECT :server_id, c.id, CASE WHEN i % 10 = 0 THEN :reader_id::uuid ELSE :owner_id::uuid END,
+           CASE WHEN i % 7 = 0 THEN '' ELSE 'unread ' || i END, c.base + i, c.event_base + i,
+           CASE WHEN i % 7 = 0 THEN now() END, i % 25 = 0
+      FROM channels c, generate_series(1, :messages) i
+    RETURNING channel_id, seq
+), mentioned AS (
+    INSERT INTO message_mention (channel_id, seq, user_id)
+    SELECT channel_id, seq, :reader_id FROM stored WHERE seq % 9 = 0
+), pointers AS (
+    INSERT INTO read_state (user_id, channel_id, last_read_seq, own_seq)
+    SELECT :reader_id, id, base + :messages / 2, base + :messages FROM channels
+)
+SELECT count(*) FROM stored;
+
+-- name: bench_list_reader_channels(user_id)
+-- The unreads phase's ceiling: a plain query listing the same channels as GET /chat/unreads
+-- (and their last seq), without any count.
+SELECT r.server_id, c.id AS channel_id, c.last_seq
+  FROM channel_reader r
+  JOIN chatchannel c ON c.id = r.channel_id
+ WHERE r.user_id = :user_id
+   AND c.type <> 'VOICE'
+ ORDER BY r.server_id, c.position, c.id;

@@ -17,7 +17,8 @@
 -- Channel rows are locked in id order, and nonces claimed in (user, nonce) order, so
 -- concurrent batches cannot deadlock; each counter moves once per batch, and only for items
 -- that are stored. Notes go out in seq order and PostgreSQL delivers them on commit, in
--- commit order. Text that would push a note past NOTIFY's 8000 bytes is fetched by id.
+-- commit order. Text that would push a note past NOTIFY's 8000 bytes is fetched by id. Each
+-- sender's read pointer moves to their message (read_own).
 WITH batch AS (
     SELECT *
       FROM unnest(:server_ids::uuid[], :channel_ids::uuid[], :user_ids::uuid[], :usernames::text[],
@@ -101,6 +102,18 @@ WITH batch AS (
            p.event_seq, p.reply_to_id
       FROM planned p
       JOIN inserted i ON i.id = p.id
+), read_own AS (
+    -- Sending a message moves the sender's read pointer to it (never back: an earlier batch
+    -- may have moved it further) and records it as their own last, one row per sender and
+    -- channel, in key order so concurrent batches cannot deadlock on them.
+    INSERT INTO read_state AS r (user_id, channel_id, last_read_seq, own_seq)
+    SELECT user_id, channel_id, max(seq), max(seq)
+      FROM stored
+     GROUP BY user_id, channel_id
+     ORDER BY user_id, channel_id
+    ON CONFLICT (user_id, channel_id) DO UPDATE
+       SET last_read_seq = greatest(r.last_read_seq, excluded.last_read_seq),
+           own_seq = greatest(r.own_seq, excluded.own_seq), updated_at = now()
 ), notified AS (
     SELECT count(pg_notify(:notify_channel, json_build_object(
                'kind', 'message', 'id', s.id, 'server_id', s.server_id,

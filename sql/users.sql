@@ -74,8 +74,9 @@ SELECT pg_notify(:notify_channel, json_build_object(
 -- WebSocket connects that arrive together, in one round trip: each token's user (absent when
 -- they no longer exist or deleted their account) with each server they are a member of, one
 -- row each (server columns NULL, one row, when they are in none), what revokes tokens: the
--- user's tokens_valid_after and which of the tokens' ids were revoked (NULL: none), and their
--- conversations (`dms`, a JSON array of dm_json, as GET /chat/dms orders them; NULL: none),
+-- user's tokens_valid_after and which of the tokens' ids were revoked (NULL: none), their
+-- conversations (`dms`, a JSON array of dm_json, as GET /chat/dms orders them; NULL: none), and
+-- the channels with something unread (`unreads`, the JSON array `connected` carries; NULL: none),
 -- read once per user.
 -- With presence: the status the user set (`own_status`) and, on the user's first row only, the
 -- co-members and conversation peers others see online, idle or dnd (`presences`, JSON
@@ -123,8 +124,18 @@ WITH revoked AS (
       JOIN chatchannel c ON c.id = r.channel_id
      WHERE r.user_id = any(:user_ids::uuid[])
      GROUP BY r.user_id
+), unread AS MATERIALIZED (
+    SELECT user_id,
+           json_agg(json_build_object('serverId', server_id, 'channelId', channel_id,
+                                      'lastReadSeq', last_read_seq, 'unreadCount', unread_count,
+                                      'mentionCount', mention_count)
+                    ORDER BY server_id, position, channel_id)::text AS unreads
+      FROM channel_unread
+     WHERE user_id = any(:user_ids::uuid[])
+       AND (unread_count > 0 OR mention_count > 0)
+     GROUP BY user_id
 )
-SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis, d.dms,
+SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis, d.dms, n.unreads,
        coalesce(op.status, 'online') AS own_status,
        CASE WHEN row_number() OVER (PARTITION BY u.user_id ORDER BY s.created_at, s.id) = 1
             THEN pr.presences END AS presences,
@@ -132,6 +143,7 @@ SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis, d.dm
   FROM users u
   LEFT JOIN revoked r ON r.user_id = u.user_id
   LEFT JOIN dms d ON d.user_id = u.user_id
+  LEFT JOIN unread n ON n.user_id = u.user_id
   LEFT JOIN user_presence op ON op.user_id = u.user_id
   LEFT JOIN presences pr ON pr.user_id = u.user_id
   LEFT JOIN servermembership m ON m.user_id = u.user_id

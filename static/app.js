@@ -6,6 +6,7 @@ import { logClose, logFrame, setupDevPanel, showToken } from "./dev.js";
 import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js";
 import { Presence } from "./presence.js";
 import { setupSearch } from "./search.js";
+import { Unreads } from "./unreads.js";
 
 const PAGE = 50;
 const RESUME_CHANNELS = 1000; // a resume frame names at most this many channels
@@ -182,6 +183,7 @@ function handleEvent(event) {
       renderServers(event.servers);
       renderDms(event.dms);
       loadBlocks();
+      loadUnreads();
       if (S.resumeOnConnect) resume();
       break;
     case "presence_update":
@@ -239,6 +241,9 @@ function handleEvent(event) {
     case "resumed":
       onResumed(event);
       break;
+    case "read_state_updated":
+      unreads.updated(event);
+      break;
     case "resync_required":
       onResyncRequired(event.channelId);
       break;
@@ -259,6 +264,54 @@ function onError(event) {
     return;
   }
   notify(`error: ${event.message}${event.retryAfter ? ` (retry after ${event.retryAfter} s)` : ""}`);
+}
+
+// ---- read state: unread badges, mark read and unread ----
+
+const unreads = new Unreads((channelId) => {
+  if (channelId === null || S.channels.some((c) => c.id === channelId)) renderChannels();
+  if (channelId === null || S.dms.has(channelId)) drawDms();
+  if (S.channelId && (channelId === null || channelId === S.channelId)) renderReadState();
+});
+
+async function loadUnreads() {
+  try {
+    unreads.load(await call("GET", "/chat/unreads"));
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function countUnread(event) {
+  const open = event.channelId === S.channelId && S.loading !== event.channelId;
+  if (unreads.message(event, event.userId === S.me?.user_id, open)) ack(event.channelId, event.seq);
+}
+
+// Everything in the open channel is read: over the socket, so only the other tabs hear it.
+function markRead(channelId) {
+  ack(channelId, unreads.read(channelId));
+}
+
+function ack(channelId, seq) {
+  const serverId = S.channels.some((c) => c.id === channelId) ? S.serverId : null;
+  gateway.send(serverId ? { type: "ack", serverId, channelId, seq } : { type: "ack", channelId, seq });
+}
+
+// The newest message of the open channel unread again (every tab and device hears it).
+async function markUnread() {
+  const channelId = S.channelId;
+  try {
+    unreads.set(await call("PUT", `/chat/servers/${S.serverId}/channels/${channelId}/read-state`,
+      { last_read_seq: Math.max(0, unreads.lastSeq(channelId) - 1) }));
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function renderReadState() {
+  const e = unreads.entry(S.channelId);
+  $("#read-state").textContent = e.unread ? `${e.unread} unread` : "all read";
+  $("#mark-unread").disabled = e.lastSeq === 0;
 }
 
 // ---- servers, channels, members ----
@@ -333,8 +386,10 @@ function dropServer(serverId, why) {
 function renderChannels() {
   S.channels.sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
   $("#channels").replaceChildren(...S.channels.map((c) =>
-    h("li", { class: `${c.type}${c.id === S.channelId ? " selected" : ""}`, dataset: { id: c.id } },
+    h("li", { class: `${c.type}${c.id === S.channelId ? " selected" : ""}${unreads.badge(c.id) ? " unread" : ""}`,
+      dataset: { id: c.id } },
       h("button", { type: "button", onclick: () => selectChannel(c.id) }, `${c.type === "voice" ? "🔊" : "#"} ${c.name}`),
+      unreads.badge(c.id),
       h("span", { class: "kind" }, c.type.toUpperCase()))));
 }
 
@@ -501,6 +556,7 @@ function clearChat(title) {
   $("#channel-title").textContent = title;
   show($("#load-older"), false);
   show($("#composer"), false);
+  show($("#read-bar"), false);
 }
 
 async function selectChannel(channelId) {
@@ -513,9 +569,11 @@ async function selectChannel(channelId) {
     return;
   }
   show($("#composer"), true);
+  show($("#read-bar"), true);
   try {
     const page = await readHistory(channelId, `?limit=${PAGE}`);
     if (!page) return;
+    markRead(channelId);
     S.oldestId = page[0]?.id ?? null;
     olderButton(page.length === PAGE);
     scrollDown();
@@ -590,11 +648,8 @@ function bumpEventSeq(channelId, eventSeq) {
 function onMessage(event) {
   bumpEventSeq(event.channelId, event.eventSeq);
   touchDm(event);
-  if (event.channelId !== S.channelId) {
-    $("#channels").querySelector(`li[data-id="${CSS.escape(event.channelId)}"]`)?.classList.add("unread");
-    $("#dms").querySelector(`li[data-id="${CSS.escape(event.channelId)}"]`)?.classList.add("unread");
-    return;
-  }
+  countUnread(event);
+  if (event.channelId !== S.channelId) return;
   dropTyping(event.userId);
   if (S.loading === event.channelId) S.held.push(event);
   else showEvent(event);
@@ -604,7 +659,10 @@ function onMessage(event) {
 // channel, only its eventSeq is kept, for the next resume.
 function onChange(event) {
   bumpEventSeq(event.channelId, event.eventSeq);
-  if (event.channelId !== S.channelId) return;
+  if (event.channelId !== S.channelId) {
+    if (event.type === "message_deleted" || event.type === "messages_deleted") loadUnreads();
+    return;
+  }
   if (S.loading === event.channelId) S.held.push(event);
   else showEvent(event);
 }
@@ -780,8 +838,9 @@ function dmTitle(dm) {
 
 function drawDms() {
   $("#dms").replaceChildren(...[...S.dms.values()].map((dm) =>
-    h("li", { class: dm.id === S.dmId ? "selected" : "", dataset: { id: dm.id } }, dmPeerDot(dm),
-      h("button", { type: "button", onclick: () => selectDm(dm.id) }, dmTitle(dm)))));
+    h("li", { class: `${dm.id === S.dmId ? "selected" : ""}${unreads.badge(dm.id) ? " unread" : ""}`, dataset: { id: dm.id } },
+      dmPeerDot(dm), h("button", { type: "button", onclick: () => selectDm(dm.id) }, dmTitle(dm)),
+      unreads.badge(dm.id))));
 }
 
 // A 1:1's other person's presence dot (a group's are in its people list).
@@ -1018,6 +1077,8 @@ function start() {
   onSubmit("#composer", sendMessage);
   $("#composer-text").addEventListener("input", onComposerInput);
   $("#load-older").addEventListener("click", loadOlder);
+  $("#mark-read").addEventListener("click", () => markRead(S.channelId));
+  $("#mark-unread").addEventListener("click", markUnread);
   $("#reply-cancel").addEventListener("click", cancelReply);
   setupSearch(() => ({ token: S.token, serverId: chatServer(), channelId: S.dmId ? null : S.channelId, dmId: S.dmId }),
     jumpTo, fail);

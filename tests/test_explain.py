@@ -104,6 +104,12 @@ HOT_QUERIES = {
     "search, a rare term": ("search_messages", lambda s: search_params(s, "12345")),
     "search, a term in one message of ten": ("search_messages", lambda s: search_params(s, "tenth")),
     "search by relevance, a rare term": ("search_messages", lambda s: search_params(s, "12345", by_relevance=True)),
+    "unreads": ("list_unreads", lambda s: dict(user_id=s["user_id"])),
+    "ack": ("set_read_state", lambda s: dict(
+        notify_channel="explain", user_id=s["user_id"], server_id=s["server_id"], channel_id=s["channel_id"], seq=10,
+        forward=True, origin=None)),
+    "ack rule": ("get_read_access",
+                 lambda s: dict(user_id=s["user_id"], server_id=s["server_id"], channel_id=s["channel_id"])),
     "server presences": ("list_presences", lambda s: dict(server_id=s["server_id"], status="online",
                                                           after=s["user_id"], lim=100)),
     "presence changes": ("change_presences", lambda s: dict(
@@ -148,6 +154,10 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
     # walks every newer message first.
     keyset = [n for n in nodes(plans["history before"]) if "created_at" in n.get("Index Cond", "")]
     assert keyset, json.dumps(plans["history before"], indent=1)
+    # Each term of the unread counts is a range of its index, the reader's own messages included.
+    used = {n.get("Index Name") for n in nodes(plans["unreads"])}
+    assert {"ix_chatmessage_user_id_channel_id_seq", "ix_chatmessage_notable", "message_mention_pkey"} <= used, \
+        json.dumps(plans["unreads"], indent=1)
     # Search reads the GIN index of live messages for a rare term; newest first, a common term
     # is found sooner by walking messages from the newest, which the planner prefers, rightly,
     # knowing how common each is (the column's larger statistics sample, migration 0018).
@@ -159,9 +169,9 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
 
 
 def search_params(sample, q: str, by_relevance: bool = False) -> dict:
-    return dict(user_id=sample["user_id"], q=q, language="simple", server_id=None, channel_id=None, author_id=None, has_link=False,
-                after=None, before=None, by_relevance=by_relevance, cursor_rank=None, cursor_created_at=None,
-                cursor_id=None, lim=26)
+    return dict(user_id=sample["user_id"], q=q, language="simple", server_id=None, channel_id=None, author_id=None,
+                has_link=False, after=None, before=None, by_relevance=by_relevance, cursor_rank=None,
+                cursor_created_at=None, cursor_id=None, lim=26)
 
 
 def nodes(plan: dict) -> list[dict]:

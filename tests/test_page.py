@@ -788,6 +788,8 @@ async def test_three_users_in_a_group_chat_and_the_owner_removes_one_live(open_t
     await expect(alice_page.locator("#dm-recipients .name")).to_have_text(["alice"])
     await expect(bob_page.locator("#dms li")).to_have_count(0)
     assert alice_tab.console_errors == bob_tab.console_errors == carol_tab.console_errors == []
+
+
 async def test_search_shows_marked_snippets_pages_on_and_jumps_to_an_old_message(
         open_tab, chatd, alice, bob, guild, db, test_queries):
     await test_queries.insert_messages(db, channel_id=guild.general, user_id=alice.id, n=120,
@@ -816,3 +818,38 @@ async def test_search_shows_marked_snippets_pages_on_and_jumps_to_an_old_message
     await expect(page.locator("#messages li.found")).to_be_in_viewport()
     assert await page.locator("img").count() == 0
     assert tab.dialogs == [] and tab.console_errors == []
+
+
+async def test_unread_badges_stay_in_step_across_two_tabs_of_one_user_with_mark_read_and_unread(
+        open_tab, chatd, alice, bob, guild):
+    news = (await rest(chatd, "POST", f"/chat/servers/{guild.id}/channels", alice,
+                       {"name": "news", "type": "TEXT"}, status=201))["id"]
+    await post(chatd, guild, alice, "before the tabs", channel=news)
+    first, second = await open_tab(bob), await open_tab(bob)
+    badges = [tab.page.locator(f'#channels li[data-id="{news}"] .badge') for tab in (first, second)]
+    for badge in badges:
+        await expect(badge).to_have_text("1")  # from GET /chat/unreads
+    await post(chatd, guild, alice, "two", channel=news)
+    await post(chatd, guild, alice, "three", channel=news)
+    for badge in badges:
+        await expect(badge).to_have_text("3")  # counted live
+    # Opening the channel in one tab reads it there, and the other tab's badge goes too.
+    await second.page.click(f'#channels li[data-id="{news}"] button')
+    await expect(message(second.page, "three")).to_be_visible()
+    await expect(second.page.locator("#read-state")).to_have_text("all read")
+    await expect(badges[1]).to_have_count(0)
+    await expect(badges[0]).to_have_count(0)
+    # Mark unread: the newest message is unread again, in both tabs.
+    await second.page.click("#mark-unread")
+    await expect(second.page.locator("#read-state")).to_have_text("1 unread")
+    await expect(badges[0]).to_have_text("1")
+    await expect(badges[1]).to_have_text("1")
+    unreads = await rest(chatd, "GET", "/chat/unreads", bob)
+    assert [(u["last_read_seq"], u["unread_count"]) for u in unreads if u["channel_id"] == news] == [(2, 1)]
+    # Mark read there again; a message bob sends himself never counts.
+    await second.page.click("#mark-read")
+    await expect(badges[0]).to_have_count(0)
+    await post(chatd, guild, bob, "from bob", channel=news)
+    await expect(message(second.page, "from bob")).to_be_visible()
+    await expect(badges[0]).to_have_count(0)
+    assert first.console_errors == [] and second.console_errors == []

@@ -6,7 +6,8 @@ ceiling's, and its maximum-rate fan-out trials with the raw fan-out ceiling's: w
 compared with; each is followed by a reaction storm, and each latency trial by one of edits at
 the same rate), then across processes, then one process again at the same rate with and
 without a login flood (in turn), history paging (pages with and without reactions in turn), a
-resume of many channels (its trials alternate with the keyset SELECT's), and last the many
+resume of many channels (its trials alternate with the keyset SELECT's), an invite accept
+storm, GET /chat/unreads (in turn with a plain query listing the same channels), and last the many
 idle connections (a fresh process, so its memory delta is the connections' alone).
 """
 
@@ -69,6 +70,9 @@ class Settings:
     invite_uses: int = 100  # ...of this many uses
     search_servers: int = 50  # search's user is in this many servers, one of them holding table_rows
     search_requests: int = 30
+    unread_channels: int = 1000  # GET /chat/unreads for a reader of this many channels...
+    unread_messages: int = 20  # ...each with this many messages, half of them unread
+    unread_requests: int = 30
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -83,7 +87,7 @@ class Settings:
         return cls(clients=200, members=50, duration=1.0, senders_per_server=5, solo_senders=50, hold=1000,
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
                    history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
-                   invite_users=100, invite_uses=20, search_requests=10)
+                   invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -176,6 +180,8 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         progress(f"{reacted:,} reactions on the history page at depth {settings.depths[1]:,}")
         resume_last = await resume_channels(pool, queries, settings, owner, topology)
         progress(f"{settings.resume_channels} channels with {settings.resume_changes} changes each to resume")
+        readers, reader = await unread_reader(pool, queries, config, settings)
+        progress(f"a reader of {settings.unread_channels:,} channels, {settings.unread_messages} messages each")
         started = time.monotonic()
         await queries.bench_vacuum(pool)
         progress(f"VACUUM ANALYZE of the loaded tables: {time.monotonic() - started:.1f} s")
@@ -261,6 +267,9 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             progress(f"chatd: {settings.invite_users} users accept one invite of {settings.invite_uses} uses at once")
             invites = await phases.invite_storm(first_process, pool, queries, owner, joiners, settings.invite_uses,
                                                 progress)
+            progress(f"chatd: GET /chat/unreads of a reader of {settings.unread_channels:,} channels, in turn with a "
+                     f"plain query listing them")
+            unread = await phases.unreads(first_process, pool, queries, reader, settings.unread_requests, progress)
         finally:
             await first_process.stop()
         raw_connects = await ceilings.connect_rate(settings.hold, settings.connect_workers)
@@ -271,12 +280,26 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         return report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
                               {"send": sends_check, "one_process": single_check, "processes": multi_check,
                                "login_flood": flood_check},
-                              history, depths, held, resumed, invites, searched)
+                              history, depths, held, resumed, invites, searched, unread)
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)
             await cleanup(pool, queries, solo.prefix)
             await cleanup(pool, queries, joiners.prefix)
+            await cleanup(pool, queries, readers.prefix)
+
+
+async def unread_reader(pool, queries, config, settings: Settings):
+    """A server of `unread_channels` channels with a reader in it, filled by bench_fill_unreads:
+    (its users, the reader)."""
+    users = await populate(pool, queries, config, 2, 2)
+    owner, reader = users.members
+    for n in range(1, settings.unread_channels):
+        await queries.create_channel(pool, notify_channel=ceilings.NOTIFY_CHANNEL, server_id=owner.server_id,
+                                     name=f"unread-{n}", type="TEXT", position=None)
+    await queries.bench_fill_unreads(pool, server_id=owner.server_id, owner_id=owner.user_id,
+                                     reader_id=reader.user_id, messages=settings.unread_messages)
+    return users, reader
 
 
 @contextlib.asynccontextmanager

@@ -1,6 +1,7 @@
 """chatd under load: send throughput, fan-out and latency in one process and across several,
-edits and a reaction storm, a resume of many channels, an invite accept storm, idle connections
-held, and history paging. Each returns plain figures for the report."""
+edits and a reaction storm, a resume of many channels, an invite accept storm, unread counts of
+a reader of many channels, idle connections held, and history paging. Each returns plain
+figures for the report."""
 
 from __future__ import annotations
 
@@ -315,6 +316,41 @@ async def invite_storm(server: processes.Served, pool, queries, owner: Member, j
              f"{figures['joins_per_s']:,.0f} joins/s, every accept answered in {seconds:.2f} s "
              f"({figures['statuses']})")
     return figures
+
+
+async def unreads(server: processes.Served, pool, queries, reader: Member, requests: int, progress) -> dict:
+    """GET /chat/unreads for a reader of many channels against a plain query listing the same
+    channels on bare asyncpg (bench_list_reader_channels), and the unreads statement alone on
+    bare asyncpg (how much of the difference is the counts), their requests in turn; p50/p99
+    over `requests` after a warm-up."""
+    samples: dict[str, list[float]] = {"unreads": [], "plain": [], "statement": []}
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {reader.token}"}) as http:
+
+        async def get() -> int:
+            async with http.get(f"{server.url}/chat/unreads") as resp:
+                body = await resp.json()
+                assert resp.status == 200, body
+                return len(body)
+
+        async def plain() -> int:
+            return len([row async for row in queries.bench_list_reader_channels(pool, user_id=reader.user_id)])
+
+        async def statement() -> int:
+            return len([row async for row in queries.list_unreads(pool, user_id=reader.user_id)])
+
+        channels = set()
+        for i in range(requests + 3):
+            for key, request in (("unreads", get), ("plain", plain), ("statement", statement)):
+                started = time.perf_counter()
+                channels.add(await request())
+                if i >= 3:
+                    samples[key].append(time.perf_counter() - started)
+    assert len(channels) == 1, channels  # every request listed the same channels
+    out = {key: quantiles_ms(times) for key, times in samples.items()}
+    out["channels"] = channels.pop()
+    progress(f"GET /chat/unreads, {out['channels']:,} channels: p50 {out['unreads']['p50']} ms; plain query "
+             f"{out['plain']['p50']} ms; the unreads statement alone {out['statement']['p50']} ms")
+    return out
 
 
 async def member_count(pool, queries, server_id) -> int:

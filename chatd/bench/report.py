@@ -38,7 +38,7 @@ def _ratio(a, b):
 
 
 def results(settings, db_settings, ceiling, sends, single, multi, flooded, checks: dict, history, depths,
-            held, resumed, invites, searched) -> dict:
+            held, resumed, invites, searched, unread) -> dict:
     send = _median(sends["max"], "msgs_per_s")
     deliveries = _median(single["max"], "deliveries_per_s")
     p50, p99 = _median(single["paced"], "same_p50_ms"), _median(single["paced"], "same_p99_ms")
@@ -78,6 +78,9 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
         },
         "login_flood": login_flood(settings, flooded),
         "invites": invites,
+        "unreads": {"p50_ms": unread["unreads"]["p50"], "plain_p50_ms": unread["plain"]["p50"],
+                    "statement_p50_ms": unread["statement"]["p50"], "channels": unread["channels"],
+                    "ratio": _ratio(unread["unreads"]["p50"], unread["plain"]["p50"]), "detail": unread},
         "connections": {**{k: (round(v, 3) if isinstance(v, float) else v) for k, v in held.items()},
                         "connect_ratio": _ratio(held["connect_per_s"], ceiling["connect_per_s"])},
         "history": {
@@ -214,6 +217,7 @@ def table(r: dict) -> str:
     """Figure | chatd | ceiling or target | verdict: the Performance section of the README."""
     c, s, f, x, n, h = r["ceilings"], r["send"], r["fanout"], r["cross_process"], r["connections"], r["history"]
     g, e, re, rs, hr, dm = r["login_flood"], r["edits"], r["reactions"], r["resume"], h["reactions"], r["dms"]
+    u = r["unreads"]
     ps = r["presence"]
     deep_ratio = _ratio(h["before"]["100000"], h["before"]["0"])
     rows = [
@@ -258,6 +262,9 @@ def table(r: dict) -> str:
          "", f"{r['invites']['joined']} joined of max_uses {r['invites']['max_uses']}; answers "
          f"{', '.join(f'{k}: {v:,}' for k, v in r['invites']['statuses'].items())}", "", "exactly max_uses",
          "yes" if r["invites"]["joined"] == r["invites"]["accepted"] == r["invites"]["max_uses"] else "NO"),
+        (f"GET /chat/unreads p50, a reader of {u['channels']:,} channels", _fmt(u["p50_ms"], " ms"), "",
+         f"plain query listing them {_fmt(u['plain_p50_ms'], ' ms')} (the unreads statement alone: "
+         f"{_fmt(u['statement_p50_ms'], ' ms')})", f"{_fmt(u['ratio'])}x", "≤ 2x", _ok(u["ratio"], 2.0, "<=")),
         ("memory per idle connection", _fmt(n["kib_per_conn"], " KiB"), "", "raw aiohttp ≈ 15 KiB", "", "≤ 24 KiB",
          _ok(n["kib_per_conn"], 24, "<=")),
         ("idle connections held", _fmt(n["held"]), "", f"of {n['attempted']:,} opened", "", "15,000",

@@ -174,6 +174,19 @@ class DmRecipientRemovedNote(Note, tag="dm_recipient_removed"):
     owner_id: UUID | None
 
 
+class ReadStateUpdatedNote(Note, tag="read_state_updated"):
+    """A user's read pointer moved (an ack or a "mark unread"): for their other sockets.
+    `origin` is the socket that acked, which knows already (None: over REST, all of them)."""
+
+    user_id: UUID
+    server_id: UUID | None
+    channel_id: UUID
+    last_read_seq: int
+    unread_count: int
+    mention_count: int
+    origin: UUID | None
+
+
 class PresenceNote(Note, tag="presence"):
     """What others see of a user changed (`status`: online, idle, dnd or offline). `own_status`
     is the status the user set, when setting it made the change (None when a socket opening or

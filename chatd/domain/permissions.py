@@ -179,6 +179,17 @@ def check_remove_reaction(user: User, facts: MessageFacts, target_id: UUID | Non
         check_moderator(role, facts.in_dm, "remove others' reactions")
 
 
+def check_read_state(channel_type: str | None, last_seq: int, seq: int) -> None:
+    """A reader moves their pointer in a channel they read that takes messages, to a message it
+    has (0: before the first). `channel_type` None: the caller does not read such a channel."""
+    if channel_type is None:
+        raise NotFound(CHANNEL_NOT_FOUND)
+    if channel_type == "VOICE":
+        raise BadInput(VOICE_HAS_NO_MESSAGES)
+    if seq > last_seq:
+        raise BadInput(f"seq {seq} is beyond the channel's last message ({last_seq})")
+
+
 def check_add_member(actor_role: str, new_role: str) -> None:
     """ADMINs add anyone with any role; MODERATORs add MEMBERs; MEMBERs add no one."""
     if actor_role == "MEMBER":
@@ -390,6 +401,14 @@ async def require_bulk_delete(app: Mapping, user: User, server_id: UUID | None, 
         app[keys.pool], server_id=server_id, channel_id=channel_id, message_ids=ids, user_id=user.user_id)
     role, channel_type, found = (None, None, 0) if row is None else (row["role"], row["channel_type"], row["found"])
     check_bulk_delete(role, channel_type, ids, found, server_id is None)
+
+
+async def require_read_state(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, seq: int) -> None:
+    """Explains why set_read_state wrote nothing (server_id None: a conversation)."""
+    row = await app[keys.queries].get_read_access(app[keys.pool], user_id=user.user_id, server_id=server_id,
+                                                  channel_id=channel_id)
+    channel_type, last_seq = (None, 0) if row is None else (row["channel_type"], row["last_seq"])
+    check_read_state(channel_type, last_seq, seq)
 
 
 async def _message_facts(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID,

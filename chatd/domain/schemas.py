@@ -271,6 +271,30 @@ class Block(msgspec.Struct):
     created_at: datetime
 
 
+# A seq as PostgreSQL's bigint holds it: a larger one would fail to bind, and no channel has one.
+Seq = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+
+
+class Ack(Body):
+    seq: Annotated[Seq, Meta(description="the last message read: the pointer moves here unless it is further already")]
+
+
+class ReadStateChange(Body):
+    last_read_seq: Annotated[Seq, Meta(description="the last message read (0: none); may move the pointer back")]
+
+
+class ReadState(msgspec.Struct):
+    """Where the caller has read a channel up to, and what is unread after it: messages by
+    others, not deleted (`mention_count`: those that mention the caller)."""
+
+    server_id: Annotated[UUID | None, Meta(description="null for a conversation (DM)")]
+    channel_id: UUID
+    last_read_seq: int
+    last_seq: int
+    unread_count: int
+    mention_count: int
+
+
 class Problem(msgspec.Struct):
     detail: str
 

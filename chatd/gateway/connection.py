@@ -30,7 +30,7 @@ _CLOSE_TIMEOUT = 2.0
 
 class Connection:
     __slots__ = ("ws", "user", "token", "zone", "rooms", "seen", "resuming", "_pending", "_max_pending",
-                 "_writer", "_closing", "_transport", "_protocol", "_dropped")
+                 "_writer", "_closing", "_transport", "_protocol", "_dropped", "origin")
 
     def __init__(self, ws: web.WebSocketResponse, request: web.BaseRequest, user: User, token: Claims,
                  zone: tzinfo, rooms: set[UUID], max_queue: int, dropped: Counter | None = None):
@@ -48,6 +48,7 @@ class Connection:
         self._writer: asyncio.Task | None = None
         self._closing = False
         self._dropped = dropped  # the slow-consumer counter of /metrics
+        self.origin: UUID | None = None  # names this socket in its acks' notes (set at its first ack)
 
     def send(self, frame: bytes) -> None:
         """Send a complete frame (chatd.gateway.framing) without waiting.

@@ -1,5 +1,5 @@
 """Who is connecting: the user of each WebSocket connect, the servers and conversations they are
-in, and whether the token was revoked.
+in, the channels with something unread, and whether the token was revoked.
 
 Connects that arrive together (a reconnect storm after a restart, a deploy) share one query
 through chatd.store.batching: one pool checkout and one round trip for many handshakes, which is
@@ -12,6 +12,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from chatd.store.batching import Batcher
 from chatd.domain.errors import Unauthorized
@@ -20,10 +21,15 @@ from chatd.domain.schemas import DirectMessage, Server, User
 from chatd.domain.tokens import TOKEN_REVOKED, Claims
 from chatd.domain.views import server_view
 
+# The unreads are `connected`'s JSON as the query builds it, written into the frame as they are.
+NO_UNREADS = msgspec.Raw(b"[]")
+
+
 class Found(NamedTuple):
     user: User
     servers: list[Server]
     dms: list[DirectMessage]
+    unreads: msgspec.Raw
     status: str  # what the user set
     presences: str | None  # JSON {user id: status} of those sharing a server or conversation, not offline
 
@@ -48,8 +54,10 @@ class ConnectLookup:
         async for row in rows:
             entry = found.get(row["user_id"])
             if entry is None:
+                unreads = NO_UNREADS if row["unreads"] is None else msgspec.Raw(row["unreads"].encode())
                 entry = found[row["user_id"]] = Found(User(user_id=row["user_id"], username=row["username"]), [],
-                                                      dm_views(row["dms"]), row["own_status"], row["presences"])
+                                                      dm_views(row["dms"]), unreads, row["own_status"],
+                                                      row["presences"])
                 revocations[row["user_id"]] = (row["tokens_valid_after"], row["revoked_jtis"] or ())
             if row["id"] is not None:
                 entry.servers.append(server_view(row))

@@ -62,10 +62,12 @@ class Hub:
         if not mine:
             self.active_connections.pop(user_id, None)
 
-    def send_personal(self, user_id: UUID, frame: bytes) -> None:
-        """Every socket of one user, wherever they are a member (what concerns them alone)."""
+    def send_personal(self, user_id: UUID, frame: bytes, exclude_origin: UUID | None = None) -> None:
+        """Every socket of one user, wherever they are a member (what concerns them alone), but
+        the one whose `origin` is `exclude_origin`."""
         for conn in self.active_connections.get(user_id, ()):
-            conn.send(frame)
+            if exclude_origin is None or conn.origin != exclude_origin:
+                conn.send(frame)
 
     def send_to_members(self, server_id: UUID, user_ids: Iterable[UUID], frame: bytes) -> None:
         """The sockets of some of a server's members (its ADMINs and MODERATORs, say) that

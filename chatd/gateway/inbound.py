@@ -12,7 +12,7 @@ import msgspec
 from msgspec import Meta
 
 from chatd.domain.errors import BadInput
-from chatd.domain.schemas import MessageText, Status
+from chatd.domain.schemas import MessageText, Seq, Status
 
 
 class Frame(msgspec.Struct, tag_field="type"):
@@ -39,6 +39,14 @@ class TypingStart(Frame, tag="typing_start"):
 class TypingStop(Frame, tag="typing_stop"):
     channelId: UUID
     serverId: UUID | None = None
+
+
+class Ack(Frame, tag="ack"):
+    """The channel (or conversation) read up to `seq`."""
+
+    channelId: UUID
+    seq: Seq
+    serverId: UUID | None = None  # None: a conversation
 
 
 class GetServers(Frame, tag="get_servers"):
@@ -72,7 +80,7 @@ class PresenceUpdate(Frame, tag="presence_update"):
     status: Status
 
 
-ClientFrame = Union[SendMessage, TypingStart, TypingStop, GetServers, Resume, Identify, PresenceUpdate]
+ClientFrame = Union[SendMessage, TypingStart, TypingStop, Ack, GetServers, Resume, Identify, PresenceUpdate]
 _decoder = msgspec.json.Decoder(ClientFrame)
 
 

@@ -23,6 +23,7 @@ from chatd import keys
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, DmCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
     InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note, PresenceNote,
+    ReadStateUpdatedNote,
     ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
 )
 from chatd.domain.dms import dm_view
@@ -57,6 +58,7 @@ class Listener:
             DmRecipientAddedNote: self._dm_recipient_added,
             DmRecipientRemovedNote: self._dm_recipient_removed,
             TokensRevokedNote: self._tokens_revoked,
+            ReadStateUpdatedNote: self._read_state_updated,
             PresenceNote: self._presence_elsewhere,
         }
 
@@ -209,6 +211,10 @@ class Listener:
 
     async def _tokens_revoked(self, note: TokensRevokedNote) -> None:
         self._hub.revoke_tokens(note)
+
+    async def _read_state_updated(self, note: ReadStateUpdatedNote) -> None:
+        """To the reader's sockets but the one that acked, so every device shows the same badges."""
+        self._hub.send_personal(note.user_id, outbound.read_state_updated(note), exclude_origin=note.origin)
 
     async def _catch_up(self, since: datetime) -> None:
         app = self._app

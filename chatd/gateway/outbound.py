@@ -20,22 +20,25 @@ from chatd.domain.errors import Refused
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
     InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote, MessagesDeletedNote,
-    MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReplyNote, ServerDeletedNote,
-    TypingNote, decode_note,
+    MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReadStateUpdatedNote, ReplyNote,
+    ServerDeletedNote, TypingNote, decode_note,
 )
 from chatd.domain.schemas import DirectMessage, Invite, Server, User
 from chatd.domain.views import clock_time
 from chatd.gateway.framing import encode
 
 
-def connected(user: User, servers: list[Server], dms: list[DirectMessage], heartbeat_seconds: float, status: str,
-              presences: str | None) -> bytes:
-    """`dms`: the user's conversations, as GET /chat/dms lists them; `status`: what the user set;
+def connected(user: User, servers: list[Server], dms: list[DirectMessage], unreads: msgspec.Raw,
+              heartbeat_seconds: float, status: str, presences: str | None) -> bytes:
+    """`dms`: the user's conversations, as GET /chat/dms lists them; `unreads`: the channels with
+    something unread, as read_state_updated has them (without `type`), the JSON the connect
+    query built (sql/users.sql get_users_with_servers); `status`: what the user set;
     `presences`: the JSON {user id: status} of those who share a server or a conversation with
     them and are not offline, as the connect query built it."""
     return encode({
         "type": "connected", "message": "Connected to chat server", "user_id": user.user_id,
-        "username": user.username, "servers": servers, "dms": dms, "heartbeatInterval": int(heartbeat_seconds * 1000),
+        "username": user.username, "servers": servers, "dms": dms, "unreads": unreads,
+        "heartbeatInterval": int(heartbeat_seconds * 1000),
         "status": status, "presences": msgspec.Raw(presences.encode()) if presences else {},
     })
 
@@ -211,6 +214,13 @@ def dm_recipient_added(note: DmRecipientAddedNote) -> bytes:
 def dm_recipient_removed(note: DmRecipientRemovedNote) -> bytes:
     return encode({"type": "dm_recipient_removed", "dmId": note.dm_id, "userId": note.user_id,
                    "ownerId": note.owner_id})
+
+
+def read_state_updated(note: ReadStateUpdatedNote) -> bytes:
+    return encode({
+        "type": "read_state_updated", "serverId": note.server_id, "channelId": note.channel_id,
+        "lastReadSeq": note.last_read_seq, "unreadCount": note.unread_count, "mentionCount": note.mention_count,
+    })
 
 
 def resumed(server_id: UUID | None, channel_id: UUID, seq: int) -> bytes:

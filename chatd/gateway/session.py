@@ -12,11 +12,11 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from chatd import keys
 from chatd.config import RateLimit
-from chatd.domain import permissions, presence
+from chatd.domain import permissions, presence, reads
 from chatd.domain.errors import BadInput, Refused
 from chatd.domain.messages import post_message
 from chatd.domain.notes import decode_note, message_note
@@ -25,7 +25,7 @@ from chatd.domain.views import server_view
 from chatd.gateway import outbound
 from chatd.gateway.connection import Connection
 from chatd.gateway.inbound import (
-    BadFrame, Frame, GetServers, Identify, PresenceUpdate, Resume, SendMessage, TypingStart, TypingStop,
+    Ack, BadFrame, Frame, GetServers, Identify, PresenceUpdate, Resume, SendMessage, TypingStart, TypingStop,
     decode_frame,
 )
 
@@ -84,6 +84,15 @@ class Session:
 
     async def typing_stop(self, frame: TypingStop) -> None:
         await self.app[keys.typing].stop(self.user, frame.serverId, frame.channelId)
+
+    async def ack(self, frame: Ack) -> None:
+        """As POST .../ack: the user's other sockets hear read_state_updated, this one nothing
+        (it knows)."""
+        conn = self.connection
+        if conn.origin is None:
+            conn.origin = uuid4()
+        await reads.set_read_state(self.app, self.user, frame.serverId, frame.channelId, frame.seq, forward=True,
+                                   origin=conn.origin)
 
     async def get_servers(self, frame: GetServers) -> None:
         app = self.app
@@ -214,6 +223,7 @@ ROUTES: dict[type[Frame], Callable[[Session, Frame], Awaitable[None]]] = {
     SendMessage: Session.send_message,
     TypingStart: Session.typing_start,
     TypingStop: Session.typing_stop,
+    Ack: Session.ack,
     GetServers: Session.get_servers,
     Resume: Session.resume,
     Identify: Session.identify_again,

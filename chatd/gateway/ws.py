@@ -65,7 +65,7 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     if found is None:
         await ws.close(code=UNAUTHORIZED, message=b"token names no user")
         return ws
-    user, servers, dms = found.user, found.servers, found.dms
+    user, servers, dms, unreads = found.user, found.servers, found.dms, found.unreads
     zone, zone_error = _zone(request.query.get("tz"))
     connection = Connection(ws, request, user, token, zone, {s.id for s in servers} | {dm.id for dm in dms},
                             config.send_queue_frames, app[keys.metrics].slow_consumers)
@@ -73,8 +73,9 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     app[keys.presence].opened(user.user_id)
     log.debug("event=ws_connected user_id=%s", user.user_id)  # ws_disconnected and the access line say the rest
     try:
-        connection.send(outbound.connected(user, servers, dms, config.heartbeat_seconds, found.status, found.presences))
-        found = None  # its presences' JSON (KiBs in a busy server) is not kept for the life of the socket
+        connection.send(outbound.connected(user, servers, dms, unreads, config.heartbeat_seconds, found.status,
+                                           found.presences))
+        found = unreads = None  # their JSON (KiBs in a busy server) is not kept for the life of the socket
         if zone_error:
             connection.send(outbound.error(zone_error))
         session = Session(app, connection)

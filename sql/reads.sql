@@ -1,0 +1,63 @@
+-- Read state (migration 0017): a pointer per reader and channel; counts computed when read by
+-- read_pointer and unread_counts, every channel the caller reads through channel_reader.
+
+-- name: list_unreads(user_id)
+-- GET /chat/unreads: every channel and conversation the user reads that takes messages, with
+-- the pointer and the counts, in one statement (a few index ranges per channel, none when
+-- nothing is unread).
+SELECT server_id, channel_id, last_read_seq, last_seq, unread_count, mention_count
+  FROM channel_unread
+ WHERE user_id = :user_id
+ ORDER BY server_id, position, channel_id;
+
+-- name: set_read_state(notify_channel, user_id, server_id, channel_id, seq, forward, origin)^
+-- An ack (`forward`: the pointer moves only forward, from where it is, the join point for a
+-- channel never acked) or a "mark unread" (anywhere), in one statement that checks it (a
+-- channel the user reads that takes messages, `seq` not beyond its last), writes one row and
+-- sends read_state_updated for the user's other sockets (`origin`: the socket that acked, or
+-- NULL). No row: refused (permissions.require_read_state says why). The channel row is
+-- key-share locked first, as a send locks it before its own pointer: an ack inserting the
+-- row a send's batch upserts waits for that batch instead of deadlocking with it on the
+-- foreign key check.
+WITH target AS (
+    SELECT r.server_id, c.id AS channel_id, c.last_seq, p.pointer
+      FROM channel_reader r
+      JOIN chatchannel c ON c.id = r.channel_id
+      LEFT JOIN read_state s ON s.user_id = r.user_id AND s.channel_id = c.id
+     CROSS JOIN LATERAL read_pointer(c.id, r.since, s.last_read_seq, s.updated_at) p
+     WHERE r.user_id = :user_id
+       AND r.channel_id = :channel_id
+       AND r.server_id IS NOT DISTINCT FROM :server_id::uuid
+       AND c.type <> 'VOICE'
+       AND :seq::bigint <= c.last_seq
+       FOR KEY SHARE OF c
+), written AS (
+    INSERT INTO read_state AS s (user_id, channel_id, last_read_seq)
+    SELECT :user_id, t.channel_id, CASE WHEN :forward THEN greatest(t.pointer, :seq::bigint) ELSE :seq::bigint END
+      FROM target t
+    ON CONFLICT (user_id, channel_id) DO UPDATE
+       SET last_read_seq = CASE WHEN :forward THEN greatest(s.last_read_seq, excluded.last_read_seq)
+                                ELSE excluded.last_read_seq END,
+           updated_at = now()
+    RETURNING s.last_read_seq, s.own_seq
+), answer AS (
+    SELECT t.server_id, t.channel_id, w.last_read_seq, t.last_seq, u.unread_count, u.mention_count
+      FROM target t
+     CROSS JOIN written w
+     CROSS JOIN LATERAL unread_counts(:user_id, t.channel_id, w.last_read_seq, t.last_seq, w.own_seq) u
+)
+SELECT a.*, pg_notify(:notify_channel, json_build_object(
+           'kind', 'read_state_updated', 'user_id', :user_id::uuid, 'server_id', a.server_id,
+           'channel_id', a.channel_id, 'last_read_seq', a.last_read_seq, 'unread_count', a.unread_count,
+           'mention_count', a.mention_count, 'origin', :origin::uuid)::text) AS notified
+  FROM answer a;
+
+-- name: get_read_access(user_id, server_id, channel_id)^
+-- What an ack or a "mark unread" depends on: the channel's type and last seq, when the user
+-- reads it (no row: they do not, or there is no such channel there).
+SELECT c.type AS channel_type, c.last_seq
+  FROM channel_reader r
+  JOIN chatchannel c ON c.id = r.channel_id
+ WHERE r.user_id = :user_id
+   AND r.channel_id = :channel_id
+   AND r.server_id IS NOT DISTINCT FROM :server_id::uuid;

@@ -1,0 +1,68 @@
+// Unread badges: where the user has read each channel (and conversation) up to, and what is
+// unread after it. Loaded from GET /chat/unreads when the socket connects, counted up as
+// messages arrive in channels not open, and kept in step with the user's other tabs and devices
+// by read_state_updated (an ack or "mark unread" made elsewhere).
+import { h } from "./dom.js";
+
+const entryOf = (e) => ({ lastReadSeq: e.last_read_seq, lastSeq: e.last_seq, unread: e.unread_count,
+  mentions: e.mention_count });
+
+export class Unreads {
+  constructor(onChange) {
+    this.by = new Map(); // channel id -> {lastReadSeq, lastSeq, unread, mentions}
+    this.onChange = onChange; // called with the channel id that changed, or null: all of them
+  }
+
+  // GET /chat/unreads' answer, or a REST ack's: snake_case.
+  load(list) {
+    this.by = new Map(list.map((e) => [e.channel_id, entryOf(e)]));
+    this.onChange(null);
+  }
+
+  set(e) {
+    this.by.set(e.channel_id, entryOf(e));
+    this.onChange(e.channel_id);
+  }
+
+  // read_state_updated: another tab or device acked or marked unread.
+  updated(event) {
+    const e = this.entry(event.channelId);
+    Object.assign(e, { lastReadSeq: event.lastReadSeq, unread: event.unreadCount, mentions: event.mentionCount });
+    this.onChange(event.channelId);
+  }
+
+  // A new message: counted unless it is the user's own (sending moves their pointer to it) or
+  // the channel is open (`read`: acked at once, the caller sends the ack). Whether to ack.
+  message(event, own, open) {
+    const e = this.entry(event.channelId);
+    e.lastSeq = Math.max(e.lastSeq, event.seq);
+    if (own || open) Object.assign(e, { lastReadSeq: event.seq, unread: 0, mentions: 0 });
+    else e.unread += 1;
+    this.onChange(event.channelId);
+    return open && !own;
+  }
+
+  read(channelId) {
+    const e = this.entry(channelId);
+    Object.assign(e, { lastReadSeq: e.lastSeq, unread: 0, mentions: 0 });
+    this.onChange(channelId);
+    return e.lastSeq;
+  }
+
+  lastSeq(channelId) {
+    return this.entry(channelId).lastSeq;
+  }
+
+  entry(channelId) {
+    if (!this.by.has(channelId)) this.by.set(channelId, { lastReadSeq: 0, lastSeq: 0, unread: 0, mentions: 0 });
+    return this.by.get(channelId);
+  }
+
+  // The channel list's badge: the unread count, and the mentions among them.
+  badge(channelId) {
+    const e = this.by.get(channelId);
+    if (!e || (!e.unread && !e.mentions)) return null;
+    return h("span", { class: "badge", title: `${e.unread} unread, ${e.mentions} mentioning you` },
+      e.mentions ? `${e.unread} @${e.mentions}` : String(e.unread));
+  }
+}

@@ -1,0 +1,21 @@
+-- name: insert_mention(channel_id, seq, user_id)!
+-- A direct mention as the send path will record it (the next part of issue 17).
+INSERT INTO message_mention (channel_id, seq, user_id) VALUES (:channel_id, :seq, :user_id);
+
+-- name: mark_mention_everyone(channel_id, seq)!
+UPDATE chatmessage SET mention_everyone = true WHERE channel_id = :channel_id AND seq = :seq;
+
+-- name: read_state_rows()
+SELECT user_id, channel_id, last_read_seq FROM read_state ORDER BY user_id, channel_id;
+
+-- name: count_message_rows()^
+-- The tables that hold a row per message or per change: what marking read must not grow.
+SELECT (SELECT count(*) FROM chatmessage) AS messages,
+       (SELECT count(*) FROM message_change) AS changes,
+       (SELECT count(*) FROM message_mention) AS mentions,
+       (SELECT count(*) FROM read_state) AS read_states;
+
+-- name: count_unread_directly(user_id, channel_id, after_seq)$
+-- The definition, row by row: what the counts must equal.
+SELECT count(*) FROM chatmessage
+ WHERE channel_id = :channel_id AND seq > :after_seq AND deleted_at IS NULL AND user_id <> :user_id;
