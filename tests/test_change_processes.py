@@ -107,6 +107,12 @@ async def test_a_resumed_client_ends_with_the_state_of_one_that_never_left(start
     await leaving.close()
     before_leaving = len(leaving_state.seqs)
     await write(60)  # one of them away
+    # Every kind of change happens while it is away, whatever the writers' interleaving drew.
+    _, away = await call(one, "POST", alice, "", text="while you were away")
+    await call(two, "PATCH", alice, f"/{away['id']}", text="while you were away, edited")
+    await call(one, "PUT", bob, f"/{away['id']}/reactions/{quote(EMOJI[0])}/@me")
+    await call(two, "DELETE", bob, f"/{away['id']}/reactions/{quote(EMOJI[0])}/@me")
+    await call(one, "DELETE", alice, f"/{away['id']}")
     leaving = await ws_connect(http, one, carol)  # back, on the other process this time
     await leaving.send_json({"type": "resume", "channels": {channel_id: leaving_state.seqs[-1]}})
     await write(40)  # changes go on while it replays

@@ -58,6 +58,7 @@ async def test_bad_searches_are_400_naming_the_problem(client, alice, server):
     cases = [
         ({"q": ""}, "q must not be empty"), ({"q": "   "}, "q must not be empty"),
         ({"q": "x" * 501}, "q must be at most 500 characters"),
+        ({"q": "nul \x00 here"}, "q must not contain NUL characters"),
         ({"q": "x", "server_id": "nope"}, "server_id is not a valid id"),
         ({"q": "x", "author_id": "42"}, "author_id is not a valid id"),
         ({"q": "x", "channel_id": server.general, "dm_id": server.general}, "give channel_id or dm_id, not both"),

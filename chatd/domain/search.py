@@ -67,6 +67,8 @@ def check_search(search: Search) -> None:
         raise BadInput("q must not be empty")
     if len(search.q) > MAX_QUERY:
         raise BadInput(f"q must be at most {MAX_QUERY} characters")
+    if "\x00" in search.q:  # PostgreSQL text cannot hold it: no message has one
+        raise BadInput("q must not contain NUL characters")
     if search.channel_id is not None and search.dm_id is not None:
         raise BadInput("give channel_id or dm_id, not both")
     if search.has is not None and search.has not in HAS:
