@@ -142,28 +142,24 @@ def presence_storm(settings, single, fanout: dict) -> dict:
 def edit_latency(single) -> dict:
     """message_updated's send→receive p99 in the edit trials against new_message's in the
     latency trials they alternated with, at the same offered rate."""
-    p99, messages_p99 = _median(single["edit"], "same_p99_ms"), _median(single["paced"], "same_p99_ms")
-    return {
-        "p99_ms": p99["median"], "new_message_p99_ms": messages_p99["median"],
-        "ratio": _ratio(p99["median"], messages_p99["median"]),
-        "p50_ms": _median(single["edit"], "same_p50_ms")["median"],
-        "edits_per_s": _median(single["edit"], "msgs_per_s")["median"],
-        "offered_per_s": single["offered_msgs_per_s"], "errors": sum(t["errors"] for t in single["edit"]),
-        "trials": {"p99_ms": p99, "new_message_p99_ms": messages_p99},
-    }
+    return _against_paced(single, "edit", "new_message_p99_ms", "edits_per_s")
 
 
 def dm_latency(single) -> dict:
     """new_message's send→receive p99 in the DM trials (each sender into its 1:1) against a
     server channel's in the latency trials they alternated with, at the same offered rate."""
-    p99, channel_p99 = _median(single["dm"], "same_p99_ms"), _median(single["paced"], "same_p99_ms")
+    return _against_paced(single, "dm", "channel_p99_ms", "msgs_per_s")
+
+
+def _against_paced(single, mode: str, paced_key: str, rate_key: str) -> dict:
+    """The p99 of `mode`'s trials against the latency trials' ("paced"), named `paced_key`."""
+    p99, paced_p99 = _median(single[mode], "same_p99_ms"), _median(single["paced"], "same_p99_ms")
     return {
-        "p99_ms": p99["median"], "channel_p99_ms": channel_p99["median"],
-        "ratio": _ratio(p99["median"], channel_p99["median"]),
-        "p50_ms": _median(single["dm"], "same_p50_ms")["median"],
-        "msgs_per_s": _median(single["dm"], "msgs_per_s")["median"],
-        "offered_per_s": single["offered_msgs_per_s"], "errors": sum(t["errors"] for t in single["dm"]),
-        "trials": {"p99_ms": p99, "channel_p99_ms": channel_p99},
+        "p99_ms": p99["median"], paced_key: paced_p99["median"], "ratio": _ratio(p99["median"], paced_p99["median"]),
+        "p50_ms": _median(single[mode], "same_p50_ms")["median"],
+        rate_key: _median(single[mode], "msgs_per_s")["median"],
+        "offered_per_s": single["offered_msgs_per_s"], "errors": sum(t["errors"] for t in single[mode]),
+        "trials": {"p99_ms": p99, paced_key: paced_p99},
     }
 
 
