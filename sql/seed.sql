@@ -25,10 +25,13 @@ INSERT INTO chatserver (name, creator_id)
 VALUES (:name, :creator_id)
 RETURNING id;
 
--- name: add_seed_channel(server_id, name, type, position)$
--- No row (None) when the server already has a channel of that name.
+-- name: add_seed_channel(server_id, name, type)$
+-- No row (None) when the server already has a channel of that name; else it goes after the
+-- server's uncategorized channels (positions stay dense, the seed's in the seed's order).
 INSERT INTO chatchannel (server_id, name, type, position)
-SELECT :server_id::uuid, :name::text, :type::text, :position::integer
+SELECT :server_id::uuid, :name::text, :type::text,
+       (SELECT count(*) FROM chatchannel
+         WHERE server_id = :server_id AND category_id IS NULL AND type IN ('TEXT', 'VOICE'))
  WHERE NOT EXISTS (SELECT 1 FROM chatchannel WHERE server_id = :server_id AND name = :name)
 RETURNING id;
 

@@ -28,7 +28,7 @@ async def test_creating_a_channel_answers_201_with_the_channel(client, alice, se
     assert resp.status == 201
     body = await resp.json()
     assert body == {"id": body["id"], "server_id": server.id, "name": "random", "type": "text", "position": 1,
-                    "created_at": body["created_at"]}
+                    "category_id": None, "topic": None, "created_at": body["created_at"]}
 
 
 async def test_a_channel_is_text_unless_a_type_is_given(client, alice, server):
@@ -104,28 +104,20 @@ async def test_channels_created_at_once_get_distinct_dense_positions_in_commit_o
     assert [c["position"] for c in await list_channels(client, server, alice)] == list(range(21))
 
 
-async def test_an_explicit_position_is_kept_and_the_next_one_follows_it(client, alice, server):
-    assert (await create_channel(client, server, alice, name="far", position=10))["position"] == 10
-    assert (await create_channel(client, server, alice, name="next"))["position"] == 11
-    assert (await create_channel(client, server, alice, name="top", position=0))["position"] == 0
+async def test_an_explicit_position_puts_the_channel_there_and_moves_the_rest_down(client, alice, server):
+    first = await create_channel(client, server, alice, name="first")
+    top = await create_channel(client, server, alice, name="top", position=0)
+    assert top["position"] == 0
+    middle = await create_channel(client, server, alice, name="middle", type="voice", position=2)
+    assert middle["position"] == 2
+    assert first["position"] == 1  # when it was created
+    assert [(c["name"], c["position"]) for c in await list_channels(client, server, alice)] == [
+        ("top", 0), ("general", 1), ("middle", 2), ("first", 3)]
 
 
-async def test_channels_are_listed_by_position(client, alice, server):
-    c5 = await create_channel(client, server, alice, name="five", position=5)
-    c2 = await create_channel(client, server, alice, name="two", type="voice", position=2)
-    c6 = await create_channel(client, server, alice, name="after-five")
-    c1 = await create_channel(client, server, alice, name="one", position=1)
-    channels = await list_channels(client, server, alice)
-    general = channels[0]
-    assert general == {"id": server.general, "server_id": server.id, "name": "general", "type": "text",
-                       "position": 0, "created_at": general["created_at"]}
-    assert channels == [general, c1, c2, c5, c6]
-
-
-async def test_channels_of_one_position_are_listed_in_creation_order(client, alice, server):
-    first = await create_channel(client, server, alice, name="first", position=3)
-    second = await create_channel(client, server, alice, name="second", position=3)
-    assert (await list_channels(client, server, alice))[1:] == [first, second]
+async def test_a_position_past_the_end_is_the_end(client, alice, server):
+    assert (await create_channel(client, server, alice, name="far", position=10))["position"] == 1
+    assert (await create_channel(client, server, alice, name="next"))["position"] == 2
 
 
 async def test_each_server_numbers_its_own_channels(client, alice, server):

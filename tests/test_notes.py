@@ -75,7 +75,18 @@ async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_f
         hello = (await (await client.get(messages, headers=alice.auth)).json())[0]
         resp = await client.post(f"{messages}/bulk-delete", json={"ids": [hello["id"]]}, headers=alice.auth)
         assert resp.status == 204
-        assert (await client.post(f"{server.url}/channels", json={"name": "news"}, headers=alice.auth)).status == 201
+        resp = await client.post(f"{server.url}/channels", json={"name": "news"}, headers=alice.auth)
+        news = (await resp.json())["id"]
+        news_url = f"{server.url}/channels/{news}"
+        assert (await client.patch(news_url, json={"topic": "t"}, headers=alice.auth)).status == 200
+        assert (await client.patch(server.url, json={"name": "G"}, headers=alice.auth)).status == 200
+        resp = await client.post(f"{server.url}/categories", json={"name": "c"}, headers=alice.auth)
+        category = f"{server.url}/categories/{(await resp.json())['id']}"
+        assert (await client.patch(category, json={"name": "d"}, headers=alice.auth)).status == 200
+        layout = await (await client.get(f"{server.url}/layout", headers=alice.auth)).json()
+        assert (await client.put(f"{server.url}/layout", json=layout, headers=alice.auth)).status == 200
+        assert (await client.delete(category, headers=alice.auth)).status == 204
+        assert (await client.delete(news_url, headers=alice.auth)).status == 204
         resp = await client.post(f"{server.url}/invites", json={"max_uses": 2}, headers=alice.auth)
         code = (await resp.json())["code"]
         assert (await client.delete(f"{server.url}/invites/{code}", headers=alice.auth)).status == 204

@@ -28,10 +28,10 @@ async def world(db, app_queries, make_user):
     channels = {}
     for kind in ("TEXT", "VOICE"):
         row = await app_queries.create_channel(db, notify_channel="test_permissions", server_id=server["id"],
-                                               name=kind.lower(), type=kind, position=None)
+                                               name=kind.lower(), type=kind, position=None, category_id=None)
         channels[kind] = row["id"]
     other = await app_queries.create_channel(db, notify_channel="test_permissions", server_id=elsewhere["id"],
-                                             name="there", type="TEXT", position=None)
+                                             name="there", type="TEXT", position=None, category_id=None)
     channels["another server's"] = other["id"]
     channels["missing"] = uuid.uuid4()
     return server["id"], channels, elsewhere["id"]

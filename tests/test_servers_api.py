@@ -59,7 +59,7 @@ async def test_a_new_server_has_a_general_text_channel(client, alice):
     assert resp.status == 200
     channels = await resp.json()
     assert channels == [{"id": channels[0]["id"], "server_id": server["id"], "name": "general", "type": "text",
-                         "position": 0, "created_at": channels[0]["created_at"]}]
+                         "position": 0, "category_id": None, "topic": None, "created_at": channels[0]["created_at"]}]
 
 
 @pytest.mark.parametrize("body, detail", [

@@ -160,7 +160,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                                               invite_code=None)]  # no one listens
         history_channel = [c async for c in queries.list_channels(pool, server_id=history_server["id"])][0]["id"]
         filler = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=history_server["id"],
-                                              name="filler", type="TEXT", position=None)
+                                              name="filler", type="TEXT", position=None, category_id=None)
         copy_rates = [await copy_history(pool, queries, history_server["id"], history_channel, owner.user_id,
                                          settings.history_rows)]
         progress(f"ceiling COPY: {copy_rates[-1]:,.0f} rows/s ({settings.history_rows:,} rows of history)")
@@ -296,7 +296,7 @@ async def unread_reader(pool, queries, config, settings: Settings):
     owner, reader = users.members
     for n in range(1, settings.unread_channels):
         await queries.create_channel(pool, notify_channel=ceilings.NOTIFY_CHANNEL, server_id=owner.server_id,
-                                     name=f"unread-{n}", type="TEXT", position=None)
+                                     name=f"unread-{n}", type="TEXT", position=None, category_id=None)
     await queries.bench_fill_unreads(pool, server_id=owner.server_id, owner_id=owner.user_id,
                                      reader_id=reader.user_id, messages=settings.unread_messages)
     return users, reader
@@ -324,7 +324,8 @@ async def resume_channels(pool, queries, settings: Settings, owner, topology) ->
     channels = [c["id"] async for c in queries.list_channels(pool, server_id=server["id"])]
     for n in range(len(channels), settings.resume_channels):
         channel = await queries.create_channel(pool, notify_channel=ceilings.NOTIFY_CHANNEL, server_id=server["id"],
-                                               name=f"resume-{n}", type="TEXT", position=None)
+                                               name=f"resume-{n}", type="TEXT", position=None,
+                                               category_id=None)
         channels.append(channel["id"])
     messages = settings.resume_changes * 2 // 5
     edits = (settings.resume_changes - messages) // 2

@@ -35,7 +35,12 @@ class NotFound(Refused):
 
 
 class Conflict(Refused):
-    """Conflicts with the current state (taken, already a member, the last ADMIN)."""
+    """Conflicts with the current state (taken, already a member, the last ADMIN). `extra`:
+    what else the answer carries beside the detail (the current state, to retry from)."""
+
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail)
+        self.extra = extra
 
 
 class Gone(Refused):

@@ -142,12 +142,59 @@ class InviteDeletedNote(Note, tag="invite_deleted"):
     code: str
 
 
-class ChannelCreatedNote(Note, tag="channel_created"):
+class ChannelNote(Note):
+    """A channel as it is after its change: the fields of chatd.domain.schemas.Channel."""
+
     server_id: UUID
     id: UUID
     name: str
     type: str
     position: int
+    category_id: UUID | None
+    topic: str | None  # at most 1,024 characters: the note fits in a NOTIFY
+    created_at: datetime
+
+
+class ChannelCreatedNote(ChannelNote, tag="channel_created"):
+    pass
+
+
+class ChannelUpdatedNote(ChannelNote, tag="channel_updated"):
+    pass
+
+
+class ChannelDeletedNote(Note, tag="channel_deleted"):
+    server_id: UUID
+    channel_id: UUID
+
+
+class LayoutNote(Note):
+    """The server's layout changed: each process reads it (a big one does not fit in a NOTIFY)
+    and sends its members layout_updated. One kind per statement that changes it."""
+
+    server_id: UUID
+
+
+class LayoutUpdatedNote(LayoutNote, tag="layout_updated"):
+    """A reorder (PUT .../layout)."""
+
+
+class CategoryCreatedNote(LayoutNote, tag="category_created"):
+    pass
+
+
+class CategoryRenamedNote(LayoutNote, tag="category_renamed"):
+    pass
+
+
+class CategoryDeletedNote(LayoutNote, tag="category_deleted"):
+    pass
+
+
+class ServerUpdatedNote(Note, tag="server_updated"):
+    """A rename or a new icon: each process reads the server (an icon may not fit in a NOTIFY)."""
+
+    server_id: UUID
 
 
 class ServerDeletedNote(Note, tag="server_deleted"):

@@ -64,7 +64,49 @@ class NewServer(Body):
 class NewChannel(Body):
     name: Name
     type: ChannelTypeIn = "TEXT"
-    position: Annotated[int, Meta(ge=0, le=1_000_000)] | None = None
+    position: Annotated[int, Meta(ge=0, le=1_000_000, description=(
+        "its place in its category (0: first); the channels from there on move down by one. "
+        "Past the end, or left out: at the end"))] | None = None
+    category_id: Annotated[UUID | None, Meta(description="a category of the server; null: uncategorized")] = None
+
+
+MAX_TOPIC = 1024
+Topic = Annotated[str, Meta(max_length=MAX_TOPIC, pattern=NO_NUL,
+                            description="up to 1,024 characters; blank or null clears it")]
+
+
+class ChannelChange(Body):
+    """What to change; a field left out stays as it is."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    topic: Topic | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class ServerChange(Body):
+    """What to change; a field left out stays as it is."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    icon: Annotated[str, Meta(max_length=2048, pattern=NO_NUL)] | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class NewCategory(Body):
+    name: Name
+
+
+class CategoryPlace(Body):
+    """A category in a layout being put: its place is its place in the list (`name` and
+    `position`, as GET answers them, may come back and are not read)."""
+
+    id: UUID
+    channel_ids: Annotated[list[UUID], Meta(max_length=2000, description="its channels, in order")]
+    name: str | None = None
+    position: int | None = None
+
+
+class LayoutChange(Body):
+    version: Annotated[int, Meta(ge=0, le=2**63 - 1, description="the layout's version this edit is based on")]
+    categories: Annotated[list[CategoryPlace], Meta(max_length=500, description="every category, in order")]
+    uncategorized: Annotated[list[UUID], Meta(max_length=2000, description="the channels in no category, in order")]
 
 
 class NewMessage(Body):
@@ -142,13 +184,20 @@ class Token(msgspec.Struct):
     expires_in: int
 
 
-class Server(msgspec.Struct):
+class ServerProfile(msgspec.Struct):
+    """A server as every member sees it (server_updated)."""
+
     id: UUID
     name: str
     icon: str | None
     creator_id: UUID
     created_by: UUID
     created_at: datetime
+
+
+class Server(ServerProfile):
+    """A server as one member sees it: with their role."""
+
     role: Role
 
 
@@ -157,8 +206,23 @@ class Channel(msgspec.Struct):
     server_id: UUID
     name: str
     type: ChannelTypeOut
-    position: int
+    position: Annotated[int, Meta(description="its place in its category (or among the uncategorized), from 0")]
+    category_id: Annotated[UUID | None, Meta(description="null: uncategorized")]
+    topic: str | None
     created_at: datetime
+
+
+class Category(msgspec.Struct):
+    id: UUID
+    name: str
+    position: int
+    channel_ids: Annotated[list[UUID], Meta(description="its channels, in order")]
+
+
+class Layout(msgspec.Struct):
+    version: Annotated[int, Meta(description="moves on with every change of the layout: PUT names the one it is based on")]
+    categories: Annotated[list[Category], Meta(description="in order")]
+    uncategorized: Annotated[list[UUID], Meta(description="the channels in no category, in order; listed first")]
 
 
 class ReplyPreview(msgspec.Struct):

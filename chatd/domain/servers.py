@@ -1,13 +1,17 @@
-"""Servers (guilds): creating one with its ADMIN and `general` channel, and deleting one."""
+"""Servers (guilds): creating one with its ADMIN and `general` channel, renaming one, deleting one."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from uuid import UUID
 
+import msgspec
+
 from chatd import keys
+from chatd.domain import permissions
+from chatd.domain.errors import BadInput, NotFound
 from chatd.domain.inputs import stripped
-from chatd.domain.schemas import Server, User
+from chatd.domain.schemas import Server, ServerChange, User
 from chatd.domain.views import server_view
 
 
@@ -27,3 +31,16 @@ async def create_server(app: Mapping, creator: User, name: str, icon: str | None
 async def delete_server(app: Mapping, server_id: UUID) -> None:
     """Channels, messages and memberships go with it; members hear server_deleted on commit."""
     await app[keys.notes].emit(app[keys.queries].delete_server, app[keys.pool], server_id=server_id)
+
+
+async def update_server(app: Mapping, user: User, server_id: UUID, change: ServerChange) -> Server:
+    """A rename and/or an icon (null: none); members hear server_updated on commit."""
+    if change.name is msgspec.UNSET and change.icon is msgspec.UNSET:
+        raise BadInput("give a name, an icon or both")
+    row = await app[keys.notes].emit(
+        app[keys.queries].update_server, app[keys.pool], server_id=server_id, user_id=user.user_id,
+        name=None if change.name is msgspec.UNSET else stripped(change.name, "name"),
+        set_icon=change.icon is not msgspec.UNSET, icon=None if change.icon is msgspec.UNSET else change.icon)
+    if row is None:  # deleted, or the caller left, since the permission check
+        raise NotFound(permissions.SERVER_NOT_FOUND)
+    return server_view(row)

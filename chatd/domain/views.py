@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo, timezone
 
-from chatd.domain.schemas import Channel, Member, Message, Reaction, ReplyPreview, Server
+from chatd.domain.schemas import Channel, Member, Message, Reaction, ReplyPreview, Server, ServerProfile
 
 
 def clock_time(moment: datetime, zone: tzinfo = timezone.utc) -> str:
@@ -24,10 +24,15 @@ def server_view(row) -> Server:
     )
 
 
+def server_profile_view(row) -> ServerProfile:
+    return ServerProfile(id=row["id"], name=row["name"], icon=row["icon"], creator_id=row["creator_id"],
+                         created_by=row["creator_id"], created_at=row["created_at"])
+
+
 def channel_view(row) -> Channel:
     return Channel(
         id=row["id"], server_id=row["server_id"], name=row["name"], type=row["type"].lower(),
-        position=row["position"], created_at=row["created_at"],
+        position=row["position"], category_id=row["category_id"], topic=row["topic"], created_at=row["created_at"],
     )
 
 

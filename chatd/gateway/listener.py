@@ -20,6 +20,11 @@ from uuid import UUID
 import msgspec
 
 from chatd import keys
+from chatd.domain.layout import get_layout
+from chatd.domain.notes import (
+    CategoryCreatedNote, CategoryDeletedNote, CategoryRenamedNote, ChannelDeletedNote, ChannelUpdatedNote,
+    LayoutNote, LayoutUpdatedNote, ServerUpdatedNote,
+)
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, DmCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
     InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note, PresenceNote,
@@ -27,7 +32,8 @@ from chatd.domain.notes import (
     ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
 )
 from chatd.domain.dms import dm_view
-from chatd.domain.views import server_view
+from chatd.domain.errors import NotFound
+from chatd.domain.views import server_profile_view, server_view
 from chatd.gateway import outbound
 from chatd.gateway.hub import room_of
 from chatd.store.pool import DB_ERRORS
@@ -60,6 +66,13 @@ class Listener:
             TokensRevokedNote: self._tokens_revoked,
             ReadStateUpdatedNote: self._read_state_updated,
             PresenceNote: self._presence_elsewhere,
+            ChannelUpdatedNote: self._channel_updated,
+            ChannelDeletedNote: self._channel_deleted,
+            ServerUpdatedNote: self._server_updated,
+            LayoutUpdatedNote: self._layout_updated,
+            CategoryCreatedNote: self._layout_updated,
+            CategoryRenamedNote: self._layout_updated,
+            CategoryDeletedNote: self._layout_updated,
         }
 
     # The bus's Receiver: called from its connection's callbacks, so they only queue.
@@ -161,6 +174,33 @@ class Listener:
 
     async def _channel_created(self, note: ChannelCreatedNote) -> None:
         self._hub.broadcast(note.server_id, outbound.channel_created(note))
+
+    async def _channel_updated(self, note: ChannelUpdatedNote) -> None:
+        self._hub.broadcast(note.server_id, outbound.channel_updated(note))
+
+    async def _channel_deleted(self, note: ChannelDeletedNote) -> None:
+        self._hub.broadcast(note.server_id, outbound.channel_deleted(note.server_id, note.channel_id))
+
+    async def _server_updated(self, note: ServerUpdatedNote) -> None:
+        """Read once per process, for its sockets in the server (the note carries only the id)."""
+        if not self._hub.serves(note.server_id):
+            return
+        app = self._app
+        row = await app[keys.queries].get_server_profile(app[keys.pool], server_id=note.server_id)
+        if row is not None:  # else deleted meanwhile
+            self._hub.broadcast(note.server_id, outbound.server_updated(server_profile_view(row)))
+
+    async def _layout_updated(self, note: LayoutNote) -> None:
+        """Every change of the layout (a category made, renamed or deleted, a reorder): the
+        layout as it is now, read once per process for its sockets in the server. Changes
+        close together may each send the latest layout; its version says which is newest."""
+        if not self._hub.serves(note.server_id):
+            return
+        try:
+            layout = await get_layout(self._app, note.server_id)
+        except NotFound:  # deleted meanwhile
+            return
+        self._hub.broadcast(note.server_id, outbound.layout_updated(note.server_id, layout))
 
     async def _invite_created(self, note: InviteCreatedNote) -> None:
         await self._to_staff(note.server_id, outbound.invite_created(note))

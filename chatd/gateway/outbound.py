@@ -18,12 +18,12 @@ import msgspec
 
 from chatd.domain.errors import Refused
 from chatd.domain.notes import (
-    ChangeNote, ChannelCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
+    ChangeNote, ChannelCreatedNote, ChannelNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
     InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote, MessagesDeletedNote,
     MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReadStateUpdatedNote, ReplyNote,
     ServerDeletedNote, TypingNote, decode_note,
 )
-from chatd.domain.schemas import DirectMessage, Invite, Server, User
+from chatd.domain.schemas import Channel, DirectMessage, Invite, Layout, Server, ServerProfile, User
 from chatd.domain.views import clock_time
 from chatd.gateway.framing import encode
 
@@ -189,12 +189,34 @@ def member_removed(note: MemberRemovedNote) -> bytes:
 
 
 def channel_created(note: ChannelCreatedNote) -> bytes:
-    """The channel as the first clients knew it: REST's Channel without created_at."""
-    return encode({
-        "type": "channel_created", "serverId": note.server_id,
-        "channel": {"id": note.id, "server_id": note.server_id, "name": note.name,
-                    "type": note.type.lower(), "position": note.position},
-    })
+    """The channel as REST answers it."""
+    return encode({"type": "channel_created", "serverId": note.server_id, "channel": channel_of(note)})
+
+
+def channel_updated(note: ChannelNote) -> bytes:
+    """A rename or a new topic: the whole channel as REST answers it."""
+    return encode({"type": "channel_updated", "serverId": note.server_id, "channel": channel_of(note)})
+
+
+def channel_of(note: ChannelNote) -> Channel:
+    return Channel(id=note.id, server_id=note.server_id, name=note.name, type=note.type.lower(),  # type: ignore[arg-type]
+                   position=note.position, category_id=note.category_id, topic=note.topic,
+                   created_at=note.created_at)
+
+
+def channel_deleted(server_id: UUID, channel_id: UUID) -> bytes:
+    """Live, and to a socket resuming a channel deleted meanwhile."""
+    return encode({"type": "channel_deleted", "serverId": server_id, "channelId": channel_id})
+
+
+def layout_updated(server_id: UUID, layout: Layout) -> bytes:
+    """The whole layout, as GET .../layout answers it."""
+    return encode({"type": "layout_updated", "serverId": server_id, "layout": layout})
+
+
+def server_updated(server: ServerProfile) -> bytes:
+    """The server as every member sees it (their role is not in it)."""
+    return encode({"type": "server_updated", "serverId": server.id, "server": server})
 
 
 def server_deleted(note: ServerDeletedNote) -> bytes:

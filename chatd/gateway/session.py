@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 from chatd import keys
 from chatd.config import RateLimit
 from chatd.domain import permissions, presence, reads
-from chatd.domain.errors import BadInput, Refused
+from chatd.domain.errors import BadInput, NotFound, Refused
 from chatd.domain.messages import post_message
 from chatd.domain.notes import decode_note, message_note
 from chatd.domain.ratelimit import RateLimiter
@@ -114,7 +114,12 @@ class Session:
         assert channel_id is not None and after is not None
         cursors = {channel_id: 0}
         async with self._holding_live([channel_id], cursors):
-            await permissions.require_channel(self.app, self.user, server_id, channel_id)
+            try:
+                await permissions.require_channel(self.app, self.user, server_id, channel_id)
+            except NotFound:
+                if not await self._deleted_channels([channel_id]):
+                    raise
+                return
             while True:
                 rows = [row async for row in self.app[keys.queries].list_message_notes_after_seq(
                     self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
@@ -136,8 +141,11 @@ class Session:
         async with self._holding_live(list(requested), cursors):
             readable = {row["channel_id"]: row async for row in app[keys.queries].list_readable_channels(
                 app[keys.pool], user_id=self.user.user_id, channel_ids=list(requested))}
+            deleted = await self._deleted_channels([c for c in requested if c not in readable])
             for channel_id, after in requested.items():
                 row = readable.get(channel_id)
+                if channel_id in deleted:
+                    continue  # told channel_deleted already
                 if row is None:  # not there, or not the caller's: the same answer
                     conn.send(outbound.error(permissions.CHANNEL_NOT_FOUND, channelId=channel_id))
                 elif after < row["pruned_through"]:
@@ -175,6 +183,19 @@ class Session:
                 if reading is not None:
                     reading.cancel()
             conn.send(outbound.resumed_channels(cursors))
+
+    async def _deleted_channels(self, channel_ids: list) -> set:
+        """Of these channels, those deleted from a server the user is in: each is answered
+        channel_deleted instead of a replay."""
+        if not channel_ids:
+            return set()
+        app = self.app
+        deleted = set()
+        async for row in app[keys.queries].list_deleted_channels(app[keys.pool], user_id=self.user.user_id,
+                                                                 channel_ids=channel_ids):
+            self.connection.send(outbound.channel_deleted(row["server_id"], row["channel_id"]))
+            deleted.add(row["channel_id"])
+        return deleted
 
     async def _read_changes(self, after: dict) -> tuple[dict, list[tuple[UUID, int, bytes]]]:
         """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, as (channel,

@@ -60,9 +60,8 @@ async def seed_servers(pool, queries) -> list[SeededServer]:
             if server_id is None:
                 server_id = await queries.create_seed_server(con, name=name, creator_id=admin["user_id"])
             new_channels = 0
-            for position, (channel, kind) in enumerate(channels):
-                added = await queries.add_seed_channel(con, server_id=server_id, name=channel,
-                                                       type=kind, position=position)
+            for channel, kind in channels:
+                added = await queries.add_seed_channel(con, server_id=server_id, name=channel, type=kind)
                 new_channels += added is not None
             user_ids = [row["user_id"] async for row in queries.list_user_ids(con)]
             roles = ["ADMIN" if user_id == admin["user_id"] else "MEMBER" for user_id in user_ids]

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from chatd import keys
 from chatd.domain import permissions, servers
-from chatd.domain.schemas import NewServer, Server
+from chatd.domain.schemas import NewServer, Server, ServerChange
 from chatd.domain.views import server_view
 from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
@@ -35,6 +35,14 @@ async def get_server(request: web.Request) -> web.Response:
     return json_response(server_view(await permissions.require_server(request.app, user, server_id)))
 
 
+async def update_server(request: web.Request) -> web.Response:
+    user = request[current_user]
+    server_id = path_uuid(request, "server_id")
+    body = await json_body(request, ServerChange)
+    await permissions.require_role(request.app, user, server_id, "ADMIN", "change the server")
+    return json_response(await servers.update_server(request.app, user, server_id, body))
+
+
 async def delete_server(request: web.Request) -> web.Response:
     user = request[current_user]
     server_id = path_uuid(request, "server_id")
@@ -50,6 +58,8 @@ ENDPOINTS = [
              body=NewServer, response=Server, status=201, errors=(400,)),
     Endpoint("GET", "/chat/servers/{server_id}", get_server, "A server, with the caller's role", "servers",
              response=Server, errors=(404,)),
+    Endpoint("PATCH", "/chat/servers/{server_id}", update_server, "Rename a server and/or set its icon (ADMIN)",
+             "servers", body=ServerChange, response=Server, errors=(400, 403, 404)),
     Endpoint("DELETE", "/chat/servers/{server_id}", delete_server, "Delete a server (ADMIN)", "servers",
              status=204, errors=(403, 404)),
 ]
