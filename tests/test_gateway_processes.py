@@ -273,3 +273,30 @@ async def test_invites_and_joining_by_one_reach_sockets_on_the_other_process(sta
         assert resp.status == 200
     [removed] = await collect(b, "member_removed", 1)
     assert removed == {"type": "member_removed", "serverId": server_id, "userId": str(bob.id)}
+
+
+async def test_layout_and_management_events_reach_a_member_on_another_process(start, http, alice, bob):
+    one, two = await start(), await start()
+    server_id, general = await make_server(http, one, alice, bob)
+    b = await ws_connect(http, two, bob)
+    base = f"{one.url}/chat/servers/{server_id}"
+
+    async def call(method, path, body=None, status=200):
+        async with http.request(method, base + path, json=body, headers=alice.auth) as resp:
+            assert resp.status == status, await resp.text()
+            return None if status == 204 else await resp.json()
+
+    category = await call("POST", "/categories", {"name": "talk"}, 201)
+    assert (await collect(b, "layout_updated", 1))[0]["layout"]["categories"][0]["name"] == "talk"
+    layout = await call("GET", "/layout")
+    layout["categories"][0]["channel_ids"], layout["uncategorized"] = layout["uncategorized"], []
+    answer = await call("PUT", "/layout", layout)
+    assert (await collect(b, "layout_updated", 1))[0]["layout"] == answer
+    assert answer["categories"][0] == {"id": category["id"], "name": "talk", "position": 0, "channel_ids": [general]}
+    channel = await call("PATCH", f"/channels/{general}", {"topic": "hello"})
+    assert (await collect(b, "channel_updated", 1))[0]["channel"] == channel
+    await call("PATCH", "", {"name": "Renamed"})
+    assert (await collect(b, "server_updated", 1))[0]["server"]["name"] == "Renamed"
+    await call("DELETE", f"/channels/{general}", status=204)
+    assert (await collect(b, "channel_deleted", 1))[0] == {"type": "channel_deleted", "serverId": server_id,
+                                                           "channelId": general}
