@@ -112,6 +112,10 @@ async def test_schemathesis_finds_no_server_error_and_no_response_outside_the_do
     await add_member(carol)
     resp = await client.post("/chat/dms", json={"recipient_ids": [str(bob.id), str(carol.id)]}, headers=alice.auth)
     group = (await resp.json())["id"]  # alice's group: the /chat/dms/{dm_id} routes reach their handlers
+    resp = await client.post(f"{server.url}/categories", json={"name": "fuzzed"}, headers=alice.auth)
+    category = (await resp.json())["id"]  # the category routes reach their statements
+    resp = await client.post(f"{server.url}/channels", json={"name": "doomed"}, headers=alice.auth)
+    doomed_channel = (await resp.json())["id"]  # the one DELETE .../channels/{channel_id} may delete, not #general
     config = tmp_path / "schemathesis.toml"
     config.write_text(f"""
 headers = {{ Authorization = "Bearer {alice.token}" }}
@@ -122,6 +126,11 @@ headers = {{ Authorization = "Bearer {alice.token}" }}
 "path.user_id" = "{bob.id}"
 "path.message_id" = "{message}"
 "path.dm_id" = "{group}"
+"path.category_id" = "{category}"
+
+[[operations]]
+include-name = "DELETE /chat/servers/{{server_id}}/channels/{{channel_id}}"
+parameters = {{ "path.channel_id" = "{doomed_channel}" }}
 
 [[operations]]
 include-name = "DELETE /chat/servers/{{server_id}}"
