@@ -7,6 +7,7 @@ import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js
 import { Presence } from "./presence.js";
 import { setupSearch } from "./search.js";
 import { Unreads } from "./unreads.js";
+import { groups, moved, place } from "./layout.js";
 
 const PAGE = 50;
 const RESUME_CHANNELS = 1000; // a resume frame names at most this many channels
@@ -20,6 +21,8 @@ const S = {
   servers: new Map(), // id -> server (with the caller's role)
   serverId: null,
   channels: [],
+  categories: [], // the selected server's, as its layout lists them
+  layoutVersion: 0,
   channelId: null,
   members: [],
   invites: [], // the selected server's open invites and bans, for its MODERATORs and ADMINs
@@ -235,6 +238,18 @@ function handleEvent(event) {
         renderChannels();
       }
       break;
+    case "channel_updated":
+      onChannelUpdated(event);
+      break;
+    case "channel_deleted":
+      onChannelDeleted(event);
+      break;
+    case "layout_updated":
+      if (event.serverId === S.serverId) applyLayout(event.layout);
+      break;
+    case "server_updated":
+      onServerUpdated(event);
+      break;
     case "server_deleted":
       dropServer(event.serverId, "the server was deleted");
       break;
@@ -341,17 +356,20 @@ async function selectServer(serverId) {
   const role = server().role;
   $("#server-title").textContent = server().name;
   show($("#channel-form"), role === "ADMIN");
+  show($("#manage"), role === "ADMIN");
   show($("#member-form"), role !== "MEMBER");
   $("#member-role").disabled = role !== "ADMIN";
   const staff = role !== "MEMBER";
   show($("#staff"), staff);
   try {
     const base = `/chat/servers/${serverId}`;
-    const [channels, members, invites, bans] = await Promise.all([
+    const [channels, members, invites, bans, layout] = await Promise.all([
       call("GET", `${base}/channels`), call("GET", `${base}/members`),
-      staff ? call("GET", `${base}/invites`) : [], staff ? call("GET", `${base}/bans`) : []]);
+      staff ? call("GET", `${base}/invites`) : [], staff ? call("GET", `${base}/bans`) : [],
+      call("GET", `${base}/layout`)]);
     if (S.serverId !== serverId) return;
-    Object.assign(S, { channels, members, invites, bans });
+    Object.assign(S, { channels, members, invites, bans, categories: layout.categories,
+      layoutVersion: layout.version });
     renderChannels();
     renderMembers();
     renderInvites();
@@ -371,7 +389,7 @@ function dropServer(serverId, why) {
   notify(`${why}`, false);
   S.serverId = null;
   S.channelId = null;
-  Object.assign(S, { channels: [], members: [], invites: [], bans: [] });
+  Object.assign(S, { channels: [], categories: [], members: [], invites: [], bans: [] });
   renderChannels();
   renderMembers();
   renderInvites();
@@ -379,18 +397,125 @@ function dropServer(serverId, why) {
   clearChat("No channel selected");
   $("#server-title").textContent = "Channels";
   show($("#channel-form"), false);
+  show($("#manage"), false);
   show($("#member-form"), false);
   show($("#staff"), false);
 }
 
+// Uncategorized channels first, then each category as a collapsible group.
 function renderChannels() {
-  S.channels.sort((a, b) => a.position - b.position || a.name.localeCompare(b.name));
-  $("#channels").replaceChildren(...S.channels.map((c) =>
+  const item = (c) =>
     h("li", { class: `${c.type}${c.id === S.channelId ? " selected" : ""}${unreads.badge(c.id) ? " unread" : ""}`,
       dataset: { id: c.id } },
       h("button", { type: "button", onclick: () => selectChannel(c.id) }, `${c.type === "voice" ? "🔊" : "#"} ${c.name}`),
       unreads.badge(c.id),
-      h("span", { class: "kind" }, c.type.toUpperCase()))));
+      h("span", { class: "kind" }, c.type.toUpperCase()));
+  const open = new Set([...$("#channels").querySelectorAll("details:not([open])")].map((d) => d.dataset.id));
+  $("#channels").replaceChildren(...groups(S.channels, S.categories).flatMap(({ category, channels }) =>
+    category === null ? channels.map(item) : [h("li", { class: "category", dataset: { id: category.id } },
+      h("details", { open: !open.has(category.id), dataset: { id: category.id } },
+        h("summary", {}, category.name), h("ul", {}, ...channels.map(item))))]));
+  renderManage();
+}
+
+// The ADMIN's controls: which channel to rename, give a topic, move or delete.
+function renderManage() {
+  const chosen = $("#manage-channel").value;
+  $("#manage-channel").replaceChildren(...groups(S.channels, S.categories).flatMap((g) => g.channels).map((c) =>
+    h("option", { value: c.id, selected: c.id === chosen }, c.name)));
+  const target = $("#manage-category").value;
+  $("#manage-category").replaceChildren(h("option", { value: "" }, "(no category)"),
+    ...S.categories.map((k) => h("option", { value: k.id, selected: k.id === target }, k.name)));
+}
+
+function applyLayout(layout) {
+  if (layout.version < S.layoutVersion) return; // an older one, read after a newer
+  S.categories = layout.categories;
+  S.layoutVersion = layout.version;
+  place(S.channels, layout);
+  renderChannels();
+}
+
+function onChannelUpdated(event) {
+  const i = S.channels.findIndex((c) => c.id === event.channel.id);
+  if (event.serverId !== S.serverId || i < 0) return;
+  S.channels[i] = event.channel;
+  renderChannels();
+  if (event.channel.id === S.channelId) showChannelTitle(event.channel);
+}
+
+function onChannelDeleted(event) {
+  S.eventSeq.delete(event.channelId);
+  if (event.serverId !== S.serverId) return;
+  S.channels = S.channels.filter((c) => c.id !== event.channelId);
+  renderChannels();
+  if (S.channelId === event.channelId) clearChat("the channel was deleted");
+}
+
+function onServerUpdated(event) {
+  const known = S.servers.get(event.serverId);
+  if (!known) return;
+  S.servers.set(event.serverId, { ...event.server, role: known.role });
+  renderServers([...S.servers.values()]);
+  if (event.serverId === S.serverId) $("#server-title").textContent = event.server.name;
+}
+
+function showChannelTitle(c) {
+  $("#channel-title").textContent = `${c.type === "voice" ? "🔊" : "#"} ${c.name}`;
+  $("#channel-topic").textContent = c.topic ?? "";
+}
+
+async function manageChannel(method, body) {
+  const id = $("#manage-channel").value;
+  if (!id) return;
+  try {
+    const path = `/chat/servers/${S.serverId}/channels/${id}`;
+    const answer = await call(method, path, body);
+    if (method === "PATCH") handleEvent({ type: "channel_updated", serverId: S.serverId, channel: answer });
+    else handleEvent({ type: "channel_deleted", serverId: S.serverId, channelId: id });
+  } catch (error) {
+    fail(error);
+  }
+}
+
+async function moveChannel() {
+  const target = $("#manage-category").value || null;
+  const body = moved(S.channels, S.categories, S.layoutVersion, $("#manage-channel").value, target);
+  try {
+    applyLayout(await call("PUT", `/chat/servers/${S.serverId}/layout`, body));
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function wireManage() {
+  onSubmit("#server-rename-form", async () => {
+    try {
+      const answer = await call("PATCH", `/chat/servers/${S.serverId}`, { name: $("#server-rename").value });
+      $("#server-rename").value = "";
+      handleEvent({ type: "server_updated", serverId: answer.id, server: answer });
+    } catch (error) {
+      fail(error);
+    }
+  });
+  onSubmit("#category-form", async () => {
+    try {
+      await call("POST", `/chat/servers/${S.serverId}/categories`, { name: $("#category-name").value });
+      $("#category-name").value = "";
+      applyLayout(await call("GET", `/chat/servers/${S.serverId}/layout`));
+    } catch (error) {
+      fail(error);
+    }
+  });
+  onSubmit("#channel-manage-form", () => {
+    const body = {};
+    if ($("#manage-name").value.trim()) body.name = $("#manage-name").value;
+    if ($("#manage-topic").value) body.topic = $("#manage-topic").value;
+    $("#manage-name").value = $("#manage-topic").value = "";
+    manageChannel("PATCH", body);
+  });
+  $("#manage-move").addEventListener("click", moveChannel);
+  $("#manage-delete").addEventListener("click", () => manageChannel("DELETE"));
 }
 
 function renderMembers() {
@@ -554,6 +679,7 @@ function clearChat(title) {
   cancelReply();
   clearTyping();
   $("#channel-title").textContent = title;
+  $("#channel-topic").textContent = "";
   show($("#load-older"), false);
   show($("#composer"), false);
   show($("#read-bar"), false);
@@ -561,7 +687,8 @@ function clearChat(title) {
 
 async function selectChannel(channelId) {
   const c = S.channels.find((x) => x.id === channelId);
-  clearChat(`${c.type === "voice" ? "🔊" : "#"} ${c.name}`);
+  clearChat("");
+  showChannelTitle(c);
   S.channelId = channelId;
   renderChannels();
   if (c.type === "voice") {
@@ -1074,6 +1201,7 @@ function start() {
   onSubmit("#invite-open-form", openInvite);
   $("#invite-join").addEventListener("click", joinInvite);
   wireDms();
+  wireManage();
   onSubmit("#composer", sendMessage);
   $("#composer-text").addEventListener("input", onComposerInput);
   $("#load-older").addEventListener("click", loadOlder);

@@ -853,3 +853,45 @@ async def test_unread_badges_stay_in_step_across_two_tabs_of_one_user_with_mark_
     await expect(message(second.page, "from bob")).to_be_visible()
     await expect(badges[0]).to_have_count(0)
     assert first.console_errors == [] and second.console_errors == []
+
+
+async def test_an_admin_arranges_categories_renames_and_deletes_and_the_member_sees_each_change_live(
+        open_tab, chatd, alice, bob, guild):
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    alice_page, bob_page = alice_tab.page, bob_tab.page
+    await expect(bob_page.locator("#manage")).to_be_hidden()
+    await alice_page.fill("#channel-name", "news")
+    await alice_page.click("#channel-form button")
+    await alice_page.fill("#category-name", "Talk")
+    await alice_page.click("#category-form button")
+    for page in (alice_page, bob_page):
+        await expect(page.locator("#channels summary")).to_have_text(["Talk"])
+    # Move #news into Talk: a collapsible group holding it, for both.
+    await alice_page.select_option("#manage-channel", label="news")
+    await alice_page.select_option("#manage-category", label="Talk")
+    await alice_page.click("#manage-move")
+    for page in (alice_page, bob_page):
+        await expect(page.locator("#channels li.category details li")).to_have_text(["# newsTEXT"])
+        await expect(page.locator("#channels > li:not(.category)")).to_have_text(["# generalTEXT"])
+    await bob_page.click("#channels summary")  # collapsed: its channels hidden, the group kept
+    await expect(bob_page.locator("#channels li.category details li")).to_be_hidden()
+    await bob_page.click("#channels summary")
+    # Rename the server, rename #general and give it a topic.
+    await alice_page.fill("#server-rename", "Renamed")
+    await alice_page.click("#server-rename-form button")
+    await alice_page.select_option("#manage-channel", label="general")
+    await alice_page.fill("#manage-name", "lobby")
+    await alice_page.fill("#manage-topic", "say hello")
+    await alice_page.click("#manage-save")
+    for page in (alice_page, bob_page):
+        await expect(page.locator("#servers li button")).to_have_text(["Renamed"])
+        await expect(page.locator("#server-title")).to_have_text("Renamed")
+        await expect(page.locator("#channel-title")).to_have_text("# lobby")
+        await expect(page.locator("#channel-topic")).to_have_text("say hello")
+    # Delete #news: gone from both lists; the group stays, empty.
+    await alice_page.select_option("#manage-channel", label="news")
+    await alice_page.click("#manage-delete")
+    for page in (alice_page, bob_page):
+        await expect(page.locator("#channels li.category details li")).to_have_count(0)
+        await expect(page.locator("#channels > li:not(.category)")).to_have_text(["# lobbyTEXT"])
+    assert alice_tab.console_errors == [] and bob_tab.console_errors == []
