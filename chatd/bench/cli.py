@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chatd.bench import ceilings, phases, processes, report
+from chatd.bench import ceilings, layout, phases, processes, report
 from chatd.bench.database import (
     bench_queries, cleanup, copy_history, database, fill_changes, join_servers, populate,
 )
@@ -73,12 +73,17 @@ class Settings:
     unread_channels: int = 1000  # GET /chat/unreads for a reader of this many channels...
     unread_messages: int = 20  # ...each with this many messages, half of them unread
     unread_requests: int = 30
+    layout_channels: int = 500  # a reorder of this many channels...
+    layout_categories: int = 20  # ...in this many categories
+    layout_requests: int = 30
+    only: str | None = None  # run this phase alone (--only)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
         base = cls.quick() if args.quick else cls()
         given = {k: v for k, v in (("clients", args.clients), ("members", args.members),
-                                   ("duration", args.duration), ("processes", args.processes)) if v is not None}
+                                   ("duration", args.duration), ("processes", args.processes),
+                                   ("only", args.only)) if v is not None}
         return cls(**{**asdict(base), **given})
 
     @classmethod
@@ -87,7 +92,8 @@ class Settings:
         return cls(clients=200, members=50, duration=1.0, senders_per_server=5, solo_senders=50, hold=1000,
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
                    history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
-                   invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10)
+                   invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10,
+                   layout_requests=10)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +103,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--processes", type=int, help="chatd processes in the cross-process phase (default 2)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--quick", action="store_true", help="a small run that finishes in under a minute (CI)")
+    parser.add_argument("--only", choices=sorted(ONLY), help="run one phase alone (with its own setup)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     progress(raise_open_files(settings))
     results = asyncio.run(bench(Config.from_env(), settings, progress))
     results["elapsed_s"] = round(time.monotonic() - began, 1)
-    print(report.table(results))
+    print(report.only_table(results) if settings.only else report.table(results))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
         progress(f"wrote {args.json}")
@@ -137,6 +144,8 @@ async def bench(config: Config, settings: Settings, progress) -> dict:
         queries = bench_queries()
         pool = await create_pool(url, max_size=10)
         try:
+            if settings.only:
+                return await ONLY[settings.only](url, own, pool, queries, config, settings, progress)
             return await measure(url, own, pool, queries, config, settings, progress)
         finally:
             await pool.close()
@@ -270,6 +279,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             progress(f"chatd: GET /chat/unreads of a reader of {settings.unread_channels:,} channels, in turn with a "
                      f"plain query listing them")
             unread = await phases.unreads(first_process, pool, queries, reader, settings.unread_requests, progress)
+            reordered = await layout_phase(first_process, pool, queries, config, settings, progress)
         finally:
             await first_process.stop()
         raw_connects = await ceilings.connect_rate(settings.hold, settings.connect_workers)
@@ -280,13 +290,36 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         return report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
                               {"send": sends_check, "one_process": single_check, "processes": multi_check,
                                "login_flood": flood_check},
-                              history, depths, held, resumed, invites, searched, unread)
+                              history, depths, held, resumed, invites, searched, unread, reordered)
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)
             await cleanup(pool, queries, solo.prefix)
             await cleanup(pool, queries, joiners.prefix)
             await cleanup(pool, queries, readers.prefix)
+
+
+async def layout_phase(served, pool, queries, config, settings: Settings, progress) -> dict:
+    """A reorder of `layout_channels` channels (chatd.bench.layout), on its own server."""
+    progress(f"chatd: an ADMIN reorders {settings.layout_channels} channels in {settings.layout_categories} "
+             f"categories, a member listening")
+    users, owner, member = await layout.server(pool, queries, config, settings.layout_channels,
+                                               settings.layout_categories)
+    try:
+        return await layout.reorders(served, pool, queries, owner, member, settings.layout_requests, progress)
+    finally:
+        await cleanup(pool, queries, users.prefix)
+
+
+async def only_layout(url, own, pool, queries, config, settings: Settings, progress) -> dict:
+    served = await processes.chatd(url, config.secret_key).start()
+    try:
+        return {"layout": await layout_phase(served, pool, queries, config, settings, progress)}
+    finally:
+        await served.stop()
+
+
+ONLY = {"layout": only_layout}
 
 
 async def unread_reader(pool, queries, config, settings: Settings):

@@ -38,7 +38,7 @@ def _ratio(a, b):
 
 
 def results(settings, db_settings, ceiling, sends, single, multi, flooded, checks: dict, history, depths,
-            held, resumed, invites, searched, unread) -> dict:
+            held, resumed, invites, searched, unread, reordered) -> dict:
     send = _median(sends["max"], "msgs_per_s")
     deliveries = _median(single["max"], "deliveries_per_s")
     p50, p99 = _median(single["paced"], "same_p50_ms"), _median(single["paced"], "same_p99_ms")
@@ -78,6 +78,7 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
         },
         "login_flood": login_flood(settings, flooded),
         "invites": invites,
+        "layout": reordered,
         "unreads": {"p50_ms": unread["unreads"]["p50"], "plain_p50_ms": unread["plain"]["p50"],
                     "statement_p50_ms": unread["statement"]["p50"], "channels": unread["channels"],
                     "ratio": _ratio(unread["unreads"]["p50"], unread["plain"]["p50"]), "detail": unread},
@@ -278,13 +279,12 @@ def table(r: dict) -> str:
         ("durable messages/s, kept searchable", _fmt(s["msgs_per_s"]), "",
          f"not kept searchable (search trigger off) {_fmt(r['search']['sends_unsearched_msgs_per_s'])}",
          f"{_fmt(r['search']['sends_ratio'])}x", "≥ 0.85x", _ok(r["search"]["sends_ratio"], 0.85, ">=")),
+        layout_row(r["layout"]),
         ("lost / duplicated", f"{r['lost']} / {r['duplicated']}", "",
          f"changes (eventSeq): {r['changes_lost']} / {r['changes_duplicated']}", "", "0 / 0",
          "yes" if r["lost"] == r["duplicated"] == r["changes_lost"] == r["changes_duplicated"] == 0 else "NO"),
     ]
-    head = ("figure", "chatd (median)", "min .. max", "compared with", "ratio", "target", "met")
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    lines = _markdown(rows)
     m = r["machine"]
     lines.append("")
     lines.append(f"{m['cores']} cores shared by chatd, PostgreSQL and the load generators; "
@@ -292,6 +292,28 @@ def table(r: dict) -> str:
                  f"(fsync={m['database'].get('fsync')}, synchronous_commit={m['database'].get('synchronous_commit')}); "
                  f"Python {m['versions']['python']}; {r.get('elapsed_s', '?')} s")
     return "\n".join(lines)
+
+
+def _markdown(rows: list[tuple]) -> list[str]:
+    head = ("figure", "chatd (median)", "min .. max", "compared with", "ratio", "target", "met")
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+            *("| " + " | ".join(str(cell) for cell in row) + " |" for row in rows)]
+
+
+def only_table(r: dict) -> str:
+    """The rows of a phase run alone (--only)."""
+    return "\n".join(_markdown([layout_row(r["layout"])]))
+
+
+def layout_row(lo: dict) -> tuple:
+    """A reorder of every channel: its time over REST beside the reorder statement alone, and
+    one layout_updated per reorder."""
+    ratio = _ratio(lo["put"]["p50"], lo["statement"]["p50"])
+    return (f"layout reorder p50, {lo['channels']:,} channels in {lo['categories']} categories",
+            _fmt(lo["put"]["p50"], " ms"), "",
+            f"the statement alone {_fmt(lo['statement']['p50'], ' ms')} (p99 {_fmt(lo['put']['p99'], ' ms')}); "
+            f"{lo['events']} layout_updated for {lo['reorders']} reorders", f"{_fmt(ratio)}x (p50)",
+            "one event per reorder", "yes" if lo["events"] == lo["reorders"] else "NO")
 
 
 def search_row(s: dict, label: str) -> tuple:
