@@ -32,6 +32,7 @@ REQUIRED = [
     *(f"search.terms.{term}.{q}" for term in ("a rare term", "a term in one message of ten") for q in ("p50", "p99")),
     "search.history_page_p50_ms", "search.sends_unsearched_msgs_per_s", "search.sends_ratio",
     "unreads.p50_ms", "unreads.plain_p50_ms", "unreads.statement_p50_ms", "unreads.ratio",
+    "layout.put.p50", "layout.put.p99", "layout.statement.p50",
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
     "ceilings.connect_per_s", "connections.connect_ratio",  # beyond the list
     *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),
@@ -126,6 +127,12 @@ def test_quick_bench_invite_storm_lets_in_exactly_max_uses_and_answers_the_rest_
 
 def test_quick_bench_lists_every_channel_of_the_unreads_reader(results):
     assert results["unreads"]["channels"] == 200
+
+
+def test_quick_bench_reorders_500_channels_with_one_layout_updated_each(results):
+    layout = results["layout"]
+    assert (layout["channels"], layout["categories"]) == (500, 20)
+    assert layout["events"] == layout["reorders"] == 13
 
 
 def test_quick_bench_names_the_machine_it_ran_on(results):
