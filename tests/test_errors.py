@@ -59,7 +59,7 @@ CASES = [
     case(404, "user not found", "POST", "{server}/members", json={"username": "nobody"}),
     case(405, "method not allowed", "PUT", "/chat/servers", json={"name": "x"}),
     case(405, "method not allowed", "GET", "/auth/login", auth=None),
-    case(405, "method not allowed", "PATCH", "{server}"),
+    case(405, "method not allowed", "PUT", "{server}"),
     case(409, "username 'alice' is taken", "POST", "/auth/register",
          json={"username": "alice", "password": "long enough"}, auth=None),
     case(409, "already a member of this server", "POST", "{server}/members", json={"username": "bob"}),
