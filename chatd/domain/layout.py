@@ -26,8 +26,8 @@ STALE_LAYOUT = "the layout changed since that version: here is the current one"
 _layout = msgspec.json.Decoder(Layout)
 
 
-async def get_layout(app: Mapping, server_id: UUID, executor=None) -> Layout:
-    text = await app[keys.queries].get_layout(executor or app[keys.pool], server_id=server_id)
+async def get_layout(app: Mapping, server_id: UUID) -> Layout:
+    text = await app[keys.queries].get_layout(app[keys.pool], server_id=server_id)
     if text is None:
         raise NotFound(permissions.SERVER_NOT_FOUND)
     return _layout.decode(text)
