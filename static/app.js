@@ -478,11 +478,16 @@ async function manageChannel(method, body) {
   }
 }
 
+// A channel created or deleted moves the version on without a layout_updated: the move is
+// made from the layout as it is now.
 async function moveChannel() {
   const target = $("#manage-category").value || null;
-  const body = moved(S.channels, S.categories, S.layoutVersion, $("#manage-channel").value, target);
+  const channelId = $("#manage-channel").value;
+  const path = `/chat/servers/${S.serverId}/layout`;
   try {
-    applyLayout(await call("PUT", `/chat/servers/${S.serverId}/layout`, body));
+    applyLayout(await call("GET", path));
+    const body = moved(S.channels, S.categories, S.layoutVersion, channelId, target);
+    applyLayout(await call("PUT", path, body));
   } catch (error) {
     fail(error);
   }
