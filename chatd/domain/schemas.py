@@ -71,6 +71,7 @@ class NewMessage(Body):
     text: MessageText
     nonce: Annotated[str, Meta(max_length=64, pattern=NO_NUL)] | None = None
     reply_to: Annotated[UUID | None, Meta(description="a message of the same channel this one replies to")] = None
+    mention_reply: Annotated[bool, Meta(description="a reply mentions the author it replies to (false: it does not)")] = True
 
 
 class MessageEdit(Body):
@@ -196,6 +197,8 @@ class Message(msgspec.Struct):
     edited_at: datetime | None
     reply_to: ReplyPreview | None
     reactions: Annotated[list[Reaction], Meta(description="each emoji in the order it was first used")]
+    mentions: Annotated[list[UUID], Meta(description="members mentioned by <@id> or @username")]
+    mention_everyone: Annotated[bool, Meta(description="@everyone, by a MODERATOR or ADMIN")]
 
 
 class EarlierVersion(msgspec.Struct):

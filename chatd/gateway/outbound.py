@@ -44,8 +44,8 @@ def connected(user: User, servers: list[Server], dms: list[DirectMessage], unrea
 
 
 def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
-    """The spec's fields, plus userId, createdAt, seq, eventSeq, the sender's nonce and what
-    it replies to."""
+    """The spec's fields, plus userId, createdAt, seq, eventSeq, the sender's nonce, what it
+    replies to and whom it mentions."""
     event = {
         "type": "new_message",
         "id": note.id,
@@ -63,6 +63,8 @@ def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
         event["nonce"] = note.nonce
     if note.reply_to is not None:
         event["replyTo"] = reply_to(note.reply_to)
+    event["mentions"] = note.mentions
+    event["mentionEveryone"] = note.mention_everyone
     return event
 
 
@@ -112,7 +114,7 @@ def _verbatim(field: msgspec.structs.FieldInfo) -> tuple:
 CHANGE_EVENTS: dict[type[ChangeNote], Callable[[Any, tzinfo], Any]] = {
     MessageNote: new_message_event,
     MessageUpdatedNote: NoteFields(MessageUpdatedNote, "id", "server_id", "channel_id", "text", "edited_at",
-                                   "event_seq"),
+                                   "event_seq", "mentions", "mention_everyone"),
     MessageDeletedNote: NoteFields(MessageDeletedNote, "id", "server_id", "channel_id", "event_seq"),
     MessagesDeletedNote: NoteFields(MessagesDeletedNote, "ids", "server_id", "channel_id", "event_seq"),
     ReactionAddedNote: NoteFields(ReactionAddedNote, "message_id", "user_id", "emoji", "server_id", "channel_id",
