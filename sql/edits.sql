@@ -120,6 +120,7 @@ WITH target AS (
     SELECT record_changes(:notify_channel, array_agg(t.channel_id ORDER BY t.ord), array_agg(e.id ORDER BY t.ord),
                           array_agg(jsonb_build_object(
                               'kind', 'message_updated', 'id', e.id, 'text', e.text, 'edited_at', e.edited_at,
+                              'user_id', t.user_id, 'username', t.username,
                               'mentions', e.mentions, 'mention_everyone', e.mention_everyone,
                               'notify', COALESCE(n.ids, '{}'),
                               'notify_everyone', e.mention_everyone AND NOT t.mention_everyone,

@@ -83,6 +83,8 @@ class MessageUpdatedNote(ChangeNote, tag="message_updated"):
     id: UUID
     edited_at: datetime
     text: str | None = None  # None when too long for NOTIFY: read the stored change
+    user_id: UUID | None = None  # the author (None in changes stored before mentions)
+    username: str | None = None
     mentions: list[UUID] = []
     mention_everyone: bool = False
     notify: list[UUID] = []
@@ -198,6 +200,17 @@ class ReadStateUpdatedNote(Note, tag="read_state_updated"):
     unread_count: int
     mention_count: int
     origin: UUID | None
+
+
+class NotificationSettingsUpdatedNote(Note, tag="notification_settings_updated"):
+    """A user's setting of a server, channel or conversation: for the processes holding their
+    sockets, which decide notifications from their cached settings, and for their sockets."""
+
+    user_id: UUID
+    scope: str
+    target_id: UUID
+    level: str
+    muted_until: datetime | None
 
 
 class PresenceNote(Note, tag="presence"):

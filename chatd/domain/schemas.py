@@ -323,3 +323,23 @@ class MemberPresence(msgspec.Struct):
     user_id: UUID
     username: str
     status: ShownStatus
+
+
+NotificationLevel = Annotated[Literal["all", "mentions", "none"], Meta(
+    description="all: every message; mentions: mentions and replies to you; none: nothing")]
+NOTIFICATION_SCOPES = ("server", "channel", "dm")
+
+
+class NotificationSettingChange(Body):
+    level: NotificationLevel
+    muted_until: Annotated[datetime, Meta(tz=True, description="silent until then (null: not muted)")] | None = None
+
+
+class NotificationSetting(msgspec.Struct):
+    """What the caller hears of a server, a channel or a conversation. Without one: `all` in
+    conversations, `mentions` in server channels; a channel's overrides its server's level."""
+
+    scope: Annotated[str, Meta(description="server, channel or dm")]
+    id: UUID
+    level: NotificationLevel
+    muted_until: datetime | None

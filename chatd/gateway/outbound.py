@@ -17,11 +17,12 @@ from uuid import UUID
 import msgspec
 
 from chatd.domain.errors import Refused
+from chatd.domain.notifications import PREVIEW_CHARS
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
     InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote, MessagesDeletedNote,
-    MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReadStateUpdatedNote, ReplyNote,
-    ServerDeletedNote, TypingNote, decode_note,
+    MessageUpdatedNote, NotificationSettingsUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote,
+    ReadStateUpdatedNote, ReplyNote, ServerDeletedNote, TypingNote, decode_note,
 )
 from chatd.domain.schemas import DirectMessage, Invite, Server, User
 from chatd.domain.views import clock_time
@@ -223,6 +224,20 @@ def read_state_updated(note: ReadStateUpdatedNote) -> bytes:
         "type": "read_state_updated", "serverId": note.server_id, "channelId": note.channel_id,
         "lastReadSeq": note.last_read_seq, "unreadCount": note.unread_count, "mentionCount": note.mention_count,
     })
+
+
+def notification(kind: str, message_id: UUID, server_id: UUID | None, channel_id: UUID, user_id: UUID,
+                 username: str, text: str) -> bytes:
+    """A message to tell its recipient of (chatd.domain.notifications): a client raises it for a
+    channel that is not open."""
+    return encode({"type": "notification", "kind": kind, "messageId": message_id, "channelId": channel_id,
+                   "serverId": server_id, "from": {"userId": user_id, "username": username},
+                   "preview": text[:PREVIEW_CHARS]})
+
+
+def notification_settings_updated(note: NotificationSettingsUpdatedNote) -> bytes:
+    return encode({"type": "notification_settings_updated", "scope": note.scope, "id": note.target_id,
+                   "level": note.level, "mutedUntil": note.muted_until})
 
 
 def resumed(server_id: UUID | None, channel_id: UUID, seq: int) -> bytes:
