@@ -85,9 +85,10 @@ WITH target AS (
               JOIN message_mention x ON x.channel_id = c.channel_id AND x.seq = c.seq AND x.kind = 'here'
              WHERE c.new_here AND c.mention_here
             UNION ALL
-            SELECT c.ord, r.user_id, 3 FROM changing c JOIN channel_reader r ON r.channel_id = c.channel_id
-             WHERE c.new_here AND NOT c.mention_here
-               AND EXISTS (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id)) w
+            SELECT c.ord, r.user_id, 3 FROM changing c
+             CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
+                                  WHERE c.new_here AND NOT c.mention_here AND r.channel_id = c.channel_id) r
+             WHERE EXISTS (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id)) w
       JOIN changing c ON c.ord = w.ord
      CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
                           WHERE r.channel_id = c.channel_id AND r.user_id = w.user_id LIMIT 1) reader

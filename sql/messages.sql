@@ -121,8 +121,10 @@ WITH batch AS (
             SELECT p.ord, x.user_id, 2 FROM planned p JOIN chatmessage x ON x.id = p.reply_to_id
              WHERE p.mention_reply
             UNION ALL
-            SELECT p.ord, r.user_id, 3 FROM planned p JOIN channel_reader r ON r.channel_id = p.channel_id
-             WHERE p.mention_here AND EXISTS (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id)) c
+            SELECT p.ord, r.user_id, 3 FROM planned p
+             CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
+                                  WHERE p.mention_here AND r.channel_id = p.channel_id) r  -- an index range
+             WHERE EXISTS (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id)) c
       JOIN planned p ON p.ord = c.ord
      CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
                           WHERE r.channel_id = p.channel_id AND r.user_id = c.user_id LIMIT 1) reader

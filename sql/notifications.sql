@@ -105,8 +105,8 @@ WITH m AS (
       FROM m JOIN message_mention x ON x.channel_id = m.channel_id AND x.seq = m.seq
     UNION ALL
     SELECT r.user_id, CASE WHEN m.mention_everyone THEN 1 ELSE 3 END
-      FROM m JOIN channel_reader r ON r.channel_id = m.channel_id
-     WHERE m.mention_everyone OR m.server_id IS NULL
+      FROM m CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
+                                  WHERE (m.mention_everyone OR m.server_id IS NULL) AND r.channel_id = m.channel_id) r
     UNION ALL
     SELECT s.user_id, 4
       FROM m JOIN notification_setting s ON s.target_id IN (m.channel_id, m.server_id) AND s.level = 'all'
@@ -116,7 +116,8 @@ SELECT DISTINCT ON (c.user_id) c.user_id, (ARRAY['mention', 'reply', 'dm', 'mess
        sv.level AS server_level, sv.muted_until AS server_muted_until
   FROM candidate c
  CROSS JOIN m
-  JOIN channel_reader r ON r.channel_id = m.channel_id AND r.user_id = c.user_id
+ CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
+                      WHERE r.channel_id = m.channel_id AND r.user_id = c.user_id LIMIT 1) reader
   LEFT JOIN notification_setting ch ON ch.user_id = c.user_id AND ch.target_id = m.channel_id
   LEFT JOIN notification_setting sv ON sv.user_id = c.user_id AND sv.target_id = m.server_id
  WHERE c.user_id <> m.user_id
