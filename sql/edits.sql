@@ -87,8 +87,9 @@ WITH target AS (
             UNION ALL
             SELECT c.ord, r.user_id, 3 FROM changing c
              CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
-                                  WHERE c.new_here AND NOT c.mention_here AND r.channel_id = c.channel_id) r
-             WHERE EXISTS (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id)) w
+                                  WHERE c.new_here AND NOT c.mention_here AND r.channel_id = c.channel_id
+                                 OFFSET 0) r
+             CROSS JOIN LATERAL (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id LIMIT 1) online) w
       JOIN changing c ON c.ord = w.ord
      CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
                           WHERE r.channel_id = c.channel_id AND r.user_id = w.user_id LIMIT 1) reader

@@ -123,8 +123,9 @@ WITH batch AS (
             UNION ALL
             SELECT p.ord, r.user_id, 3 FROM planned p
              CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
-                                  WHERE p.mention_here AND r.channel_id = p.channel_id) r  -- an index range
-             WHERE EXISTS (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id)) c
+                                  WHERE p.mention_here AND r.channel_id = p.channel_id
+                                 OFFSET 0) r  -- kept a subquery: an index range per message
+             CROSS JOIN LATERAL (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id LIMIT 1) online) c
       JOIN planned p ON p.ord = c.ord
      CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
                           WHERE r.channel_id = p.channel_id AND r.user_id = c.user_id LIMIT 1) reader

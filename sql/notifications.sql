@@ -106,7 +106,8 @@ WITH m AS (
     UNION ALL
     SELECT r.user_id, CASE WHEN m.mention_everyone THEN 1 ELSE 3 END
       FROM m CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
-                                  WHERE (m.mention_everyone OR m.server_id IS NULL) AND r.channel_id = m.channel_id) r
+                                  WHERE (m.mention_everyone OR m.server_id IS NULL) AND r.channel_id = m.channel_id
+                                 OFFSET 0) r
     UNION ALL
     SELECT s.user_id, 4
       FROM m JOIN notification_setting s ON s.target_id IN (m.channel_id, m.server_id) AND s.level = 'all'
