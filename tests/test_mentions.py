@@ -273,10 +273,13 @@ async def test_notifications_follow_the_settings_as_they_change(client, server, 
     await next_event(b, "notification_settings_updated")
     again = await post(client, server, alice, "@bob the mute is over")
     assert (await next_event(b, "notification"))["messageId"] == again["id"]
-    # A new socket reads the settings with its connect.
+    # A setting made while no socket of bob's is open is read by his next connect.
+    await b.close()
+    await settle(client, bob, scope="channel", target=server.general, level="all")
     fresh = await connect(client, bob)
-    await post(client, server, alice, "plain again")
-    await no_event(fresh, "notification")
+    plain = await post(client, server, alice, "plain again")
+    event = await next_event(fresh, "notification")
+    assert (event["kind"], event["messageId"]) == ("message", plain["id"])
 
 
 async def test_a_conversation_notifies_its_people_by_default_but_not_its_sender(client, server, alice, bob,
@@ -315,3 +318,14 @@ async def test_recipients_for_push_apply_the_same_rule(client, server, alice, bo
     await settle(client, bob, scope="server", target=server.id, level="all", muted_until=until)
     assert await notifications.recipients(app, sent["id"]) == []
     assert app[keys.pool] is not None
+
+
+async def test_a_mention_reply_that_is_not_a_boolean_is_refused(client, server, alice):
+    resp = await client.post(f"{server.url}/channels/{server.general}/messages",
+                             json={"text": "hi", "mention_reply": "no"}, headers=alice.auth)
+    assert resp.status == 400
+    assert "mention_reply" in (await resp.json())["detail"]
+    ws = await connect(client, alice)
+    await ws.send_json({"type": "send_message", "serverId": server.id, "channelId": server.general, "text": "hi",
+                        "mentionReply": "no"})
+    assert (await next_event(ws, "error"))["message"]

@@ -308,7 +308,8 @@ def mention_rows(m: dict) -> list[tuple]:
         (f"@everyone in a server of {m['members']:,}: rows written per message", _fmt(m["everyone_rows_per_message"]),
          "", f"{m['everyone_messages']} messages: the message row, no mention rows", "", "constant (1)",
          "yes" if constant else "NO"),
-        (f"@everyone send→receive p99, {m['receivers']} members connected", _fmt(m["everyone_latency_ms"]["p99"], " ms"),
+        (f"@everyone send→receive p99, {m['receivers']} members connected",
+         _fmt(m["everyone_latency_ms"]["p99"], " ms"),
          "", f"plain p99 {_fmt(m['plain_latency_ms']['p99'], ' ms')}", f"{_fmt(m['latency_ratio'])}x", "≤ 1.5x",
          _ok(m["latency_ratio"], 1.5, "<=")),
     ]

@@ -71,7 +71,7 @@ class NewMessage(Body):
     text: MessageText
     nonce: Annotated[str, Meta(max_length=64, pattern=NO_NUL)] | None = None
     reply_to: Annotated[UUID | None, Meta(description="a message of the same channel this one replies to")] = None
-    mention_reply: Annotated[bool, Meta(description="a reply mentions the author it replies to (false: it does not)")] = True
+    mention_reply: Annotated[bool, Meta(description="a reply mentions the author it replies to (false: not)")] = True
 
 
 class MessageEdit(Body):
