@@ -33,6 +33,7 @@ REQUIRED = [
     "search.history_page_p50_ms", "search.sends_unsearched_msgs_per_s", "search.sends_ratio",
     "unreads.p50_ms", "unreads.plain_p50_ms", "unreads.statement_p50_ms", "unreads.ratio",
     "layout.put.p50", "layout.put.p99", "layout.statement.p50",
+    "mentions.send_ratio", "mentions.everyone_rows_per_message", "mentions.latency_ratio",
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
     "ceilings.connect_per_s", "connections.connect_ratio",  # beyond the list
     *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),
