@@ -65,7 +65,8 @@ class Received:
 class PushService:
     """A push service on loopback. Each push must carry a VAPID JWT signed by the key chatd
     serves, for this origin; its body is decrypted with the browser's keys. `answers` lists the
-    statuses to give, per path, before it takes pushes (201)."""
+    statuses to give, per path, before it takes pushes (201). While `held` is set, requests wait
+    for it to be released and are then refused (503), never taken."""
 
     def __init__(self, public_key: str):
         self.public_key = public_key
@@ -74,6 +75,7 @@ class PushService:
         self.received: list[Received] = []
         self.requests = 0
         self.delay = 0.0
+        self.held: asyncio.Event | None = None
         self.origin = ""
 
     def browser(self, name: str) -> Browser:
@@ -82,6 +84,9 @@ class PushService:
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests += 1
+        if self.held is not None:
+            await self.held.wait()
+            return web.Response(status=503)
         await asyncio.sleep(self.delay)
         answers = self.answers.get(request.path)
         if answers:
@@ -96,6 +101,18 @@ class PushService:
                                 version="aes128gcm")
         self.received.append(Received(request.path, request.headers.copy(), claims, json.loads(body)))
         return web.Response(status=201)
+
+    def hold(self) -> None:
+        self.held = asyncio.Event()
+
+    def release(self) -> None:
+        self.held.set()
+        self.held = None
+
+    async def until_requests(self, count: int, timeout: float = 5.0) -> None:
+        async with asyncio.timeout(timeout):
+            while self.requests < count:
+                await asyncio.sleep(0.02)
 
     async def until(self, count: int, timeout: float = 10.0) -> list[Received]:
         async with asyncio.timeout(timeout):
@@ -307,14 +324,31 @@ async def test_a_push_service_that_cannot_be_reached_is_retried(client, alice, b
                                                                 monkeypatch):
     monkeypatch.setattr(pushes_module, "SEND_TIMEOUT", aiohttp.ClientTimeout(total=0.3))
     await subscribe(client, bob, push_service.browser("bob"))
-    push_service.delay = 1.0  # the first attempt times out; the next finds it answering at once
+    push_service.hold()  # the first attempt times out; the next finds it answering
     await send_dm(client, alice, await open_dm(client, alice, bob), "slow")
+    await push_service.until_requests(1)
     async with asyncio.timeout(5):
-        while push_service.requests < 1:
-            await asyncio.sleep(0.02)
-    push_service.delay = 0.0
+        while (await scrape(client))[("chatd_pushes_failed_total", (("reason", "network"),))] != 1.0:
+            await asyncio.sleep(0.05)
+    push_service.release()
     await push_service.until(1)
-    assert (await scrape(client))[("chatd_pushes_failed_total", (("reason", "network"),))] == 1.0
+    assert push_service.requests == 2
+
+
+async def test_a_push_claimed_by_a_process_that_stopped_mid_send_is_sent_by_another_after_the_lease(
+        aiohttp_client, client, alice, bob, friends, push_service, push_config, db, monkeypatch):
+    monkeypatch.setattr(pushes_module, "LEASE_SECONDS", 1)
+    await subscribe(client, bob, push_service.browser("bob"))
+    push_service.hold()  # the send is under way when its process stops
+    message = await send_dm(client, alice, await open_dm(client, alice, bob), "survives")
+    await push_service.until_requests(1)
+    await client.close()
+    assert await push_queries.count_pushes(db) == 1  # still in the outbox
+    push_service.release()
+    await aiohttp_client(create_app(push_config))  # another process, whose worker finds it once the lease ends
+    [push] = await push_service.until(1)
+    assert push.payload["messageId"] == message["id"]
+    await outbox_empty(db)
 
 
 # Subscriptions
