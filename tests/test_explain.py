@@ -138,7 +138,7 @@ HOT_QUERIES = {
         channel_id=s["channel_id"], user_id=s["user_id"], target_id=s["user_id"])),
     "blocks": ("list_blocks", lambda s: dict(user_id=s["user_id"])),
     "a conversation's push recipients": ("list_dm_push_recipients",
-                                         lambda s: dict(channel_id=s["channel_id"], user_id=s["user_id"])),
+                                         lambda s: dict(message_id=s["message_id"])),
     "queueing pushes, past the connected": ("queue_pushes", lambda s: dict(
         user_ids=[s["user_id"]], kinds=["dm"], message_id=s["message_id"], channel_id=s["channel_id"], server_id=None,
         from_id=s["user_id"], from_name="a", preview="x", ttl_seconds=60)),

@@ -106,11 +106,8 @@ async def unsubscribe(app: Mapping, user: User, endpoint: str) -> None:
         raise NotFound("push subscription not found")
 
 
-async def dm_recipients(app: Mapping, message: Mapping) -> list[tuple[UUID, str]]:
-    """Who a stored message notifies, and as what: a conversation's message notifies its other
+async def dm_recipients(app: Mapping, message_id: UUID) -> list[tuple[UUID, str]]:
+    """Whom a stored message notifies, and as what: a conversation's message notifies its other
     people as "dm". Stands in for mention resolution and notification settings."""
-    if message["server_id"] is not None:
-        return []
-    rows = app[keys.queries].list_dm_push_recipients(
-        app[keys.pool], channel_id=message["channel_id"], user_id=message["user_id"])
+    rows = app[keys.queries].list_dm_push_recipients(app[keys.pool], message_id=message_id)
     return [(row["user_id"], "dm") async for row in rows]

@@ -30,7 +30,8 @@ from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 
 from chatd import keys
-from chatd.domain.push import PREVIEW_CHARS, b64url, dm_recipients
+from chatd.domain.push import PREVIEW_CHARS, b64url
+from chatd.domain.push import dm_recipients as recipients  # whom a stored message notifies, and as what
 from chatd.ops.tasks import cancel_and_wait
 from chatd.store.pool import DB_ERRORS
 
@@ -71,10 +72,10 @@ class Pushes:
     async def _queue(self, message: asyncpg.Record) -> None:
         app = self._app
         try:
-            recipients = await dm_recipients(app, message)
-            if recipients and await app[keys.queries].queue_pushes(
-                    app[keys.pool], user_ids=[user_id for user_id, _ in recipients],
-                    kinds=[kind for _, kind in recipients], message_id=message["id"],
+            notified = await recipients(app, message["id"])
+            if notified and await app[keys.queries].queue_pushes(
+                    app[keys.pool], user_ids=[user_id for user_id, _ in notified],
+                    kinds=[kind for _, kind in notified], message_id=message["id"],
                     channel_id=message["channel_id"], server_id=message["server_id"], from_id=message["user_id"],
                     from_name=message["username"], preview=message["text"][:PREVIEW_CHARS],
                     ttl_seconds=TTL_SECONDS):
