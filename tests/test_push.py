@@ -271,7 +271,7 @@ async def test_a_user_with_an_open_socket_gets_no_push(client, alice, bob, carol
     await ws.close()
 
 
-async def test_a_410_removes_the_subscription_and_its_pushes(client, alice, bob, friends, push_service, db):
+async def test_a_410_removes_the_subscription_and_its_pushes(client, alice, bob, friends, push_service, db, caplog):
     gone = push_service.browser("gone")
     await subscribe(client, bob, gone)
     await subscribe(client, bob, push_service.browser("bob"))
@@ -283,6 +283,10 @@ async def test_a_410_removes_the_subscription_and_its_pushes(client, alice, bob,
     metrics = await scrape(client)
     assert metrics[("chatd_pushes_failed_total", (("reason", "gone"),))] == 1.0
     assert metrics[("chatd_pushes_dropped_total", (("reason", "gone"),))] == 1.0
+    [line] = [r for r in caplog.records if "event=push_failed" in r.getMessage()]
+    assert line.getMessage().startswith("event=push_failed reason=gone status=410 push_id=")
+    assert line.getMessage().endswith(f"service={push_service.origin}")  # not the endpoint's secret path
+    assert line.exc_info is None
 
 
 async def test_a_500_is_retried_with_backoff_then_delivered(client, alice, bob, friends, push_service, db):
