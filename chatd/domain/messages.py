@@ -50,5 +50,5 @@ async def post_message(
             raise BadInput(REPLY_ELSEWHERE)
         raise NotFound(permissions.CHANNEL_NOT_FOUND)  # allowed now, but gone at the insert
     if row["created"]:
-        app[keys.pushes].queue(row)
+        app[keys.pushes].queue(row)  # its Web Pushes, written to the outbox without the sender waiting
     return row
