@@ -35,17 +35,15 @@ from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import (
-    auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, presence, reactions,
-    reads,
-    search, servers,
+    auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, notifications,
+    presence, push, reactions, reads, search, servers,
 )
-from chatd.rest import push
 
 ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
     *dms.ENDPOINTS, *blocks.ENDPOINTS, *reads.ENDPOINTS, *search.ENDPOINTS, *presence.ENDPOINTS, *health.ENDPOINTS,
-    *push.ENDPOINTS,
+    *notifications.ENDPOINTS, *push.ENDPOINTS,
 ]
 
 

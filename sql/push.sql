@@ -17,13 +17,6 @@ ON CONFLICT (endpoint) DO UPDATE
 -- Only the caller's own: another user's endpoint is as unknown as one never registered.
 DELETE FROM push_subscription WHERE endpoint = :endpoint AND user_id = :user_id RETURNING id;
 
--- name: list_dm_push_recipients(message_id)
--- The stand-in for mention resolution: a conversation's message notifies its other people.
-SELECT r.user_id
-  FROM chatmessage m
-  JOIN dm_recipient r ON r.channel_id = m.channel_id
- WHERE m.id = :message_id AND m.server_id IS NULL AND m.deleted_at IS NULL AND r.user_id <> m.user_id;
-
 -- name: queue_pushes(user_ids, kinds, message_id, channel_id, server_id, from_id, from_name, preview, ttl_seconds)$
 -- One row per subscription of each recipient with no socket on any process (a
 -- chatd_node_user row anywhere means a socket, or the grace after one); returns how many.

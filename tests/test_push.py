@@ -246,7 +246,7 @@ async def test_a_dm_to_a_user_with_no_socket_is_pushed_signed_and_encrypted(clie
     assert push_service.requests == 1
 
 
-async def test_the_sender_and_server_channels_get_no_push(client, alice, bob, server, friends, push_service, db):
+async def test_the_sender_and_an_unmentioning_server_message_get_no_push(client, alice, bob, server, friends, push_service, db):
     await subscribe(client, alice, push_service.browser("alice"))
     await subscribe(client, bob, push_service.browser("bob"))
     await send_dm(client, alice, await open_dm(client, alice, bob), "to bob")
@@ -256,6 +256,23 @@ async def test_the_sender_and_server_channels_get_no_push(client, alice, bob, se
     [push] = await push_service.until(1)
     await asyncio.sleep(1.5)
     assert push.path == "/push/bob" and len(push_service.received) == 1
+
+
+async def test_a_mention_in_a_server_channel_is_pushed_as_a_mention(client, alice, bob, carol, server, friends,
+                                                                    push_service, db):
+    """Server channels notify by mention (the default setting); carol, not mentioned, gets nothing."""
+    await subscribe(client, bob, push_service.browser("bob"))
+    await subscribe(client, carol, push_service.browser("carol"))
+    resp = await client.post(f"{server.url}/channels/{server.general}/messages", json={"text": "hey @bob"},
+                             headers=alice.auth)
+    assert resp.status == 201
+    message = await resp.json()
+    [push] = await push_service.until(1)
+    assert push.payload == {"kind": "mention", "messageId": message["id"], "channelId": server.general,
+                            "serverId": server.id, "from": {"userId": str(alice.id), "username": "alice"},
+                            "preview": "hey @bob"}
+    await outbox_empty(db)
+    assert push_service.requests == 1
 
 
 async def test_a_user_with_an_open_socket_gets_no_push(client, alice, bob, carol, friends, push_service, db):

@@ -1,5 +1,5 @@
-"""Web Push subscriptions, and which messages notify whom by push (the outbox and its worker are
-chatd.ops.pushes).
+"""Web Push subscriptions (the outbox and its worker are chatd.ops.pushes; whom a message
+notifies, chatd.domain.notifications).
 
 A subscription is what a browser's PushManager.subscribe() returns: an endpoint at its push
 service (a bearer-like secret: whoever knows it can push to that browser) and the keys its
@@ -13,7 +13,6 @@ import binascii
 from collections.abc import Mapping
 from typing import Annotated
 from urllib.parse import urlsplit
-from uuid import UUID
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -105,9 +104,3 @@ async def unsubscribe(app: Mapping, user: User, endpoint: str) -> None:
                                                         endpoint=endpoint) is None:
         raise NotFound("push subscription not found")
 
-
-async def dm_recipients(app: Mapping, message_id: UUID) -> list[tuple[UUID, str]]:
-    """Whom a stored message notifies, and as what: a conversation's message notifies its other
-    people as "dm". Stands in for mention resolution and notification settings."""
-    rows = app[keys.queries].list_dm_push_recipients(app[keys.pool], message_id=message_id)
-    return [(row["user_id"], "dm") async for row in rows]

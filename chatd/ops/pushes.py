@@ -30,8 +30,8 @@ from py_vapid import Vapid
 from pywebpush import WebPushException, webpush_async
 
 from chatd import keys
+from chatd.domain.notifications import recipients
 from chatd.domain.push import PREVIEW_CHARS, b64url
-from chatd.domain.push import dm_recipients as recipients  # whom a stored message notifies, and as what
 from chatd.ops.tasks import cancel_and_wait
 from chatd.store.pool import DB_ERRORS
 
