@@ -36,13 +36,14 @@ from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import (
     auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, presence, reactions,
     reads,
-    search, servers,
+    search, servers, threads,
 )
 
 ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
     *dms.ENDPOINTS, *blocks.ENDPOINTS, *reads.ENDPOINTS, *search.ENDPOINTS, *presence.ENDPOINTS, *health.ENDPOINTS,
+    *threads.ENDPOINTS,
 ]
 
 

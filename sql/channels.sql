@@ -1,7 +1,9 @@
 -- name: list_channels(server_id)
+-- Threads are listed by their channel (sql/threads.sql list_threads), not here.
 SELECT id, server_id, name, type, position, created_at
   FROM chatchannel
  WHERE server_id = :server_id
+   AND type <> 'THREAD'
  ORDER BY position, created_at, id;
 
 -- name: lock_server_channels(server_id)$
@@ -26,7 +28,7 @@ WITH created AS (
     VALUES (
         :server_id, :name, :type,
         COALESCE(:position::integer,
-                 (SELECT COALESCE(max(position) + 1, 0) FROM chatchannel WHERE server_id = :server_id))
+                 (SELECT COALESCE(max(position) + 1, 0) FROM chatchannel WHERE server_id = :server_id AND type <> 'THREAD'))
     )
     RETURNING id, server_id, name, type, position, created_at
 )

@@ -29,7 +29,7 @@ RETURNING id;
 -- No row (None) when the server already has a channel of that name.
 INSERT INTO chatchannel (server_id, name, type, position)
 SELECT :server_id::uuid, :name::text, :type::text, :position::integer
- WHERE NOT EXISTS (SELECT 1 FROM chatchannel WHERE server_id = :server_id AND name = :name)
+ WHERE NOT EXISTS (SELECT 1 FROM chatchannel WHERE server_id = :server_id AND name = :name AND type <> 'THREAD')
 RETURNING id;
 
 -- name: list_user_ids()
@@ -41,5 +41,5 @@ SELECT user_id
  ORDER BY created_at, user_id;
 
 -- name: count_server_channels_and_members(server_id)^
-SELECT (SELECT count(*) FROM chatchannel WHERE server_id = :server_id) AS channels,
+SELECT (SELECT count(*) FROM chatchannel WHERE server_id = :server_id AND type <> 'THREAD') AS channels,
        (SELECT count(*) FROM servermembership WHERE server_id = :server_id) AS members;

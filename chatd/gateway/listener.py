@@ -24,11 +24,13 @@ from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, DmCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
     InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note, PresenceNote,
     ReadStateUpdatedNote,
-    ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
+    ServerDeletedNote, ThreadActivityNote, ThreadArchivedNote, ThreadCreatedNote, ThreadDeletedNote, ThreadStateNote,
+    ThreadUpdatedNote, TokensRevokedNote, TypingNote, decode_note,
 )
 from chatd.domain.dms import dm_view
 from chatd.domain.views import server_view
 from chatd.gateway import outbound
+from chatd.gateway.coalesce import Coalescer
 from chatd.gateway.hub import room_of
 from chatd.store.pool import DB_ERRORS
 
@@ -60,7 +62,14 @@ class Listener:
             TokensRevokedNote: self._tokens_revoked,
             ReadStateUpdatedNote: self._read_state_updated,
             PresenceNote: self._presence_elsewhere,
+            ThreadCreatedNote: self._thread_created,
+            ThreadUpdatedNote: self._thread_state,
+            ThreadActivityNote: self._thread_state,
+            ThreadArchivedNote: self._thread_state,
+            ThreadDeletedNote: self._thread_deleted,
         }
+        self._thread_updates: Coalescer[ThreadStateNote] = Coalescer(
+            lambda note: self._hub.broadcast(note.server_id, outbound.thread_updated(note)))
 
     # The bus's Receiver: called from its connection's callbacks, so they only queue.
 
@@ -215,6 +224,16 @@ class Listener:
     async def _read_state_updated(self, note: ReadStateUpdatedNote) -> None:
         """To the reader's sockets but the one that acked, so every device shows the same badges."""
         self._hub.send_personal(note.user_id, outbound.read_state_updated(note), exclude_origin=note.origin)
+
+    async def _thread_created(self, note: ThreadCreatedNote) -> None:
+        self._hub.broadcast(note.server_id, outbound.thread_created(note))
+
+    async def _thread_state(self, note: ThreadStateNote) -> None:
+        """Every member of the server, at most once a second per thread (chatd.gateway.coalesce)."""
+        self._thread_updates.offer(note.thread_id, note)
+
+    async def _thread_deleted(self, note: ThreadDeletedNote) -> None:
+        self._hub.broadcast(note.server_id, outbound.thread_deleted(note))
 
     async def _catch_up(self, since: datetime) -> None:
         app = self._app
