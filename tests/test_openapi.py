@@ -112,6 +112,9 @@ async def test_schemathesis_finds_no_server_error_and_no_response_outside_the_do
     await add_member(carol)
     resp = await client.post("/chat/dms", json={"recipient_ids": [str(bob.id), str(carol.id)]}, headers=alice.auth)
     group = (await resp.json())["id"]  # alice's group: the /chat/dms/{dm_id} routes reach their handlers
+    resp = await client.post(f"{server.url}/channels/{server.general}/messages/{reacted}/threads",
+                             json={"name": "fuzz"}, headers=alice.auth)
+    thread = (await resp.json())["id"]  # alice's: the /chat/threads/{thread_id} routes reach their handlers
     config = tmp_path / "schemathesis.toml"
     config.write_text(f"""
 headers = {{ Authorization = "Bearer {alice.token}" }}
@@ -122,6 +125,7 @@ headers = {{ Authorization = "Bearer {alice.token}" }}
 "path.user_id" = "{bob.id}"
 "path.message_id" = "{message}"
 "path.dm_id" = "{group}"
+"path.thread_id" = "{thread}"
 
 [[operations]]
 include-name = "DELETE /chat/servers/{{server_id}}"
@@ -141,7 +145,7 @@ headers = {{ Authorization = "Bearer {carol.token}" }}
         "--max-examples", "15", "--generation-database", "none",
         cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=240)
     report = output.decode(errors="replace")
     assert process.returncode == 0, report[-8000:]
     assert f"Tested: {len(ENDPOINTS)}\n" in report
