@@ -70,7 +70,7 @@ SELECT t.id, t.server_id, t.parent_channel_id, t.root_message_id, t.name, t.crea
        r.id IS NULL OR r.deleted_at IS NOT NULL AS root_deleted
   FROM chatchannel t
   LEFT JOIN chatmessage r ON r.id = t.root_message_id
- WHERE t.type = 'THREAD';
+ WHERE t.parent_channel_id IS NOT NULL;  -- a thread (chatchannel_thread), as the activity index says it
 
 -- A message as every read shows it (migration 0008), now with the thread started on it, if
 -- any (the unique root_message_id index: a query that reads no thread_* column joins nothing).

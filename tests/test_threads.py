@@ -7,10 +7,10 @@ import asyncio
 import contextlib
 
 import pytest
+from uuid import UUID
 
-from chatd import keys
 from chatd.ops.sweeps import sweep_idle_threads
-from test_gateway import connect, next_event, no_event
+from test_gateway import connect, next_event
 
 
 async def post(client, server, person, text: str, channel: str | None = None):
@@ -420,3 +420,18 @@ async def test_following_an_unknown_thread_is_404(client, server, alice, bob):
     thread = await thread_on(client, server, alice)
     resp = await client.put(f"/chat/threads/{thread['id']}/followers/@me", headers=bob.auth)
     assert resp.status == 404
+
+
+async def test_listing_threads_is_a_range_of_the_activity_index_not_a_sort(client, server, alice, db, app_queries):
+    from test_explain import explain, nodes
+    await db.execute("""
+        INSERT INTO chatchannel (server_id, name, type, parent_channel_id, root_message_id, auto_archive_minutes,
+                                 last_message_at, archived)
+        SELECT $1, 't' || n, 'THREAD', $2, gen_random_uuid(), 1440, now() - n * interval '1 second', n % 3 = 0
+          FROM generate_series(1, 5000) AS n""", UUID(server.id), UUID(server.general))
+    await db.execute("ANALYZE chatchannel")
+    plan = await explain(db, app_queries, "list_threads", channel_id=UUID(server.general), archived=False,
+                         before=None, lim=25)
+    kinds = {(n["Node Type"], n.get("Index Name")) for n in nodes(plan)}
+    assert ("Index Scan", "ix_chatchannel_thread_activity") in kinds and not any(k == "Sort" for k, _ in kinds), \
+        plan
