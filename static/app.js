@@ -6,6 +6,7 @@ import { logClose, logFrame, setupDevPanel, showToken } from "./dev.js";
 import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js";
 import { Presence } from "./presence.js";
 import { setupSearch } from "./search.js";
+import { ThreadBar } from "./threads.js";
 import { Unreads } from "./unreads.js";
 
 const PAGE = 50;
@@ -243,6 +244,15 @@ function handleEvent(event) {
       break;
     case "read_state_updated":
       unreads.updated(event);
+      break;
+    case "thread_created":
+      if (event.thread.parent_channel_id === S.channelId) {
+        messages.setThread(event.thread.root_message_id, event.thread);
+      }
+      break;
+    case "thread_updated":
+      messages.updateThread(event);
+      threadBar.updated(event);
       break;
     case "resync_required":
       onResyncRequired(event.channelId);
@@ -541,9 +551,28 @@ const messages = new MessageList($("#messages"), {
   remove: deleteMessage,
   reply: replyTo,
   react,
+  // Threads start on messages of a server's TEXT channel (no threads in threads).
+  mayThread: () => !S.dmId && !threadBar.thread,
+  thread: openThread,
 });
 
+const threadBar = new ThreadBar({ call, role: () => server()?.role, back: selectChannel, fail });
+
+// The message's thread, started now if it has none (named after the message).
+async function openThread(m) {
+  try {
+    const thread = m.thread
+      ? await call("GET", `/chat/threads/${m.thread.id}`)
+      : await call("POST", `${messageUrl(m.id)}/threads`, { name: Array.from(m.text).slice(0, 40).join("") || "thread" });
+    messages.setThread(m.id, thread);
+    await showChannel(thread.id, `🧵 ${thread.name}`, thread);
+  } catch (error) {
+    fail(error);
+  }
+}
+
 function clearChat(title) {
+  threadBar.close();
   S.channelId = null;
   S.dmId = null;
   drawDms();
@@ -561,13 +590,22 @@ function clearChat(title) {
 
 async function selectChannel(channelId) {
   const c = S.channels.find((x) => x.id === channelId);
-  clearChat(`${c.type === "voice" ? "🔊" : "#"} ${c.name}`);
-  S.channelId = channelId;
-  renderChannels();
   if (c.type === "voice") {
+    clearChat(`🔊 ${c.name}`);
+    S.channelId = channelId;
+    renderChannels();
     $("#messages").append(h("li", { class: "system" }, "A VOICE channel: it has no text messages."));
     return;
   }
+  await showChannel(channelId, `# ${c.name}`);
+}
+
+// A channel that takes messages (a TEXT channel, or a `thread`) in the chat, its newest page read.
+async function showChannel(channelId, title, thread = null) {
+  clearChat(title);
+  if (thread) threadBar.open(thread);
+  S.channelId = channelId;
+  renderChannels();
   show($("#composer"), true);
   show($("#read-bar"), true);
   try {
