@@ -49,7 +49,8 @@ SELECT COALESCE(r.role, m.role) AS role, c.type AS channel_type,
 WITH target AS (
     SELECT b.ord, b.text AS new_text, m.id, m.server_id, m.channel_id, m.user_id, m.username, m.text,
            m.created_at, m.seq, m.event_seq, m.edited_at, m.reply_to_id, m.reply_user_id, m.reply_username,
-           m.reply_text, m.reply_deleted
+           m.reply_text, m.reply_deleted, m.thread_id, m.thread_name, m.thread_message_count,
+           m.thread_last_message_at
       FROM unnest(:ords::bigint[], :channel_ids::uuid[], :message_ids::uuid[], :texts::text[], :user_ids::uuid[],
                   :windows::interval[])
            AS b(ord, channel_id, message_id, text, user_id, max_age)
@@ -81,7 +82,8 @@ WITH target AS (
 )
 SELECT t.ord, t.id, t.server_id, t.channel_id, t.user_id, t.username, COALESCE(e.text, t.text) AS text,
        t.created_at, t.seq, t.event_seq, COALESCE(e.edited_at, t.edited_at) AS edited_at, t.reply_to_id,
-       t.reply_user_id, t.reply_username, t.reply_text, t.reply_deleted, e.id IS NOT NULL AS changed,
+       t.reply_user_id, t.reply_username, t.reply_text, t.reply_deleted, t.thread_id, t.thread_name,
+       t.thread_message_count, t.thread_last_message_at, e.id IS NOT NULL AS changed,
        reaction_summary(t.channel_id, t.id, t.user_id) AS reactions
   FROM target t
   LEFT JOIN edited e ON e.id = t.id, recorded;

@@ -101,6 +101,9 @@ async def test_root_carries_its_thread_in_history_with_live_counts(client, serve
     assert resp.status == 204
     [root] = await history(client, server, alice, server.general)
     assert root["thread"]["message_count"] == 1  # messages not deleted
+    resp = await client.patch(f"{server.url}/channels/{server.general}/messages/{root['id']}", json={"text": "edited"},
+                              headers=alice.auth)
+    assert (await resp.json())["thread"] == root["thread"]  # an edit answers the message as history shows it
 
 
 @pytest.mark.parametrize("body, detail", [
