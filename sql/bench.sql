@@ -217,3 +217,7 @@ WITH roots AS (
     RETURNING 1
 )
 SELECT count(*) FROM threads;
+
+-- name: bench_analyze_threads#
+-- The threads phase's rows counted for the planner (a whole VACUUM ANALYZE ran before them).
+ANALYZE chatchannel;

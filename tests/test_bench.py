@@ -54,7 +54,7 @@ def bench_run(tmp_path_factory) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DB_HOST", "SECRET_KEY")}
     env["PYTHONPATH"] = str(Path(chatd.__file__).resolve().parent.parent)  # the chatd under test, from any cwd
     done = subprocess.run([sys.executable, "-m", "chatd", "bench", "--quick", "--json", str(out)],
-                          env=env, cwd=tmp_path_factory.mktemp("cwd"), capture_output=True, text=True, timeout=180)
+                          env=env, cwd=tmp_path_factory.mktemp("cwd"), capture_output=True, text=True, timeout=420)
     assert done.returncode == 0, done.stderr[-3000:]
     done.results = json.loads(out.read_text())
     return done

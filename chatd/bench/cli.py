@@ -93,7 +93,7 @@ class Settings:
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
                    history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
                    invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10,
-                   thread_replies=10_000, thread_sends=100, thread_count=1_000, thread_requests=10)
+                   thread_replies=5_000, thread_sends=40, thread_count=500, thread_requests=5)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -40,7 +40,7 @@ async def measure(server: processes.Served, pool, queries, users: Topology, repl
                                                  user_id=owner.user_id, replies=replies)
         listed = await queries.bench_fill_threads(pool, server_id=owner.server_id, channel_id=busy["id"],
                                                   user_id=owner.user_id, threads=threads)
-        await queries.bench_vacuum(pool)
+        await queries.bench_analyze_threads(pool)
         progress(f"a thread of {filled:,} replies; a channel of {listed:,} threads")
         latency = await _send_receive(server, http, owner, reader, {"empty": str(empty["id"]), "thread": thread}, sends)
         pages = await _pages(http, {"threads": f"{base}/{busy['id']}/threads",
