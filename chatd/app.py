@@ -34,9 +34,8 @@ from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import (
-    auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, presence, reactions,
-    reads,
-    search, servers, threads,
+    auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, notifications,
+    presence, reactions, reads, search, servers, threads,
 )
 
 ENDPOINTS: list[Endpoint] = [
@@ -44,6 +43,7 @@ ENDPOINTS: list[Endpoint] = [
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
     *dms.ENDPOINTS, *blocks.ENDPOINTS, *reads.ENDPOINTS, *search.ENDPOINTS, *presence.ENDPOINTS, *health.ENDPOINTS,
     *threads.ENDPOINTS,
+    *notifications.ENDPOINTS,
 ]
 
 

@@ -19,8 +19,11 @@ SELECT m.id, m.server_id, m.channel_id, m.user_id, u.username, m.text, m.created
            'nonce', m.nonce, 'event_seq', m.event_seq, 'text', m.text,
            'reply_to', CASE WHEN r.id IS NOT NULL THEN json_build_object(
                'id', r.id, 'user_id', r.user_id, 'username', ru.username,
-               'text', left(r.text, 200), 'deleted', r.deleted_at IS NOT NULL) END
-       )::text AS note
+               'text', left(r.text, 200), 'deleted', r.deleted_at IS NOT NULL) END,
+           'mentions', m.mentions, 'mention_everyone', m.mention_everyone, 'mention_here', m.mention_here,
+           'mention_reply', m.mention_reply
+       )::text AS note,
+       m.mentions, m.mention_everyone, m.mention_here, m.mention_reply
   FROM chatmessage m
   JOIN users u ON u.user_id = m.user_id
   LEFT JOIN chatmessage r ON r.id = m.reply_to_id

@@ -1,4 +1,4 @@
--- depends: 0019_dm_presence
+-- depends: 0019_dm_presence 0020_mentions
 -- A thread is a channel (type THREAD) of its parent's server, started on one message of a TEXT
 -- channel: history, sends, edits, reactions, resume, read state and search all work on it with
 -- the thread's id, because they go through chatchannel and channel_reader (every member of the
@@ -72,8 +72,8 @@ SELECT t.id, t.server_id, t.parent_channel_id, t.root_message_id, t.name, t.crea
   LEFT JOIN chatmessage r ON r.id = t.root_message_id
  WHERE t.parent_channel_id IS NOT NULL;  -- a thread (chatchannel_thread), as the activity index says it
 
--- A message as every read shows it (migration 0008), now with the thread started on it, if
--- any (the unique root_message_id index: a query that reads no thread_* column joins nothing).
+-- A message as every read shows it (migrations 0008, 0020), now with the thread started on it,
+-- if any (the unique root_message_id index: a query that reads no thread_* column joins nothing).
 CREATE OR REPLACE VIEW message_row AS
 SELECT m.id, m.server_id, m.channel_id, m.user_id, u.username, m.text, m.created_at, m.seq, m.nonce,
        m.event_seq, m.edited_at, m.deleted_at, m.reply_to_id,
@@ -85,8 +85,11 @@ SELECT m.id, m.server_id, m.channel_id, m.user_id, u.username, m.text, m.created
            'nonce', m.nonce, 'event_seq', m.event_seq, 'text', m.text,
            'reply_to', CASE WHEN r.id IS NOT NULL THEN json_build_object(
                'id', r.id, 'user_id', r.user_id, 'username', ru.username,
-               'text', left(r.text, 200), 'deleted', r.deleted_at IS NOT NULL) END
+               'text', left(r.text, 200), 'deleted', r.deleted_at IS NOT NULL) END,
+           'mentions', m.mentions, 'mention_everyone', m.mention_everyone, 'mention_here', m.mention_here,
+           'mention_reply', m.mention_reply
        )::text AS note,
+       m.mentions, m.mention_everyone, m.mention_here, m.mention_reply,
        t.id AS thread_id, t.name AS thread_name, t.message_count AS thread_message_count,
        t.last_message_at AS thread_last_message_at
   FROM chatmessage m

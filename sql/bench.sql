@@ -221,3 +221,7 @@ SELECT count(*) FROM threads;
 -- name: bench_analyze_threads#
 -- The threads phase's rows counted for the planner (a whole VACUUM ANALYZE ran before them).
 ANALYZE chatchannel;
+
+-- name: bench_mention_rows(channel_id)$
+-- The mention rows of a channel's messages: what @everyone must not multiply by its members.
+SELECT count(*) FROM message_mention WHERE channel_id = :channel_id;

@@ -32,6 +32,7 @@ REQUIRED = [
     *(f"search.terms.{term}.{q}" for term in ("a rare term", "a term in one message of ten") for q in ("p50", "p99")),
     "search.history_page_p50_ms", "search.sends_unsearched_msgs_per_s", "search.sends_ratio",
     "unreads.p50_ms", "unreads.plain_p50_ms", "unreads.statement_p50_ms", "unreads.ratio",
+    "mentions.send_ratio", "mentions.everyone_rows_per_message", "mentions.latency_ratio",
     "threads.send_ratio", "threads.list_ratio", *(f"threads.send_receive_ms.{k}.p99" for k in ("thread", "empty")),
     *(f"threads.list_ms.{k}.p50" for k in ("threads", "history")),
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",

@@ -299,7 +299,8 @@ async def test_the_statement_and_check_send_agree_on_locked_threads(client, serv
             allowed = False
         rows = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test", server_ids=[server.id], channel_ids=[thread["id"]], user_ids=[person.id],
-            usernames=[person.name], texts=["x"], nonces=[None], reply_to_ids=[None])]
+            usernames=[person.name], texts=["x"], nonces=[None], reply_to_ids=[None], everyones=[False],
+            heres=[False], mention_replies=[True], mention_ords=[], mention_ids=[], mention_names=[])]
         assert bool(rows) == allowed, person.name
 
 
@@ -438,3 +439,14 @@ async def test_listing_threads_is_a_range_of_the_activity_index_not_a_sort(clien
     kinds = {(n["Node Type"], n.get("Index Name")) for n in nodes(plan)}
     assert ("Index Scan", "ix_chatchannel_thread_activity") in kinds and not any(k == "Sort" for k, _ in kinds), \
         plan
+
+
+async def test_a_member_mentioned_in_a_thread_follows_it_and_counts_the_mention(client, server, alice, bob,
+                                                                               add_member):
+    await add_member(bob)
+    thread = await thread_on(client, server, alice)
+    await message(client, server, alice, "not for bob", thread["id"])
+    await message(client, server, alice, "@bob have a look", thread["id"])
+    entry = (await unreads(client, bob))[thread["id"]]
+    assert (entry["unread_count"], entry["mention_count"]) == (1, 1)
+    assert (await (await client.get(f"/chat/threads/{thread['id']}", headers=bob.auth)).json())["following"] is True

@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chatd.bench import ceilings, phases, processes, report, threads
+from chatd.bench import ceilings, mentions, phases, processes, report, threads
 from chatd.bench.database import (
     bench_queries, cleanup, copy_history, database, fill_changes, join_servers, populate,
 )
@@ -78,6 +78,10 @@ class Settings:
     thread_sends: int = 300  # ...this many times, in turn with a message into an empty channel
     thread_count: int = 10_000  # the open threads of a channel with this many threads...
     thread_requests: int = 30  # ...listed this many times, in turn with a history page
+    everyone_members: int = 10_000  # the mentions phase (chatd.bench.mentions): a server this big...
+    mention_senders: int = 20  # ...its members sending with and without mentions...
+    mention_receivers: int = 200  # ...these connected...
+    everyone_samples: int = 100  # ...and this many @everyone messages, as many plain ones
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -93,6 +97,7 @@ class Settings:
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
                    history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
                    invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10,
+                   everyone_members=500, mention_senders=10, mention_receivers=20, everyone_samples=30,
                    thread_replies=5_000, thread_sends=40, thread_count=500, thread_requests=5)
 
 
@@ -277,6 +282,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             progress(f"chatd: GET /chat/unreads of a reader of {settings.unread_channels:,} channels, in turn with a "
                      f"plain query listing them")
             unread = await phases.unreads(first_process, pool, queries, reader, settings.unread_requests, progress)
+            mentioned = await mentions.measure(first_process, pool, queries, config, settings, own, progress)
             progress(f"chatd: replies into a thread of {settings.thread_replies:,}, in turn with an empty channel; "
                      f"the threads of a channel of {settings.thread_count:,}")
             threaded = await threads.measure(
@@ -292,7 +298,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         return report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
                               {"send": sends_check, "one_process": single_check, "processes": multi_check,
                                "login_flood": flood_check},
-                              history, depths, held, resumed, invites, searched, unread, threaded)
+                              history, depths, held, resumed, invites, searched, unread, mentioned, threaded)
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)

@@ -10,6 +10,7 @@ from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.errors import BadInput, NotFound
 from chatd.domain.inputs import stripped
+from chatd.domain.mentions import candidates
 from chatd.domain.ratelimit import within_limit
 from chatd.store.groupcommit import Outgoing
 from chatd.domain.schemas import MAX_TEXT, User
@@ -28,7 +29,7 @@ REPLY_ELSEWHERE = "reply_to is not a message of this channel"
 
 async def post_message(
     app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, text: str, nonce: str | None = None,
-    reply_to: UUID | None = None,
+    reply_to: UUID | None = None, mention_reply: bool = True,
 ):
     """Store a message and broadcast it (the INSERT's NOTIFY reaches every process on commit).
 
@@ -37,11 +38,13 @@ async def post_message(
 
     Returns the stored row, with `created` false when `nonce` repeats one this user sent in
     the last 5 minutes: that earlier message is returned and nothing new is stored or sent.
-    A reply names a message of the same channel, not deleted (the insert checks it too).
+    A reply names a message of the same channel, not deleted (the insert checks it too), and
+    mentions its author unless `mention_reply` is false. The insert resolves the mentions.
     """
     text = clean_text(text)
     within_limit(app[keys.message_limiter], (user.user_id, channel_id), "you are sending messages too fast")
-    outgoing = Outgoing(server_id, channel_id, user.user_id, user.username, text, nonce, reply_to)
+    outgoing = Outgoing(server_id, channel_id, user.user_id, user.username, text, nonce, reply_to,
+                        candidates(text), mention_reply)
     row = await app[keys.group_commit].store(outgoing)
     if row is None:  # refused by the statement: the permission check names the reason
         await permissions.require_send(app, user, server_id, channel_id)

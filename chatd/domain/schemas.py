@@ -71,6 +71,7 @@ class NewMessage(Body):
     text: MessageText
     nonce: Annotated[str, Meta(max_length=64, pattern=NO_NUL)] | None = None
     reply_to: Annotated[UUID | None, Meta(description="a message of the same channel this one replies to")] = None
+    mention_reply: Annotated[bool, Meta(description="a reply mentions the author it replies to (false: not)")] = True
 
 
 class MessageEdit(Body):
@@ -205,6 +206,8 @@ class Message(msgspec.Struct):
     edited_at: datetime | None
     reply_to: ReplyPreview | None
     reactions: Annotated[list[Reaction], Meta(description="each emoji in the order it was first used")]
+    mentions: Annotated[list[UUID], Meta(description="members mentioned by <@id> or @username")]
+    mention_everyone: Annotated[bool, Meta(description="@everyone, by a MODERATOR or ADMIN")]
     thread: Annotated[ThreadSummary | None, Meta(description="the thread started on this message, if any")]
 
 
@@ -372,3 +375,22 @@ class Thread(msgspec.Struct):
 
 class FollowedThread(Thread):
     following: Annotated[bool, Meta(description="whether the caller follows it (unread counts are followers' only)")]
+
+NotificationLevel = Annotated[Literal["all", "mentions", "none"], Meta(
+    description="all: every message; mentions: mentions and replies to you; none: nothing")]
+NOTIFICATION_SCOPES = ("server", "channel", "dm")
+
+
+class NotificationSettingChange(Body):
+    level: NotificationLevel
+    muted_until: Annotated[datetime, Meta(tz=True, description="silent until then (null: not muted)")] | None = None
+
+
+class NotificationSetting(msgspec.Struct):
+    """What the caller hears of a server, a channel or a conversation. Without one: `all` in
+    conversations, `mentions` in server channels; a channel's overrides its server's level."""
+
+    scope: Annotated[str, Meta(description="server, channel or dm")]
+    id: UUID
+    level: NotificationLevel
+    muted_until: datetime | None

@@ -22,8 +22,8 @@ import msgspec
 from chatd import keys
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, DmCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
-    InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note, PresenceNote,
-    ReadStateUpdatedNote,
+    InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note,
+    NotificationSettingsUpdatedNote, PresenceNote, ReadStateUpdatedNote,
     ServerDeletedNote, ThreadActivityNote, ThreadArchivedNote, ThreadCreatedNote, ThreadDeletedNote, ThreadStateNote,
     ThreadUpdatedNote, TokensRevokedNote, TypingNote, decode_note,
 )
@@ -61,6 +61,7 @@ class Listener:
             DmRecipientRemovedNote: self._dm_recipient_removed,
             TokensRevokedNote: self._tokens_revoked,
             ReadStateUpdatedNote: self._read_state_updated,
+            NotificationSettingsUpdatedNote: self._notification_settings_updated,
             PresenceNote: self._presence_elsewhere,
             ThreadCreatedNote: self._thread_created,
             ThreadUpdatedNote: self._thread_state,
@@ -131,7 +132,8 @@ class Listener:
     def _deliver(self, note: ChangeNote) -> None:
         if isinstance(note, MessageNote):
             self._app[keys.metrics].notification_lag.observe(max(0.0, time.time() - note.created_at.timestamp()))
-        self._hub.deliver_change(note)
+        if self._hub.deliver_change(note) and isinstance(note, (MessageNote, MessageUpdatedNote)):
+            self._hub.notifier.deliver(note)
 
     # One handler per kind of note.
 
@@ -234,6 +236,11 @@ class Listener:
 
     async def _thread_deleted(self, note: ThreadDeletedNote) -> None:
         self._hub.broadcast(note.server_id, outbound.thread_deleted(note))
+
+    async def _notification_settings_updated(self, note: NotificationSettingsUpdatedNote) -> None:
+        """The user's sockets here decide with the new setting from now on, and show it."""
+        self._hub.notifier.update(note)
+        self._hub.send_personal(note.user_id, outbound.notification_settings_updated(note))
 
     async def _catch_up(self, since: datetime) -> None:
         app = self._app

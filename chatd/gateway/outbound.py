@@ -17,11 +17,13 @@ from uuid import UUID
 import msgspec
 
 from chatd.domain.errors import Refused
+from chatd.domain.notifications import PREVIEW_CHARS
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
     InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote, MessagesDeletedNote,
-    MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReadStateUpdatedNote, ReplyNote,
-    ServerDeletedNote, ThreadCreatedNote, ThreadDeletedNote, ThreadStateNote, TypingNote, decode_note,
+    MessageUpdatedNote, NotificationSettingsUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote,
+    ReadStateUpdatedNote, ReplyNote, ServerDeletedNote, ThreadCreatedNote, ThreadDeletedNote, ThreadStateNote,
+    TypingNote, decode_note,
 )
 from chatd.domain.schemas import DirectMessage, Invite, Server, User
 from chatd.domain.views import clock_time
@@ -44,8 +46,8 @@ def connected(user: User, servers: list[Server], dms: list[DirectMessage], unrea
 
 
 def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
-    """The spec's fields, plus userId, createdAt, seq, eventSeq, the sender's nonce and what
-    it replies to."""
+    """The spec's fields, plus userId, createdAt, seq, eventSeq, the sender's nonce, what it
+    replies to and whom it mentions."""
     event = {
         "type": "new_message",
         "id": note.id,
@@ -63,6 +65,8 @@ def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
         event["nonce"] = note.nonce
     if note.reply_to is not None:
         event["replyTo"] = reply_to(note.reply_to)
+    event["mentions"] = note.mentions
+    event["mentionEveryone"] = note.mention_everyone
     return event
 
 
@@ -112,7 +116,7 @@ def _verbatim(field: msgspec.structs.FieldInfo) -> tuple:
 CHANGE_EVENTS: dict[type[ChangeNote], Callable[[Any, tzinfo], Any]] = {
     MessageNote: new_message_event,
     MessageUpdatedNote: NoteFields(MessageUpdatedNote, "id", "server_id", "channel_id", "text", "edited_at",
-                                   "event_seq"),
+                                   "event_seq", "mentions", "mention_everyone"),
     MessageDeletedNote: NoteFields(MessageDeletedNote, "id", "server_id", "channel_id", "event_seq"),
     MessagesDeletedNote: NoteFields(MessagesDeletedNote, "ids", "server_id", "channel_id", "event_seq"),
     ReactionAddedNote: NoteFields(ReactionAddedNote, "message_id", "user_id", "emoji", "server_id", "channel_id",
@@ -240,6 +244,20 @@ def thread_updated(note: ThreadStateNote) -> bytes:
 def thread_deleted(note: ThreadDeletedNote) -> bytes:
     return encode({"type": "thread_deleted", "serverId": note.server_id, "threadId": note.thread_id,
                    "parentChannelId": note.parent_channel_id})
+
+
+def notification(kind: str, message_id: UUID, server_id: UUID | None, channel_id: UUID, user_id: UUID,
+                 username: str, text: str) -> bytes:
+    """A message to tell its recipient of (chatd.domain.notifications): a client raises it for a
+    channel that is not open."""
+    return encode({"type": "notification", "kind": kind, "messageId": message_id, "channelId": channel_id,
+                   "serverId": server_id, "from": {"userId": user_id, "username": username},
+                   "preview": text[:PREVIEW_CHARS]})
+
+
+def notification_settings_updated(note: NotificationSettingsUpdatedNote) -> bytes:
+    return encode({"type": "notification_settings_updated", "scope": note.scope, "id": note.target_id,
+                   "level": note.level, "mutedUntil": note.muted_until})
 
 
 def resumed(server_id: UUID | None, channel_id: UUID, seq: int) -> bytes:
