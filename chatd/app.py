@@ -29,13 +29,14 @@ from chatd.store.groupcommit import group_commit_ctx
 from chatd.store.notify import notes_ctx
 from chatd.ops.metrics import Metrics, metrics_middleware
 from chatd.ops.nodes import node_ctx
+from chatd.ops.pushes import push_ctx
 from chatd.ops.sweeps import sweep_ctx
 from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import (
     auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, notifications,
-    presence, reactions, reads, search, servers, threads,
+    presence, push, reactions, reads, search, servers, threads,
 )
 
 ENDPOINTS: list[Endpoint] = [
@@ -43,7 +44,7 @@ ENDPOINTS: list[Endpoint] = [
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
     *dms.ENDPOINTS, *blocks.ENDPOINTS, *reads.ENDPOINTS, *search.ENDPOINTS, *presence.ENDPOINTS, *health.ENDPOINTS,
     *threads.ENDPOINTS,
-    *notifications.ENDPOINTS,
+    *notifications.ENDPOINTS, *push.ENDPOINTS,
 ]
 
 
@@ -61,7 +62,7 @@ def create_app(config: Config) -> web.Application:
     # Status changes are limited whenever messages are: each one reaches every co-member.
     app[keys.presence_limiter] = RateLimiter(PRESENCE_LIMIT) if config.rate_limit else None
     app.cleanup_ctx.extend([
-        watchdog_ctx, hashing_ctx, database_ctx, search_ctx, availability_ctx, token_users_ctx, notes_ctx, group_commit_ctx, change_commit_ctx,
+        watchdog_ctx, hashing_ctx, database_ctx, search_ctx, availability_ctx, token_users_ctx, notes_ctx, push_ctx, group_commit_ctx, change_commit_ctx,
         presence_ctx, gateway_ctx, gc_freeze_ctx, node_ctx, sweep_ctx,
     ])
     app.on_shutdown.extend([notify_stopping, close_sockets])

@@ -7,6 +7,7 @@ CHATD_* settings.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import os
 import re
@@ -17,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from dotenv import dotenv_values
 
 SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512")
@@ -90,6 +92,11 @@ class Config:
     notify_socket: str | None = None
     watchdog_usec: int | None = None
     secret_key_generated: bool = field(default=False, compare=False)
+    # Web Push: the raw P-256 VAPID private key (None: generated once, kept in the database),
+    # the contact push services see, and whether plain http:// endpoints are taken (tests only).
+    vapid_private_key: bytes | None = field(default=None, repr=False)
+    vapid_subject: str = "mailto:admin@localhost"
+    push_allow_http: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -135,6 +142,9 @@ class Config:
             search_language=_search_language(env),
             notify_socket=env.get("NOTIFY_SOCKET") or None,
             watchdog_usec=_positive_int(env, "WATCHDOG_USEC", 0) or None,
+            vapid_private_key=_vapid_private_key(env),
+            vapid_subject=_vapid_subject(env),
+            push_allow_http=_choice(env, "CHATD_PUSH_ALLOW_HTTP", ("0", "1")) == "1",
         )
 
     def with_secret_key(self) -> Config:
@@ -246,6 +256,31 @@ def _search_language(env: Mapping[str, str]) -> str:
     raw = (env.get("CHATD_SEARCH_LANGUAGE") or "simple").strip().lower()
     if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?", raw):
         raise ConfigError(f"CHATD_SEARCH_LANGUAGE={raw!r} is not a text search configuration name")
+    return raw
+
+
+def _vapid_private_key(env: Mapping[str, str]) -> bytes | None:
+    """base64url of the raw 32-byte P-256 private key, as VAPID tools print it."""
+    raw = env.get("CHATD_VAPID_PRIVATE_KEY", "").strip()
+    if not raw:
+        return None
+    try:
+        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        if len(key) != 32:
+            raise ValueError
+        ec.derive_private_key(int.from_bytes(key, "big"), ec.SECP256R1())  # 0 < key < the curve's order
+    except ValueError:
+        raise ConfigError("CHATD_VAPID_PRIVATE_KEY is not the base64url of a 32-byte P-256 private key") from None
+    return key
+
+
+def _vapid_subject(env: Mapping[str, str]) -> str:
+    """A contact for push services: `mailto:` an address or an `https:` site (no path: py-vapid
+    signs no other)."""
+    raw = env.get("CHATD_VAPID_SUBJECT", "").strip() or "mailto:admin@localhost"
+    host = r"(localhost|[\w-]+(\.[\w-]+)+)"
+    if not re.fullmatch(rf"mailto:[^@\s]+@{host}|https://{host}", raw, re.IGNORECASE):
+        raise ConfigError(f"CHATD_VAPID_SUBJECT={raw!r} is neither a mailto: address nor an https: URL")
     return raw
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.gateway.hub import Hub
     from chatd.gateway.typing import TypingTracker
     from chatd.ops.metrics import Metrics
+    from chatd.ops.pushes import Pushes
     from chatd.store.availability import Availability
     from chatd.store.groupcommit import GroupCommit
 
@@ -43,3 +44,4 @@ group_commit = web.AppKey["GroupCommit"]("group_commit")
 availability = web.AppKey["Availability"]("availability")
 hashing = web.AppKey["Hashing"]("hashing")
 presence = web.AppKey["NodePresence"]("presence")
+pushes = web.AppKey["Pushes"]("pushes")

@@ -146,6 +146,9 @@ HOT_QUERIES = {
     "mentions": ("list_mentions", lambda s: dict(user_id=s["user_id"], before_id=None, lim=50)),
     "mentions before": ("list_mentions", lambda s: dict(user_id=s["user_id"], before_id=s["message_id"], lim=50)),
     "notification recipients": ("list_notification_candidates", lambda s: dict(message_id=s["message_id"])),
+    "queueing pushes, past the connected": ("queue_pushes", lambda s: dict(
+        user_ids=[s["user_id"]], kinds=["dm"], message_id=s["message_id"], channel_id=s["channel_id"], server_id=None,
+        from_id=s["user_id"], from_name="a", preview="x", ttl_seconds=60)),
 }
 
 

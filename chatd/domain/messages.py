@@ -52,4 +52,6 @@ async def post_message(
                 app[keys.pool], message_id=reply_to, channel_id=channel_id):
             raise BadInput(REPLY_ELSEWHERE)
         raise NotFound(permissions.CHANNEL_NOT_FOUND)  # allowed now, but gone at the insert
+    if row["created"]:
+        app[keys.pushes].queue(row)  # its Web Pushes, written to the outbox without the sender waiting
     return row

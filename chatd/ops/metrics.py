@@ -49,6 +49,14 @@ class Metrics:
             "chatd_notification_lag_seconds", "From a message's created_at to its NOTIFY reaching this process",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
             registry=registry)
+        self.pushes_sent = Counter("chatd_pushes_sent", "Web Pushes a push service accepted", registry=registry)
+        failed = Counter("chatd_pushes_failed", "Web Push attempts that failed: gone (404/410), rejected "
+                         "(another 4xx), server (5xx, 429), network", ["reason"], registry=registry)
+        self.pushes_failed = {reason: failed.labels(reason=reason) for reason in ("gone", "rejected", "server", "network")}
+        dropped = Counter("chatd_pushes_dropped", "Web Pushes given up unsent: expired (past their TTL), gone, "
+                          "rejected, attempts (retried MAX_ATTEMPTS times)", ["reason"], registry=registry)
+        self.pushes_dropped = {reason: dropped.labels(reason=reason)
+                               for reason in ("expired", "gone", "rejected", "attempts")}
 
 
 class Batches:
