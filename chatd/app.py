@@ -36,7 +36,7 @@ from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.rest import (
     auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, notifications,
-    presence, push, reactions, reads, search, servers,
+    presence, push, reactions, reads, search, servers, threads,
 )
 from chatd.rest import layout
 
@@ -44,7 +44,7 @@ ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
     *dms.ENDPOINTS, *blocks.ENDPOINTS, *reads.ENDPOINTS, *search.ENDPOINTS, *presence.ENDPOINTS, *health.ENDPOINTS,
-    *layout.ENDPOINTS,
+    *layout.ENDPOINTS, *threads.ENDPOINTS,
     *notifications.ENDPOINTS, *push.ENDPOINTS,
 ]
 

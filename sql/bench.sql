@@ -183,6 +183,45 @@ SELECT r.server_id, c.id AS channel_id, c.last_seq
    AND c.type <> 'VOICE'
  ORDER BY r.server_id, c.position, c.id;
 
+-- name: bench_fill_thread(server_id, thread_id, user_id, replies)$
+-- The threads phase's busy thread: `replies` messages stored at once, its counters moved as
+-- the send statement moves them (never counted), as if they had been sent. Returns its count.
+WITH stored AS (
+    INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq, event_seq, created_at)
+    SELECT :server_id, :thread_id, :user_id, 'reply ' || i, i, i, now() - (:replies - i) * interval '1 ms'
+      FROM generate_series(1, :replies) i
+    RETURNING 1
+)
+UPDATE chatchannel
+   SET last_seq = :replies, last_event_seq = :replies, message_count = (SELECT count(*) FROM stored),
+       last_message_at = now()
+ WHERE id = :thread_id
+RETURNING message_count;
+
+-- name: bench_fill_threads(server_id, channel_id, user_id, threads)$
+-- The threads phase's busy channel: `threads` threads on as many messages, active one second
+-- apart, every third archived. Returns how many.
+WITH roots AS (
+    INSERT INTO chatmessage (server_id, channel_id, user_id, text, seq, event_seq)
+    SELECT :server_id, :channel_id, :user_id, 'root ' || i, i, i
+      FROM generate_series(1, :threads) i
+    RETURNING id, seq
+), bumped AS (
+    UPDATE chatchannel SET last_seq = :threads, last_event_seq = :threads WHERE id = :channel_id
+), threads AS (
+    INSERT INTO chatchannel (server_id, name, type, parent_channel_id, root_message_id, created_by,
+                             auto_archive_minutes, last_message_at, archived)
+    SELECT :server_id, 'thread ' || r.seq, 'THREAD', :channel_id, r.id, :user_id, 10080,
+           now() - r.seq * interval '1 second', r.seq % 3 = 0
+      FROM roots r
+    RETURNING 1
+)
+SELECT count(*) FROM threads;
+
+-- name: bench_analyze_threads#
+-- The threads phase's rows counted for the planner (a whole VACUUM ANALYZE ran before them).
+ANALYZE chatchannel;
+
 -- name: bench_mention_rows(channel_id)$
 -- The mention rows of a channel's messages: what @everyone must not multiply by its members.
 SELECT count(*) FROM message_mention WHERE channel_id = :channel_id;

@@ -54,7 +54,7 @@ WITH target AS (
     SELECT b.ord, b.text AS new_text, b.everyone, b.here, m.id, m.server_id, m.channel_id, m.user_id,
            m.username, m.text, m.created_at, m.seq, m.event_seq, m.edited_at, m.reply_to_id, m.reply_user_id,
            m.reply_username, m.reply_text, m.reply_deleted, m.mentions, m.mention_everyone, m.mention_here,
-           m.mention_reply, reader.role
+           m.mention_reply, reader.role, m.thread_id, m.thread_name, m.thread_message_count, m.thread_last_message_at
       FROM unnest(:ords::bigint[], :channel_ids::uuid[], :message_ids::uuid[], :texts::text[], :user_ids::uuid[],
                   :windows::interval[], :everyones::boolean[], :heres::boolean[])
            AS b(ord, channel_id, message_id, text, user_id, max_age, everyone, here)
@@ -134,7 +134,8 @@ WITH target AS (
 )
 SELECT t.ord, t.id, t.server_id, t.channel_id, t.user_id, t.username, COALESCE(e.text, t.text) AS text,
        t.created_at, t.seq, t.event_seq, COALESCE(e.edited_at, t.edited_at) AS edited_at, t.reply_to_id,
-       t.reply_user_id, t.reply_username, t.reply_text, t.reply_deleted, e.id IS NOT NULL AS changed,
+       t.reply_user_id, t.reply_username, t.reply_text, t.reply_deleted, t.thread_id, t.thread_name,
+       t.thread_message_count, t.thread_last_message_at, e.id IS NOT NULL AS changed,
        COALESCE(e.mentions, t.mentions) AS mentions, COALESCE(e.mention_everyone, t.mention_everyone) AS mention_everyone,
        reaction_summary(t.channel_id, t.id, t.user_id) AS reactions
   FROM target t

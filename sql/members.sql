@@ -11,8 +11,8 @@ SELECT role
 -- recipient of the DM); channel_type NULL when the channel is not part of this server (a
 -- member's role then comes from servermembership, only so that the answer is "channel not
 -- found"). In a 1:1, `strangers` (the other one shares no server with the caller) and
--- `blocked` (either has blocked the other) say why a send is refused.
-SELECT COALESCE(r.role, m.role) AS role, c.type AS channel_type,
+-- `blocked` (either has blocked the other) say why a send is refused; `locked`: a locked thread.
+SELECT COALESCE(r.role, m.role) AS role, c.type AS channel_type, COALESCE(c.locked, false) AS locked,
        o.user_id IS NOT NULL AND NOT share_a_server(:user_id, o.user_id) AS strangers,
        o.user_id IS NOT NULL AND blocked_between(:user_id, o.user_id) AS blocked
   FROM (SELECT) AS one

@@ -19,6 +19,10 @@
 -- that are stored. Notes go out in seq order and PostgreSQL delivers them on commit, in
 -- commit order. Text that would push a note past NOTIFY's 8000 bytes is fetched by id. Each
 -- sender's read pointer moves to their message (read_own).
+-- In a thread (migration 0024) the same statement keeps its counters (message_count,
+-- last_message_at: never counted), unarchives it unless it is locked, makes each sender a
+-- follower (thread_followed) and sends thread_activity for it; in a locked thread only
+-- MODERATORs and ADMINs post.
 -- Mentions (chatd.domain.mentions parsed the candidates: `<@id>` and `@name` tokens, one array
 -- element each with its item's ord; whether the text says @everyone / @here) are resolved here
 -- against the membership of the moment of the insert (`mentioned`, migration 0020).
@@ -33,11 +37,12 @@ WITH batch AS (
     SELECT b.*
       FROM batch b
       JOIN chatchannel c ON c.id = b.channel_id AND c.server_id IS NOT DISTINCT FROM b.server_id
-                        AND c.type IN ('TEXT', 'DM', 'GROUP_DM')
+                        AND c.type IN ('TEXT', 'DM', 'GROUP_DM', 'THREAD')
       -- LIMIT keeps this a probe of the view's indexes per item, not a hash of every membership
-      CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
+      CROSS JOIN LATERAL (SELECT r.role FROM channel_reader r
                            WHERE r.channel_id = b.channel_id AND r.user_id = b.user_id LIMIT 1) reader
-     WHERE (c.type <> 'DM'
+     WHERE (NOT c.locked OR reader.role IN ('MODERATOR', 'ADMIN'))
+       AND (c.type <> 'DM'
             OR EXISTS (SELECT 1 FROM dm_recipient o
                         WHERE o.channel_id = b.channel_id AND o.user_id <> b.user_id
                           AND share_a_server(b.user_id, o.user_id) AND NOT blocked_between(b.user_id, o.user_id)))
@@ -88,12 +93,17 @@ WITH batch AS (
      WHERE f.channel_id IN (SELECT id FROM locked)
        AND (f.nonce IS NULL OR f.id IN (SELECT message_id FROM claimed))
 ), bumped AS (
+    -- A thread's counters change only for threads, so other channels' rows keep HOT updates.
     UPDATE chatchannel c
-       SET last_seq = l.last_seq + k.n, last_event_seq = l.last_event_seq + k.n
+       SET last_seq = l.last_seq + k.n, last_event_seq = l.last_event_seq + k.n,
+           message_count = c.message_count + CASE WHEN c.type = 'THREAD' THEN k.n ELSE 0 END,
+           last_message_at = CASE WHEN c.type = 'THREAD' THEN clock_timestamp() ELSE c.last_message_at END,
+           archived = c.archived AND c.locked
       FROM locked l
       JOIN (SELECT channel_id, count(*) AS n FROM fresh GROUP BY channel_id) k ON k.channel_id = l.id
      WHERE c.id = l.id
-    RETURNING c.id, l.last_seq AS base, l.last_event_seq AS event_base
+    RETURNING c.id, l.last_seq AS base, l.last_event_seq AS event_base, c.type, c.server_id, c.name,
+              c.message_count, c.last_message_at, c.archived, c.locked
 ), planned AS (
     -- @everyone and @here count only from a MODERATOR or ADMIN (else they are plain text).
     SELECT f.ord, f.id, f.server_id, f.channel_id, f.user_id, f.username, f.text, f.nonce, f.reply_to_id,
@@ -163,6 +173,25 @@ WITH batch AS (
     ON CONFLICT (user_id, channel_id) DO UPDATE
        SET last_read_seq = greatest(r.last_read_seq, excluded.last_read_seq),
            own_seq = greatest(r.own_seq, excluded.own_seq), updated_at = now()
+), thread_followed AS (
+    -- Whoever replies in a thread follows it, from their first message of the batch, and so
+    -- does everyone a message of it mentions, from just before that message (it is unread).
+    INSERT INTO thread_follower (thread_id, user_id, since_seq)
+    SELECT f.channel_id, f.user_id, min(f.since_seq)
+      FROM (SELECT s.channel_id, s.user_id, s.seq AS since_seq FROM stored s
+            UNION ALL
+            SELECT s.channel_id, m.user_id, s.seq - 1 FROM mentioned m JOIN stored s ON s.ord = m.ord) f
+      JOIN bumped b ON b.id = f.channel_id AND b.type = 'THREAD'
+     GROUP BY f.channel_id, f.user_id
+     ORDER BY f.channel_id, f.user_id
+    ON CONFLICT DO NOTHING
+), thread_noted AS (
+    SELECT count(pg_notify(:notify_channel, json_build_object(
+               'kind', 'thread_activity', 'server_id', b.server_id, 'thread_id', b.id, 'name', b.name,
+               'message_count', b.message_count, 'last_message_at', b.last_message_at, 'archived', b.archived,
+               'locked', b.locked)::text)) AS notes
+      FROM bumped b
+     WHERE b.type = 'THREAD'
 ), notified AS (
     SELECT count(pg_notify(:notify_channel, json_build_object(
                'kind', 'message', 'id', s.id, 'server_id', s.server_id,
@@ -183,7 +212,7 @@ WITH batch AS (
     SELECT s.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.created_at, s.seq, s.nonce,
            s.event_seq, s.reply_to_id, NULL::timestamptz AS edited_at, true AS created, s.mentions,
            s.mention_everyone, s.mention_here, s.mention_reply
-      FROM stored s, notified
+      FROM stored s, notified, thread_noted
     UNION ALL
     SELECT ord, id, server_id, channel_id, user_id, username, text, created_at, seq, nonce, event_seq,
            reply_to_id, edited_at, false, mentions, mention_everyone, mention_here, mention_reply

@@ -32,7 +32,7 @@ INSERT INTO chatchannel (server_id, name, type, position)
 SELECT :server_id::uuid, :name::text, :type::text,
        (SELECT count(*) FROM chatchannel
          WHERE server_id = :server_id AND category_id IS NULL AND type IN ('TEXT', 'VOICE'))
- WHERE NOT EXISTS (SELECT 1 FROM chatchannel WHERE server_id = :server_id AND name = :name)
+ WHERE NOT EXISTS (SELECT 1 FROM chatchannel WHERE server_id = :server_id AND name = :name AND type <> 'THREAD')
 RETURNING id;
 
 -- name: list_user_ids()
@@ -44,5 +44,5 @@ SELECT user_id
  ORDER BY created_at, user_id;
 
 -- name: count_server_channels_and_members(server_id)^
-SELECT (SELECT count(*) FROM chatchannel WHERE server_id = :server_id) AS channels,
+SELECT (SELECT count(*) FROM chatchannel WHERE server_id = :server_id AND type <> 'THREAD') AS channels,
        (SELECT count(*) FROM servermembership WHERE server_id = :server_id) AS members;

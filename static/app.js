@@ -7,6 +7,7 @@ import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js
 import { Presence } from "./presence.js";
 import { mentionsMe, setupMentions } from "./mentions.js";
 import { setupSearch } from "./search.js";
+import { ThreadBar } from "./threads.js";
 import { Unreads } from "./unreads.js";
 import { groups, moved, place } from "./layout.js";
 
@@ -261,6 +262,15 @@ function handleEvent(event) {
       break;
     case "read_state_updated":
       unreads.updated(event);
+      break;
+    case "thread_created":
+      if (event.thread.parent_channel_id === S.channelId) {
+        messages.setThread(event.thread.root_message_id, event.thread);
+      }
+      break;
+    case "thread_updated":
+      messages.updateThread(event);
+      threadBar.updated(event);
       break;
     case "notification":
       mentionBox.notified(event);
@@ -681,9 +691,28 @@ const messages = new MessageList($("#messages"), {
   remove: deleteMessage,
   reply: replyTo,
   react,
+  // Threads start on messages of a server's TEXT channel (no threads in threads).
+  mayThread: () => !S.dmId && !threadBar.thread,
+  thread: openThread,
 });
 
+const threadBar = new ThreadBar({ call, role: () => server()?.role, back: selectChannel, fail });
+
+// The message's thread, started now if it has none (named after the message).
+async function openThread(m) {
+  try {
+    const thread = m.thread
+      ? await call("GET", `/chat/threads/${m.thread.id}`)
+      : await call("POST", `${messageUrl(m.id)}/threads`, { name: Array.from(m.text).slice(0, 40).join("") || "thread" });
+    messages.setThread(m.id, thread);
+    await showChannel(thread.id, `🧵 ${thread.name}`, thread);
+  } catch (error) {
+    fail(error);
+  }
+}
+
 function clearChat(title) {
+  threadBar.close();
   S.channelId = null;
   S.dmId = null;
   drawDms();
@@ -702,14 +731,24 @@ function clearChat(title) {
 
 async function selectChannel(channelId) {
   const c = S.channels.find((x) => x.id === channelId);
-  clearChat("");
-  showChannelTitle(c);
-  S.channelId = channelId;
-  renderChannels();
   if (c.type === "voice") {
+    clearChat("");
+    showChannelTitle(c);
+    S.channelId = channelId;
+    renderChannels();
     $("#messages").append(h("li", { class: "system" }, "A VOICE channel: it has no text messages."));
     return;
   }
+  await showChannel(channelId, `# ${c.name}`, null, c.topic);
+}
+
+// A channel that takes messages (a TEXT channel, or a `thread`) in the chat, its newest page read.
+async function showChannel(channelId, title, thread = null, topic = null) {
+  clearChat(title);
+  $("#channel-topic").textContent = topic ?? "";
+  if (thread) threadBar.open(thread);
+  S.channelId = channelId;
+  renderChannels();
   show($("#composer"), true);
   show($("#read-bar"), true);
   mentionBox.channelShown();

@@ -12,17 +12,19 @@ export function fromHistory(m) {
   return {
     id: m.id, userId: m.user_id, user: m.user, text: m.text, timestamp: m.timestamp, createdAt: m.created_at,
     seq: m.seq, eventSeq: m.event_seq, editedAt: m.edited_at, replyTo: reply, reactions: m.reactions,
+    thread: m.thread ?? null,
   };
 }
 
 export function fromEvent(e) {
-  return { ...e, editedAt: null, replyTo: e.replyTo ?? null, reactions: [] };
+  return { ...e, editedAt: null, replyTo: e.replyTo ?? null, reactions: [], thread: null };
 }
 
 export const cut = (text) => Array.from(text).slice(0, REPLY_CHARS).join("");
 
 // actions: me() the signed-in user's id; mayDelete(message); edit(id, text) → a promise of the
-// edited message (REST's) or null; remove(id); reply(message); react(id, emoji, mine).
+// edited message (REST's) or null; remove(id); reply(message); react(id, emoji, mine);
+// mayThread() whether messages here may have threads; thread(message) opens or starts its thread.
 export class MessageList {
   constructor(list, actions) {
     this.list = list;
@@ -153,13 +155,38 @@ export class MessageList {
         h("button", { type: "button", class: "reply-button", onclick: () => this.actions.reply(m) }, "Reply"),
         h("button", { type: "button", class: "react-button", title: "react", onclick: () => show(palette, palette.hidden) }, "☺+"),
         own && h("button", { type: "button", class: "edit-button", onclick: () => this.editInline(entry) }, "Edit"),
-        this.actions.mayDelete(m) && h("button", { type: "button", class: "delete-button", onclick: () => this.actions.remove(m.id) }, "Delete")),
+        this.actions.mayDelete(m) && h("button", { type: "button", class: "delete-button", onclick: () => this.actions.remove(m.id) }, "Delete"),
+        this.actions.mayThread() && h("button", { type: "button", class: "thread-button", onclick: () => this.actions.thread(entry.m) })),
       palette,
       h("div", { class: "reactions" }));
     entry.li = li;
     this.showText(entry);
     this.showReactions(entry);
+    this.showThread(entry);
     return li;
+  }
+
+  // The thread started on message `rootId` (a summary: {id, name, message_count}), or one of
+  // the shown roots' threads changed (`update`: {threadId, name, messageCount}).
+  setThread(rootId, summary) {
+    const entry = this.entries.get(rootId);
+    if (!entry) return;
+    entry.m.thread = summary;
+    this.showThread(entry);
+  }
+
+  updateThread(update) {
+    for (const entry of this.entries.values()) {
+      if (entry.m.thread?.id !== update.threadId) continue;
+      Object.assign(entry.m.thread, { name: update.name, message_count: update.messageCount });
+      this.showThread(entry);
+    }
+  }
+
+  showThread(entry) {
+    const button = entry.li.querySelector(".thread-button");
+    const t = entry.m.thread;
+    if (button) button.textContent = t ? `🧵 ${t.name} (${t.message_count})` : "Thread";
   }
 
   showText(entry) {

@@ -34,6 +34,8 @@ REQUIRED = [
     "unreads.p50_ms", "unreads.plain_p50_ms", "unreads.statement_p50_ms", "unreads.ratio",
     "layout.put.p50", "layout.put.p99", "layout.statement.p50",
     "mentions.send_ratio", "mentions.everyone_rows_per_message", "mentions.latency_ratio",
+    "threads.send_ratio", "threads.list_ratio", *(f"threads.send_receive_ms.{k}.p99" for k in ("thread", "empty")),
+    *(f"threads.list_ms.{k}.p50" for k in ("threads", "history")),
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
     "ceilings.connect_per_s", "connections.connect_ratio",  # beyond the list
     *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from chatd.domain.notes import NOTE_TYPES, TypingNote, decode_note
+from chatd.ops.sweeps import sweep_idle_threads
 from chatd.store.notify import NOTIFY_CHANNEL
 
 from test_gateway import connect, next_event, send
@@ -41,7 +43,7 @@ def test_each_kind_of_note_is_sent_by_exactly_one_statement():
 
 
 async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_fields(
-        client, database_url, alice, bob, carol, server, add_member):
+        client, database_url, db, alice, bob, carol, server, add_member):
     heard: list[str] = []
     listener = await asyncpg.connect(database_url)
     await listener.add_listener(NOTIFY_CHANNEL, lambda *args: heard.append(args[-1]))
@@ -89,6 +91,16 @@ async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_f
         assert (await client.put(f"{server.url}/layout", json=layout, headers=alice.auth)).status == 200
         assert (await client.delete(category, headers=alice.auth)).status == 204
         assert (await client.delete(news_url, headers=alice.auth)).status == 204
+        root = await (await client.post(messages, json={"text": "root"}, headers=alice.auth)).json()
+        resp = await client.post(f"{messages}/{root['id']}/threads", json={"name": "t"}, headers=alice.auth)
+        thread_id = (await resp.json())["id"]
+        assert (await client.post(f"{server.url}/channels/{thread_id}/messages", json={"text": "reply"},
+                                  headers=alice.auth)).status == 201
+        assert (await client.patch(f"/chat/threads/{thread_id}", json={"locked": True}, headers=alice.auth)).status == 200
+        await db.execute("UPDATE chatchannel SET last_message_at = now() - interval '2 days' WHERE id = $1",
+                         UUID(thread_id))
+        await sweep_idle_threads(client.app)
+        assert (await client.delete(f"/chat/threads/{thread_id}", headers=alice.auth)).status == 204
         resp = await client.post(f"{server.url}/invites", json={"max_uses": 2}, headers=alice.auth)
         code = (await resp.json())["code"]
         assert (await client.delete(f"{server.url}/invites/{code}", headers=alice.auth)).status == 204

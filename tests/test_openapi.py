@@ -116,6 +116,9 @@ async def test_schemathesis_finds_no_server_error_and_no_response_outside_the_do
     category = (await resp.json())["id"]  # the category routes reach their statements
     resp = await client.post(f"{server.url}/channels", json={"name": "doomed"}, headers=alice.auth)
     doomed_channel = (await resp.json())["id"]  # the one DELETE .../channels/{channel_id} may delete, not #general
+    resp = await client.post(f"{server.url}/channels/{server.general}/messages/{reacted}/threads",
+                             json={"name": "fuzz"}, headers=alice.auth)
+    thread = (await resp.json())["id"]  # alice's: the /chat/threads/{thread_id} routes reach their handlers
     config = tmp_path / "schemathesis.toml"
     config.write_text(f"""
 headers = {{ Authorization = "Bearer {alice.token}" }}
@@ -131,6 +134,7 @@ headers = {{ Authorization = "Bearer {alice.token}" }}
 [[operations]]
 include-name = "DELETE /chat/servers/{{server_id}}/channels/{{channel_id}}"
 parameters = {{ "path.channel_id" = "{doomed_channel}" }}
+"path.thread_id" = "{thread}"
 
 [[operations]]
 include-name = "DELETE /chat/servers/{{server_id}}"

@@ -897,6 +897,49 @@ async def test_an_admin_arranges_categories_renames_and_deletes_and_the_member_s
     assert alice_tab.console_errors == [] and bob_tab.console_errors == []
 
 
+async def test_a_thread_opens_from_a_message_and_a_moderator_archives_and_locks_it_live(
+        open_tab, chatd, alice, bob, guild):
+    """bob (a MODERATOR here) starts a thread on alice's message; both reply and see each other's
+    replies and the count on the root; alice unfollows and follows; bob archives and locks it,
+    and alice's bar follows live."""
+    await rest(chatd, "PATCH", f"/chat/servers/{guild.id}/members/{bob.id}", alice, {"role": "MODERATOR"})
+    await post(chatd, guild, alice, "shall we plan?")
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    a, b = alice_tab.page, bob_tab.page
+    await expect(message(b, "shall we plan?").locator(".thread-button")).to_have_text("Thread")
+    await message(b, "shall we plan?").locator(".thread-button").click()
+    await expect(b.locator("#channel-title")).to_have_text("🧵 shall we plan?")
+    await expect(b.locator("#thread-state")).to_have_text("🧵 shall we plan?: 0 messages")
+    await expect(b.locator("#thread-lock")).to_be_visible()
+    # alice sees it started, on the root, and opens it from there.
+    await expect(message(a, "shall we plan?").locator(".thread-button")).to_have_text("🧵 shall we plan? (0)")
+    await b.fill("#composer-text", "yes, friday")
+    await b.press("#composer-text", "Enter")
+    await expect(message(a, "shall we plan?").locator(".thread-button")).to_have_text("🧵 shall we plan? (1)")
+    await message(a, "shall we plan?").locator(".thread-button").click()
+    await expect(texts(a)).to_have_text(["yes, friday"])
+    await expect(a.locator("#messages .thread-button")).to_have_count(0)  # no threads in threads
+    await a.fill("#composer-text", "friday works")
+    await a.press("#composer-text", "Enter")
+    await expect(texts(b)).to_have_text(["yes, friday", "friday works"])
+    # Following: the root's author follows from the start.
+    await expect(a.locator("#thread-follow")).to_have_text("Unfollow")
+    await a.click("#thread-follow")
+    await expect(a.locator("#thread-follow")).to_have_text("Follow")
+    thread_id = (await rest(chatd, "GET", guild.messages, alice))[0]["thread"]["id"]
+    assert (await rest(chatd, "GET", f"/chat/threads/{thread_id}", alice))["following"] is False
+    await a.click("#thread-follow")
+    await expect(a.locator("#thread-follow")).to_have_text("Unfollow")
+    # The MODERATOR archives and locks it; alice's bar follows.
+    await b.click("#thread-archive")
+    await expect(a.locator("#thread-state")).to_have_text("🧵 shall we plan?: 2 messages, archived")
+    await b.click("#thread-lock")
+    await expect(a.locator("#thread-state")).to_have_text("🧵 shall we plan?: 2 messages, archived, locked")
+    await expect(b.locator("#thread-lock")).to_have_text("Unlock")
+    await b.click("#thread-back")
+    await expect(b.locator("#channel-title")).to_have_text("# general")
+    assert alice_tab.console_errors == [] and bob_tab.console_errors == []
+
 async def test_mentions_autocomplete_badges_inbox_settings_and_an_in_page_notification(open_tab, chatd, alice, bob,
                                                                                        guild):
     news = await rest(chatd, "POST", f"/chat/servers/{guild.id}/channels", alice, {"name": "news"}, status=201)

@@ -7,7 +7,8 @@ compared with; each is followed by a reaction storm, and each latency trial by o
 the same rate), then across processes, then one process again at the same rate with and
 without a login flood (in turn), history paging (pages with and without reactions in turn), a
 resume of many channels (its trials alternate with the keyset SELECT's), an invite accept
-storm, GET /chat/unreads (in turn with a plain query listing the same channels), and last the many
+storm, GET /chat/unreads (in turn with a plain query listing the same channels), replies into a long
+thread (in turn with an empty channel) and a channel's threads (in turn with a history page), and last the many
 idle connections (a fresh process, so its memory delta is the connections' alone).
 """
 
@@ -26,7 +27,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chatd.bench import ceilings, layout, mentions, phases, processes, report
+from chatd.bench import ceilings, layout, mentions, phases, processes, report, threads
 from chatd.bench.database import (
     bench_queries, cleanup, copy_history, database, fill_changes, join_servers, populate,
 )
@@ -73,6 +74,10 @@ class Settings:
     unread_channels: int = 1000  # GET /chat/unreads for a reader of this many channels...
     unread_messages: int = 20  # ...each with this many messages, half of them unread
     unread_requests: int = 30
+    thread_replies: int = 100_000  # a reply into a thread this long...
+    thread_sends: int = 300  # ...this many times, in turn with a message into an empty channel
+    thread_count: int = 10_000  # the open threads of a channel with this many threads...
+    thread_requests: int = 30  # ...listed this many times, in turn with a history page
     everyone_members: int = 10_000  # the mentions phase (chatd.bench.mentions): a server this big...
     mention_senders: int = 20  # ...its members sending with and without mentions...
     mention_receivers: int = 200  # ...these connected...
@@ -98,7 +103,8 @@ class Settings:
                    history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
                    invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10,
                    layout_requests=10,
-                   everyone_members=500, mention_senders=10, mention_receivers=20, everyone_samples=30)
+                   everyone_members=500, mention_senders=10, mention_receivers=20, everyone_samples=30,
+                   thread_replies=5_000, thread_sends=40, thread_count=500, thread_requests=5)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -195,6 +201,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         resume_last = await resume_channels(pool, queries, settings, owner, topology)
         progress(f"{settings.resume_channels} channels with {settings.resume_changes} changes each to resume")
         readers, reader = await unread_reader(pool, queries, config, settings)
+        thread_users = await populate(pool, queries, config, 2, 2)
         progress(f"a reader of {settings.unread_channels:,} channels, {settings.unread_messages} messages each")
         started = time.monotonic()
         await queries.bench_vacuum(pool)
@@ -286,6 +293,11 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             unread = await phases.unreads(first_process, pool, queries, reader, settings.unread_requests, progress)
             mentioned = await mentions.measure(first_process, pool, queries, config, settings, own, progress)
             reordered = await layout_phase(first_process, pool, queries, config, settings, progress)
+            progress(f"chatd: replies into a thread of {settings.thread_replies:,}, in turn with an empty channel; "
+                     f"the threads of a channel of {settings.thread_count:,}")
+            threaded = await threads.measure(
+                first_process, pool, queries, thread_users, settings.thread_replies, settings.thread_count,
+                settings.thread_sends, settings.thread_requests, progress)
         finally:
             await first_process.stop()
         raw_connects = await ceilings.connect_rate(settings.hold, settings.connect_workers)
@@ -297,13 +309,14 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                               {"send": sends_check, "one_process": single_check, "processes": multi_check,
                                "login_flood": flood_check},
                               history, depths, held, resumed, invites, searched, unread, mentioned,
-                              reordered)
+                              reordered, threaded)
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)
             await cleanup(pool, queries, solo.prefix)
             await cleanup(pool, queries, joiners.prefix)
             await cleanup(pool, queries, readers.prefix)
+            await cleanup(pool, queries, thread_users.prefix)
 
 
 async def layout_phase(served, pool, queries, config, settings: Settings, progress) -> dict:

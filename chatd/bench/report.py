@@ -38,7 +38,7 @@ def _ratio(a, b):
 
 
 def results(settings, db_settings, ceiling, sends, single, multi, flooded, checks: dict, history, depths,
-            held, resumed, invites, searched, unread, mentioned, reordered) -> dict:
+            held, resumed, invites, searched, unread, mentioned, reordered, threads: dict) -> dict:
     send = _median(sends["max"], "msgs_per_s")
     deliveries = _median(single["max"], "deliveries_per_s")
     p50, p99 = _median(single["paced"], "same_p50_ms"), _median(single["paced"], "same_p99_ms")
@@ -96,6 +96,7 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
                    "history_page_p50_ms": history["before"]["100000"]["p50"],
                    "sends_unsearched_msgs_per_s": _median(sends["unsearched"], "msgs_per_s")["median"],
                    "sends_ratio": _ratio(send["median"], _median(sends["unsearched"], "msgs_per_s")["median"])},
+        "threads": threads,
         "lost": sum(check["lost"] for check in checks.values()),
         "duplicated": sum(check["duplicated"] for check in checks.values()),
         "changes_lost": sum(check["changes_lost"] for check in checks.values())
@@ -282,6 +283,7 @@ def table(r: dict) -> str:
          f"not kept searchable (search trigger off) {_fmt(r['search']['sends_unsearched_msgs_per_s'])}",
          f"{_fmt(r['search']['sends_ratio'])}x", "≥ 0.85x", _ok(r["search"]["sends_ratio"], 0.85, ">=")),
         layout_row(r["layout"]),
+        *thread_rows(r["threads"]),
         ("lost / duplicated", f"{r['lost']} / {r['duplicated']}", "",
          f"changes (eventSeq): {r['changes_lost']} / {r['changes_duplicated']}", "", "0 / 0",
          "yes" if r["lost"] == r["duplicated"] == r["changes_lost"] == r["changes_duplicated"] == 0 else "NO"),
@@ -343,6 +345,21 @@ def search_row(s: dict, label: str) -> tuple:
     return (f"search p99, {label}, {s['messages']:,} messages, a user in {s['servers']} servers",
             _fmt(term["p99"], " ms"), "", f"p50 {_fmt(term['p50'], ' ms')}; one history page (before) p50 "
             f"{_fmt(s['history_page_p50_ms'], ' ms')}", f"{_fmt(ratio)}x (p50)", "≤ 150 ms", _ok(term["p99"], 150, "<="))
+
+
+def thread_rows(t: dict) -> list[tuple]:
+    """chatd.bench.threads: a reply into a busy thread against a message into an empty channel;
+    a busy channel's open threads against one page of history."""
+    send, listed = t["send_receive_ms"], t["list_ms"]
+    return [
+        (f"send→receive p99 into a thread of {t['replies']:,} replies", _fmt(send["thread"]["p99"], " ms"), "",
+         f"an empty channel {_fmt(send['empty']['p99'], ' ms')} (p50 {_fmt(send['thread']['p50'], ' ms')} against "
+         f"{_fmt(send['empty']['p50'], ' ms')})", f"{_fmt(t['send_ratio'])}x", f"≤ {t['send_target']}x",
+         _ok(t["send_ratio"], t["send_target"], "<=")),
+        (f"open threads listed p50, a channel of {t['threads']:,} threads", _fmt(listed["threads"]["p50"], " ms"), "",
+         f"one history page {_fmt(listed['history']['p50'], ' ms')}", f"{_fmt(t['list_ratio'])}x",
+         f"≤ {t['list_target']}x", _ok(t["list_ratio"], t["list_target"], "<=")),
+    ]
 
 
 def _ok(value, target, op: str) -> str:

@@ -12,6 +12,7 @@ class Refused(Exception):
         super().__init__(detail)
         self.detail = detail
         self.retry_after = retry_after  # seconds, when waiting is the remedy
+        self.extra: dict = {}  # fields the answer carries beside `detail` (see Conflict)
 
 
 class BadInput(Refused):

@@ -21,7 +21,7 @@ from uuid import UUID
 
 import msgspec
 
-from chatd.domain.schemas import DirectMessage
+from chatd.domain.schemas import DirectMessage, Thread
 
 class Note(msgspec.Struct, tag_field="kind", gc=False):
     """The `kind` tag names the struct; every subclass below is a kind of note. Plain data, in
@@ -282,6 +282,45 @@ class TokensRevokedNote(Note, tag="tokens_revoked"):
     user_id: UUID
     jti: UUID | None
     valid_after: datetime
+
+
+class ThreadCreatedNote(Note, tag="thread_created"):
+    """For every member of the thread's server."""
+
+    server_id: UUID
+    thread: Thread
+
+
+class ThreadStateNote(Note):
+    """A thread's state after a change, for every member of its server, who hear it as
+    thread_updated (at most once a second per thread: chatd.gateway.listener). One kind per
+    statement that sends it."""
+
+    server_id: UUID
+    thread_id: UUID
+    name: str
+    message_count: int
+    last_message_at: datetime
+    archived: bool
+    locked: bool
+
+
+class ThreadUpdatedNote(ThreadStateNote, tag="thread_updated"):
+    """Renamed, archived or locked (PATCH)."""
+
+
+class ThreadActivityNote(ThreadStateNote, tag="thread_activity"):
+    """Messages were sent into it (its counters moved; unarchived unless locked)."""
+
+
+class ThreadArchivedNote(ThreadStateNote, tag="thread_archived"):
+    """Archived by the sweep after auto_archive_minutes without a message."""
+
+
+class ThreadDeletedNote(Note, tag="thread_deleted"):
+    server_id: UUID
+    thread_id: UUID
+    parent_channel_id: UUID
 
 
 def _kinds(base: type[Note]) -> list[type[Note]]:

@@ -36,7 +36,8 @@ DM_NOT_FOUND = "conversation not found"
 USER_NOT_FOUND = "user not found"
 UNREACHABLE = "you cannot message this user"  # a block, either way: it says no more than that
 MAX_DM_PEOPLE = 10  # in a group conversation, its owner included
-MESSAGE_TYPES = ("TEXT", "DM", "GROUP_DM")  # insert_message_batch says the same in SQL
+MESSAGE_TYPES = ("TEXT", "DM", "GROUP_DM", "THREAD")  # insert_message_batch says the same in SQL
+THREAD_NOT_FOUND = "thread not found"
 
 
 # The rules.
@@ -64,12 +65,15 @@ def check_channel(role: str | None, channel_type: str | None, in_dm: bool = Fals
 
 
 def check_send(role: str | None, channel_type: str | None, in_dm: bool = False, strangers: bool = False,
-               blocked: bool = False) -> None:
-    """Any member may send, in the server's TEXT channels only; anyone in a conversation may
-    send into it, unless, in a 1:1, the other one shares no server with them (`strangers`) or
-    either has blocked the other (`blocked`)."""
+               blocked: bool = False, locked: bool = False) -> None:
+    """Any member may send, in the server's TEXT channels and threads only (in a `locked`
+    thread, only MODERATORs and ADMINs); anyone in a conversation may send into it, unless, in a
+    1:1, the other one shares no server with them (`strangers`) or either has blocked the other
+    (`blocked`)."""
     if not takes_messages(check_channel(role, channel_type, in_dm)):
         raise BadInput("this is a VOICE channel: only TEXT channels take messages")
+    if locked:
+        check_role(role, "MODERATOR", "post in a locked thread")
     check_reachable(strangers, blocked)
 
 
@@ -329,6 +333,57 @@ def _group_change(user: User, facts: DmChange | None, owners_only: str | None) -
     return facts
 
 
+class ThreadStart(NamedTuple):
+    """What starting a thread on a message depends on (get_thread_start_access): `channel_type`
+    None: no such channel in the server; `message_channel_id` None: no such message;
+    `thread_id`: the thread started on it already."""
+
+    role: str
+    channel_type: str | None
+    message_channel_id: UUID | None
+    message_deleted: bool
+    thread_id: UUID | None
+
+
+def check_start_thread(facts: ThreadStart | None, channel_id: UUID) -> None:
+    """Anyone who may send in a TEXT channel starts a thread on one of its live messages, one
+    thread per message; never in a thread (no threads in threads)."""
+    if facts is None:
+        raise NotFound(SERVER_NOT_FOUND)
+    channel_type = check_channel(facts.role, facts.channel_type)
+    if channel_type == "THREAD":
+        raise BadInput("no threads in threads: a thread's messages cannot start one")
+    if channel_type != "TEXT":
+        raise BadInput(VOICE_HAS_NO_MESSAGES)
+    if facts.message_channel_id is None:
+        raise NotFound(MESSAGE_NOT_FOUND)
+    if facts.message_channel_id != channel_id:
+        raise BadInput("the message is not a message of this channel")
+    if facts.message_deleted:
+        raise BadInput("a deleted message cannot start a thread")
+    if facts.thread_id is not None:
+        raise ThreadExists(facts.thread_id)
+
+
+class ThreadExists(Conflict):
+    """One thread per message: the answer names the thread there is."""
+
+    def __init__(self, thread_id: UUID):
+        super().__init__("this message has a thread already", thread_id=str(thread_id))
+
+
+def check_thread_change(user: User, role: str | None, created_by: UUID | None, rename_or_archive: bool,
+                        lock: bool) -> None:
+    """Its creator, MODERATORs and ADMINs rename, archive and delete a thread; only MODERATORs
+    and ADMINs lock it. `role` None: the caller does not read the thread."""
+    if role is None:
+        raise NotFound(THREAD_NOT_FOUND)
+    if lock:
+        check_role(role, "MODERATOR", "lock or unlock a thread")
+    if rename_or_archive and created_by != user.user_id and RANK[role] < RANK["MODERATOR"]:
+        raise Forbidden("only the thread's creator, a MODERATOR or an ADMIN can change it")
+
+
 def check_block(user: User, target_id: UUID) -> None:
     if target_id == user.user_id:
         raise BadInput("you cannot block yourself")
@@ -367,17 +422,17 @@ async def require_server(app: Mapping, user: User, server_id: UUID):
 async def require_channel(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID) -> str:
     """The channel's type; 404 when the caller is not a member (not in the DM: server_id None)
     or the channel is elsewhere."""
-    role, channel_type, _, _ = await _channel_access(app, user, server_id, channel_id)
+    role, channel_type, *_ = await _channel_access(app, user, server_id, channel_id)
     return check_channel(role, channel_type, server_id is None)
 
 
 async def require_send(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID) -> None:
-    role, channel_type, strangers, blocked = await _channel_access(app, user, server_id, channel_id)
-    check_send(role, channel_type, server_id is None, strangers, blocked)
+    role, channel_type, strangers, blocked, locked = await _channel_access(app, user, server_id, channel_id)
+    check_send(role, channel_type, server_id is None, strangers, blocked, locked)
 
 
 async def require_typing(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID) -> None:
-    role, channel_type, _, _ = await _channel_access(app, user, server_id, channel_id)
+    role, channel_type, *_ = await _channel_access(app, user, server_id, channel_id)
     check_typing(role, channel_type, server_id is None)
 
 
@@ -429,13 +484,28 @@ async def require_remove_reaction(app: Mapping, user: User, server_id: UUID | No
 
 
 async def _channel_access(app: Mapping, user: User, server_id: UUID | None,
-                          channel_id: UUID) -> tuple[str | None, str | None, bool, bool]:
-    """(role, channel type, strangers, blocked): get_channel_access."""
+                          channel_id: UUID) -> tuple[str | None, str | None, bool, bool, bool]:
+    """(role, channel type, strangers, blocked, locked): get_channel_access."""
     row = await app[keys.queries].get_channel_access(
         app[keys.pool], server_id=server_id, channel_id=channel_id, user_id=user.user_id
     )
-    return (None, None, False, False) if row is None else (
-        row["role"], row["channel_type"], row["strangers"], row["blocked"])
+    return (None, None, False, False, False) if row is None else (
+        row["role"], row["channel_type"], row["strangers"], row["blocked"], row["locked"])
+
+
+async def require_start_thread(app: Mapping, user: User, server_id: UUID, channel_id: UUID,
+                               message_id: UUID) -> None:
+    row = await app[keys.queries].get_thread_start_access(app[keys.pool], server_id=server_id, channel_id=channel_id,
+                                                          message_id=message_id, user_id=user.user_id)
+    check_start_thread(None if row is None else ThreadStart(**row), channel_id)
+
+
+async def require_thread_change(app: Mapping, user: User, thread_id: UUID, rename_or_archive: bool,
+                                lock: bool) -> None:
+    """A change of the thread (a rename, archiving, locking; `rename_or_archive` also for deleting it)."""
+    row = await app[keys.queries].get_thread_access(app[keys.pool], thread_id=thread_id, user_id=user.user_id)
+    check_thread_change(user, None if row is None else row["role"], None if row is None else row["created_by"],
+                        rename_or_archive, lock)
 
 
 async def require_search_filters(app: Mapping, user: User, server_id: UUID | None, channel_id: UUID | None,

@@ -247,6 +247,15 @@ class Reactor(msgspec.Struct):
     username: str
 
 
+class ThreadSummary(msgspec.Struct):
+    """The thread started on a message, as history shows it on its root."""
+
+    id: UUID
+    name: str
+    message_count: Annotated[int, Meta(description="its messages not deleted")]
+    last_message_at: Annotated[datetime, Meta(description="its last activity (its creation, then each message)")]
+
+
 class Message(msgspec.Struct):
     id: UUID
     server_id: Annotated[UUID | None, Meta(description="null in a conversation (DM)")]
@@ -263,6 +272,7 @@ class Message(msgspec.Struct):
     reactions: Annotated[list[Reaction], Meta(description="each emoji in the order it was first used")]
     mentions: Annotated[list[UUID], Meta(description="members mentioned by <@id> or @username")]
     mention_everyone: Annotated[bool, Meta(description="@everyone, by a MODERATOR or ADMIN")]
+    thread: Annotated[ThreadSummary | None, Meta(description="the thread started on this message, if any")]
 
 
 class EarlierVersion(msgspec.Struct):
@@ -388,6 +398,47 @@ class MemberPresence(msgspec.Struct):
     username: str
     status: ShownStatus
 
+
+# Threads: a thread is a channel of type `thread` started on a message of a TEXT channel.
+ArchiveMinutes = Annotated[Literal[60, 1440, 4320, 10080],
+                           Meta(description="archived after this many minutes without a message")]
+ThreadName = Annotated[str, Meta(min_length=1, max_length=100, pattern=NO_NUL,
+                                 description="1-100 characters after stripping")]
+
+
+class NewThread(Body):
+    name: ThreadName
+    auto_archive_minutes: ArchiveMinutes = 1440
+
+
+class ThreadChange(Body):
+    """What is given changes: `name` and `archived` (its creator, MODERATORs, ADMINs), `locked`
+    (MODERATORs and ADMINs)."""
+
+    name: ThreadName | None = None
+    archived: bool | None = None
+    locked: bool | None = None
+
+
+class Thread(msgspec.Struct):
+    id: Annotated[UUID, Meta(description="its channel id: every channel route and event takes it")]
+    type: Literal["thread"]
+    server_id: UUID
+    parent_channel_id: UUID
+    root_message_id: UUID
+    name: str
+    created_by: Annotated[UUID | None, Meta(description="null once that account is gone")]
+    created_at: datetime
+    archived: bool
+    locked: Annotated[bool, Meta(description="only MODERATORs and ADMINs post in it")]
+    auto_archive_minutes: int
+    message_count: Annotated[int, Meta(description="its messages not deleted")]
+    last_message_at: Annotated[datetime, Meta(description="its last activity (its creation, then each message)")]
+    root_deleted: Annotated[bool, Meta(description="its root message was deleted (the thread stands)")]
+
+
+class FollowedThread(Thread):
+    following: Annotated[bool, Meta(description="whether the caller follows it (unread counts are followers' only)")]
 
 NotificationLevel = Annotated[Literal["all", "mentions", "none"], Meta(
     description="all: every message; mentions: mentions and replies to you; none: nothing")]

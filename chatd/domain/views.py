@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo, timezone
 
-from chatd.domain.schemas import Channel, Member, Message, Reaction, ReplyPreview, Server, ServerProfile
+from chatd.domain.schemas import (
+    Channel, FollowedThread, Member, Message, Reaction, ReplyPreview, Server, ServerProfile, Thread, ThreadSummary,
+)
 
 
 def clock_time(moment: datetime, zone: tzinfo = timezone.utc) -> str:
@@ -47,8 +49,27 @@ def message_view(row, username: str, reactions: list[Reaction]) -> Message:
         user_id=row["user_id"], user=username, text=row["text"],
         timestamp=clock_time(row["created_at"]), created_at=row["created_at"], seq=row["seq"],
         event_seq=row["event_seq"], edited_at=row["edited_at"], reply_to=reply, reactions=reactions,
-        mentions=row["mentions"], mention_everyone=row["mention_everyone"],
+        mentions=row["mentions"], mention_everyone=row["mention_everyone"], thread=thread_summary(row),
     )
+
+
+def thread_summary(row) -> ThreadSummary | None:
+    """The thread_* columns of message_row (a send's answer has none: a new message has no thread)."""
+    if row.get("thread_id") is None:
+        return None
+    return ThreadSummary(id=row["thread_id"], name=row["thread_name"], message_count=row["thread_message_count"],
+                         last_message_at=row["thread_last_message_at"])
+
+
+def thread_view(row) -> Thread:
+    """A thread_row row."""
+    return Thread(**{name: row[name] for name in Thread.__struct_fields__ if name != "type"}, type="thread")
+
+
+def followed_thread_view(row) -> FollowedThread:
+    """get_thread's row: a thread_row row with `following`."""
+    return FollowedThread(**{name: row[name] for name in FollowedThread.__struct_fields__ if name != "type"},
+                          type="thread")
 
 
 def member_view(row) -> Member:

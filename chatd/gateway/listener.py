@@ -29,12 +29,14 @@ from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, DmCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
     InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note,
     NotificationSettingsUpdatedNote, PresenceNote, ReadStateUpdatedNote,
-    ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
+    ServerDeletedNote, ThreadActivityNote, ThreadArchivedNote, ThreadCreatedNote, ThreadDeletedNote, ThreadStateNote,
+    ThreadUpdatedNote, TokensRevokedNote, TypingNote, decode_note,
 )
 from chatd.domain.dms import dm_view
 from chatd.domain.errors import NotFound
 from chatd.domain.views import server_profile_view, server_view
 from chatd.gateway import outbound
+from chatd.gateway.coalesce import Coalescer
 from chatd.gateway.hub import room_of
 from chatd.store.pool import DB_ERRORS
 
@@ -74,7 +76,14 @@ class Listener:
             CategoryCreatedNote: self._layout_updated,
             CategoryRenamedNote: self._layout_updated,
             CategoryDeletedNote: self._layout_updated,
+            ThreadCreatedNote: self._thread_created,
+            ThreadUpdatedNote: self._thread_state,
+            ThreadActivityNote: self._thread_state,
+            ThreadArchivedNote: self._thread_state,
+            ThreadDeletedNote: self._thread_deleted,
         }
+        self._thread_updates: Coalescer[ThreadStateNote] = Coalescer(
+            lambda note: self._hub.broadcast(note.server_id, outbound.thread_updated(note)))
 
     # The bus's Receiver: called from its connection's callbacks, so they only queue.
 
@@ -257,6 +266,16 @@ class Listener:
     async def _read_state_updated(self, note: ReadStateUpdatedNote) -> None:
         """To the reader's sockets but the one that acked, so every device shows the same badges."""
         self._hub.send_personal(note.user_id, outbound.read_state_updated(note), exclude_origin=note.origin)
+
+    async def _thread_created(self, note: ThreadCreatedNote) -> None:
+        self._hub.broadcast(note.server_id, outbound.thread_created(note))
+
+    async def _thread_state(self, note: ThreadStateNote) -> None:
+        """Every member of the server, at most once a second per thread (chatd.gateway.coalesce)."""
+        self._thread_updates.offer(note.thread_id, note)
+
+    async def _thread_deleted(self, note: ThreadDeletedNote) -> None:
+        self._hub.broadcast(note.server_id, outbound.thread_deleted(note))
 
     async def _notification_settings_updated(self, note: NotificationSettingsUpdatedNote) -> None:
         """The user's sockets here decide with the new setting from now on, and show it."""

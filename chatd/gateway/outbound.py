@@ -22,7 +22,8 @@ from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, ChannelNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
     InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote, MessagesDeletedNote,
     MessageUpdatedNote, NotificationSettingsUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote,
-    ReadStateUpdatedNote, ReplyNote, ServerDeletedNote, TypingNote, decode_note,
+    ReadStateUpdatedNote, ReplyNote, ServerDeletedNote, ThreadCreatedNote, ThreadDeletedNote, ThreadStateNote,
+    TypingNote, decode_note,
 )
 from chatd.domain.schemas import Channel, DirectMessage, Invite, Layout, Server, ServerProfile, User
 from chatd.domain.views import clock_time
@@ -246,6 +247,25 @@ def read_state_updated(note: ReadStateUpdatedNote) -> bytes:
         "type": "read_state_updated", "serverId": note.server_id, "channelId": note.channel_id,
         "lastReadSeq": note.last_read_seq, "unreadCount": note.unread_count, "mentionCount": note.mention_count,
     })
+
+
+def thread_created(note: ThreadCreatedNote) -> bytes:
+    """The thread as GET /chat/threads/{id} answers it (without `following`)."""
+    return encode({"type": "thread_created", "serverId": note.server_id, "thread": note.thread})
+
+
+def thread_updated(note: ThreadStateNote) -> bytes:
+    """Whichever change made it (a PATCH, messages, the archive sweep): the thread's state after it."""
+    return encode({
+        "type": "thread_updated", "serverId": note.server_id, "threadId": note.thread_id, "name": note.name,
+        "messageCount": note.message_count, "lastMessageAt": note.last_message_at, "archived": note.archived,
+        "locked": note.locked,
+    })
+
+
+def thread_deleted(note: ThreadDeletedNote) -> bytes:
+    return encode({"type": "thread_deleted", "serverId": note.server_id, "threadId": note.thread_id,
+                   "parentChannelId": note.parent_channel_id})
 
 
 def notification(kind: str, message_id: UUID, server_id: UUID | None, channel_id: UUID, user_id: UUID,

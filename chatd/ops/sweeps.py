@@ -4,7 +4,8 @@
   nothing reads it, so the table holds about 5 minutes of nonces, not every nonce ever sent;
 - changes past CHATD_CHANGE_RETENTION (message_change), oldest first, a bounded number per
   statement; each channel's horizon moves past them, and a resume from before it is told to
-  reload (resync_required, 410).
+  reload (resync_required, 410);
+- and it archives threads that went their auto_archive_minutes without a message.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60.0
 CHANGES_PER_STATEMENT = 5000
+THREADS_PER_STATEMENT = 1000
 
 
 async def sweep_ctx(app: web.Application):
@@ -38,6 +40,7 @@ async def _sweep_forever(app: web.Application) -> None:
         await asyncio.sleep(SWEEP_SECONDS)
         await sweep_nonce_claims(app)
         await sweep_changes(app)
+        await sweep_idle_threads(app)
 
 
 async def sweep_nonce_claims(app: web.Application) -> None:
@@ -51,6 +54,16 @@ async def sweep_changes(app: web.Application) -> None:
     async with _failures_logged(app, "change_sweep_failed"):
         while await app[keys.queries].prune_changes(
                 app[keys.pool], retention=retention, lim=CHANGES_PER_STATEMENT) == CHANGES_PER_STATEMENT:
+            pass
+
+
+async def sweep_idle_threads(app: web.Application) -> None:
+    """Archive idle threads, one bounded statement at a time (each sends its threads' notes);
+    processes sweeping at once skip each other's rows."""
+    notes, queries = app[keys.notes], app[keys.queries]
+    async with _failures_logged(app, "thread_sweep_failed"):
+        while await notes.emit(queries.archive_idle_threads, app[keys.pool],
+                               lim=THREADS_PER_STATEMENT) == THREADS_PER_STATEMENT:
             pass
 
 

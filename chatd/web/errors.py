@@ -43,7 +43,7 @@ class ApiError(Exception):
 
 def refusal_response(refusal: errors.Refused) -> web.Response:
     status = next(code for kind, code in STATUS if isinstance(refusal, kind))
-    response = json_response({"detail": refusal.detail, **getattr(refusal, "extra", {})}, status=status)
+    response = json_response({"detail": refusal.detail, **refusal.extra}, status=status)
     response.headers.update(CHALLENGES.get(type(refusal), {}))
     if refusal.retry_after is not None:
         response.headers["Retry-After"] = str(max(1, math.ceil(refusal.retry_after)))
