@@ -52,6 +52,19 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
+class S3Settings:
+    """The S3-compatible store attachments live in with CHATD_STORAGE=s3. The secret is left
+    out of repr, so no log line or traceback that shows the config shows it."""
+
+    bucket: str
+    endpoint: str | None = None  # None: AWS itself, found from the region
+    region: str = "us-east-1"
+    # None: botocore's own chain (AWS_* variables, ~/.aws, an instance role).
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Config:
     secret_key: str | None
     algorithm: str = "HS256"
@@ -86,6 +99,7 @@ class Config:
     edit_window: timedelta | None = None
     log_format: str = "kv"  # or "json": one JSON object per line
     search_language: str = "simple"  # PostgreSQL text search configuration of message search
+    s3: S3Settings | None = None  # set with CHATD_STORAGE=s3
     # Set by systemd (Type=notify, WatchdogSec): where to send READY=1, and how often to ping.
     notify_socket: str | None = None
     watchdog_usec: int | None = None
@@ -133,6 +147,7 @@ class Config:
             edit_window=_duration(env, "CHATD_EDIT_WINDOW", "off", allow_off=True),
             log_format=_choice(env, "CHATD_LOG_FORMAT", ("kv", "json")),
             search_language=_search_language(env),
+            s3=_s3(env),
             notify_socket=env.get("NOTIFY_SOCKET") or None,
             watchdog_usec=_positive_int(env, "WATCHDOG_USEC", 0) or None,
         )
@@ -247,6 +262,26 @@ def _search_language(env: Mapping[str, str]) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?", raw):
         raise ConfigError(f"CHATD_SEARCH_LANGUAGE={raw!r} is not a text search configuration name")
     return raw
+
+
+def _s3(env: Mapping[str, str]) -> S3Settings | None:
+    """The CHATD_S3_* settings, read only with CHATD_STORAGE=s3, which needs a bucket."""
+    if env.get("CHATD_STORAGE", "").strip().lower() != "s3":
+        return None
+    bucket = env.get("CHATD_S3_BUCKET", "").strip()
+    if not bucket:
+        raise ConfigError("CHATD_S3_BUCKET is required when CHATD_STORAGE=s3")
+    endpoint = env.get("CHATD_S3_ENDPOINT", "").strip() or None
+    if endpoint is not None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"CHATD_S3_ENDPOINT={endpoint!r} is not an http:// or https:// URL")
+    key_id = env.get("CHATD_S3_ACCESS_KEY_ID", "").strip() or None
+    secret = env.get("CHATD_S3_SECRET_ACCESS_KEY", "").strip() or None
+    if (key_id is None) != (secret is None):
+        raise ConfigError("CHATD_S3_ACCESS_KEY_ID and CHATD_S3_SECRET_ACCESS_KEY are set together or not at all")
+    return S3Settings(bucket=bucket, endpoint=endpoint, region=env.get("CHATD_S3_REGION", "").strip() or "us-east-1",
+                      access_key_id=key_id, secret_access_key=secret)
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
