@@ -99,6 +99,13 @@ class Config:
     edit_window: timedelta | None = None
     log_format: str = "kv"  # or "json": one JSON object per line
     search_language: str = "simple"  # PostgreSQL text search configuration of message search
+    # Attachments: the backend (local|s3), the local directory (None: data_dir/uploads), the
+    # largest upload, how long an upload may wait to be attached, and how often that is swept.
+    storage: str = "local"
+    upload_dir: Path | None = None
+    max_upload_bytes: int = 25 * 1024 * 1024
+    upload_ttl: timedelta = timedelta(hours=1)
+    upload_sweep: timedelta = timedelta(minutes=10)
     s3: S3Settings | None = None  # set with CHATD_STORAGE=s3
     # Set by systemd (Type=notify, WatchdogSec): where to send READY=1, and how often to ping.
     notify_socket: str | None = None
@@ -147,10 +154,20 @@ class Config:
             edit_window=_duration(env, "CHATD_EDIT_WINDOW", "off", allow_off=True),
             log_format=_choice(env, "CHATD_LOG_FORMAT", ("kv", "json")),
             search_language=_search_language(env),
+            storage=_choice(env, "CHATD_STORAGE", ("local", "s3")),
+            upload_dir=Path(env["CHATD_UPLOAD_DIR"]) if env.get("CHATD_UPLOAD_DIR") else None,
+            max_upload_bytes=_size(env, "CHATD_MAX_UPLOAD", 25 * 1024 * 1024),
+            upload_ttl=_duration(env, "CHATD_UPLOAD_TTL", "1h", allow_off=False),
+            upload_sweep=_duration(env, "CHATD_UPLOAD_SWEEP", "10m", allow_off=False),
             s3=_s3(env),
             notify_socket=env.get("NOTIFY_SOCKET") or None,
             watchdog_usec=_positive_int(env, "WATCHDOG_USEC", 0) or None,
         )
+
+    @property
+    def upload_path(self) -> Path:
+        """Where the local storage backend keeps uploads."""
+        return self.upload_dir or self.data_dir / "uploads"
 
     def with_secret_key(self) -> Config:
         """Fill in SECRET_KEY for the embedded database: generated once, kept in data_dir.
@@ -242,6 +259,21 @@ def _duration(env: Mapping[str, str], name: str, default: str, allow_off: bool) 
         example = "'15m', '12h' or 'off'" if allow_off else "'90s', '12h' or '30d'"
         raise ConfigError(f"{name}={raw!r} is not a duration like {example}")
     return timedelta(seconds=int(match[1]) * _DURATION_UNITS[match[2]])
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
+               "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def _size(env: Mapping[str, str], name: str, default: int) -> int:
+    """Bytes: `1048576`, `500kB`, `25MiB`, `1GiB`."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    match = re.fullmatch(r"(\d{1,12})\s*([a-z]*)", raw.lower())
+    if not match or match[2] not in _SIZE_UNITS or int(match[1]) == 0:
+        raise ConfigError(f"{name}={raw!r} is not a size like '26214400', '500kB' or '25MiB'")
+    return int(match[1]) * _SIZE_UNITS[match[2]]
 
 
 def _rate_limit(raw: str) -> RateLimit | None:
