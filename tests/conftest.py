@@ -217,6 +217,6 @@ async def s3_settings(s3_endpoint, s3_client) -> S3Settings:
 
 @pytest.fixture
 async def s3_storage(s3_settings):
-    storage = await S3Storage(s3_settings).open()
+    storage = S3Storage(s3_settings)
     yield storage
     await storage.close()

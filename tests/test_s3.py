@@ -11,7 +11,9 @@ import aiohttp
 import botocore.exceptions
 import pytest
 
-from chatd.store.s3 import PART_SIZE, content_disposition
+from chatd.config import Config, ConfigError, S3Settings
+from chatd.store.s3 import PART_SIZE, S3Storage, content_disposition
+from chatd.store.storage import LocalStorage, open_storage
 
 KEY = "ab/abcdef0123456789"
 
@@ -77,6 +79,7 @@ async def test_an_upload_holds_less_than_two_parts_in_memory_however_large(s3_st
         for _ in range(40 * 4):
             yield chunk
 
+    await s3_storage.locate(KEY, filename="x", content_type="x/y", inline=True, expires_in=1)  # loads botocore's S3 model
     tracemalloc.start()
     try:
         await s3_storage.put(KEY, forty_mib(), "application/octet-stream")
@@ -174,3 +177,46 @@ def test_content_disposition_is_ascii_whatever_the_name():
     header = content_disposition("\u65e5\u672c\u8a9e\r\n.txt", inline=False)
     assert header == "attachment; filename=\"_____.txt\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E%0D%0A.txt"
     assert header.isascii()
+
+
+# -- Settings ------------------------------------------------------------------------------------
+
+
+def test_the_s3_settings_are_read_with_chatd_storage_s3():
+    config = Config.from_env(environ={
+        "CHATD_STORAGE": "S3", "CHATD_S3_BUCKET": "chatd-files", "CHATD_S3_ENDPOINT": "http://127.0.0.1:9000",
+        "CHATD_S3_REGION": "eu-central-1", "CHATD_S3_ACCESS_KEY_ID": "AKIAEXAMPLE",
+        "CHATD_S3_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG"}, dotenv=None)
+    assert config.storage == "s3"
+    assert config.s3 == S3Settings(bucket="chatd-files", endpoint="http://127.0.0.1:9000", region="eu-central-1",
+                                   access_key_id="AKIAEXAMPLE", secret_access_key="wJalrXUtnFEMI/K7MDENG")
+    assert "wJalrXUtnFEMI" not in repr(config)
+    assert isinstance(open_storage(config), S3Storage)
+
+
+def test_a_bucket_alone_means_aws_in_us_east_1_with_botocores_own_credentials():
+    config = Config.from_env(environ={"CHATD_STORAGE": "s3", "CHATD_S3_BUCKET": "b"}, dotenv=None)
+    assert config.s3 == S3Settings(bucket="b", endpoint=None, region="us-east-1", access_key_id=None,
+                                   secret_access_key=None)
+
+
+def test_the_s3_settings_are_ignored_with_local_storage():
+    config = Config.from_env(environ={"CHATD_S3_BUCKET": "b", "CHATD_S3_ENDPOINT": "nonsense"}, dotenv=None)
+    assert (config.storage, config.s3) == ("local", None)
+    assert isinstance(open_storage(config), LocalStorage)
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({}, "CHATD_S3_BUCKET is required when CHATD_STORAGE=s3"),
+    ({"CHATD_S3_BUCKET": "  "}, "CHATD_S3_BUCKET is required when CHATD_STORAGE=s3"),
+    ({"CHATD_S3_BUCKET": "b", "CHATD_S3_ENDPOINT": "127.0.0.1:9000"},
+     "CHATD_S3_ENDPOINT='127.0.0.1:9000' is not an http:// or https:// URL"),
+    ({"CHATD_S3_BUCKET": "b", "CHATD_S3_ACCESS_KEY_ID": "AKIAEXAMPLE"},
+     "CHATD_S3_ACCESS_KEY_ID and CHATD_S3_SECRET_ACCESS_KEY are set together or not at all"),
+    ({"CHATD_S3_BUCKET": "b", "CHATD_S3_SECRET_ACCESS_KEY": "secret"},
+     "CHATD_S3_ACCESS_KEY_ID and CHATD_S3_SECRET_ACCESS_KEY are set together or not at all"),
+], ids=["no-bucket", "blank-bucket", "endpoint-without-scheme", "key-id-alone", "secret-alone"])
+def test_bad_s3_settings_stop_startup_naming_the_variable(settings, message):
+    with pytest.raises(ConfigError) as raised:
+        Config.from_env(environ={"CHATD_STORAGE": "s3", **settings}, dotenv=None)
+    assert str(raised.value) == message

@@ -26,39 +26,48 @@ log = logging.getLogger(__name__)
 
 
 class S3Storage:
-    """One aiobotocore client for the app's lifetime (it holds the connection pool)."""
+    """One aiobotocore client for the app's lifetime (it holds the connection pool), made on
+    first use since open_storage is not a coroutine; `close` closes it."""
 
     def __init__(self, settings: S3Settings) -> None:
         self._settings = settings
         self._bucket = settings.bucket
         self._exits = AsyncExitStack()
         self._client = None
+        self._opening = asyncio.Lock()
 
-    async def open(self) -> S3Storage:
-        """Creates the client; no request is made yet."""
+    async def _s3(self):
+        if self._client is None:
+            async with self._opening:
+                if self._client is None:
+                    self._client = await self._exits.enter_async_context(self._create_client())
+        return self._client
+
+    def _create_client(self):
         s = self._settings
         config = AioConfig(
             # A custom endpoint (MinIO, a test server) seldom has DNS for bucket.host names.
             s3={"addressing_style": "path" if s.endpoint else "auto"},
             # botocore >= 1.36 adds CRC checksums to every upload by default, which many
-            # S3-compatible stores refuse; S3 checks the Content-MD5/length it is sent anyway.
+            # S3-compatible stores refuse; S3 itself needs none.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             signature_version="s3v4",  # presigned URLs too (botocore would sign those with the retired v2)
             retries={"mode": "standard"},
         )
-        self._client = await self._exits.enter_async_context(get_session().create_client(
+        return get_session().create_client(
             "s3", region_name=s.region, endpoint_url=s.endpoint, aws_access_key_id=s.access_key_id,
             aws_secret_access_key=s.secret_access_key, config=config,
-        ))
-        return self
+        )
 
     async def close(self) -> None:
         await self._exits.aclose()
+        self._client = None
 
     async def put(self, key: str, chunks: AsyncIterator[bytes], content_type: str) -> None:
         """Parts go up as they fill; if the stream or a request fails the multipart upload is
         aborted (cancellation included), so S3 keeps no part of it."""
+        s3 = await self._s3()
         part = io.BytesIO()
         upload_id: str | None = None
         etags: list[dict] = []
@@ -76,11 +85,11 @@ class S3Storage:
                         part = io.BytesIO()
             if upload_id is None:
                 part.seek(0)
-                await self._client.put_object(Bucket=self._bucket, Key=key, Body=part, ContentType=content_type)
+                await s3.put_object(Bucket=self._bucket, Key=key, Body=part, ContentType=content_type)
                 return
             if part.tell():
                 etags.append(await self._upload_part(key, upload_id, len(etags) + 1, part))
-            await self._client.complete_multipart_upload(
+            await s3.complete_multipart_upload(
                 Bucket=self._bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": etags})
         except BaseException:
             if upload_id is not None:
@@ -88,17 +97,17 @@ class S3Storage:
             raise
 
     async def _begin(self, key: str, content_type: str) -> str:
-        answer = await self._client.create_multipart_upload(Bucket=self._bucket, Key=key, ContentType=content_type)
+        answer = await (await self._s3()).create_multipart_upload(Bucket=self._bucket, Key=key, ContentType=content_type)
         return answer["UploadId"]
 
     async def _upload_part(self, key: str, upload_id: str, number: int, body: io.BytesIO) -> dict:
         body.seek(0)
-        answer = await self._client.upload_part(
+        answer = await (await self._s3()).upload_part(
             Bucket=self._bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body)
         return {"ETag": answer["ETag"], "PartNumber": number}
 
     async def _abort(self, key: str, upload_id: str) -> None:
-        await self._client.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        await (await self._s3()).abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
 
     async def _abort_quietly(self, key: str, upload_id: str) -> None:
         """The upload's own error is the one to raise; a failed abort leaves parts that
@@ -111,8 +120,9 @@ class S3Storage:
     async def delete(self, key: str) -> None:
         """The object, and any upload of the key a crashed process left unfinished (its parts
         would otherwise be kept, and billed, forever). An absent key is fine: S3 says 204."""
-        await self._client.delete_object(Bucket=self._bucket, Key=key)
-        pages = self._client.get_paginator("list_multipart_uploads").paginate(Bucket=self._bucket, Prefix=key)
+        s3 = await self._s3()
+        await s3.delete_object(Bucket=self._bucket, Key=key)
+        pages = s3.get_paginator("list_multipart_uploads").paginate(Bucket=self._bucket, Prefix=key)
         async for page in pages:
             for upload in page.get("Uploads", ()):
                 if upload["Key"] == key:
@@ -122,7 +132,7 @@ class S3Storage:
         """A presigned GET whose answer carries chatd's content type and disposition, whatever
         metadata the object has."""
         disposition = content_disposition(filename, inline=inline)
-        return await self._client.generate_presigned_url(
+        return await (await self._s3()).generate_presigned_url(
             "get_object",
             Params={"Bucket": self._bucket, "Key": key, "ResponseContentType": content_type,
                     "ResponseContentDisposition": disposition},

@@ -81,6 +81,11 @@ class LocalStorage:
 
 def open_storage(config: Config) -> Storage:
     """The backend CHATD_STORAGE names."""
+    if config.storage == "s3":
+        # Imported here: botocore costs a process ~0.5 s and ~8 MiB, needed only for S3.
+        from chatd.store.s3 import S3Storage
+
+        return S3Storage(config.s3)
     return LocalStorage(config.upload_path)
 
 
