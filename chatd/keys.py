@@ -11,6 +11,7 @@ from aiohttp import web
 from chatd.config import Config
 
 if TYPE_CHECKING:  # the gateway modules import this one
+    from chatd.domain.attachments import UrlSigner
     from chatd.domain.changes import ChangeCommit
     from chatd.domain.notes import NoteBus
     from chatd.domain.passwords import Hashing
@@ -23,6 +24,7 @@ if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.ops.metrics import Metrics
     from chatd.store.availability import Availability
     from chatd.store.groupcommit import GroupCommit
+    from chatd.store.storage import Storage
 
 config = web.AppKey("config", Config)
 pool = web.AppKey("pool", asyncpg.Pool)
@@ -43,3 +45,5 @@ group_commit = web.AppKey["GroupCommit"]("group_commit")
 availability = web.AppKey["Availability"]("availability")
 hashing = web.AppKey["Hashing"]("hashing")
 presence = web.AppKey["NodePresence"]("presence")
+storage = web.AppKey["Storage"]("storage")  # where attachment bytes live
+attachment_urls = web.AppKey["UrlSigner"]("attachment_urls")

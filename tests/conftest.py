@@ -73,10 +73,11 @@ async def db(database_url, test_queries):
 
 
 @pytest.fixture
-def config(database_url) -> Config:
-    """Rate limits are off (tests post many messages quickly); tests of the limit turn it on."""
+def config(database_url, tmp_path) -> Config:
+    """Rate limits are off (tests post many messages quickly); tests of the limit turn it on.
+    Uploads go to the test's own directory."""
     return Config(secret_key="test-secret-key-that-is-long-enough", database_url=database_url,
-                  cors_origins=("https://app.example",), rate_limit=None)
+                  cors_origins=("https://app.example",), rate_limit=None, upload_dir=tmp_path / "uploads")
 
 
 @pytest.fixture

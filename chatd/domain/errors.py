@@ -34,6 +34,10 @@ class NotFound(Refused):
     """No such thing, or one the caller may not see (never a hint that it exists)."""
 
 
+class TooLarge(Refused):
+    """A body over its limit (an upload past CHATD_MAX_UPLOAD)."""
+
+
 class Conflict(Refused):
     """Conflicts with the current state (taken, already a member, the last ADMIN)."""
 

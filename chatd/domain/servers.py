@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
+from chatd.domain.attachments import files_deleted_after
 from chatd import keys
 from chatd.domain.inputs import stripped
 from chatd.domain.schemas import Server, User
@@ -25,5 +26,6 @@ async def create_server(app: Mapping, creator: User, name: str, icon: str | None
 
 
 async def delete_server(app: Mapping, server_id: UUID) -> None:
-    """Channels, messages and memberships go with it; members hear server_deleted on commit."""
+    """Channels, messages, files and memberships go with it; members hear server_deleted on commit."""
     await app[keys.notes].emit(app[keys.queries].delete_server, app[keys.pool], server_id=server_id)
+    await files_deleted_after(app)

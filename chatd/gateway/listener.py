@@ -122,6 +122,7 @@ class Listener:
     def _deliver(self, note: ChangeNote) -> None:
         if isinstance(note, MessageNote):
             self._app[keys.metrics].notification_lag.observe(max(0.0, time.time() - note.created_at.timestamp()))
+            note = self._app[keys.attachment_urls].signed(note)
         self._hub.deliver_change(note)
 
     # One handler per kind of note.
@@ -131,7 +132,8 @@ class Listener:
         app = self._app
         row = await app[keys.queries].get_message(app[keys.pool], message_id=note.id)
         if row is not None:  # else deleted (with its server or channel) before we could read it
-            self._deliver(decode_note(row["note"]))  # type: ignore[arg-type]
+            # The stored note has the text; this one, the files (which made the text not fit).
+            self._deliver(msgspec.structs.replace(decode_note(row["note"]), attachments=note.attachments))
 
     async def _stored_change(self, note: ChangeNote) -> None:
         """A change whose note left its text out: its stored note has it."""

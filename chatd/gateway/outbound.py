@@ -44,8 +44,8 @@ def connected(user: User, servers: list[Server], dms: list[DirectMessage], unrea
 
 
 def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
-    """The spec's fields, plus userId, createdAt, seq, eventSeq, the sender's nonce and what
-    it replies to."""
+    """The spec's fields, plus userId, createdAt, seq, eventSeq, the sender's nonce, what it
+    replies to and its files."""
     event = {
         "type": "new_message",
         "id": note.id,
@@ -63,6 +63,8 @@ def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
         event["nonce"] = note.nonce
     if note.reply_to is not None:
         event["replyTo"] = reply_to(note.reply_to)
+    if note.attachments:
+        event["attachments"] = note.attachments  # as REST's Message has them, each with its url
     return event
 
 

@@ -44,6 +44,7 @@ class Outgoing:
     text: str
     nonce: str | None
     reply_to_id: UUID | None = None
+    attachment_ids: tuple[UUID, ...] = ()
 
 
 class GroupCommit:
@@ -79,6 +80,8 @@ class GroupCommit:
                 user_ids=[m.user_id for m in batch], usernames=[m.username for m in batch],
                 texts=[m.text for m in batch], nonces=[m.nonce for m in batch],
                 reply_to_ids=[m.reply_to_id for m in batch],
+                attach_ords=[k for k, m in enumerate(batch, 1) for _ in m.attachment_ids],
+                attach_ids=[a for m in batch for a in m.attachment_ids],
             )]
         except asyncpg.PostgresError as error:
             # The statement was refused and nothing of it committed: retried one message at a

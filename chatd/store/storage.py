@@ -13,6 +13,7 @@ import pathlib
 from collections.abc import AsyncIterator
 from typing import Protocol
 
+from chatd import keys
 from chatd.config import Config
 
 # Bytes handed to the disk per write: big enough that a thread hop per write is noise.
@@ -87,6 +88,13 @@ def open_storage(config: Config) -> Storage:
 
         return S3Storage(config.s3)
     return LocalStorage(config.upload_path)
+
+
+async def storage_ctx(app):
+    """cleanup_ctx: the backend, for as long as the app runs."""
+    storage = app[keys.storage] = open_storage(app[keys.config])
+    yield
+    await storage.close()
 
 
 def _make_private_dir(directory: pathlib.Path) -> None:
