@@ -6,14 +6,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import tracemalloc
+from dataclasses import replace
+from datetime import timedelta
 
 import aiohttp
 import botocore.exceptions
 import pytest
 
+from chatd.app import create_app
 from chatd.config import Config, ConfigError, S3Settings
+from chatd.ops.sweeps import sweep_uploads
 from chatd.store.s3 import PART_SIZE, S3Storage, content_disposition
 from chatd.store.storage import LocalStorage, open_storage
+from tests.conftest import PASSWORD
+
+from test_attachments import channel, png, send, uploaded
 
 KEY = "ab/abcdef0123456789"
 
@@ -220,3 +227,125 @@ def test_bad_s3_settings_stop_startup_naming_the_variable(settings, message):
     with pytest.raises(ConfigError) as raised:
         Config.from_env(environ={"CHATD_STORAGE": "s3", **settings}, dotenv=None)
     assert str(raised.value) == message
+
+
+# -- The routes with CHATD_STORAGE=s3 ------------------------------------------------------------
+
+
+@pytest.fixture
+async def s3_client_app(aiohttp_client, config, db, s3_settings):
+    """chatd with CHATD_STORAGE=s3 on the test's bucket."""
+    return await aiohttp_client(create_app(replace(config, storage="s3", s3=s3_settings)))
+
+
+async def follow(resp) -> tuple[bytes, dict]:
+    """The presigned URL a serve redirected to, fetched as a browser would (no Authorization)."""
+    assert resp.status == 302, await resp.text()
+    assert resp.headers["Cache-Control"] == "private, no-store"
+    async with aiohttp.ClientSession() as http, http.get(resp.headers["Location"]) as fetched:
+        assert fetched.status == 200
+        return await fetched.read(), dict(fetched.headers)
+
+
+async def test_files_go_to_the_bucket_and_are_served_by_redirect_to_a_presigned_url(
+        s3_client_app, s3_client, s3_settings, alice, server):
+    client = s3_client_app
+    picture = await uploaded(client, server, alice, png(4, 3), "p.png")
+    assert (picture["width"], picture["height"]) == (4, 3)
+    big = "é, and more text\n".encode() * 550_000  # 9.4 MiB: two parts
+    notes = await uploaded(client, server, alice, big, "notes.txt")
+    assert (notes["size"], notes["content_type"]) == (len(big), "text/plain; charset=utf-8")
+    [shown_picture, shown_notes] = (await (await send(client, server, alice, [picture["id"], notes["id"]])).json())[
+        "attachments"]
+
+    body, headers = await follow(await client.get(shown_picture["url"], allow_redirects=False))
+    assert (body, headers["Content-Type"]) == (png(4, 3), "image/png")
+    assert headers["Content-Disposition"] == "inline; filename=\"p.png\"; filename*=UTF-8''p.png"
+    body, headers = await follow(await client.get(shown_notes["url"], allow_redirects=False))
+    assert (body, headers["Content-Type"]) == (big, "text/plain; charset=utf-8")
+    assert headers["Content-Disposition"] == "attachment; filename=\"notes.txt\"; filename*=UTF-8''notes.txt"
+    objects, uploads = await leftovers(s3_client, s3_settings.bucket)
+    assert (len(objects), uploads) == (2, [])
+
+
+async def test_a_tampered_link_is_403_before_any_redirect(s3_client_app, alice, server):
+    file = await uploaded(s3_client_app, server, alice, b"secret")
+    url = (await (await send(s3_client_app, server, alice, [file["id"]])).json())["attachments"][0]["url"]
+    resp = await s3_client_app.get(url.replace("sig=", "sig=0"), allow_redirects=False)
+    assert resp.status == 403
+    assert await resp.json() == {"detail": "this link is invalid or has expired"}
+
+
+async def test_an_upload_over_the_limit_after_a_part_went_up_is_413_and_leaves_nothing_in_the_bucket(
+        aiohttp_client, config, db, s3_settings, s3_client, alice, server):
+    config = replace(config, storage="s3", s3=s3_settings, max_upload_bytes=PART_SIZE + 100_000)
+    client = await aiohttp_client(create_app(config))
+
+    async def endless():  # no Content-Length: refused while streaming, a part already stored
+        for _ in range(200):
+            yield b"y" * 65_536
+
+    form = aiohttp.MultipartWriter("form-data")
+    form.append(endless()).set_content_disposition("form-data", name="file", filename="big.bin")
+    resp = await client.post(f"{channel(server)}/attachments", data=form, headers=alice.auth)
+    assert resp.status == 413
+    assert await resp.json() == {"detail": f"the file is larger than the upload limit of {PART_SIZE + 100_000} bytes"}
+    assert await leftovers(s3_client, s3_settings.bucket) == ([], [])
+    assert await db.fetchval("SELECT count(*) FROM attachment") == 0
+
+
+async def test_a_second_file_after_the_first_is_400_and_leaves_nothing_in_the_bucket(
+        s3_client_app, s3_client, s3_settings, alice, server):
+    form = aiohttp.FormData()
+    form.add_field("file", b"one" * 1000, filename="1.txt")
+    form.add_field("file", b"two", filename="2.txt")
+    resp = await s3_client_app.post(f"{channel(server)}/attachments", data=form, headers=alice.auth)
+    assert resp.status == 400
+    assert await resp.json() == {"detail": "one file per upload"}
+    assert await leftovers(s3_client, s3_settings.bucket) == ([], [])
+
+
+async def test_deleting_a_message_a_server_or_an_account_deletes_their_objects(
+        s3_client_app, s3_client, s3_settings, alice, bob, server, add_member):
+    client, bucket = s3_client_app, s3_settings.bucket
+    await add_member(bob)
+    message = await (await send(client, server, alice, [(await uploaded(client, server, alice, b"doomed"))["id"]])).json()
+    await uploaded(client, server, bob, b"bob's upload")
+    await uploaded(client, server, alice, b"alice's upload")
+    assert len((await leftovers(s3_client, bucket))[0]) == 3
+    assert (await client.delete(f"{channel(server)}/messages/{message['id']}", headers=alice.auth)).status == 204
+    assert len((await leftovers(s3_client, bucket))[0]) == 2
+    resp = await client.get(message["attachments"][0]["url"], allow_redirects=False)
+    assert resp.status == 404
+    resp = await client.request("DELETE", "/auth/me", json={"password": PASSWORD}, headers=bob.auth)
+    assert resp.status == 204, await resp.text()
+    assert len((await leftovers(s3_client, bucket))[0]) == 1
+    assert (await client.delete(server.url, headers=alice.auth)).status == 204
+    assert await leftovers(s3_client, bucket) == ([], [])
+
+
+async def test_the_sweep_deletes_unattached_objects_and_the_parts_a_crash_left(
+        aiohttp_client, config, db, s3_settings, s3_client, alice, server):
+    bucket = s3_settings.bucket
+    client = await aiohttp_client(create_app(replace(config, storage="s3", s3=s3_settings,
+                                                     upload_ttl=timedelta(seconds=1))))
+    kept = await uploaded(client, server, alice, b"attached")
+    assert (await send(client, server, alice, [kept["id"]])).status == 201
+    await uploaded(client, server, alice, b"never attached")
+    # A process that died mid-upload: its row in progress and a multipart upload with a part.
+    await db.execute("INSERT INTO attachment (id, uploader_id, channel_id, storage_key, filename) "
+                     "VALUES (gen_random_uuid(), $1, $2, 'zz/crashed', 'c.bin')", alice.id, server.general)
+    crashed = await s3_client.create_multipart_upload(Bucket=bucket, Key="zz/crashed")
+    await s3_client.upload_part(Bucket=bucket, Key="zz/crashed", UploadId=crashed["UploadId"], PartNumber=1,
+                                Body=b"half")
+    assert [len(found) for found in await leftovers(s3_client, bucket)] == [2, 1]
+    await asyncio.sleep(1.1)
+    await sweep_uploads(client.app)
+    assert await leftovers(s3_client, bucket) == ([kept_key(kept)], [])
+    assert await db.fetchval("SELECT count(*) FROM attachment") == 1
+
+
+def kept_key(uploaded_file: dict) -> str:
+    """The storage key chatd gives an upload (chatd.domain.attachments.receive_upload)."""
+    hex_id = uploaded_file["id"].replace("-", "")
+    return f"{hex_id[:2]}/{hex_id}"
