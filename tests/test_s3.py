@@ -16,8 +16,8 @@ import pytest
 from chatd.app import create_app
 from chatd.config import Config, ConfigError, S3Settings
 from chatd.ops.sweeps import sweep_uploads
-from chatd.store.s3 import PART_SIZE, S3Storage, content_disposition
-from chatd.store.storage import LocalStorage, open_storage
+from chatd.store.s3 import PART_SIZE, S3Storage
+from chatd.store.storage import LocalStorage, content_disposition, open_storage
 from tests.conftest import PASSWORD
 
 from test_attachments import channel, png, send, uploaded
@@ -349,3 +349,20 @@ def kept_key(uploaded_file: dict) -> str:
     """The storage key chatd gives an upload (chatd.domain.attachments.receive_upload)."""
     hex_id = uploaded_file["id"].replace("-", "")
     return f"{hex_id[:2]}/{hex_id}"
+
+
+async def test_both_backends_name_a_file_the_same_way(client, s3_client_app, alice, server):
+    """The local file's answer and the presigned one carry one Content-Disposition."""
+    answers = []
+    for app_client in (client, s3_client_app):
+        form = aiohttp.MultipartWriter("form-data")
+        part = form.append(b"cv")
+        # As a browser sends it (aiohttp's FormData would percent-encode the name).
+        part.headers["Content-Disposition"] = 'form-data; name="file"; filename="r\u00e9sum\u00e9 2026.txt"'
+        resp = await app_client.post(f"{channel(server)}/attachments", data=form, headers=alice.auth)
+        assert resp.status == 201, await resp.text()
+        message = await (await send(app_client, server, alice, [(await resp.json())["id"]])).json()
+        resp = await app_client.get(message["attachments"][0]["url"], allow_redirects=False)
+        answers.append(resp.headers["Content-Disposition"] if resp.status == 200 else (await follow(resp))[1][
+            "Content-Disposition"])
+    assert answers == ["attachment; filename=\"r_sum_ 2026.txt\"; filename*=UTF-8''r%C3%A9sum%C3%A9%202026.txt"] * 2

@@ -4,7 +4,6 @@ through its signed link."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
 
@@ -12,6 +11,7 @@ from chatd import keys
 from chatd.domain import attachments, permissions
 from chatd.domain.errors import BadInput, NotFound, TooLarge
 from chatd.domain.schemas import UploadedFile
+from chatd.store.storage import content_disposition
 from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
 from chatd.web.errors import ApiError
@@ -82,7 +82,7 @@ async def serve(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound(where, headers={"Cache-Control": "private, no-store"})
     return web.FileResponse(where, headers={
         "Content-Type": content_type,
-        "Content-Disposition": f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(filename, safe='')}",
+        "Content-Disposition": content_disposition(filename, inline=inline),
         # A file is the uploader's, not chatd's: the browser neither guesses another type for
         # it nor lets it run as a page of this origin (no scripts, no same-origin access).
         "X-Content-Type-Options": "nosniff",

@@ -12,12 +12,12 @@ import io
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from urllib.parse import quote
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 
 from chatd.config import S3Settings
+from chatd.store.storage import content_disposition
 
 # Every part but the last must be at least 5 MiB (S3's rule); 8 MiB is what the AWS CLI uses.
 PART_SIZE = 8 * 1024 * 1024
@@ -139,9 +139,3 @@ class S3Storage:
             ExpiresIn=expires_in,
         )
 
-
-def content_disposition(filename: str, *, inline: bool) -> str:
-    """RFC 6266: an ASCII `filename` for old clients and the exact name as `filename*`; the
-    header stays ASCII whatever the name holds."""
-    plain = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
-    return f"{'inline' if inline else 'attachment'}; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"

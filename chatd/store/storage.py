@@ -12,6 +12,7 @@ import os
 import pathlib
 from collections.abc import AsyncIterator
 from typing import Protocol
+from urllib.parse import quote
 
 from chatd import keys
 from chatd.config import Config
@@ -78,6 +79,13 @@ class LocalStorage:
 
     async def close(self) -> None:
         pass
+
+
+def content_disposition(filename: str, *, inline: bool) -> str:
+    """How a file is served from either backend (S3 answers with it too): RFC 6266, an ASCII
+    `filename` for old clients and the exact name as `filename*`; ASCII whatever the name."""
+    plain = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    return f"{'inline' if inline else 'attachment'}; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def open_storage(config: Config) -> Storage:
