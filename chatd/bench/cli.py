@@ -7,7 +7,8 @@ compared with; each is followed by a reaction storm, and each latency trial by o
 the same rate), then across processes, then one process again at the same rate with and
 without a login flood (in turn), history paging (pages with and without reactions in turn), a
 resume of many channels (its trials alternate with the keyset SELECT's), an invite accept
-storm, GET /chat/unreads (in turn with a plain query listing the same channels), and last the many
+storm, GET /chat/unreads (in turn with a plain query listing the same channels), one big file
+uploaded and downloaded (against a copy on the same disk), and last the many
 idle connections (a fresh process, so its memory delta is the connections' alone).
 """
 
@@ -26,7 +27,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chatd.bench import ceilings, phases, processes, report
+from chatd.bench import attachments, ceilings, phases, processes, report
 from chatd.bench.database import (
     bench_queries, cleanup, copy_history, database, fill_changes, join_servers, populate,
 )
@@ -73,6 +74,7 @@ class Settings:
     unread_channels: int = 1000  # GET /chat/unreads for a reader of this many channels...
     unread_messages: int = 20  # ...each with this many messages, half of them unread
     unread_requests: int = 30
+    attachment_bytes: int = 1024**3  # the file uploaded and downloaded
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Settings:
@@ -87,7 +89,8 @@ class Settings:
         return cls(clients=200, members=50, duration=1.0, senders_per_server=5, solo_senders=50, hold=1000,
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
                    history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
-                   invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10)
+                   invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10,
+                   attachment_bytes=64 * 1024**2)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +100,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--processes", type=int, help="chatd processes in the cross-process phase (default 2)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--quick", action="store_true", help="a small run that finishes in under a minute (CI)")
+    parser.add_argument("--only", choices=("attachments",), help="run only this phase")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -107,7 +111,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"[{time.monotonic() - began:6.1f}s] {line}", file=sys.stderr, flush=True)
 
     progress(raise_open_files(settings))
-    results = asyncio.run(bench(Config.from_env(), settings, progress))
+    if args.only == "attachments":
+        files = asyncio.run(bench(Config.from_env(), settings, progress, only_attachments))
+        print(report.attachment_table(files))
+        return 0
+    results = asyncio.run(bench(Config.from_env(), settings, progress, measure))
     results["elapsed_s"] = round(time.monotonic() - began, 1)
     print(report.table(results))
     if args.json:
@@ -129,7 +137,8 @@ def raise_open_files(settings: Settings) -> str:
     return f"open files limit {soft}"
 
 
-async def bench(config: Config, settings: Settings, progress) -> dict:
+async def bench(config: Config, settings: Settings, progress, phases_run) -> dict:
+    """`phases_run`: measure, or one phase alone."""
     secret_key = config.secret_key or secrets.token_urlsafe(32)
     config = Config(secret_key=secret_key, token_expire_minutes=120)
     with database(Config.from_env()) as (url, own):
@@ -137,7 +146,7 @@ async def bench(config: Config, settings: Settings, progress) -> dict:
         queries = bench_queries()
         pool = await create_pool(url, max_size=10)
         try:
-            return await measure(url, own, pool, queries, config, settings, progress)
+            return await phases_run(url, own, pool, queries, config, settings, progress)
         finally:
             await pool.close()
 
@@ -272,21 +281,34 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             unread = await phases.unreads(first_process, pool, queries, reader, settings.unread_requests, progress)
         finally:
             await first_process.stop()
+        progress(f"chatd: a {settings.attachment_bytes / 2**20:,.0f} MiB file uploaded and downloaded")
+        files = await attachments.measure(url, config.secret_key, solo.members[0], settings.attachment_bytes, progress)
         raw_connects = await ceilings.connect_rate(settings.hold, settings.connect_workers)
         ceiling["connect_per_s"] = raw_connects
         progress(f"ceiling connect rate: {raw_connects:,.0f}/s ({settings.hold:,} bare aiohttp WebSocket handshakes)")
         held = await phases.connections(url, config.secret_key, topology, settings.hold, settings.connect_workers,
                                         settle=2.0, progress=progress)
-        return report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
-                              {"send": sends_check, "one_process": single_check, "processes": multi_check,
-                               "login_flood": flood_check},
-                              history, depths, held, resumed, invites, searched, unread)
+        return {**report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
+                                 {"send": sends_check, "one_process": single_check, "processes": multi_check,
+                                  "login_flood": flood_check},
+                                 history, depths, held, resumed, invites, searched, unread),
+                "attachments": files}
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)
             await cleanup(pool, queries, solo.prefix)
             await cleanup(pool, queries, joiners.prefix)
             await cleanup(pool, queries, readers.prefix)
+
+
+async def only_attachments(url, own, pool, queries, config, settings: Settings, progress) -> dict:
+    """`--only attachments`: one user alone in a server, and the attachments phase."""
+    users = await populate(pool, queries, config, 1, 1)
+    try:
+        return await attachments.measure(url, config.secret_key, users.members[0], settings.attachment_bytes, progress)
+    finally:
+        if not own:
+            await cleanup(pool, queries, users.prefix)
 
 
 async def unread_reader(pool, queries, config, settings: Settings):

@@ -275,6 +275,7 @@ def table(r: dict) -> str:
          f"{hr['users_per_emoji']} users on each message)", f"{_fmt(hr['ratio'])}x", "≤ 1.5x",
          _ok(hr["ratio"], 1.5, "<=")),
         *(search_row(r["search"], label) for label in r["search"]["terms"]),
+        *attachment_rows(r["attachments"]),
         ("durable messages/s, kept searchable", _fmt(s["msgs_per_s"]), "",
          f"not kept searchable (search trigger off) {_fmt(r['search']['sends_unsearched_msgs_per_s'])}",
          f"{_fmt(r['search']['sends_ratio'])}x", "≥ 0.85x", _ok(r["search"]["sends_ratio"], 0.85, ">=")),
@@ -292,6 +293,28 @@ def table(r: dict) -> str:
                  f"(fsync={m['database'].get('fsync')}, synchronous_commit={m['database'].get('synchronous_commit')}); "
                  f"Python {m['versions']['python']}; {r.get('elapsed_s', '?')} s")
     return "\n".join(lines)
+
+
+def attachment_rows(a: dict) -> list[tuple]:
+    """The attachments phase (chatd.bench.attachments): memory and throughput of one big file."""
+    size = f"{a['size_mib']:,} MiB"
+    return [
+        (f"chatd's RSS growth uploading {size}", _fmt(a["rss_growth_mib"], " MiB"), "", "", "",
+         f"≤ {a['rss_ceiling_mib']:g} MiB", _ok(a["rss_growth_mib"], a["rss_ceiling_mib"], "<=")),
+        (f"upload of {size}", _fmt(a["upload_mib_per_s"], " MiB/s"), "",
+         f"copy on the same disk {_fmt(a['copy_mib_per_s'], ' MiB/s')}", f"{_fmt(a['upload_ratio'])}x",
+         f"≥ {a['min_ratio']}x", _ok(a["upload_ratio"], a["min_ratio"], ">=")),
+        (f"download of {size}", _fmt(a["download_mib_per_s"], " MiB/s"), "",
+         f"copy on the same disk {_fmt(a['copy_mib_per_s'], ' MiB/s')}", f"{_fmt(a['download_ratio'])}x",
+         f"≥ {a['min_ratio']}x", _ok(a["download_ratio"], a["min_ratio"], ">=")),
+    ]
+
+
+def attachment_table(a: dict) -> str:
+    """`--only attachments`: its rows alone."""
+    head = ("figure", "chatd", "min .. max", "compared with", "ratio", "target", "met")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in attachment_rows(a)])
 
 
 def search_row(s: dict, label: str) -> tuple:
