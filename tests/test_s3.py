@@ -10,17 +10,18 @@ from dataclasses import replace
 from datetime import timedelta
 
 import aiohttp
-import botocore.exceptions
 import pytest
 
 from chatd.app import create_app
 from chatd.config import Config, ConfigError, S3Settings
+from chatd.domain.errors import StorageUnavailable
 from chatd.ops.sweeps import sweep_uploads
 from chatd.store.s3 import PART_SIZE, S3Storage
 from chatd.store.storage import LocalStorage, content_disposition, open_storage
 from tests.conftest import PASSWORD
+from tests.s3server import free_port
 
-from test_attachments import channel, png, send, uploaded
+from test_attachments import channel, png, send, upload, uploaded
 
 KEY = "ab/abcdef0123456789"
 
@@ -124,10 +125,10 @@ async def test_a_cancelled_upload_leaves_nothing(s3_storage, s3_client, s3_setti
     assert await leftovers(s3_client, s3_settings.bucket) == ([], [])
 
 
-async def test_a_refused_part_raises_the_stores_error_even_when_the_abort_fails_too(
+async def test_a_refused_part_is_storage_unavailable_even_when_the_abort_fails_too(
         s3_storage, s3_client, s3_settings, caplog):
     """Here the upload vanished under the writer (as after someone else's abort): the part's
-    error is what the caller sees; the failed abort is only logged."""
+    error is what the caller sees, as a 503's refusal; the failed abort is only logged."""
     bucket = s3_settings.bucket
 
     async def the_upload_vanishes_after_one_part():
@@ -136,12 +137,25 @@ async def test_a_refused_part_raises_the_stores_error_even_when_the_abort_fails_
         await s3_client.abort_multipart_upload(Bucket=bucket, Key=KEY, UploadId=upload["UploadId"])
         yield b"v" * PART_SIZE
 
-    with pytest.raises(botocore.exceptions.ClientError) as raised:
+    with pytest.raises(StorageUnavailable) as raised:
         await s3_storage.put(KEY, the_upload_vanishes_after_one_part(), "text/plain")
-    assert raised.value.operation_name == "UploadPart"  # S3 says NoSuchUpload; moto, 500
-    assert [r.getMessage() for r in caplog.records if r.name == "chatd.store.s3"] == [
-        f"event=s3_abort_failed key={KEY} error=NoSuchUpload"]
+    assert raised.value.detail == "file storage unavailable, retry shortly"
+    assert raised.value.__cause__.operation_name == "UploadPart"  # S3 says NoSuchUpload; moto, 500
+    logged = [r.getMessage() for r in caplog.records if r.name == "chatd.store.s3"]
+    assert logged[0] == f"event=s3_abort_failed key={KEY} error=NoSuchUpload"
+    assert logged[1].startswith(f"event=s3_failed operation=put key={KEY} error=")
     assert await leftovers(s3_client, bucket) == ([], [])
+
+
+async def test_an_unreachable_store_is_storage_unavailable_and_logged(s3_settings, caplog):
+    storage = S3Storage(replace(s3_settings, endpoint=f"http://127.0.0.1:{free_port()}"))
+    try:
+        with pytest.raises(StorageUnavailable):
+            await storage.delete(KEY)
+    finally:
+        await storage.close()
+    assert [r.getMessage() for r in caplog.records if r.name == "chatd.store.s3"] == [
+        f"event=s3_failed operation=delete key={KEY} error=EndpointConnectionError"]
 
 
 async def test_delete_removes_the_object_and_only_that_keys_unfinished_uploads(s3_storage, s3_client, s3_settings):
@@ -292,6 +306,18 @@ async def test_an_upload_over_the_limit_after_a_part_went_up_is_413_and_leaves_n
     assert await resp.json() == {"detail": f"the file is larger than the upload limit of {PART_SIZE + 100_000} bytes"}
     assert await leftovers(s3_client, s3_settings.bucket) == ([], [])
     assert await db.fetchval("SELECT count(*) FROM attachment") == 0
+
+
+async def test_uploading_to_a_bucket_that_is_not_there_is_503_logged_with_s3s_reason_and_keeps_no_row(
+        aiohttp_client, config, db, s3_settings, alice, server, caplog):
+    client = await aiohttp_client(create_app(replace(config, storage="s3",
+                                                     s3=replace(s3_settings, bucket="chatd-not-made"))))
+    resp = await upload(client, channel(server), alice, b"x" * 1000)
+    assert resp.status == 503
+    assert await resp.json() == {"detail": "file storage unavailable, retry shortly"}
+    assert resp.headers["Retry-After"] == "5"
+    assert await db.fetchval("SELECT count(*) FROM attachment") == 0
+    assert "event=s3_failed operation=put key=" in caplog.text and "error=NoSuchBucket" in caplog.text
 
 
 async def test_a_second_file_after_the_first_is_400_and_leaves_nothing_in_the_bucket(

@@ -59,6 +59,14 @@ class Unavailable(Refused):
         super().__init__("database unavailable, retry shortly", retry_after)
 
 
+class StorageUnavailable(Refused):
+    """The attachment store (S3) failed a request: nothing was stored, and the same request may
+    work once the store is back."""
+
+    def __init__(self, retry_after: float = 5.0):
+        super().__init__("file storage unavailable, retry shortly", retry_after)
+
+
 class Overloaded(Refused):
     """chatd is too busy to take this on now (e.g. too many password hashes queued):
     `retry_after` says when to try again."""

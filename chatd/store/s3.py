@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, contextmanager
 
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chatd.config import S3Settings
+from chatd.domain.errors import StorageUnavailable
 from chatd.store.storage import content_disposition
 
 # Every part but the last must be at least 5 MiB (S3's rule); 8 MiB is what the AWS CLI uses.
@@ -53,7 +55,8 @@ class S3Storage:
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             signature_version="s3v4",  # presigned URLs too (botocore would sign those with the retired v2)
-            retries={"mode": "standard"},
+            retries={"mode": "standard"},  # 3 attempts, for the store's occasional 500/503
+            connect_timeout=5,
         )
         return get_session().create_client(
             "s3", region_name=s.region, endpoint_url=s.endpoint, aws_access_key_id=s.access_key_id,
@@ -67,6 +70,10 @@ class S3Storage:
     async def put(self, key: str, chunks: AsyncIterator[bytes], content_type: str) -> None:
         """Parts go up as they fill; if the stream or a request fails the multipart upload is
         aborted (cancellation included), so S3 keeps no part of it."""
+        with _failures_refused("put", key):
+            await self._put(key, chunks, content_type)
+
+    async def _put(self, key: str, chunks: AsyncIterator[bytes], content_type: str) -> None:
         s3 = await self._s3()
         part = io.BytesIO()
         upload_id: str | None = None
@@ -115,11 +122,15 @@ class S3Storage:
         try:
             await self._abort(key, upload_id)
         except Exception as error:
-            log.warning("event=s3_abort_failed key=%s error=%s", key, type(error).__name__)
+            log.warning("event=s3_abort_failed key=%s error=%s", key, _error_name(error))
 
     async def delete(self, key: str) -> None:
         """The object, and any upload of the key a crashed process left unfinished (its parts
         would otherwise be kept, and billed, forever). An absent key is fine: S3 says 204."""
+        with _failures_refused("delete", key):
+            await self._delete(key)
+
+    async def _delete(self, key: str) -> None:
         s3 = await self._s3()
         await s3.delete_object(Bucket=self._bucket, Key=key)
         pages = s3.get_paginator("list_multipart_uploads").paginate(Bucket=self._bucket, Prefix=key)
@@ -139,3 +150,19 @@ class S3Storage:
             ExpiresIn=expires_in,
         )
 
+
+@contextmanager
+def _failures_refused(operation: str, key: str) -> Iterator[None]:
+    """The store unreachable or refusing (a wrong bucket, bad credentials) is a 503 for the
+    request and a log line naming the cause for the operator, not a 500."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        log.warning("event=s3_failed operation=%s key=%s error=%s", operation, key, _error_name(error))
+        raise StorageUnavailable() from error
+
+
+def _error_name(error: Exception) -> str:
+    """S3's error code (NoSuchBucket, AccessDenied, ...) or the exception's class."""
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return code or type(error).__name__
