@@ -143,12 +143,13 @@ class S3Storage:
         """A presigned GET whose answer carries chatd's content type and disposition, whatever
         metadata the object has."""
         disposition = content_disposition(filename, inline=inline)
-        return await (await self._s3()).generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self._bucket, "Key": key, "ResponseContentType": content_type,
-                    "ResponseContentDisposition": disposition},
-            ExpiresIn=expires_in,
-        )
+        with _failures_refused("locate", key):  # signing is local, but finding credentials may fail
+            return await (await self._s3()).generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self._bucket, "Key": key, "ResponseContentType": content_type,
+                        "ResponseContentDisposition": disposition},
+                ExpiresIn=expires_in,
+            )
 
 
 @contextmanager
