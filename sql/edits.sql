@@ -82,7 +82,7 @@ WITH target AS (
 SELECT t.ord, t.id, t.server_id, t.channel_id, t.user_id, t.username, COALESCE(e.text, t.text) AS text,
        t.created_at, t.seq, t.event_seq, COALESCE(e.edited_at, t.edited_at) AS edited_at, t.reply_to_id,
        t.reply_user_id, t.reply_username, t.reply_text, t.reply_deleted, e.id IS NOT NULL AS changed,
-       reaction_summary(t.channel_id, t.id, t.user_id) AS reactions
+       reaction_summary(t.channel_id, t.id, t.user_id) AS reactions, message_attachments(t.id) AS attachments
   FROM target t
   LEFT JOIN edited e ON e.id = t.id, recorded;
 

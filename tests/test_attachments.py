@@ -91,6 +91,9 @@ async def test_a_message_with_files_shows_them_in_the_answer_history_and_its_eve
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["Content-Security-Policy"] == "sandbox"
     assert resp.headers["Cache-Control"].startswith("private")
+    resp = await client.patch(f"{channel(server)}/messages/{answer['id']}", json={"text": "now with words"},
+                              headers=alice.auth)
+    assert [a["id"] for a in (await resp.json())["attachments"]] == [image["id"], text["id"]]
     resp = await client.get(event["attachments"][0]["url"])
     assert resp.status == 200
     assert resp.headers["Content-Type"] == "image/png"
@@ -272,3 +275,12 @@ async def test_search_filters_with_malformed_ids_are_400(client, alice):
         resp = await client.get(f"/chat/search?q=x&{name}=nope", headers=alice.auth)
         assert resp.status == 400
         assert await resp.json() == {"detail": f"{name} is not a valid id"}
+
+
+async def test_a_replayed_message_carries_its_files_with_links(client, alice, server):
+    file = await uploaded(client, server, alice, b"replayed")
+    assert (await send(client, server, alice, [file["id"]])).status == 201
+    changes = await (await client.get(f"{channel(server)}/changes", headers=alice.auth)).json()
+    [replayed] = [c["attachments"] for c in changes if c["type"] == "new_message"]
+    assert [a["id"] for a in replayed] == [file["id"]]
+    assert await (await client.get(replayed[0]["url"])).read() == b"replayed"

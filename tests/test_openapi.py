@@ -141,7 +141,8 @@ headers = {{ Authorization = "Bearer {carol.token}" }}
         "--max-examples", "15", "--generation-database", "none",
         cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+    # Each operation adds examples (the upload route its multipart bodies): minutes on a loaded machine.
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=300)
     report = output.decode(errors="replace")
     assert process.returncode == 0, report[-8000:]
     assert f"Tested: {len(ENDPOINTS)}\n" in report

@@ -90,7 +90,7 @@ class Settings:
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
                    history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
                    invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10,
-                   attachment_bytes=64 * 1024**2)
+                   attachment_bytes=16 * 1024**2)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from chatd import keys
 from chatd.domain import attachments, permissions
@@ -22,6 +23,9 @@ CHUNK = 256 * 1024  # read from the socket per step: the most an upload holds in
 # Room for the multipart framing around the file (boundaries, part headers): a body whose
 # Content-Length exceeds the limit by more cannot hold a file within it.
 FRAMING = 16 * 1024
+# What aiohttp's multipart reader raises for a body that is not the multipart it expects (no
+# boundary, bad part headers, a missing final boundary).
+MALFORMED = (ValueError, AssertionError, KeyError, HttpProcessingError)
 NO_FILE = "the body must be multipart/form-data with one file in the field `file`"
 
 
@@ -39,7 +43,7 @@ async def upload(request: web.Request) -> web.Response:
     try:
         reader = await request.multipart()
         part = await reader.next()
-    except (ValueError, AssertionError, KeyError):  # not multipart, no boundary, malformed
+    except MALFORMED:
         raise BadInput(NO_FILE) from None
     if not isinstance(part, BodyPartReader) or part.name != "file" or part.filename is None:
         raise BadInput(NO_FILE)
@@ -50,11 +54,11 @@ async def upload(request: web.Request) -> web.Response:
 
 async def _chunks(reader, part: BodyPartReader) -> AsyncIterator[bytes]:
     """The file's bytes; then the body must end (a second part refuses the upload)."""
-    while chunk := await part.read_chunk(CHUNK):
-        yield chunk
     try:
+        while chunk := await part.read_chunk(CHUNK):
+            yield chunk
         more = await reader.next()
-    except ValueError:
+    except MALFORMED:
         raise BadInput(NO_FILE) from None
     if more is not None:
         raise BadInput("one file per upload")
