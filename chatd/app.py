@@ -36,16 +36,15 @@ from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
 from chatd.domain.attachments import UrlSigner
 from chatd.store.storage import storage_ctx
 from chatd.rest import (
-    attachments, auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, presence, reactions,
-    reads,
-    search, servers,
+    attachments, auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages,
+    notifications, presence, reactions, reads, search, servers,
 )
 
 ENDPOINTS: list[Endpoint] = [
     *auth.ENDPOINTS, *servers.ENDPOINTS, *channels.ENDPOINTS, *messages.ENDPOINTS, *message_edits.ENDPOINTS,
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
     *dms.ENDPOINTS, *blocks.ENDPOINTS, *reads.ENDPOINTS, *search.ENDPOINTS, *presence.ENDPOINTS, *health.ENDPOINTS,
-    *attachments.ENDPOINTS,
+    *notifications.ENDPOINTS, *attachments.ENDPOINTS,
 ]
 
 

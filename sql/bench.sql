@@ -182,3 +182,7 @@ SELECT r.server_id, c.id AS channel_id, c.last_seq
  WHERE r.user_id = :user_id
    AND c.type <> 'VOICE'
  ORDER BY r.server_id, c.position, c.id;
+
+-- name: bench_mention_rows(channel_id)$
+-- The mention rows of a channel's messages: what @everyone must not multiply by its members.
+SELECT count(*) FROM message_mention WHERE channel_id = :channel_id;

@@ -34,7 +34,7 @@ SELECT COALESCE(r.role, m.role) AS role, c.type AS channel_type,
   LEFT JOIN channel_reader r ON r.channel_id = c.id AND r.user_id = :user_id
  WHERE m.user_id IS NOT NULL OR r.user_id IS NOT NULL;
 
--- name: edit_messages(notify_channel, ords, channel_ids, message_ids, texts, user_ids, windows)
+-- name: edit_messages(notify_channel, ords, channel_ids, message_ids, texts, user_ids, windows, everyones, heres, mention_ords, mention_ids, mention_names)
 -- Each message with its new text, whether it changed, and its reactions as its author sees
 -- them. The edit rule (permissions.check_edit) is checked here, holding the channel's lock, so
 -- it holds at the moment of the edit and costs no query of its own: the editor reads the
@@ -46,27 +46,73 @@ SELECT COALESCE(r.role, m.role) AS role, c.type AS channel_type,
 -- statement_timestamp() is read after the channels' locks were granted, so edits of a
 -- message are stamped in the order they were made. A text too long for NOTIFY travels in
 -- message_change only (record_changes).
+-- A changed text's mentions are resolved again, as a send resolves them (insert_message_batch):
+-- message_mention follows the current text (a reply keeps mentioning its author, @here keeps
+-- those it mentioned and, newly said, mentions who has a socket open now), and the note names
+-- those mentioned newly (`notify`, `notify_everyone`, `notify_here`): only they hear of it.
 WITH target AS (
-    SELECT b.ord, b.text AS new_text, m.id, m.server_id, m.channel_id, m.user_id, m.username, m.text,
-           m.created_at, m.seq, m.event_seq, m.edited_at, m.reply_to_id, m.reply_user_id, m.reply_username,
-           m.reply_text, m.reply_deleted
+    SELECT b.ord, b.text AS new_text, b.everyone, b.here, m.id, m.server_id, m.channel_id, m.user_id,
+           m.username, m.text, m.created_at, m.seq, m.event_seq, m.edited_at, m.reply_to_id, m.reply_user_id,
+           m.reply_username, m.reply_text, m.reply_deleted, m.mentions, m.mention_everyone, m.mention_here,
+           m.mention_reply, reader.role
       FROM unnest(:ords::bigint[], :channel_ids::uuid[], :message_ids::uuid[], :texts::text[], :user_ids::uuid[],
-                  :windows::interval[])
-           AS b(ord, channel_id, message_id, text, user_id, max_age)
+                  :windows::interval[], :everyones::boolean[], :heres::boolean[])
+           AS b(ord, channel_id, message_id, text, user_id, max_age, everyone, here)
       JOIN message_row m ON m.id = b.message_id AND m.channel_id = b.channel_id
       -- LIMIT keeps this a probe of the indexes per edit, not a hash of every membership
-      CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
+      CROSS JOIN LATERAL (SELECT r.role FROM channel_reader r
                            WHERE r.channel_id = b.channel_id AND r.user_id = b.user_id LIMIT 1) reader
      WHERE m.deleted_at IS NULL
        AND m.user_id = b.user_id
        AND (b.max_age IS NULL OR statement_timestamp() - m.created_at <= b.max_age)
+), changing AS (
+    SELECT t.*, t.everyone AND t.role IN ('MODERATOR', 'ADMIN') AS new_everyone,
+           t.here AND t.role IN ('MODERATOR', 'ADMIN') AS new_here
+      FROM target t
+     WHERE t.text <> t.new_text
+), tokens AS (
+    SELECT * FROM unnest(:mention_ords::bigint[], :mention_ids::uuid[], :mention_names::text[]) AS t(ord, user_id, name)
+), wanted AS (
+    SELECT DISTINCT ON (c.ord, w.user_id) c.ord, c.channel_id, c.seq, c.created_at, w.user_id,
+           (ARRAY['user', 'reply', 'here'])[w.rank] AS kind
+      FROM (SELECT t.ord, t.user_id, 1 AS rank FROM tokens t WHERE t.user_id IS NOT NULL
+            UNION ALL
+            SELECT t.ord, u.user_id, 1 FROM tokens t JOIN users u ON lower(u.username) = lower(t.name)
+            UNION ALL
+            SELECT c.ord, c.reply_user_id, 2 FROM changing c WHERE c.mention_reply AND c.reply_user_id IS NOT NULL
+            UNION ALL
+            SELECT c.ord, x.user_id, 3 FROM changing c
+              JOIN message_mention x ON x.channel_id = c.channel_id AND x.seq = c.seq AND x.kind = 'here'
+             WHERE c.new_here AND c.mention_here
+            UNION ALL
+            SELECT c.ord, r.user_id, 3 FROM changing c
+             CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
+                                  WHERE c.new_here AND NOT c.mention_here AND r.channel_id = c.channel_id
+                                 OFFSET 0) r
+             CROSS JOIN LATERAL (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id LIMIT 1) online) w
+      JOIN changing c ON c.ord = w.ord
+     CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
+                          WHERE r.channel_id = c.channel_id AND r.user_id = w.user_id LIMIT 1) reader
+     ORDER BY c.ord, w.user_id, w.rank
+), unmentioned AS (
+    DELETE FROM message_mention x
+     USING changing c
+     WHERE x.channel_id = c.channel_id AND x.seq = c.seq
+       AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.ord = c.ord AND w.user_id = x.user_id)
+), added AS (
+    INSERT INTO message_mention (channel_id, seq, user_id, kind, created_at)
+    SELECT channel_id, seq, user_id, kind, created_at FROM wanted ORDER BY user_id, channel_id, seq
+    ON CONFLICT DO NOTHING
+    RETURNING channel_id, seq, user_id, kind
 ), edited AS (
     UPDATE chatmessage m
-       SET text = t.new_text, edited_at = statement_timestamp()
-      FROM target t
-     WHERE m.id = t.id
-       AND t.text <> t.new_text
-    RETURNING m.id, m.text, m.edited_at
+       SET text = c.new_text, edited_at = statement_timestamp(), mentions = COALESCE(d.ids, '{}'),
+           mention_everyone = c.new_everyone, mention_here = c.new_here
+      FROM changing c
+      LEFT JOIN (SELECT ord, array_agg(user_id ORDER BY user_id) AS ids FROM wanted
+                  WHERE kind = 'user' GROUP BY ord) d ON d.ord = c.ord
+     WHERE m.id = c.id
+    RETURNING m.id, m.text, m.edited_at, m.mentions, m.mention_everyone, m.mention_here
 ), kept AS (
     INSERT INTO message_edit (channel_id, message_id, replaced_at, written_at, text)
     SELECT t.channel_id, t.id, e.edited_at, COALESCE(t.edited_at, t.created_at), t.text
@@ -74,14 +120,22 @@ WITH target AS (
       JOIN edited e ON e.id = t.id
 ), recorded AS (
     SELECT record_changes(:notify_channel, array_agg(t.channel_id ORDER BY t.ord), array_agg(e.id ORDER BY t.ord),
-                          array_agg(jsonb_build_object('kind', 'message_updated', 'id', e.id, 'text', e.text,
-                                                       'edited_at', e.edited_at) ORDER BY t.ord)) AS changes
+                          array_agg(jsonb_build_object(
+                              'kind', 'message_updated', 'id', e.id, 'text', e.text, 'edited_at', e.edited_at,
+                              'user_id', t.user_id, 'username', t.username,
+                              'mentions', e.mentions, 'mention_everyone', e.mention_everyone,
+                              'notify', COALESCE(n.ids, '{}'),
+                              'notify_everyone', e.mention_everyone AND NOT t.mention_everyone,
+                              'notify_here', e.mention_here AND NOT t.mention_here) ORDER BY t.ord)) AS changes
       FROM target t
       JOIN edited e ON e.id = t.id
+      LEFT JOIN (SELECT a.channel_id, a.seq, array_agg(a.user_id ORDER BY a.user_id) AS ids FROM added a
+                  WHERE a.kind = 'user' GROUP BY a.channel_id, a.seq) n ON n.channel_id = t.channel_id AND n.seq = t.seq
 )
 SELECT t.ord, t.id, t.server_id, t.channel_id, t.user_id, t.username, COALESCE(e.text, t.text) AS text,
        t.created_at, t.seq, t.event_seq, COALESCE(e.edited_at, t.edited_at) AS edited_at, t.reply_to_id,
        t.reply_user_id, t.reply_username, t.reply_text, t.reply_deleted, e.id IS NOT NULL AS changed,
+       COALESCE(e.mentions, t.mentions) AS mentions, COALESCE(e.mention_everyone, t.mention_everyone) AS mention_everyone,
        reaction_summary(t.channel_id, t.id, t.user_id) AS reactions, message_attachments(t.id) AS attachments
   FROM target t
   LEFT JOIN edited e ON e.id = t.id, recorded;

@@ -1,4 +1,4 @@
--- name: insert_message_batch(notify_channel, server_ids, channel_ids, user_ids, usernames, texts, nonces, reply_to_ids, attach_ords, attach_ids)
+-- name: insert_message_batch(notify_channel, server_ids, channel_ids, user_ids, usernames, texts, nonces, reply_to_ids, everyones, heres, mention_replies, mention_ords, mention_ids, mention_names, attach_ords, attach_ids)
 -- Group commit: the sends that arrived together, as one statement and one commit (item k of
 -- the arrays is message `ord` k). The send rule is checked in the same statement that
 -- inserts, so it holds at the moment of the insert: the sender reads the channel
@@ -18,14 +18,20 @@
 -- concurrent batches cannot deadlock; each counter moves once per batch, and only for items
 -- that are stored. Notes go out in seq order and PostgreSQL delivers them on commit, in
 -- commit order. Text that would push a note past NOTIFY's 8000 bytes is fetched by id. Each
--- sender's read pointer moves to their message (read_own). Files: item attach_ords[i] attaches
--- attach_ids[i]; an item is refused unless each of its files is its sender's complete upload to
--- that channel, attached to nothing (locked: two sends naming one file cannot both take it).
+-- sender's read pointer moves to their message (read_own).
+-- Mentions (chatd.domain.mentions parsed the candidates: `<@id>` and `@name` tokens, one array
+-- element each with its item's ord; whether the text says @everyone / @here) are resolved here
+-- against the membership of the moment of the insert (`mentioned`, migration 0020).
+-- Files: item attach_ords[i] attaches attach_ids[i]; an item is refused unless each of its files
+-- is its sender's complete upload to that channel, attached to nothing (locked: two sends naming
+-- one file cannot both take it).
 WITH batch AS (
     SELECT *
       FROM unnest(:server_ids::uuid[], :channel_ids::uuid[], :user_ids::uuid[], :usernames::text[],
-                  :texts::text[], :nonces::text[], :reply_to_ids::uuid[])
-           WITH ORDINALITY AS b(server_id, channel_id, user_id, username, text, nonce, reply_to_id, ord)
+                  :texts::text[], :nonces::text[], :reply_to_ids::uuid[], :everyones::boolean[], :heres::boolean[],
+                  :mention_replies::boolean[])
+           WITH ORDINALITY AS b(server_id, channel_id, user_id, username, text, nonce, reply_to_id, everyone, here,
+                                mention_reply, ord)
 ), allowed AS (
     SELECT b.*
       FROM batch b
@@ -43,7 +49,8 @@ WITH batch AS (
                         WHERE x.id = b.reply_to_id AND x.channel_id = b.channel_id AND x.deleted_at IS NULL))
 ), earlier AS (
     SELECT DISTINCT ON (a.ord) a.ord, a.username, e.id, e.server_id, e.channel_id, e.user_id, e.text,
-           e.created_at, e.seq, e.nonce, e.event_seq, e.reply_to_id, e.edited_at
+           e.created_at, e.seq, e.nonce, e.event_seq, e.reply_to_id, e.edited_at, e.mentions, e.mention_everyone,
+           e.mention_here, e.mention_reply
       FROM allowed a
       JOIN chatmessage e ON e.user_id = a.user_id AND e.nonce = a.nonce
                         AND e.created_at > now() - interval '5 minutes'
@@ -105,17 +112,53 @@ WITH batch AS (
      WHERE c.id = l.id
     RETURNING c.id, l.last_seq AS base, l.last_event_seq AS event_base
 ), planned AS (
+    -- @everyone and @here count only from a MODERATOR or ADMIN (else they are plain text).
     SELECT f.ord, f.id, f.server_id, f.channel_id, f.user_id, f.username, f.text, f.nonce, f.reply_to_id,
-           b.base + f.n AS seq, b.event_base + f.n AS event_seq
+           b.base + f.n AS seq, b.event_base + f.n AS event_seq, f.mention_reply,
+           f.everyone AND COALESCE(staff.yes, false) AS mention_everyone,
+           f.here AND COALESCE(staff.yes, false) AS mention_here
       FROM fresh f
       JOIN bumped b ON b.id = f.channel_id
+      LEFT JOIN LATERAL (SELECT true AS yes FROM channel_reader r
+                          WHERE (f.everyone OR f.here) AND r.channel_id = f.channel_id AND r.user_id = f.user_id
+                            AND r.role IN ('MODERATOR', 'ADMIN')
+                          LIMIT 1) staff ON true
+), tokens AS (
+    SELECT * FROM unnest(:mention_ords::bigint[], :mention_ids::uuid[], :mention_names::text[]) AS t(ord, user_id, name)
+), mentioned AS (
+    -- Who each stored message mentions, readers of its channel only, once each (rank: the
+    -- strongest reason): a user by id or by name (any case: uq_users_lower_username), the
+    -- author replied to, the members with an open socket (presence, migration 0015) for @here.
+    SELECT DISTINCT ON (p.ord, c.user_id) p.ord, p.channel_id, p.seq, c.user_id,
+           (ARRAY['user', 'reply', 'here'])[c.rank] AS kind
+      FROM (SELECT t.ord, t.user_id, 1 AS rank FROM tokens t WHERE t.user_id IS NOT NULL
+            UNION ALL
+            SELECT t.ord, u.user_id, 1 FROM tokens t JOIN users u ON lower(u.username) = lower(t.name)
+            UNION ALL
+            SELECT p.ord, x.user_id, 2 FROM planned p JOIN chatmessage x ON x.id = p.reply_to_id
+             WHERE p.mention_reply
+            UNION ALL
+            SELECT p.ord, r.user_id, 3 FROM planned p
+             CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
+                                  WHERE p.mention_here AND r.channel_id = p.channel_id
+                                 OFFSET 0) r  -- kept a subquery: an index range per message
+             CROSS JOIN LATERAL (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id LIMIT 1) online) c
+      JOIN planned p ON p.ord = c.ord
+     CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
+                          WHERE r.channel_id = p.channel_id AND r.user_id = c.user_id LIMIT 1) reader
+     ORDER BY p.ord, c.user_id, c.rank
 ), inserted AS (
-    INSERT INTO chatmessage (id, server_id, channel_id, user_id, text, seq, nonce, event_seq, reply_to_id)
-    SELECT id, server_id, channel_id, user_id, text, seq, nonce, event_seq, reply_to_id FROM planned
-    RETURNING id, created_at
+    INSERT INTO chatmessage (id, server_id, channel_id, user_id, text, seq, nonce, event_seq, reply_to_id,
+                             mentions, mention_everyone, mention_here, mention_reply)
+    SELECT p.id, p.server_id, p.channel_id, p.user_id, p.text, p.seq, p.nonce, p.event_seq, p.reply_to_id,
+           COALESCE(d.ids, '{}'), p.mention_everyone, p.mention_here, p.mention_reply
+      FROM planned p
+      LEFT JOIN (SELECT ord, array_agg(user_id ORDER BY user_id) AS ids FROM mentioned
+                  WHERE kind = 'user' GROUP BY ord) d ON d.ord = p.ord
+    RETURNING id, created_at, mentions
 ), stored AS (
     SELECT p.ord, p.id, p.server_id, p.channel_id, p.user_id, p.username, p.text, i.created_at, p.seq, p.nonce,
-           p.event_seq, p.reply_to_id
+           p.event_seq, p.reply_to_id, i.mentions, p.mention_everyone, p.mention_here, p.mention_reply
       FROM planned p
       JOIN inserted i ON i.id = p.id
 ), attached AS (
@@ -132,6 +175,13 @@ WITH batch AS (
       FROM files f
      WHERE f.ord IN (SELECT ord FROM stored)
      GROUP BY f.ord
+), mention_rows AS (
+    -- A mention counts (unread_counts) in the message's own transaction.
+    INSERT INTO message_mention (channel_id, seq, user_id, kind, created_at)
+    SELECT m.channel_id, m.seq, m.user_id, m.kind, s.created_at
+      FROM mentioned m
+      JOIN stored s ON s.ord = m.ord
+     ORDER BY m.user_id, m.channel_id, m.seq
 ), read_own AS (
     -- Sending a message moves the sender's read pointer to it (never back: an earlier batch
     -- may have moved it further) and records it as their own last, one row per sender and
@@ -149,12 +199,14 @@ WITH batch AS (
                'kind', 'message', 'id', s.id, 'server_id', s.server_id,
                'channel_id', s.channel_id, 'user_id', s.user_id, 'username', s.username,
                'created_at', s.created_at, 'seq', s.seq, 'nonce', s.nonce, 'event_seq', s.event_seq,
-               'text', CASE WHEN octet_length(to_json(s.text)::text) + coalesce(octet_length(fj.attachments::text), 0)
-                                 <= 6000 THEN s.text END,
+               'text', CASE WHEN octet_length(to_json(s.text)::text) + 40 * cardinality(s.mentions)
+                                 + coalesce(octet_length(fj.attachments::text), 0) <= 6000
+                            THEN s.text END,
                'reply_to', CASE WHEN r.id IS NOT NULL THEN json_build_object(
                    'id', r.id, 'user_id', r.user_id, 'username', ru.username,
                    'text', left(r.text, 200), 'deleted', r.deleted_at IS NOT NULL) END,
-               'attachments', fj.attachments
+               'mentions', s.mentions, 'mention_everyone', s.mention_everyone, 'mention_here', s.mention_here,
+               'mention_reply', s.mention_reply, 'attachments', fj.attachments
            )::text)) AS notes
       FROM (SELECT * FROM stored ORDER BY channel_id, seq) s
       LEFT JOIN file_json fj ON fj.ord = s.ord
@@ -162,15 +214,17 @@ WITH batch AS (
       LEFT JOIN users ru ON ru.user_id = r.user_id
 ), answered AS (
     SELECT s.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.created_at, s.seq, s.nonce,
-           s.event_seq, s.reply_to_id, NULL::timestamptz AS edited_at, true AS created
+           s.event_seq, s.reply_to_id, NULL::timestamptz AS edited_at, true AS created, s.mentions,
+           s.mention_everyone, s.mention_here, s.mention_reply
       FROM stored s, notified
     UNION ALL
     SELECT ord, id, server_id, channel_id, user_id, username, text, created_at, seq, nonce, event_seq,
-           reply_to_id, edited_at, false
+           reply_to_id, edited_at, false, mentions, mention_everyone, mention_here, mention_reply
       FROM earlier
     UNION ALL
     SELECT a.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.created_at, s.seq, s.nonce,
-           s.event_seq, s.reply_to_id, NULL, false
+           s.event_seq, s.reply_to_id, NULL, false, s.mentions, s.mention_everyone,
+           s.mention_here, s.mention_reply
       FROM allowed a
       JOIN stored s ON s.user_id = a.user_id AND s.nonce = a.nonce AND s.ord < a.ord
 )

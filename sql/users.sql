@@ -82,6 +82,8 @@ SELECT pg_notify(:notify_channel, json_build_object(
 -- co-members and conversation peers others see online, idle or dnd (`presences`, JSON
 -- {user id: status}, at most 1,000; NULL: none). Each server's shown members are read once
 -- per batch, however many of its members connect in it.
+-- With notifications: the user's settings (`notification_settings`, JSON {id: {level,
+-- muted_until}}; NULL: none), which the gateway caches while they are connected.
 WITH revoked AS (
     SELECT user_id, array_agg(jti) AS jtis
       FROM revoked_token
@@ -134,8 +136,14 @@ WITH revoked AS (
      WHERE user_id = any(:user_ids::uuid[])
        AND (unread_count > 0 OR mention_count > 0)
      GROUP BY user_id
+), notifying AS MATERIALIZED (
+    SELECT user_id, json_object_agg(target_id, json_build_object('level', level, 'muted_until', muted_until))::text
+               AS notification_settings
+      FROM notification_setting
+     WHERE user_id = any(:user_ids::uuid[])
+     GROUP BY user_id
 )
-SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis, d.dms, n.unreads,
+SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis, d.dms, n.unreads, ns.notification_settings,
        coalesce(op.status, 'online') AS own_status,
        CASE WHEN row_number() OVER (PARTITION BY u.user_id ORDER BY s.created_at, s.id) = 1
             THEN pr.presences END AS presences,
@@ -146,6 +154,7 @@ SELECT u.user_id, u.username, u.tokens_valid_after, r.jtis AS revoked_jtis, d.dm
   LEFT JOIN unread n ON n.user_id = u.user_id
   LEFT JOIN user_presence op ON op.user_id = u.user_id
   LEFT JOIN presences pr ON pr.user_id = u.user_id
+  LEFT JOIN notifying ns ON ns.user_id = u.user_id
   LEFT JOIN servermembership m ON m.user_id = u.user_id
   LEFT JOIN chatserver s ON s.id = m.server_id
  WHERE u.user_id = any(:user_ids::uuid[])

@@ -5,6 +5,7 @@ import { Gateway } from "./gateway.js";
 import { logClose, logFrame, setupDevPanel, showToken } from "./dev.js";
 import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js";
 import { Presence } from "./presence.js";
+import { mentionsMe, setupMentions } from "./mentions.js";
 import { setupSearch } from "./search.js";
 import { Unreads } from "./unreads.js";
 
@@ -63,6 +64,7 @@ const gateway = new Gateway({
   },
 });
 
+let mentionBox = null; // the mentions inbox, autocomplete and settings (mentions.js), set up by start()
 const presence = new Presence($("#status-picker"), (status) => gateway.send({ type: "presence_update", status }));
 
 function notify(text, isError = true) {
@@ -184,6 +186,7 @@ function handleEvent(event) {
       renderDms(event.dms);
       loadBlocks();
       loadUnreads();
+      mentionBox.connected();
       if (S.resumeOnConnect) resume();
       break;
     case "presence_update":
@@ -244,6 +247,12 @@ function handleEvent(event) {
     case "read_state_updated":
       unreads.updated(event);
       break;
+    case "notification":
+      mentionBox.notified(event);
+      break;
+    case "notification_settings_updated":
+      mentionBox.settingsUpdated(event);
+      break;
     case "resync_required":
       onResyncRequired(event.channelId);
       break;
@@ -284,7 +293,8 @@ async function loadUnreads() {
 
 function countUnread(event) {
   const open = event.channelId === S.channelId && S.loading !== event.channelId;
-  if (unreads.message(event, event.userId === S.me?.user_id, open)) ack(event.channelId, event.seq);
+  const own = event.userId === S.me?.user_id;
+  if (unreads.message(event, own, open, mentionsMe(event, S.me?.user_id))) ack(event.channelId, event.seq);
 }
 
 // Everything in the open channel is read: over the socket, so only the other tabs hear it.
@@ -570,6 +580,7 @@ async function selectChannel(channelId) {
   }
   show($("#composer"), true);
   show($("#read-bar"), true);
+  mentionBox.channelShown();
   try {
     const page = await readHistory(channelId, `?limit=${PAGE}`);
     if (!page) return;
@@ -932,6 +943,7 @@ async function selectDm(dmId) {
   renderChannels();
   renderDmPeople();
   show($("#composer"), true);
+  mentionBox.channelShown();
   try {
     const page = await readHistory(dmId, `?limit=${PAGE}`);
     if (!page) return;
@@ -1093,6 +1105,14 @@ function start() {
   $("#reply-cancel").addEventListener("click", cancelReply);
   setupSearch(() => ({ token: S.token, serverId: chatServer(), channelId: S.dmId ? null : S.channelId, dmId: S.dmId }),
     jumpTo, fail);
+  mentionBox = setupMentions(() => ({
+    token: S.token, serverId: S.serverId, channelId: S.channelId, dmId: S.dmId,
+    people: S.dmId ? S.dms.get(S.dmId).recipients : S.members.map((m) => ({ id: m.user_id, username: m.username })),
+    title: (channelId) => {
+      const c = S.channels.find((x) => x.id === channelId);
+      return c ? `#${c.name}` : S.dms.has(channelId) ? dmTitle(S.dms.get(channelId)) : "another channel";
+    },
+  }), jumpTo, fail);
   $("#disconnect").addEventListener("click", () => {
     clearTimeout(S.retryTimer);
     gateway.disconnect();

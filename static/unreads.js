@@ -32,12 +32,16 @@ export class Unreads {
   }
 
   // A new message: counted unless it is the user's own (sending moves their pointer to it) or
-  // the channel is open (`read`: acked at once, the caller sends the ack). Whether to ack.
-  message(event, own, open) {
+  // the channel is open (`read`: acked at once, the caller sends the ack), and among the
+  // mentions if it mentions the user. Whether to ack.
+  message(event, own, open, mentioned) {
     const e = this.entry(event.channelId);
     e.lastSeq = Math.max(e.lastSeq, event.seq);
     if (own || open) Object.assign(e, { lastReadSeq: event.seq, unread: 0, mentions: 0 });
-    else e.unread += 1;
+    else {
+      e.unread += 1;
+      if (mentioned) e.mentions += 1;
+    }
     this.onChange(event.channelId);
     return open && !own;
   }

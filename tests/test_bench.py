@@ -32,6 +32,7 @@ REQUIRED = [
     *(f"search.terms.{term}.{q}" for term in ("a rare term", "a term in one message of ten") for q in ("p50", "p99")),
     "search.history_page_p50_ms", "search.sends_unsearched_msgs_per_s", "search.sends_ratio",
     "unreads.p50_ms", "unreads.plain_p50_ms", "unreads.statement_p50_ms", "unreads.ratio",
+    "mentions.send_ratio", "mentions.everyone_rows_per_message", "mentions.latency_ratio",
     "connections.held", "connections.kib_per_conn", "connections.connect_per_s",
     "ceilings.connect_per_s", "connections.connect_ratio",  # beyond the list
     *(f"history.{kind}.{depth}" for kind in ("offset", "before") for depth in ("0", "10000", "100000")),

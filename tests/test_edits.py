@@ -99,7 +99,7 @@ async def test_the_author_edits_and_every_member_receives_message_updated(client
     event = await next_event(watcher, "message_updated")
     assert event == {"type": "message_updated", "id": message["id"], "serverId": server.id,
                      "channelId": server.general, "text": "hello", "editedAt": body["edited_at"],
-                     "eventSeq": message["event_seq"] + 1}
+                     "eventSeq": message["event_seq"] + 1, "mentions": [], "mentionEveryone": False}
 
 
 async def test_history_shows_the_new_text_and_edited_at(client, alice, bob, server, members):
@@ -433,7 +433,8 @@ async def test_changes_and_a_resume_replay_edits_and_deletions_in_order(client, 
     base = first["event_seq"]
     expected = [
         {"type": "message_updated", "id": first["id"], "serverId": server.id, "channelId": server.general,
-         "text": "uno", "editedAt": edited["edited_at"], "eventSeq": base + 2},
+         "text": "uno", "editedAt": edited["edited_at"], "eventSeq": base + 2, "mentions": [],
+         "mentionEveryone": False},
         {"type": "message_deleted", "id": second["id"], "serverId": server.id, "channelId": server.general,
          "eventSeq": base + 3},
         ("new_message", base + 4),

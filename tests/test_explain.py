@@ -37,6 +37,12 @@ async def explain(db, queries, name: str, **params) -> dict:
     return json.loads(result)[0]["Plan"]
 
 
+# Mentions of every kind in the first message of a send or edit batch: by id, by name, @everyone,
+# @here and a reply (as chatd.domain.mentions.flattened makes them).
+EDIT_MENTIONS = dict(everyones=[True, False], heres=[True, False], mention_ords=[1, 1],
+                     mention_ids=["00000000-0000-0000-0000-000000000001", None], mention_names=[None, "bulk1500"])
+MENTIONS = dict(EDIT_MENTIONS, mention_replies=[True, True])
+
 # chatd's hot queries with real parameter values from the sample history.
 HOT_QUERIES = {
     "history page": ("list_messages_page",
@@ -66,7 +72,7 @@ HOT_QUERIES = {
     "send (group commit)": ("insert_message_batch", lambda s: dict(
         notify_channel="explain", server_ids=[s["server_id"]] * 2, channel_ids=[s["channel_id"]] * 2,
         user_ids=[s["user_id"]] * 2, usernames=["a", "a"], texts=["x", "y"], nonces=["n", None],
-        reply_to_ids=[s["message_id"], None], attach_ords=[1], attach_ids=[s["message_id"]])),
+        reply_to_ids=[s["message_id"], None], **MENTIONS, attach_ords=[1], attach_ids=[s["message_id"]])),
     "edit and delete rules": ("get_message_access", lambda s: dict(
         server_id=s["server_id"], channel_id=s["channel_id"], message_id=s["message_id"], user_id=s["user_id"])),
     "bulk delete rule": ("get_bulk_delete_access", lambda s: dict(
@@ -76,7 +82,7 @@ HOT_QUERIES = {
     "edit": ("edit_messages", lambda s: dict(
         notify_channel="explain", ords=[1, 2], channel_ids=[s["channel_id"]] * 2,
         message_ids=[s["message_id"], s["user_id"]], texts=["x", "y"], user_ids=[s["user_id"]] * 2,
-        windows=[None, timedelta(minutes=15)])),
+        windows=[None, timedelta(minutes=15)], **EDIT_MENTIONS)),
     "earlier versions": ("list_message_edits", lambda s: dict(channel_id=s["channel_id"], message_id=s["message_id"])),
     "delete": ("delete_messages", lambda s: dict(
         notify_channel="explain", ords=[1, 2], channel_ids=[s["channel_id"]] * 2,
@@ -122,7 +128,7 @@ HOT_QUERIES = {
     "send into a conversation": ("insert_message_batch", lambda s: dict(
         notify_channel="explain", server_ids=[None] * 2, channel_ids=[s["channel_id"]] * 2,
         user_ids=[s["user_id"]] * 2, usernames=["a", "a"], texts=["x", "y"], nonces=["n", None],
-        reply_to_ids=[s["message_id"], None], attach_ords=[1], attach_ids=[s["message_id"]])),
+        reply_to_ids=[s["message_id"], None], **MENTIONS, attach_ords=[1], attach_ids=[s["message_id"]])),
     "conversation access": ("get_channel_access",
                             lambda s: dict(channel_id=s["channel_id"], server_id=None, user_id=s["user_id"])),
     "conversation edit rules": ("get_message_access", lambda s: dict(
@@ -137,6 +143,9 @@ HOT_QUERIES = {
     "a group's people change": ("get_dm_change_facts", lambda s: dict(
         channel_id=s["channel_id"], user_id=s["user_id"], target_id=s["user_id"])),
     "blocks": ("list_blocks", lambda s: dict(user_id=s["user_id"])),
+    "mentions": ("list_mentions", lambda s: dict(user_id=s["user_id"], before_id=None, lim=50)),
+    "mentions before": ("list_mentions", lambda s: dict(user_id=s["user_id"], before_id=s["message_id"], lim=50)),
+    "notification recipients": ("list_notification_candidates", lambda s: dict(message_id=s["message_id"])),
     "serving a file": ("get_served_attachment", lambda s: dict(id=s["message_id"])),
     "explaining a refused attachment": ("count_attachable", lambda s: dict(
         uploader_id=s["user_id"], channel_id=s["channel_id"], ids=[s["message_id"]])),
@@ -161,6 +170,12 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
     used = {n.get("Index Name") for n in nodes(plans["unreads"])}
     assert {"ix_chatmessage_user_id_channel_id_seq", "ix_chatmessage_notable", "message_mention_pkey"} <= used, \
         json.dumps(plans["unreads"], indent=1)
+    # The mentions inbox reads the user's mentions and each channel's @everyone messages from
+    # their indexes, newest first.
+    for label in ("mentions", "mentions before"):
+        used = {n.get("Index Name") for n in nodes(plans[label])}
+        assert {"ix_message_mention_user_id_created_at", "ix_chatmessage_everyone"} <= used, \
+            json.dumps(plans[label], indent=1)
     # Search reads the GIN index of live messages for a rare term; newest first, a common term
     # is found sooner by walking messages from the newest, which the planner prefers, rightly,
     # knowing how common each is (the column's larger statistics sample, migration 0018).

@@ -64,6 +64,7 @@ async def test_posting_answers_201_with_the_message(client, alice, server):
         "id": body["id"], "server_id": server.id, "channel_id": server.general, "user_id": str(alice.id),
         "user": "alice", "text": "hello", "timestamp": clock(body["created_at"]), "created_at": body["created_at"],
         "seq": 1, "event_seq": 1, "edited_at": None, "reply_to": None, "reactions": [], "attachments": [],
+        "mentions": [], "mention_everyone": False,
     }
     UUID(body["id"])
     assert CLOCK.match(body["timestamp"])

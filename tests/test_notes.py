@@ -72,6 +72,8 @@ async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_f
         assert resp.status == 204  # deleted already: no note
         assert (await client.post(f"{server.url}/channels/{server.general}/ack", json={"seq": 1},
                                   headers=bob.auth)).status == 200
+        assert (await client.put(f"/chat/users/@me/notification-settings/server/{server.id}", json={"level": "all"},
+                                 headers=bob.auth)).status == 200
         hello = (await (await client.get(messages, headers=alice.auth)).json())[0]
         resp = await client.post(f"{messages}/bulk-delete", json={"ids": [hello["id"]]}, headers=alice.auth)
         assert resp.status == 204

@@ -856,6 +856,53 @@ async def test_unread_badges_stay_in_step_across_two_tabs_of_one_user_with_mark_
     assert first.console_errors == [] and second.console_errors == []
 
 
+async def test_mentions_autocomplete_badges_inbox_settings_and_an_in_page_notification(open_tab, chatd, alice, bob,
+                                                                                       guild):
+    news = await rest(chatd, "POST", f"/chat/servers/{guild.id}/channels", alice, {"name": "news"}, status=201)
+    alice_tab = await open_tab(alice)
+    page = alice_tab.page
+    await expect(page.locator("#channel-title")).to_have_text("# general")
+    await expect(page.locator("#read-state")).to_have_text("all read")  # GET /chat/unreads answered
+    # A mention in a channel that is not open: an in-page notification and a mention badge.
+    await post(chatd, guild, bob, "@alice have a look", news["id"])
+    await expect(page.locator("#notifications li")).to_have_text("bob mentioned you in #news: @alice have a look")
+    await expect(page.locator("#channels li", has_text="news").locator(".badge")).to_have_text("1 @1")
+    await post(chatd, guild, bob, "plain news", news["id"])  # no notification: mentions only by default
+    await expect(page.locator("#channels li", has_text="news").locator(".badge")).to_have_text("2 @1")
+    await expect(page.locator("#notifications li")).to_have_count(1)
+    # `@` autocomplete of the channel's members inserts @username.
+    await page.type("#composer-text", "thanks @b")
+    await expect(page.locator("#mention-suggest li")).to_have_text(["@bob"])
+    await page.press("#composer-text", "Tab")
+    await expect(page.locator("#composer-text")).to_have_value("thanks @bob ")
+    await page.press("#composer-text", "Enter")
+    await expect(texts(page)).to_have_text(["thanks @bob"])
+    await expect(page.locator("#messages li.pending")).to_have_count(0)
+    mentioned = (await rest(chatd, "GET", guild.messages, bob))[-1]
+    assert mentioned["mentions"] == [bob.id]
+    # The inbox lists what mentions alice; a click shows it in its channel.
+    await page.click("#mentions-load")
+    await expect(page.locator("#mentions-list li")).to_have_count(1)
+    await expect(page.locator("#mentions-list li .snippet")).to_have_text("@alice have a look")
+    await page.click("#mentions-list li button")
+    await expect(page.locator("#channel-title")).to_have_text("# news")
+    await expect(message(page, "@alice have a look")).to_have_class(re.compile("found"))
+    # The open channel's setting: `none` is stored, and a second tab shows it live.
+    other_tab = await open_tab(alice)
+    await other_tab.page.click("#channels li:has-text('news')")
+    await page.select_option("#notify-level", "none")
+    await expect(other_tab.page.locator("#notify-level")).to_have_value("none")
+    settings = await rest(chatd, "GET", "/chat/users/@me/notification-settings", alice)
+    assert settings == [{"scope": "channel", "id": news["id"], "level": "none", "muted_until": None}]
+    for tab in (alice_tab, other_tab):  # news open in neither: it counts as unread
+        await tab.page.click("#channels li:has-text('general')")
+        await expect(tab.page.locator("#channel-title")).to_have_text("# general")
+    await post(chatd, guild, bob, "@alice not heard", news["id"])
+    await expect(page.locator("#channels li", has_text="news").locator(".badge")).to_have_text("1 @1")
+    await expect(page.locator("#notifications li", has_text="not heard")).to_have_count(0)  # muted: level none
+    assert alice_tab.console_errors == [] and other_tab.console_errors == []
+
+
 async def test_files_attach_from_the_page_images_inline_others_as_links_and_an_html_file_runs_nothing(
         open_tab, chatd, alice, bob, guild, tmp_path):
     from PIL import Image

@@ -12,10 +12,12 @@ import pytest
 
 from chatd.domain import permissions
 from chatd.domain.errors import Refused
+from chatd.domain.mentions import NONE, flattened
 from chatd.domain.schemas import User
 
 ROLES = [None, "MEMBER", "MODERATOR", "ADMIN"]
 CHANNELS = ["TEXT", "VOICE", "another server's", "missing"]
+NO_MENTIONS = flattened([NONE])  # what a text without mentions sends the statements
 
 
 @pytest.fixture
@@ -54,7 +56,8 @@ async def test_the_insert_and_check_send_agree_on_every_role_and_channel(db, app
             allowed_by_python = False
         stored = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[server_id], channel_ids=[channels[channel]],
-            user_ids=[sender.id], usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None])]
+            user_ids=[sender.id], usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True],
+            attach_ords=[], attach_ids=[])]
         verdicts[role, channel] = (allowed_by_python, bool(stored))
     assert {key: sql for key, (python, sql) in verdicts.items() if python != sql} == {}
     # And the rule is the one the product means: any member, TEXT channels of that server only.
@@ -79,7 +82,8 @@ async def test_the_edit_statement_and_check_edit_agree_on_every_editor_message_a
     async def write(author, server, channel_id) -> uuid.UUID:
         [row] = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[server], channel_ids=[channel_id],
-            user_ids=[author.id], usernames=[author.name], texts=["hi"], nonces=[None], reply_to_ids=[None])]
+            user_ids=[author.id], usernames=[author.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True],
+            attach_ords=[], attach_ids=[])]
         return row["id"]
 
     async def change(statement, **params) -> list:
@@ -116,7 +120,7 @@ async def test_the_edit_statement_and_check_edit_agree_on_every_editor_message_a
         except Refused:
             allowed_by_python = False
         edited = await change("edit_messages", message_ids=[message_id], texts=[f"edit {n}"], user_ids=[person.id],
-                              windows=[window])
+                              windows=[window], **NO_MENTIONS)
         verdicts[editor, message, window] = (allowed_by_python, bool(edited))
     assert {key: sql for key, (python, sql) in verdicts.items() if python != sql} == {}
     # And the rule is the one the product means: the author, still in the server, of a message
@@ -161,7 +165,8 @@ async def test_the_insert_and_check_send_agree_on_conversations(db, app_queries,
             allowed_by_python = False
         stored = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[None], channel_ids=[dm_id], user_ids=[sender.id],
-            usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None])]
+            usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True],
+            attach_ords=[], attach_ids=[])]
         verdicts[case] = (allowed_by_python, bool(stored))
     assert {key: sql for key, (python, sql) in verdicts.items() if python != sql} == {}
     # Anyone in a conversation sends into it; in a 1:1, only while the two share a server and
@@ -180,7 +185,8 @@ async def test_a_conversation_is_no_channel_of_a_server_and_a_server_channel_no_
     for server, channel in ((server_id, dm_id), (None, channels["TEXT"])):
         stored = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[server], channel_ids=[channel], user_ids=[sender.id],
-            usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None])]
+            usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True],
+            attach_ords=[], attach_ids=[])]
         assert stored == []
 
 
@@ -203,7 +209,8 @@ async def test_the_edit_statement_and_check_edit_agree_in_conversations(db, app_
             dm_id = await app_queries.create_group_dm(db, owner_id=other.id, user_ids=[other.id, author.id])
         [row] = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[None], channel_ids=[dm_id], user_ids=[author.id],
-            usernames=[author.name], texts=["hi"], nonces=[None], reply_to_ids=[None])]
+            usernames=[author.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True],
+            attach_ords=[], attach_ids=[])]
         person = {"the other one": other, "an outsider": await make_user(f"outsider{n}")}.get(editor, author)
         if editor == "the author, gone from it":
             await app_queries.remove_dm_recipient(db, notify_channel="test_permissions", channel_id=dm_id,
@@ -219,7 +226,7 @@ async def test_the_edit_statement_and_check_edit_agree_in_conversations(db, app_
             [_ async for _ in app_queries.lock_channels_for_changes(db, server_ids=[None], channel_ids=[dm_id])]
             edited = [row async for row in app_queries.edit_messages(
                 db, notify_channel="test_permissions", ords=[1], channel_ids=[dm_id], message_ids=[row["id"]],
-                texts=[f"edit {n}"], user_ids=[person.id], windows=[None])]
+                texts=[f"edit {n}"], user_ids=[person.id], windows=[None], **NO_MENTIONS)]
         verdicts[kind, editor] = (allowed_by_python, bool(edited))
     assert {key: sql for key, (python, sql) in verdicts.items() if python != sql} == {}
     assert {key for key, (python, _) in verdicts.items() if python} == {("1:1", "the author"), ("group", "the author")}

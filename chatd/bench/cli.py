@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chatd.bench import attachments, ceilings, phases, processes, report
+from chatd.bench import attachments, ceilings, mentions, phases, processes, report
 from chatd.bench.database import (
     bench_queries, cleanup, copy_history, database, fill_changes, join_servers, populate,
 )
@@ -74,6 +74,10 @@ class Settings:
     unread_channels: int = 1000  # GET /chat/unreads for a reader of this many channels...
     unread_messages: int = 20  # ...each with this many messages, half of them unread
     unread_requests: int = 30
+    everyone_members: int = 10_000  # the mentions phase (chatd.bench.mentions): a server this big...
+    mention_senders: int = 20  # ...its members sending with and without mentions...
+    mention_receivers: int = 200  # ...these connected...
+    everyone_samples: int = 100  # ...and this many @everyone messages, as many plain ones
     attachment_bytes: int = 1024**3  # the file uploaded and downloaded
 
     @classmethod
@@ -90,6 +94,7 @@ class Settings:
                    history_rows=20_000, table_rows=40_000, depths=(0, 2_000, 19_000),
                    history_requests=10, fanout_deliveries=40_000, resume_channels=20, resume_changes=50,
                    invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10,
+                   everyone_members=500, mention_senders=10, mention_receivers=20, everyone_samples=30,
                    attachment_bytes=16 * 1024**2)
 
 
@@ -279,6 +284,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             progress(f"chatd: GET /chat/unreads of a reader of {settings.unread_channels:,} channels, in turn with a "
                      f"plain query listing them")
             unread = await phases.unreads(first_process, pool, queries, reader, settings.unread_requests, progress)
+            mentioned = await mentions.measure(first_process, pool, queries, config, settings, own, progress)
         finally:
             await first_process.stop()
         progress(f"chatd: a {settings.attachment_bytes / 2**20:,.0f} MiB file uploaded and downloaded")
@@ -291,7 +297,7 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         return {**report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
                                  {"send": sends_check, "one_process": single_check, "processes": multi_check,
                                   "login_flood": flood_check},
-                                 history, depths, held, resumed, invites, searched, unread),
+                                 history, depths, held, resumed, invites, searched, unread, mentioned),
                 "attachments": files}
     finally:
         if not own:

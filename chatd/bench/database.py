@@ -17,6 +17,7 @@ import asyncpg
 from aiosql.queries import Queries
 from argon2 import PasswordHasher
 
+from chatd.domain.mentions import NONE, flattened
 from chatd.domain.tokens import issue_token
 from chatd.config import Config
 from chatd.store.embedded import start_embedded
@@ -164,7 +165,7 @@ async def fill_changes(pool: asyncpg.Pool, queries, server_id, channel_id, user_
             [_ async for _ in queries.lock_channels_for_changes(con, server_ids=[server_id], channel_ids=[channel_id])]
             [_ async for _ in queries.edit_messages(con, notify_channel=notify_channel, ords=[1], channel_ids=[channel_id],
                                                     message_ids=[ids[n % len(ids)]], texts=[f"edit {n}"], user_ids=[user_id],
-                                                    windows=[None])]
+                                                    windows=[None], **flattened([NONE]))]
     for n, reactor in enumerate(reactors):
         async with pool.acquire() as con, con.transaction():
             [_ async for _ in queries.lock_channels_for_changes(con, server_ids=[server_id], channel_ids=[channel_id])]

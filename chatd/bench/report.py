@@ -38,7 +38,7 @@ def _ratio(a, b):
 
 
 def results(settings, db_settings, ceiling, sends, single, multi, flooded, checks: dict, history, depths,
-            held, resumed, invites, searched, unread) -> dict:
+            held, resumed, invites, searched, unread, mentioned) -> dict:
     send = _median(sends["max"], "msgs_per_s")
     deliveries = _median(single["max"], "deliveries_per_s")
     p50, p99 = _median(single["paced"], "same_p50_ms"), _median(single["paced"], "same_p99_ms")
@@ -81,6 +81,7 @@ def results(settings, db_settings, ceiling, sends, single, multi, flooded, check
         "unreads": {"p50_ms": unread["unreads"]["p50"], "plain_p50_ms": unread["plain"]["p50"],
                     "statement_p50_ms": unread["statement"]["p50"], "channels": unread["channels"],
                     "ratio": _ratio(unread["unreads"]["p50"], unread["plain"]["p50"]), "detail": unread},
+        "mentions": mentioned,
         "connections": {**{k: (round(v, 3) if isinstance(v, float) else v) for k, v in held.items()},
                         "connect_ratio": _ratio(held["connect_per_s"], ceiling["connect_per_s"])},
         "history": {
@@ -261,6 +262,7 @@ def table(r: dict) -> str:
         (f"GET /chat/unreads p50, a reader of {u['channels']:,} channels", _fmt(u["p50_ms"], " ms"), "",
          f"plain query listing them {_fmt(u['plain_p50_ms'], ' ms')} (the unreads statement alone: "
          f"{_fmt(u['statement_p50_ms'], ' ms')})", f"{_fmt(u['ratio'])}x", "≤ 2x", _ok(u["ratio"], 2.0, "<=")),
+        *mention_rows(r["mentions"]),
         ("memory per idle connection", _fmt(n["kib_per_conn"], " KiB"), "", "raw aiohttp ≈ 15 KiB", "", "≤ 24 KiB",
          _ok(n["kib_per_conn"], 24, "<=")),
         ("idle connections held", _fmt(n["held"]), "", f"of {n['attempted']:,} opened", "", "15,000",
@@ -293,6 +295,25 @@ def table(r: dict) -> str:
                  f"(fsync={m['database'].get('fsync')}, synchronous_commit={m['database'].get('synchronous_commit')}); "
                  f"Python {m['versions']['python']}; {r.get('elapsed_s', '?')} s")
     return "\n".join(lines)
+
+
+def mention_rows(m: dict) -> list[tuple]:
+    """The mentions phase (chatd.bench.mentions): sends with mention resolution against plain
+    ones, and @everyone in a big server."""
+    plain, mentioning = m["plain_msgs_per_s"], m["mention_msgs_per_s"]
+    constant = m["everyone_rows_per_message"] == 1.0
+    return [
+        (f"durable messages/s mentioning two members, {m['senders']} senders", _fmt(mentioning["median"]),
+         _spread(mentioning), f"plain texts {_fmt(plain['median'])} (same run, trials alternating)",
+         f"{_fmt(m['send_ratio'])}x", "≥ 0.9x", _ok(m["send_ratio"], 0.9, ">=")),
+        (f"@everyone in a server of {m['members']:,}: rows written per message", _fmt(m["everyone_rows_per_message"]),
+         "", f"{m['everyone_messages']} messages: the message row, no mention rows", "", "constant (1)",
+         "yes" if constant else "NO"),
+        (f"@everyone send→receive p99, {m['receivers']} members connected",
+         _fmt(m["everyone_latency_ms"]["p99"], " ms"),
+         "", f"plain p99 {_fmt(m['plain_latency_ms']['p99'], ' ms')}", f"{_fmt(m['latency_ratio'])}x", "≤ 1.5x",
+         _ok(m["latency_ratio"], 1.5, "<=")),
+    ]
 
 
 def attachment_rows(a: dict) -> list[tuple]:

@@ -19,13 +19,20 @@ from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.changes import ChangeKind, Numbered, columns, limit_change_rate, make_change
 from chatd.domain.errors import BadInput, NotFound
+from chatd.domain.mentions import candidates, flattened
 from chatd.domain.messages import clean_text
 from chatd.domain.permissions import MESSAGE_NOT_FOUND
 from chatd.domain.schemas import User
 
+
+def _edit_arrays(numbered: Numbered) -> dict[str, list]:
+    """An element per edit, and the mention candidates of each new text (chatd.domain.mentions)."""
+    arrays = columns("message_id", "text", "user_id", "window")(numbered)
+    return arrays | flattened([candidates(change.values["text"]) for _, change in numbered], arrays["ords"])
+
+
 # Two edits of one message in one statement would both read the text before either.
-EDIT = ChangeKind("edit_messages", columns("message_id", "text", "user_id", "window"),
-                  key=lambda change: change.values["message_id"])
+EDIT = ChangeKind("edit_messages", _edit_arrays, key=lambda change: change.values["message_id"])
 
 
 def _deletion_arrays(numbered: Numbered) -> dict[str, list]:

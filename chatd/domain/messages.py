@@ -10,6 +10,7 @@ from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.errors import BadInput, NotFound
 from chatd.domain.inputs import stripped
+from chatd.domain.mentions import candidates
 from chatd.domain.ratelimit import within_limit
 from chatd.store.groupcommit import Outgoing
 from chatd.domain.schemas import MAX_TEXT, User
@@ -30,7 +31,7 @@ NOT_ATTACHABLE = "attachment_ids must name your own uploads to this channel, not
 
 async def post_message(
     app: Mapping, user: User, server_id: UUID | None, channel_id: UUID, text: str, nonce: str | None = None,
-    reply_to: UUID | None = None, attachment_ids: Sequence[UUID] = (),
+    reply_to: UUID | None = None, mention_reply: bool = True, attachment_ids: Sequence[UUID] = (),
 ):
     """Store a message and broadcast it (the INSERT's NOTIFY reaches every process on commit).
 
@@ -39,7 +40,8 @@ async def post_message(
 
     Returns the stored row, with `created` false when `nonce` repeats one this user sent in
     the last 5 minutes: that earlier message is returned and nothing new is stored or sent.
-    A reply names a message of the same channel, not deleted (the insert checks it too).
+    A reply names a message of the same channel, not deleted (the insert checks it too), and
+    mentions its author unless `mention_reply` is false. The insert resolves the mentions.
     `attachment_ids` are the sender's own uploads to this channel, attached to nothing yet:
     the insert attaches them, or refuses the message if any is not.
     """
@@ -48,7 +50,7 @@ async def post_message(
     text = clean_text(text, attachments=bool(attachment_ids))
     within_limit(app[keys.message_limiter], (user.user_id, channel_id), "you are sending messages too fast")
     outgoing = Outgoing(server_id, channel_id, user.user_id, user.username, text, nonce, reply_to,
-                        tuple(attachment_ids))
+                        candidates(text), mention_reply, tuple(attachment_ids))
     row = await app[keys.group_commit].store(outgoing)
     if row is None:  # refused by the statement: the permission check names the reason
         await permissions.require_send(app, user, server_id, channel_id)

@@ -78,6 +78,11 @@ class MessageNote(ChangeNote, tag="message"):
     nonce: str | None = None
     text: str | None = None  # None when too long for NOTIFY: fetch it by id
     reply_to: ReplyNote | None = None
+    # Mentions as the statement resolved them (chatd.domain.notifications decides who hears of it).
+    mentions: list[UUID] = []  # by <@id> or @username
+    mention_everyone: bool = False
+    mention_here: bool = False  # every member with a socket open
+    mention_reply: bool = True  # the author of reply_to
     attachments: list[AttachmentNote] | None = None
 
     @property
@@ -86,9 +91,19 @@ class MessageNote(ChangeNote, tag="message"):
 
 
 class MessageUpdatedNote(ChangeNote, tag="message_updated"):
+    """`mentions` and `mention_everyone` as after the edit; `notify` the users the edit
+    mentions newly, `notify_everyone` / `notify_here` whether it newly says @everyone / @here."""
+
     id: UUID
     edited_at: datetime
     text: str | None = None  # None when too long for NOTIFY: read the stored change
+    user_id: UUID | None = None  # the author (None in changes stored before mentions)
+    username: str | None = None
+    mentions: list[UUID] = []
+    mention_everyone: bool = False
+    notify: list[UUID] = []
+    notify_everyone: bool = False
+    notify_here: bool = False
 
     @property
     def complete(self) -> bool:
@@ -201,6 +216,17 @@ class ReadStateUpdatedNote(Note, tag="read_state_updated"):
     origin: UUID | None
 
 
+class NotificationSettingsUpdatedNote(Note, tag="notification_settings_updated"):
+    """A user's setting of a server, channel or conversation: for the processes holding their
+    sockets, which decide notifications from their cached settings, and for their sockets."""
+
+    user_id: UUID
+    scope: str
+    target_id: UUID
+    level: str
+    muted_until: datetime | None
+
+
 class PresenceNote(Note, tag="presence"):
     """What others see of a user changed (`status`: online, idle, dnd or offline). `own_status`
     is the status the user set, when setting it made the change (None when a socket opening or
@@ -261,7 +287,8 @@ def message_note(row) -> MessageNote:
     return MessageNote(
         id=row["id"], server_id=row["server_id"], channel_id=row["channel_id"], user_id=row["user_id"],
         username=row["username"], created_at=row["created_at"], seq=row["seq"], nonce=row["nonce"], text=row["text"],
-        event_seq=row["event_seq"], reply_to=reply_note(row),
+        event_seq=row["event_seq"], reply_to=reply_note(row), mentions=row["mentions"],
+        mention_everyone=row["mention_everyone"], mention_here=row["mention_here"], mention_reply=row["mention_reply"],
         attachments=decode_attachments(row["attachments"]),
     )
 

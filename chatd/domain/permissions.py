@@ -482,3 +482,20 @@ async def _dm_change(app: Mapping, con, user: User, dm_id: UUID, target_id: UUID
     row = await app[keys.queries].get_dm_change_facts(con, channel_id=dm_id, user_id=user.user_id,
                                                       target_id=target_id)
     return None if row is None else DmChange(**row)
+
+
+NOTIFICATION_TARGET_NOT_FOUND = {"server": SERVER_NOT_FOUND, "channel": CHANNEL_NOT_FOUND, "dm": DM_NOT_FOUND}
+
+
+def check_notification_scope(scope: str) -> None:
+    if scope not in NOTIFICATION_TARGET_NOT_FOUND:
+        raise BadInput("scope must be server, channel or dm")
+
+
+async def require_notification_target(app: Mapping, user: User, scope: str, target_id: UUID) -> None:
+    """A notification setting names a server the user is a member of, a channel of one, or a
+    conversation they are in; anything else is not found."""
+    check_notification_scope(scope)
+    if not await app[keys.queries].notification_target_visible(app[keys.pool], user_id=user.user_id, scope=scope,
+                                                                target_id=target_id):
+        raise NotFound(NOTIFICATION_TARGET_NOT_FOUND[scope])

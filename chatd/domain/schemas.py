@@ -76,6 +76,7 @@ class NewMessage(Body):
         "up to 10 of the sender's own uploads to this channel (POST .../attachments), not yet attached"))] = []
     nonce: Annotated[str, Meta(max_length=64, pattern=NO_NUL)] | None = None
     reply_to: Annotated[UUID | None, Meta(description="a message of the same channel this one replies to")] = None
+    mention_reply: Annotated[bool, Meta(description="a reply mentions the author it replies to (false: not)")] = True
 
 
 class MessageEdit(Body):
@@ -201,6 +202,8 @@ class Message(msgspec.Struct):
     edited_at: datetime | None
     reply_to: ReplyPreview | None
     reactions: Annotated[list[Reaction], Meta(description="each emoji in the order it was first used")]
+    mentions: Annotated[list[UUID], Meta(description="members mentioned by <@id> or @username")]
+    mention_everyone: Annotated[bool, Meta(description="@everyone, by a MODERATOR or ADMIN")]
     attachments: Annotated[list[Attachment], Meta(description="its files, in upload order")]
 
 
@@ -341,3 +344,23 @@ class MemberPresence(msgspec.Struct):
     user_id: UUID
     username: str
     status: ShownStatus
+
+
+NotificationLevel = Annotated[Literal["all", "mentions", "none"], Meta(
+    description="all: every message; mentions: mentions and replies to you; none: nothing")]
+NOTIFICATION_SCOPES = ("server", "channel", "dm")
+
+
+class NotificationSettingChange(Body):
+    level: NotificationLevel
+    muted_until: Annotated[datetime, Meta(tz=True, description="silent until then (null: not muted)")] | None = None
+
+
+class NotificationSetting(msgspec.Struct):
+    """What the caller hears of a server, a channel or a conversation. Without one: `all` in
+    conversations, `mentions` in server channels; a channel's overrides its server's level."""
+
+    scope: Annotated[str, Meta(description="server, channel or dm")]
+    id: UUID
+    level: NotificationLevel
+    muted_until: datetime | None

@@ -44,6 +44,7 @@ def message_view(row, username: str, reactions: list[Reaction], urls: UrlSigner)
         user_id=row["user_id"], user=username, text=row["text"],
         timestamp=clock_time(row["created_at"]), created_at=row["created_at"], seq=row["seq"],
         event_seq=row["event_seq"], edited_at=row["edited_at"], reply_to=reply, reactions=reactions,
+        mentions=row["mentions"], mention_everyone=row["mention_everyone"],
         attachments=urls.attachments(row.get("attachments")),
     )
 

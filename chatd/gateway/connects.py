@@ -32,6 +32,7 @@ class Found(NamedTuple):
     unreads: msgspec.Raw
     status: str  # what the user set
     presences: str | None  # JSON {user id: status} of those sharing a server or conversation, not offline
+    notification_settings: str | None  # JSON {id: {level, muted_until}} (chatd.gateway.notifier)
 
 
 class ConnectLookup:
@@ -57,7 +58,7 @@ class ConnectLookup:
                 unreads = NO_UNREADS if row["unreads"] is None else msgspec.Raw(row["unreads"].encode())
                 entry = found[row["user_id"]] = Found(User(user_id=row["user_id"], username=row["username"]), [],
                                                       dm_views(row["dms"]), unreads, row["own_status"],
-                                                      row["presences"])
+                                                      row["presences"], row["notification_settings"])
                 revocations[row["user_id"]] = (row["tokens_valid_after"], row["revoked_jtis"] or ())
             if row["id"] is not None:
                 entry.servers.append(server_view(row))

@@ -18,6 +18,7 @@ from chatd.domain.notes import ChangeNote, PresenceNote, TokensRevokedNote
 from chatd.domain.tokens import TOKEN_REVOKED, Claims
 from chatd.gateway import outbound
 from chatd.gateway.connection import UNAUTHORIZED, Connection
+from chatd.gateway.notifier import Notifier
 
 if TYPE_CHECKING:
     from chatd.ops.metrics import Metrics
@@ -42,6 +43,8 @@ class Hub:
         # user id -> (when last, [(when, note)]): recent revocations, the least recent user first
         self._revocations: dict[UUID, tuple[float, list[tuple[float, TokensRevokedNote]]]] = {}
         self._ending: set[asyncio.Task] = set()  # closes under way, kept from the garbage collector
+        self.notifier = Notifier(lambda room: self._by_room.get(room, ()),
+                                 lambda user_id: self.active_connections.get(user_id, ()), self._post)
 
     # The spec's operations, by the spec's names.
 
@@ -61,6 +64,7 @@ class Hub:
                 self._discard(room, conn)
         if not mine:
             self.active_connections.pop(user_id, None)
+            self.notifier.forget(user_id)
 
     def send_personal(self, user_id: UUID, frame: bytes, exclude_origin: UUID | None = None) -> None:
         """Every socket of one user, wherever they are a member (what concerns them alone), but
@@ -85,11 +89,12 @@ class Hub:
 
     # What the listener calls.
 
-    def deliver_change(self, event: ChangeNote) -> None:
-        """A change's event to the room's sockets, once per event_seq, in order per channel."""
+    def deliver_change(self, event: ChangeNote) -> bool:
+        """A change's event to the room's sockets, once per event_seq, in order per channel;
+        False when it was fanned out already."""
         channel_id, seq = event.channel_id, event.event_seq
         if seq <= self.channel_seq.get(channel_id, 0):
-            return  # already fanned out (a catch-up after a lost LISTEN overlaps live ones)
+            return False  # already fanned out (a catch-up after a lost LISTEN overlaps live ones)
         self.channel_seq[channel_id] = seq
         frames: dict[Any, bytes] = {}
         recipients = self._by_room.get(room_of(event.server_id, channel_id), ())
@@ -101,6 +106,7 @@ class Hub:
                 self._post(conn, frame)
         if recipients and self._metrics is not None:
             self._metrics.deliveries.inc(len(recipients))  # once per broadcast, not per socket
+        return True
 
     def deliver_presence(self, note: PresenceNote, servers: list[UUID], peers: list[UUID]) -> None:
         """A presence change to each socket of the servers' members and of the peers, once per

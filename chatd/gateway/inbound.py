@@ -27,6 +27,7 @@ class SendMessage(Frame, tag="send_message"):
     serverId: UUID | None = None
     nonce: Annotated[str, Meta(max_length=64)] | None = None
     replyTo: UUID | None = None
+    mentionReply: bool = True  # a reply mentions the author it replies to
     attachmentIds: Annotated[list[UUID], Meta(max_length=MAX_ATTACHMENTS)] = []
 
 

@@ -22,8 +22,8 @@ import msgspec
 from chatd import keys
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, DmCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
-    InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note, PresenceNote,
-    ReadStateUpdatedNote,
+    InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageNote, MessageUpdatedNote, Note,
+    NotificationSettingsUpdatedNote, PresenceNote, ReadStateUpdatedNote,
     ServerDeletedNote, TokensRevokedNote, TypingNote, decode_note,
 )
 from chatd.domain.dms import dm_view
@@ -59,6 +59,7 @@ class Listener:
             DmRecipientRemovedNote: self._dm_recipient_removed,
             TokensRevokedNote: self._tokens_revoked,
             ReadStateUpdatedNote: self._read_state_updated,
+            NotificationSettingsUpdatedNote: self._notification_settings_updated,
             PresenceNote: self._presence_elsewhere,
         }
 
@@ -123,7 +124,8 @@ class Listener:
         if isinstance(note, MessageNote):
             self._app[keys.metrics].notification_lag.observe(max(0.0, time.time() - note.created_at.timestamp()))
             note = self._app[keys.attachment_urls].signed(note)
-        self._hub.deliver_change(note)
+        if self._hub.deliver_change(note) and isinstance(note, (MessageNote, MessageUpdatedNote)):
+            self._hub.notifier.deliver(note)
 
     # One handler per kind of note.
 
@@ -217,6 +219,11 @@ class Listener:
     async def _read_state_updated(self, note: ReadStateUpdatedNote) -> None:
         """To the reader's sockets but the one that acked, so every device shows the same badges."""
         self._hub.send_personal(note.user_id, outbound.read_state_updated(note), exclude_origin=note.origin)
+
+    async def _notification_settings_updated(self, note: NotificationSettingsUpdatedNote) -> None:
+        """The user's sockets here decide with the new setting from now on, and show it."""
+        self._hub.notifier.update(note)
+        self._hub.send_personal(note.user_id, outbound.notification_settings_updated(note))
 
     async def _catch_up(self, since: datetime) -> None:
         app = self._app

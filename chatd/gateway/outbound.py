@@ -17,11 +17,12 @@ from uuid import UUID
 import msgspec
 
 from chatd.domain.errors import Refused
+from chatd.domain.notifications import PREVIEW_CHARS
 from chatd.domain.notes import (
     ChangeNote, ChannelCreatedNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
     InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote, MessagesDeletedNote,
-    MessageUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote, ReadStateUpdatedNote, ReplyNote,
-    ServerDeletedNote, TypingNote, decode_note,
+    MessageUpdatedNote, NotificationSettingsUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote,
+    ReadStateUpdatedNote, ReplyNote, ServerDeletedNote, TypingNote, decode_note,
 )
 from chatd.domain.schemas import DirectMessage, Invite, Server, User
 from chatd.domain.views import clock_time
@@ -45,7 +46,7 @@ def connected(user: User, servers: list[Server], dms: list[DirectMessage], unrea
 
 def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
     """The spec's fields, plus userId, createdAt, seq, eventSeq, the sender's nonce, what it
-    replies to and its files."""
+    replies to, whom it mentions and its files."""
     event = {
         "type": "new_message",
         "id": note.id,
@@ -63,6 +64,8 @@ def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
         event["nonce"] = note.nonce
     if note.reply_to is not None:
         event["replyTo"] = reply_to(note.reply_to)
+    event["mentions"] = note.mentions
+    event["mentionEveryone"] = note.mention_everyone
     if note.attachments:
         event["attachments"] = note.attachments  # as REST's Message has them, each with its url
     return event
@@ -114,7 +117,7 @@ def _verbatim(field: msgspec.structs.FieldInfo) -> tuple:
 CHANGE_EVENTS: dict[type[ChangeNote], Callable[[Any, tzinfo], Any]] = {
     MessageNote: new_message_event,
     MessageUpdatedNote: NoteFields(MessageUpdatedNote, "id", "server_id", "channel_id", "text", "edited_at",
-                                   "event_seq"),
+                                   "event_seq", "mentions", "mention_everyone"),
     MessageDeletedNote: NoteFields(MessageDeletedNote, "id", "server_id", "channel_id", "event_seq"),
     MessagesDeletedNote: NoteFields(MessagesDeletedNote, "ids", "server_id", "channel_id", "event_seq"),
     ReactionAddedNote: NoteFields(ReactionAddedNote, "message_id", "user_id", "emoji", "server_id", "channel_id",
@@ -223,6 +226,20 @@ def read_state_updated(note: ReadStateUpdatedNote) -> bytes:
         "type": "read_state_updated", "serverId": note.server_id, "channelId": note.channel_id,
         "lastReadSeq": note.last_read_seq, "unreadCount": note.unread_count, "mentionCount": note.mention_count,
     })
+
+
+def notification(kind: str, message_id: UUID, server_id: UUID | None, channel_id: UUID, user_id: UUID,
+                 username: str, text: str) -> bytes:
+    """A message to tell its recipient of (chatd.domain.notifications): a client raises it for a
+    channel that is not open."""
+    return encode({"type": "notification", "kind": kind, "messageId": message_id, "channelId": channel_id,
+                   "serverId": server_id, "from": {"userId": user_id, "username": username},
+                   "preview": text[:PREVIEW_CHARS]})
+
+
+def notification_settings_updated(note: NotificationSettingsUpdatedNote) -> bytes:
+    return encode({"type": "notification_settings_updated", "scope": note.scope, "id": note.target_id,
+                   "level": note.level, "mutedUntil": note.muted_until})
 
 
 def resumed(server_id: UUID | None, channel_id: UUID, seq: int) -> bytes:

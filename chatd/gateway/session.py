@@ -68,7 +68,7 @@ class Session:
 
     async def send_message(self, frame: SendMessage) -> None:
         row = await post_message(self.app, self.user, frame.serverId, frame.channelId, frame.text, frame.nonce,
-                                 frame.replyTo, frame.attachmentIds)
+                                 frame.replyTo, frame.mentionReply, frame.attachmentIds)
         await self.app[keys.typing].stop(self.user, frame.serverId, frame.channelId)
         if row["created"]:
             self.app[keys.metrics].messages_ws.inc()

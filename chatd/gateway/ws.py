@@ -70,6 +70,7 @@ async def websocket_handler(request: web.Request) -> web.WebSocketResponse:
     connection = Connection(ws, request, user, token, zone, {s.id for s in servers} | {dm.id for dm in dms},
                             config.send_queue_frames, app[keys.metrics].slow_consumers)
     hub.connect(user.user_id, connection)
+    hub.notifier.load(user.user_id, found.notification_settings)
     app[keys.presence].opened(user.user_id)
     log.debug("event=ws_connected user_id=%s", user.user_id)  # ws_disconnected and the access line say the rest
     try:

@@ -60,7 +60,7 @@ async def create_message(request: web.Request) -> web.Response:
     server_id, channel_id = channel_locator(request)
     body = await json_body(request, NewMessage)
     row = await post_message(request.app, user, server_id, channel_id, body.text, body.nonce, body.reply_to,
-                             body.attachment_ids)
+                             body.mention_reply, body.attachment_ids)
     if row["created"]:
         request.app[keys.metrics].messages_rest.inc()
     # The answer to a send, like its new_message event, carries no reactions: they come as events.

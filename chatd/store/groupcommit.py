@@ -26,6 +26,7 @@ import asyncpg
 from aiohttp import web
 
 from chatd import keys
+from chatd.domain.mentions import NONE, Candidates, flattened
 from chatd.store.batching import Batcher
 from chatd.store.pool import unavailable
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class Outgoing:
     text: str
     nonce: str | None
     reply_to_id: UUID | None = None
+    mentions: Candidates = NONE  # the text's candidates (chatd.domain.mentions)
+    mention_reply: bool = True  # a reply mentions the author it replies to
     attachment_ids: tuple[UUID, ...] = ()
 
 
@@ -79,7 +82,8 @@ class GroupCommit:
                 server_ids=[m.server_id for m in batch], channel_ids=[m.channel_id for m in batch],
                 user_ids=[m.user_id for m in batch], usernames=[m.username for m in batch],
                 texts=[m.text for m in batch], nonces=[m.nonce for m in batch],
-                reply_to_ids=[m.reply_to_id for m in batch],
+                reply_to_ids=[m.reply_to_id for m in batch], mention_replies=[m.mention_reply for m in batch],
+                **flattened([m.mentions for m in batch]),
                 attach_ords=[k for k, m in enumerate(batch, 1) for _ in m.attachment_ids],
                 attach_ids=[a for m in batch for a in m.attachment_ids],
             )]

@@ -78,7 +78,18 @@ SELECT user_id, CASE WHEN hashtext(username) % 3 = 0 THEN 'online' ELSE 'offline
 INSERT INTO chatd_node_user (node_id, user_id)
 SELECT '00000000-0000-0000-0000-000000000001', user_id FROM user_presence WHERE shown = 'online';
 
-ANALYZE users, chatserver, chatchannel, chatmessage, servermembership, user_presence, chatd_node_user;
+-- One message in ten mentions a member of its server (each user is mentioned in ~3 messages of
+-- each of their two channels); one in 500 says @everyone.
+INSERT INTO message_mention (channel_id, seq, user_id, kind, created_at)
+SELECT DISTINCT ON (m.channel_id, m.seq) m.channel_id, m.seq, s.user_id, 'user', m.created_at
+  FROM chatmessage m
+  JOIN servermembership s ON s.server_id = m.server_id
+ WHERE m.seq % 10 = 0 AND hashtext(s.user_id::text || m.seq) % 7 = 0
+ ORDER BY m.channel_id, m.seq, s.user_id;
+UPDATE chatmessage SET mention_everyone = true WHERE seq % 500 = 0;
+
+ANALYZE users, chatserver, chatchannel, chatmessage, servermembership, user_presence, chatd_node_user,
+        message_mention;
 
 -- name: get_history_sample()^
 -- Real parameter values for the EXPLAINed queries: a member of a bulk server, one of its
