@@ -34,9 +34,11 @@ from chatd.ops.sweeps import sweep_ctx
 from chatd.domain.ratelimit import RateLimiter
 from chatd.store.resources import resource_dir
 from chatd.ops.sdnotify import notify_stopping, watchdog_ctx
+from chatd.domain.attachments import UrlSigner
+from chatd.store.storage import storage_ctx
 from chatd.rest import (
-    auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages, notifications,
-    presence, push, reactions, reads, search, servers, threads,
+    attachments, auth, bans, blocks, changes, channels, dms, health, invites, members, message_edits, messages,
+    notifications, presence, push, reactions, reads, search, servers, threads,
 )
 from chatd.rest import layout
 
@@ -45,7 +47,7 @@ ENDPOINTS: list[Endpoint] = [
     *reactions.ENDPOINTS, *changes.ENDPOINTS, *members.ENDPOINTS, *invites.ENDPOINTS, *bans.ENDPOINTS,
     *dms.ENDPOINTS, *blocks.ENDPOINTS, *reads.ENDPOINTS, *search.ENDPOINTS, *presence.ENDPOINTS, *health.ENDPOINTS,
     *layout.ENDPOINTS, *threads.ENDPOINTS,
-    *notifications.ENDPOINTS, *push.ENDPOINTS,
+    *notifications.ENDPOINTS, *push.ENDPOINTS, *attachments.ENDPOINTS,
 ]
 
 
@@ -57,13 +59,14 @@ def create_app(config: Config) -> web.Application:
     app[keys.config] = config
     app[keys.metrics] = Metrics(app)
     app[keys.tokens] = VerifiedTokens(config)
+    app[keys.attachment_urls] = UrlSigner(config.secret_key or "")
     app[keys.message_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app[keys.change_limiter] = RateLimiter(config.rate_limit) if config.rate_limit else None
     app[keys.invite_limiter] = RateLimiter(config.invite_preview_limit) if config.invite_preview_limit else None
     # Status changes are limited whenever messages are: each one reaches every co-member.
     app[keys.presence_limiter] = RateLimiter(PRESENCE_LIMIT) if config.rate_limit else None
     app.cleanup_ctx.extend([
-        watchdog_ctx, hashing_ctx, database_ctx, search_ctx, availability_ctx, token_users_ctx, notes_ctx, push_ctx, group_commit_ctx, change_commit_ctx,
+        watchdog_ctx, hashing_ctx, database_ctx, storage_ctx, search_ctx, availability_ctx, token_users_ctx, notes_ctx, push_ctx, group_commit_ctx, change_commit_ctx,
         presence_ctx, gateway_ctx, gc_freeze_ctx, node_ctx, sweep_ctx,
     ])
     app.on_shutdown.extend([notify_stopping, close_sockets])

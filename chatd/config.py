@@ -54,6 +54,19 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
+class S3Settings:
+    """The S3-compatible store attachments live in with CHATD_STORAGE=s3. The secret is left
+    out of repr, so no log line or traceback that shows the config shows it."""
+
+    bucket: str
+    endpoint: str | None = None  # None: AWS itself, found from the region
+    region: str = "us-east-1"
+    # None: botocore's own chain (AWS_* variables, ~/.aws, an instance role).
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Config:
     secret_key: str | None
     algorithm: str = "HS256"
@@ -88,6 +101,14 @@ class Config:
     edit_window: timedelta | None = None
     log_format: str = "kv"  # or "json": one JSON object per line
     search_language: str = "simple"  # PostgreSQL text search configuration of message search
+    # Attachments: the backend (local|s3), the local directory (None: data_dir/uploads), the
+    # largest upload, how long an upload may wait to be attached, and how often that is swept.
+    storage: str = "local"
+    upload_dir: Path | None = None
+    max_upload_bytes: int = 25 * 1024 * 1024
+    upload_ttl: timedelta = timedelta(hours=1)
+    upload_sweep: timedelta = timedelta(minutes=10)
+    s3: S3Settings | None = None  # set with CHATD_STORAGE=s3
     # Set by systemd (Type=notify, WatchdogSec): where to send READY=1, and how often to ping.
     notify_socket: str | None = None
     watchdog_usec: int | None = None
@@ -140,12 +161,23 @@ class Config:
             edit_window=_duration(env, "CHATD_EDIT_WINDOW", "off", allow_off=True),
             log_format=_choice(env, "CHATD_LOG_FORMAT", ("kv", "json")),
             search_language=_search_language(env),
+            storage=_choice(env, "CHATD_STORAGE", ("local", "s3")),
+            upload_dir=Path(env["CHATD_UPLOAD_DIR"]) if env.get("CHATD_UPLOAD_DIR") else None,
+            max_upload_bytes=_size(env, "CHATD_MAX_UPLOAD", 25 * 1024 * 1024),
+            upload_ttl=_duration(env, "CHATD_UPLOAD_TTL", "1h", allow_off=False),
+            upload_sweep=_duration(env, "CHATD_UPLOAD_SWEEP", "10m", allow_off=False),
+            s3=_s3(env),
             notify_socket=env.get("NOTIFY_SOCKET") or None,
             watchdog_usec=_positive_int(env, "WATCHDOG_USEC", 0) or None,
             vapid_private_key=_vapid_private_key(env),
             vapid_subject=_vapid_subject(env),
             push_allow_http=_choice(env, "CHATD_PUSH_ALLOW_HTTP", ("0", "1")) == "1",
         )
+
+    @property
+    def upload_path(self) -> Path:
+        """Where the local storage backend keeps uploads."""
+        return self.upload_dir or self.data_dir / "uploads"
 
     def with_secret_key(self) -> Config:
         """Fill in SECRET_KEY for the embedded database: generated once, kept in data_dir.
@@ -239,6 +271,21 @@ def _duration(env: Mapping[str, str], name: str, default: str, allow_off: bool) 
     return timedelta(seconds=int(match[1]) * _DURATION_UNITS[match[2]])
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
+               "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def _size(env: Mapping[str, str], name: str, default: int) -> int:
+    """Bytes: `1048576`, `500kB`, `25MiB`, `1GiB`."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    match = re.fullmatch(r"(\d{1,12})\s*([a-z]*)", raw.lower())
+    if not match or match[2] not in _SIZE_UNITS or int(match[1]) == 0:
+        raise ConfigError(f"{name}={raw!r} is not a size like '26214400', '500kB' or '25MiB'")
+    return int(match[1]) * _SIZE_UNITS[match[2]]
+
+
 def _rate_limit(raw: str) -> RateLimit | None:
     """`5/5s`, `30/1m`, `100/s`, or `off`."""
     raw = raw.strip().lower()
@@ -282,6 +329,26 @@ def _vapid_subject(env: Mapping[str, str]) -> str:
     if not re.fullmatch(rf"mailto:[^@\s]+@{host}|https://{host}", raw, re.IGNORECASE):
         raise ConfigError(f"CHATD_VAPID_SUBJECT={raw!r} is neither a mailto: address nor an https: URL")
     return raw
+
+
+def _s3(env: Mapping[str, str]) -> S3Settings | None:
+    """The CHATD_S3_* settings, read only with CHATD_STORAGE=s3, which needs a bucket."""
+    if env.get("CHATD_STORAGE", "").strip().lower() != "s3":
+        return None
+    bucket = env.get("CHATD_S3_BUCKET", "").strip()
+    if not bucket:
+        raise ConfigError("CHATD_S3_BUCKET is required when CHATD_STORAGE=s3")
+    endpoint = env.get("CHATD_S3_ENDPOINT", "").strip() or None
+    if endpoint is not None:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"CHATD_S3_ENDPOINT={endpoint!r} is not an http:// or https:// URL")
+    key_id = env.get("CHATD_S3_ACCESS_KEY_ID", "").strip() or None
+    secret = env.get("CHATD_S3_SECRET_ACCESS_KEY", "").strip() or None
+    if (key_id is None) != (secret is None):
+        raise ConfigError("CHATD_S3_ACCESS_KEY_ID and CHATD_S3_SECRET_ACCESS_KEY are set together or not at all")
+    return S3Settings(bucket=bucket, endpoint=endpoint, region=env.get("CHATD_S3_REGION", "").strip() or "us-east-1",
+                      access_key_id=key_id, secret_access_key=secret)
 
 
 def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:

@@ -11,6 +11,7 @@ from aiohttp import web
 from chatd.config import Config
 
 if TYPE_CHECKING:  # the gateway modules import this one
+    from chatd.domain.attachments import UrlSigner
     from chatd.domain.changes import ChangeCommit
     from chatd.domain.notes import NoteBus
     from chatd.domain.passwords import Hashing
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # the gateway modules import this one
     from chatd.ops.pushes import Pushes
     from chatd.store.availability import Availability
     from chatd.store.groupcommit import GroupCommit
+    from chatd.store.storage import Storage
 
 config = web.AppKey("config", Config)
 pool = web.AppKey("pool", asyncpg.Pool)
@@ -45,3 +47,5 @@ availability = web.AppKey["Availability"]("availability")
 hashing = web.AppKey["Hashing"]("hashing")
 presence = web.AppKey["NodePresence"]("presence")
 pushes = web.AppKey["Pushes"]("pushes")
+storage = web.AppKey["Storage"]("storage")  # where attachment bytes live
+attachment_urls = web.AppKey["UrlSigner"]("attachment_urls")

@@ -15,14 +15,16 @@ SELECT c.channel_id, x.*
     SELECT u.* FROM (
         (SELECT m.event_seq, NULL::bytea AS payload, m.id, m.server_id, m.user_id, m.username, m.text,
                 m.created_at, m.seq, m.nonce, m.reply_to_id, m.reply_user_id, m.reply_username, m.reply_text,
-                m.reply_deleted, m.mentions, m.mention_everyone, m.mention_here, m.mention_reply
+                m.reply_deleted, m.mentions, m.mention_everyone, m.mention_here, m.mention_reply,
+                message_attachments(m.id) AS attachments
            FROM message_row m
           WHERE m.channel_id = c.channel_id AND m.event_seq > c.after_seq
           ORDER BY m.event_seq
           LIMIT :lim)
         UNION ALL
         (SELECT ch.event_seq, convert_to(ch.payload::text, 'UTF8'),
-                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                NULL
            FROM message_change ch
           WHERE ch.channel_id = c.channel_id AND ch.event_seq > c.after_seq
           ORDER BY ch.event_seq

@@ -137,7 +137,7 @@ SELECT t.ord, t.id, t.server_id, t.channel_id, t.user_id, t.username, COALESCE(e
        t.reply_user_id, t.reply_username, t.reply_text, t.reply_deleted, t.thread_id, t.thread_name,
        t.thread_message_count, t.thread_last_message_at, e.id IS NOT NULL AS changed,
        COALESCE(e.mentions, t.mentions) AS mentions, COALESCE(e.mention_everyone, t.mention_everyone) AS mention_everyone,
-       reaction_summary(t.channel_id, t.id, t.user_id) AS reactions
+       reaction_summary(t.channel_id, t.id, t.user_id) AS reactions, message_attachments(t.id) AS attachments
   FROM target t
   LEFT JOIN edited e ON e.id = t.id, recorded;
 

@@ -1,4 +1,4 @@
--- name: insert_message_batch(notify_channel, server_ids, channel_ids, user_ids, usernames, texts, nonces, reply_to_ids, everyones, heres, mention_replies, mention_ords, mention_ids, mention_names)
+-- name: insert_message_batch(notify_channel, server_ids, channel_ids, user_ids, usernames, texts, nonces, reply_to_ids, everyones, heres, mention_replies, mention_ords, mention_ids, mention_names, attach_ords, attach_ids)
 -- Group commit: the sends that arrived together, as one statement and one commit (item k of
 -- the arrays is message `ord` k). The send rule is checked in the same statement that
 -- inserts, so it holds at the moment of the insert: the sender reads the channel
@@ -26,6 +26,9 @@
 -- Mentions (chatd.domain.mentions parsed the candidates: `<@id>` and `@name` tokens, one array
 -- element each with its item's ord; whether the text says @everyone / @here) are resolved here
 -- against the membership of the moment of the insert (`mentioned`, migration 0020).
+-- Files: item attach_ords[i] attaches attach_ids[i]; an item is refused unless each of its files
+-- is its sender's complete upload to that channel, attached to nothing (locked: two sends naming
+-- one file cannot both take it).
 WITH batch AS (
     SELECT *
       FROM unnest(:server_ids::uuid[], :channel_ids::uuid[], :user_ids::uuid[], :usernames::text[],
@@ -57,14 +60,28 @@ WITH batch AS (
       JOIN chatmessage e ON e.user_id = a.user_id AND e.nonce = a.nonce
                         AND e.created_at > now() - interval '5 minutes'
      ORDER BY a.ord, e.created_at
+), wanted AS (
+    SELECT w.ord, w.attachment_id
+      FROM unnest(:attach_ords::bigint[], :attach_ids::uuid[]) AS w(ord, attachment_id)
+), files AS MATERIALIZED (
+    SELECT w.ord, f.id, f.filename, f.content_type, f.size, f.width, f.height, f.created_at
+      FROM wanted w
+      JOIN allowed a ON a.ord = w.ord
+      JOIN attachment f ON f.id = w.attachment_id AND f.uploader_id = a.user_id AND f.channel_id = a.channel_id
+                       AND f.message_id IS NULL AND f.size IS NOT NULL
+     ORDER BY f.id
+       FOR UPDATE OF f
 ), first AS MATERIALIZED (
     -- The items that would store a message, each with the id it will have: its nonce's claim
-    -- names it before the row exists.
+    -- names it before the row exists. A file named by two items goes to the first.
     SELECT a.*, gen_random_uuid() AS id
       FROM allowed a
      WHERE a.ord NOT IN (SELECT ord FROM earlier)
        AND NOT EXISTS (SELECT 1 FROM allowed x
                         WHERE x.user_id = a.user_id AND x.nonce = a.nonce AND x.ord < a.ord)
+       AND (SELECT count(*) FROM wanted w WHERE w.ord = a.ord)
+           = (SELECT count(*) FROM files f
+               WHERE f.ord = a.ord AND NOT EXISTS (SELECT 1 FROM files g WHERE g.id = f.id AND g.ord < f.ord))
 ), locked AS MATERIALIZED (
     SELECT c.id, c.last_seq, c.last_event_seq
       FROM chatchannel c
@@ -154,6 +171,20 @@ WITH batch AS (
            p.event_seq, p.reply_to_id, i.mentions, p.mention_everyone, p.mention_here, p.mention_reply
       FROM planned p
       JOIN inserted i ON i.id = p.id
+), attached AS (
+    UPDATE attachment a
+       SET message_id = s.id
+      FROM stored s
+      JOIN files f ON f.ord = s.ord
+     WHERE a.id = f.id
+), file_json AS (
+    -- Each stored message's files, as message_attachments (migration 0022) shows them.
+    SELECT f.ord, json_agg(json_build_object('id', f.id, 'filename', f.filename, 'content_type', f.content_type,
+                                             'size', f.size, 'width', f.width, 'height', f.height)
+                           ORDER BY f.created_at, f.id) AS attachments
+      FROM files f
+     WHERE f.ord IN (SELECT ord FROM stored)
+     GROUP BY f.ord
 ), mention_rows AS (
     -- A mention counts (unread_counts) in the message's own transaction.
     INSERT INTO message_mention (channel_id, seq, user_id, kind, created_at)
@@ -197,15 +228,17 @@ WITH batch AS (
                'kind', 'message', 'id', s.id, 'server_id', s.server_id,
                'channel_id', s.channel_id, 'user_id', s.user_id, 'username', s.username,
                'created_at', s.created_at, 'seq', s.seq, 'nonce', s.nonce, 'event_seq', s.event_seq,
-               'text', CASE WHEN octet_length(to_json(s.text)::text) + 40 * cardinality(s.mentions) <= 6000
+               'text', CASE WHEN octet_length(to_json(s.text)::text) + 40 * cardinality(s.mentions)
+                                 + coalesce(octet_length(fj.attachments::text), 0) <= 6000
                             THEN s.text END,
                'reply_to', CASE WHEN r.id IS NOT NULL THEN json_build_object(
                    'id', r.id, 'user_id', r.user_id, 'username', ru.username,
                    'text', left(r.text, 200), 'deleted', r.deleted_at IS NOT NULL) END,
                'mentions', s.mentions, 'mention_everyone', s.mention_everyone, 'mention_here', s.mention_here,
-               'mention_reply', s.mention_reply
+               'mention_reply', s.mention_reply, 'attachments', fj.attachments
            )::text)) AS notes
       FROM (SELECT * FROM stored ORDER BY channel_id, seq) s
+      LEFT JOIN file_json fj ON fj.ord = s.ord
       LEFT JOIN chatmessage r ON r.id = s.reply_to_id
       LEFT JOIN users ru ON ru.user_id = r.user_id
 ), answered AS (
@@ -224,9 +257,11 @@ WITH batch AS (
       FROM allowed a
       JOIN stored s ON s.user_id = a.user_id AND s.nonce = a.nonce AND s.ord < a.ord
 )
--- The answers carry what they reply to, as history shows it.
+-- The answers carry what they reply to and their files, as history shows them.
 SELECT a.*, r.user_id AS reply_user_id, ru.username AS reply_username,
-       left(r.text, 200) AS reply_text, r.deleted_at IS NOT NULL AS reply_deleted
+       left(r.text, 200) AS reply_text, r.deleted_at IS NOT NULL AS reply_deleted,
+       CASE WHEN a.created THEN (SELECT fj.attachments FROM file_json fj WHERE fj.ord = a.ord)
+            ELSE message_attachments(a.id) END AS attachments
   FROM answered a
   LEFT JOIN chatmessage r ON r.id = a.reply_to_id
   LEFT JOIN users ru ON ru.user_id = r.user_id;
@@ -261,7 +296,7 @@ SELECT m.seq, m.note
 
 -- name: list_messages_after_seq(channel_id, after_seq, lim, user_id)
 -- REST's after_seq: the oldest `lim` messages after a seq.
-SELECT m.*, reaction_summary(m.channel_id, m.id, :user_id) AS reactions,
+SELECT m.*, reaction_summary(m.channel_id, m.id, :user_id) AS reactions, message_attachments(m.id) AS attachments,
        (SELECT last_event_seq FROM chatchannel WHERE id = :channel_id) AS channel_event_seq
   FROM message_row m
  WHERE m.channel_id = :channel_id
@@ -274,7 +309,7 @@ SELECT m.*, reaction_summary(m.channel_id, m.id, :user_id) AS reactions,
 -- The newest messages after skipping `skip`, returned oldest first so a client can append
 -- them as they are. Reads ix_chatmessage_channel_id_created_at_id backwards.
 SELECT page.*, reaction_summary(page.channel_id, page.id, :user_id) AS reactions,
-       (SELECT last_event_seq FROM chatchannel WHERE id = :channel_id) AS channel_event_seq
+       message_attachments(page.id) AS attachments, (SELECT last_event_seq FROM chatchannel WHERE id = :channel_id) AS channel_event_seq
   FROM (
     SELECT *
       FROM message_row m
@@ -291,7 +326,7 @@ ORDER BY page.created_at, page.id;
 -- (channel_id, created_at, id), not a filter over every newer message. A `before` id that is
 -- not a message of this channel compares with NULL: no rows.
 SELECT page.*, reaction_summary(page.channel_id, page.id, :user_id) AS reactions,
-       (SELECT last_event_seq FROM chatchannel WHERE id = :channel_id) AS channel_event_seq
+       message_attachments(page.id) AS attachments, (SELECT last_event_seq FROM chatchannel WHERE id = :channel_id) AS channel_event_seq
   FROM (
     SELECT *
       FROM message_row m

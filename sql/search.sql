@@ -22,7 +22,7 @@ WITH redone AS (
 )
 SELECT count(*) FROM redone;
 
--- name: search_messages(user_id, q, language, server_id, channel_id, author_id, has_link, after, before, by_relevance, cursor_rank, cursor_created_at, cursor_id, lim)
+-- name: search_messages(user_id, q, language, server_id, channel_id, author_id, has_link, has_attachment, has_mention, after, before, by_relevance, cursor_rank, cursor_created_at, cursor_id, lim)
 -- The caller's page of messages matching `q`, newest first or (by_relevance) best first, among
 -- the live messages of the channels the caller reads now (channel_reader: so a member removed,
 -- banned or gone from a DM finds nothing there at once), with the optional filters (NULL or
@@ -48,6 +48,9 @@ WITH found AS (
                                AND (:channel_id::uuid IS NULL OR r.channel_id = :channel_id))
        AND (:author_id::uuid IS NULL OR m.user_id = :author_id)
        AND (NOT :has_link OR m.text ~* 'https?://')
+       AND (NOT :has_attachment OR EXISTS (SELECT 1 FROM attachment a WHERE a.message_id = m.id))
+       AND (NOT :has_mention OR m.mention_everyone
+            OR EXISTS (SELECT 1 FROM message_mention x WHERE x.channel_id = m.channel_id AND x.seq = m.seq))
        AND (:after::timestamptz IS NULL OR m.created_at > :after)
        AND (:before::timestamptz IS NULL OR m.created_at < :before)
        AND (:cursor_id::uuid IS NULL
@@ -58,6 +61,7 @@ WITH found AS (
      LIMIT :lim
 )
 SELECT m.*, f.rank, reaction_summary(m.channel_id, m.id, :user_id) AS reactions,
+       message_attachments(m.id) AS attachments,
        ts_headline(:language::regconfig,
                    replace(replace(replace(replace(replace(translate(m.text, chr(57344) || chr(57345), ''),
                                                            '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),

@@ -25,6 +25,17 @@ export async function api(method, path, options) {
   return resp.status === 204 ? null : resp.json().catch(() => null);
 }
 
+// Uploads a file into a channel (serverId null: a conversation): the upload's {id, ...}.
+export async function uploadFile(serverId, channelId, file, token) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const path = messagesPath(serverId, channelId).replace(/\/messages$/, "/attachments");
+  const resp = await fetch(path, { method: "POST", headers: { Authorization: `Bearer ${token}` }, body: form });
+  const data = await resp.json().catch(() => null);
+  if (!resp.ok) throw new ApiError(resp.status, data?.detail ?? resp.statusText);
+  return data;
+}
+
 // A history page and the point of the channel's change stream it shows (one snapshot): the
 // page is exactly the channel at that eventSeq, from which a resume repeats nothing.
 export async function historyPage(path, token) {

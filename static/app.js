@@ -1,6 +1,6 @@
 // chatd's debug page: sign in, browse servers and channels, chat live, and watch the protocol.
 import { $, h, show } from "./dom.js";
-import { api, ApiError, historyPage, messagesPath } from "./api.js";
+import { api, ApiError, historyPage, messagesPath, uploadFile } from "./api.js";
 import { Gateway } from "./gateway.js";
 import { logClose, logFrame, setupDevPanel, showToken } from "./dev.js";
 import { CHANGES, MessageList, cut, fromEvent, fromHistory } from "./messages.js";
@@ -896,13 +896,24 @@ function newNonce() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function sendMessage() {
+async function sendMessage() {
   const input = $("#composer-text");
+  const picker = $("#composer-files");
   const text = input.value;
-  if (!text.trim() || !S.channelId) return;
+  if ((!text.trim() && !picker.files.length) || !S.channelId) return;
   const nonce = newNonce();
   const frame = { type: "send_message", serverId: chatServer(), channelId: S.channelId, text, nonce };
   if (S.replyTo) frame.replyTo = S.replyTo.id;
+  if (picker.files.length) {
+    try {
+      frame.attachmentIds = [];
+      for (const file of picker.files) frame.attachmentIds.push((await uploadFile(frame.serverId, frame.channelId, file, S.token)).id);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    picker.value = "";
+  }
   if (!gateway.send(frame)) {
     notify("not connected: reconnect to send");
     return;

@@ -13,11 +13,22 @@ export function fromHistory(m) {
     id: m.id, userId: m.user_id, user: m.user, text: m.text, timestamp: m.timestamp, createdAt: m.created_at,
     seq: m.seq, eventSeq: m.event_seq, editedAt: m.edited_at, replyTo: reply, reactions: m.reactions,
     thread: m.thread ?? null,
+    attachments: m.attachments,
   };
 }
 
 export function fromEvent(e) {
-  return { ...e, editedAt: null, replyTo: e.replyTo ?? null, reactions: [], thread: null };
+  return { ...e, editedAt: null, replyTo: e.replyTo ?? null, reactions: [], thread: null, attachments: e.attachments ?? [] };
+}
+
+// A message's files: images shown, anything else a download link (the server sends those with
+// Content-Disposition: attachment, so none opens as a page).
+function attachmentList(files) {
+  if (!files.length) return null;
+  return h("div", { class: "attachments" }, files.map((a) => a.content_type.startsWith("image/")
+    ? h("a", { href: a.url, target: "_blank", rel: "noopener" },
+      h("img", { class: "attachment-image", src: a.url, alt: a.filename, width: a.width, height: a.height }))
+    : h("a", { class: "attachment-file", href: a.url, download: a.filename }, `📎 ${a.filename} (${a.size} bytes)`)));
 }
 
 export const cut = (text) => Array.from(text).slice(0, REPLY_CHARS).join("");
@@ -157,6 +168,7 @@ export class MessageList {
         own && h("button", { type: "button", class: "edit-button", onclick: () => this.editInline(entry) }, "Edit"),
         this.actions.mayDelete(m) && h("button", { type: "button", class: "delete-button", onclick: () => this.actions.remove(m.id) }, "Delete"),
         this.actions.mayThread() && h("button", { type: "button", class: "thread-button", onclick: () => this.actions.thread(entry.m) })),
+      attachmentList(m.attachments ?? []),
       palette,
       h("div", { class: "reactions" }));
     entry.li = li;

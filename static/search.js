@@ -32,6 +32,7 @@ export function setupSearch(context, jump, fail) {
     const { token, serverId, channelId, dmId } = context();
     if (!more) {
       params = new URLSearchParams({ q: $("#search-q").value, sort: $("#search-sort").value, limit: LIMIT });
+      if ($("#search-has").value) params.set("has", $("#search-has").value);
       const scope = $("#search-scope").value;
       if (scope === "server" && serverId) params.set("server_id", serverId);
       if (scope === "channel" && channelId) params.set("channel_id", channelId);

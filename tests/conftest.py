@@ -8,8 +8,9 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
+import aiobotocore.session
 import aiohttp
 import aiosql
 import asyncpg
@@ -18,11 +19,13 @@ import pytest
 from chatd.app import create_app
 from chatd.domain.passwords import hash_password
 from chatd.domain.tokens import issue_token
-from chatd.config import Config
+from chatd.config import Config, S3Settings
 from chatd.store.pool import load_queries
 from chatd.store.migrations import apply_migrations
+from chatd.store.s3 import S3Storage
 from chatd.domain.schemas import User
 from tests.processes import ChatdProcess
+from tests.s3server import moto_server
 
 TEST_SQL = Path(__file__).parent / "sql"
 PASSWORD = "correct horse battery"
@@ -70,10 +73,11 @@ async def db(database_url, test_queries):
 
 
 @pytest.fixture
-def config(database_url) -> Config:
-    """Rate limits are off (tests post many messages quickly); tests of the limit turn it on."""
+def config(database_url, tmp_path) -> Config:
+    """Rate limits are off (tests post many messages quickly); tests of the limit turn it on.
+    Uploads go to the test's own directory."""
     return Config(secret_key="test-secret-key-that-is-long-enough", database_url=database_url,
-                  cors_origins=("https://app.example",), rate_limit=None)
+                  cors_origins=("https://app.example",), rate_limit=None, upload_dir=tmp_path / "uploads")
 
 
 @pytest.fixture
@@ -184,3 +188,36 @@ async def http():
     """No connection cap: aiohttp's default of 100 would make the 101st request wait forever."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
         yield session
+
+
+# The S3 storage backend against moto's S3 server on loopback (tests/s3server.py).
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """One moto server for the session, installed into its own environment on first use."""
+    with moto_server(tmp_path_factory.mktemp("moto") / "moto.log") as url:
+        yield url
+
+
+@pytest.fixture
+async def s3_client(s3_endpoint):
+    """A plain aiobotocore client of the test server, to look behind S3Storage's back."""
+    session = aiobotocore.session.get_session()
+    async with session.create_client("s3", region_name="us-east-1", endpoint_url=s3_endpoint,
+                                     aws_access_key_id="testing", aws_secret_access_key="testing") as s3:
+        yield s3
+
+
+@pytest.fixture
+async def s3_settings(s3_endpoint, s3_client) -> S3Settings:
+    """A new, empty bucket for each test."""
+    bucket = f"chatd-{uuid4().hex}"
+    await s3_client.create_bucket(Bucket=bucket)
+    return S3Settings(bucket=bucket, endpoint=s3_endpoint, access_key_id="testing", secret_access_key="testing")
+
+
+@pytest.fixture
+async def s3_storage(s3_settings):
+    storage = S3Storage(s3_settings)
+    yield storage
+    await storage.close()

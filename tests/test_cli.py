@@ -409,6 +409,7 @@ def test_once_the_names_are_resolved_the_migration_applies(tmp_path, test_querie
     ({"ALGORITHM": "XYZ"}, "ALGORITHM='XYZ' is not supported; use one of HS256, HS384, HS512"),
     ({"ACCESS_TOKEN_EXPIRE_MINUTES": "0"}, "ACCESS_TOKEN_EXPIRE_MINUTES='0' must be greater than zero"),
     ({"CHATD_LOG_FORMAT": "xml"}, "CHATD_LOG_FORMAT='xml' is not one of kv, json"),
+    ({"CHATD_STORAGE": "s3"}, "CHATD_S3_BUCKET is required when CHATD_STORAGE=s3"),
     ({"DATABASE_URL": "mysql://u:pw@h/db", "SECRET_KEY": "x"},
      "DATABASE_URL must start with postgresql:// (or postgres://)"),
 ])

@@ -76,6 +76,18 @@ def test_durations_are_seconds_minutes_hours_or_days(tmp_path):
     assert from_env(tmp_path, CHATD_EDIT_WINDOW="OFF").edit_window is None
 
 
+def test_uploads_default_to_the_data_dir_25_mib_an_hour_and_a_sweep_every_ten_minutes(tmp_path):
+    config = from_env(tmp_path, CHATD_DATA_DIR="/srv/chatd")
+    assert (config.storage, config.upload_path, config.max_upload_bytes, config.upload_ttl, config.upload_sweep) == (
+        "local", Path("/srv/chatd/uploads"), 25 * 1024 * 1024, timedelta(hours=1), timedelta(minutes=10))
+    config = from_env(tmp_path, CHATD_STORAGE="S3", CHATD_S3_BUCKET="files", CHATD_UPLOAD_DIR="/var/uploads", CHATD_MAX_UPLOAD="500kB",
+                      CHATD_UPLOAD_TTL="2h", CHATD_UPLOAD_SWEEP="90s")
+    assert (config.storage, config.upload_path, config.max_upload_bytes, config.upload_ttl, config.upload_sweep) == (
+        "s3", Path("/var/uploads"), 500_000, timedelta(hours=2), timedelta(seconds=90))
+    assert from_env(tmp_path, CHATD_MAX_UPLOAD="1048576").max_upload_bytes == 1024 * 1024
+    assert from_env(tmp_path, CHATD_MAX_UPLOAD="1 GiB").max_upload_bytes == 1024**3
+
+
 def test_trusted_proxies_are_addresses_and_networks_and_none_by_default(tmp_path):
     assert from_env(tmp_path).trusted_proxies == ()
     config = from_env(tmp_path, CHATD_TRUSTED_PROXIES=" 10.0.0.5, 192.168.0.0/16 ,::1,")
@@ -123,6 +135,10 @@ def test_a_missing_dotenv_file_is_not_an_error(tmp_path):
     ({"CHATD_CHANGE_RETENTION": "0d"}, "CHATD_CHANGE_RETENTION='0d' is not a duration like '90s', '12h' or '30d'"),
     ({"CHATD_EDIT_WINDOW": "15 minutes"}, "CHATD_EDIT_WINDOW='15 minutes' is not a duration like '15m', '12h' or 'off'"),
     ({"CHATD_EDIT_WINDOW": "9999999d"}, "CHATD_EDIT_WINDOW='9999999d' is not a duration like '15m', '12h' or 'off'"),
+    ({"CHATD_MAX_UPLOAD": "25 megs"}, "CHATD_MAX_UPLOAD='25 megs' is not a size like '26214400', '500kB' or '25MiB'"),
+    ({"CHATD_MAX_UPLOAD": "0"}, "CHATD_MAX_UPLOAD='0' is not a size like '26214400', '500kB' or '25MiB'"),
+    ({"CHATD_STORAGE": "ftp"}, "CHATD_STORAGE='ftp' is not one of local, s3"),
+    ({"CHATD_UPLOAD_TTL": "off"}, "CHATD_UPLOAD_TTL='off' is not a duration like '90s', '12h' or '30d'"),
 ])
 def test_a_bad_value_is_a_config_error_naming_the_variable(tmp_path, environ, message):
     with pytest.raises(ConfigError) as raised:

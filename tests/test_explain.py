@@ -72,7 +72,7 @@ HOT_QUERIES = {
     "send (group commit)": ("insert_message_batch", lambda s: dict(
         notify_channel="explain", server_ids=[s["server_id"]] * 2, channel_ids=[s["channel_id"]] * 2,
         user_ids=[s["user_id"]] * 2, usernames=["a", "a"], texts=["x", "y"], nonces=["n", None],
-        reply_to_ids=[s["message_id"], None], **MENTIONS)),
+        reply_to_ids=[s["message_id"], None], **MENTIONS, attach_ords=[1], attach_ids=[s["message_id"]])),
     "edit and delete rules": ("get_message_access", lambda s: dict(
         server_id=s["server_id"], channel_id=s["channel_id"], message_id=s["message_id"], user_id=s["user_id"])),
     "bulk delete rule": ("get_bulk_delete_access", lambda s: dict(
@@ -128,7 +128,7 @@ HOT_QUERIES = {
     "send into a conversation": ("insert_message_batch", lambda s: dict(
         notify_channel="explain", server_ids=[None] * 2, channel_ids=[s["channel_id"]] * 2,
         user_ids=[s["user_id"]] * 2, usernames=["a", "a"], texts=["x", "y"], nonces=["n", None],
-        reply_to_ids=[s["message_id"], None], **MENTIONS)),
+        reply_to_ids=[s["message_id"], None], **MENTIONS, attach_ords=[1], attach_ids=[s["message_id"]])),
     "conversation access": ("get_channel_access",
                             lambda s: dict(channel_id=s["channel_id"], server_id=None, user_id=s["user_id"])),
     "conversation edit rules": ("get_message_access", lambda s: dict(
@@ -149,6 +149,9 @@ HOT_QUERIES = {
     "queueing pushes, past the connected": ("queue_pushes", lambda s: dict(
         user_ids=[s["user_id"]], kinds=["dm"], message_id=s["message_id"], channel_id=s["channel_id"], server_id=None,
         from_id=s["user_id"], from_name="a", preview="x", ttl_seconds=60)),
+    "serving a file": ("get_served_attachment", lambda s: dict(id=s["message_id"])),
+    "explaining a refused attachment": ("count_attachable", lambda s: dict(
+        uploader_id=s["user_id"], channel_id=s["channel_id"], ids=[s["message_id"]])),
 }
 
 
@@ -188,7 +191,8 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
 
 def search_params(sample, q: str, by_relevance: bool = False) -> dict:
     return dict(user_id=sample["user_id"], q=q, language="simple", server_id=None, channel_id=None, author_id=None,
-                has_link=False, after=None, before=None, by_relevance=by_relevance, cursor_rank=None,
+                has_link=False, has_attachment=False, has_mention=False, after=None, before=None,
+                by_relevance=by_relevance, cursor_rank=None,
                 cursor_created_at=None, cursor_id=None, lim=26)
 
 

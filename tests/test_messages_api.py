@@ -63,7 +63,7 @@ async def test_posting_answers_201_with_the_message(client, alice, server):
     assert body == {
         "id": body["id"], "server_id": server.id, "channel_id": server.general, "user_id": str(alice.id),
         "user": "alice", "text": "hello", "timestamp": clock(body["created_at"]), "created_at": body["created_at"],
-        "seq": 1, "event_seq": 1, "edited_at": None, "reply_to": None, "reactions": [],
+        "seq": 1, "event_seq": 1, "edited_at": None, "reply_to": None, "reactions": [], "attachments": [],
         "mentions": [], "mention_everyone": False, "thread": None,
     }
     UUID(body["id"])
@@ -128,7 +128,7 @@ async def test_a_message_of_4000_characters_after_stripping_is_stored(client, al
 
 
 @pytest.mark.parametrize("body, detail", [
-    ({}, "Object missing required field `text`"),
+    ({}, "text must not be blank"),
     ({"text": None}, "Expected `str`, got `null` - at `$.text`"),
     ({"text": ["hi"]}, "Expected `str`, got `array` - at `$.text`"),
     ({"text": "hi", "author": "bob"}, "Object contains unknown field `author`"),

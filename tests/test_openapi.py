@@ -154,6 +154,7 @@ headers = {{ Authorization = "Bearer {carol.token}" }}
         "--max-examples", "15", "--generation-database", "none",
         cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
+    # Each operation adds examples (the upload route its multipart bodies): minutes on a loaded machine.
     output, _ = await asyncio.wait_for(process.communicate(), timeout=400)
     report = output.decode(errors="replace")
     assert process.returncode == 0, report[-8000:]

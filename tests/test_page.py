@@ -77,8 +77,9 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def chatd(database_url) -> AsyncIterator[Chatd]:
-    config = Config(secret_key="test-secret-key-that-is-long-enough", database_url=database_url, rate_limit=None)
+async def chatd(database_url, tmp_path_factory) -> AsyncIterator[Chatd]:
+    config = Config(secret_key="test-secret-key-that-is-long-enough", database_url=database_url, rate_limit=None,
+                    upload_dir=tmp_path_factory.mktemp("uploads"))
     server = TestServer(create_app(config), host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
@@ -985,3 +986,43 @@ async def test_mentions_autocomplete_badges_inbox_settings_and_an_in_page_notifi
     await expect(page.locator("#channels li", has_text="news").locator(".badge")).to_have_text("1 @1")
     await expect(page.locator("#notifications li", has_text="not heard")).to_have_count(0)  # muted: level none
     assert alice_tab.console_errors == [] and other_tab.console_errors == []
+
+
+async def test_files_attach_from_the_page_images_inline_others_as_links_and_an_html_file_runs_nothing(
+        open_tab, chatd, alice, bob, guild, tmp_path):
+    from PIL import Image
+
+    image, html = tmp_path / "dot.png", tmp_path / "evil.html"
+    Image.new("RGB", (4, 3), "blue").save(image)
+    html.write_text("<script>document.title = 'ran'; parent.postMessage('ran', '*')</script><h1>hi</h1>")
+    alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
+    await alice_tab.page.fill("#composer-text", "two files")
+    await alice_tab.page.set_input_files("#composer-files", [str(image), str(html)])
+    await alice_tab.page.press("#composer-text", "Enter")
+    shown_to_bob = message(bob_tab.page, "two files")
+    await expect(shown_to_bob.locator("img.attachment-image")).to_have_js_property("naturalWidth", 4)  # loaded
+    link = shown_to_bob.locator("a.attachment-file")
+    await expect(link).to_have_text(re.compile(r"evil\.html"))
+    url = chatd.url + await link.get_attribute("href")
+    # Opened in the browser, the HTML file is a download, never a page of chatd's origin.
+    opened = await bob_tab.page.context.new_page()
+    async with opened.expect_download() as download:
+        try:
+            await opened.goto(url)
+        except Exception:  # "Download is starting": the navigation ends there
+            pass
+    assert (await download.value).suggested_filename == "evil.html"
+    assert await opened.title() != "ran"
+    # Fetched, it is plain text that may not run as a page of any origin (sandbox), nor be
+    # taken for another type (nosniff).
+    resp = await bob_tab.page.request.get(url)
+    assert (resp.headers["content-type"], resp.headers["content-security-policy"],
+            resp.headers["x-content-type-options"]) == ("text/plain; charset=utf-8", "sandbox", "nosniff")
+    # The search's `has` filter finds the message by its files.
+    await post(chatd, guild, bob, "two words, no files")
+    await bob_tab.page.fill("#search-q", "two")
+    await bob_tab.page.select_option("#search-has", "attachment")
+    await bob_tab.page.click("#search-form button[type=submit]")
+    await expect(bob_tab.page.locator("#search-results li .snippet")).to_have_text(["two files"])
+    assert alice_tab.dialogs == [] and bob_tab.dialogs == []
+    assert alice_tab.console_errors == [] and bob_tab.console_errors == []

@@ -56,7 +56,8 @@ async def test_the_insert_and_check_send_agree_on_every_role_and_channel(db, app
             allowed_by_python = False
         stored = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[server_id], channel_ids=[channels[channel]],
-            user_ids=[sender.id], usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True])]
+            user_ids=[sender.id], usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True],
+            attach_ords=[], attach_ids=[])]
         verdicts[role, channel] = (allowed_by_python, bool(stored))
     assert {key: sql for key, (python, sql) in verdicts.items() if python != sql} == {}
     # And the rule is the one the product means: any member, TEXT channels of that server only.
@@ -81,7 +82,8 @@ async def test_the_edit_statement_and_check_edit_agree_on_every_editor_message_a
     async def write(author, server, channel_id) -> uuid.UUID:
         [row] = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[server], channel_ids=[channel_id],
-            user_ids=[author.id], usernames=[author.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True])]
+            user_ids=[author.id], usernames=[author.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True],
+            attach_ords=[], attach_ids=[])]
         return row["id"]
 
     async def change(statement, **params) -> list:
@@ -163,7 +165,8 @@ async def test_the_insert_and_check_send_agree_on_conversations(db, app_queries,
             allowed_by_python = False
         stored = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[None], channel_ids=[dm_id], user_ids=[sender.id],
-            usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True])]
+            usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True],
+            attach_ords=[], attach_ids=[])]
         verdicts[case] = (allowed_by_python, bool(stored))
     assert {key: sql for key, (python, sql) in verdicts.items() if python != sql} == {}
     # Anyone in a conversation sends into it; in a 1:1, only while the two share a server and
@@ -182,7 +185,8 @@ async def test_a_conversation_is_no_channel_of_a_server_and_a_server_channel_no_
     for server, channel in ((server_id, dm_id), (None, channels["TEXT"])):
         stored = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[server], channel_ids=[channel], user_ids=[sender.id],
-            usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True])]
+            usernames=[sender.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True],
+            attach_ords=[], attach_ids=[])]
         assert stored == []
 
 
@@ -205,7 +209,8 @@ async def test_the_edit_statement_and_check_edit_agree_in_conversations(db, app_
             dm_id = await app_queries.create_group_dm(db, owner_id=other.id, user_ids=[other.id, author.id])
         [row] = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test_permissions", server_ids=[None], channel_ids=[dm_id], user_ids=[author.id],
-            usernames=[author.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True])]
+            usernames=[author.name], texts=["hi"], nonces=[None], reply_to_ids=[None], **NO_MENTIONS, mention_replies=[True],
+            attach_ords=[], attach_ids=[])]
         person = {"the other one": other, "an outsider": await make_user(f"outsider{n}")}.get(editor, author)
         if editor == "the author, gone from it":
             await app_queries.remove_dm_recipient(db, notify_channel="test_permissions", channel_id=dm_id,

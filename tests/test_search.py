@@ -62,7 +62,7 @@ async def test_bad_searches_are_400_naming_the_problem(client, alice, server):
         ({"q": "x", "server_id": "nope"}, "server_id is not a valid id"),
         ({"q": "x", "author_id": "42"}, "author_id is not a valid id"),
         ({"q": "x", "channel_id": server.general, "dm_id": server.general}, "give channel_id or dm_id, not both"),
-        ({"q": "x", "has": "gifs"}, "has must be one of: link"),
+        ({"q": "x", "has": "gifs"}, "has must be one of: link, attachment, mention"),
         ({"q": "x", "sort": "oldest"}, "sort must be one of: recent, relevance"),
         ({"q": "x", "before": "yesterday"}, "before must be an ISO 8601 time, like 2026-12-01T09:30:00Z"),
         ({"q": "x", "limit": "0"}, "limit must be at least 1"),

@@ -8,7 +8,8 @@ the same rate), then across processes, then one process again at the same rate w
 without a login flood (in turn), history paging (pages with and without reactions in turn), a
 resume of many channels (its trials alternate with the keyset SELECT's), an invite accept
 storm, GET /chat/unreads (in turn with a plain query listing the same channels), replies into a long
-thread (in turn with an empty channel) and a channel's threads (in turn with a history page), and last the many
+thread (in turn with an empty channel) and a channel's threads (in turn with a history page), one big
+file uploaded and downloaded (against a copy on the same disk), and last the many
 idle connections (a fresh process, so its memory delta is the connections' alone).
 """
 
@@ -27,7 +28,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from chatd.bench import ceilings, layout, mentions, phases, processes, report, threads
+from chatd.bench import attachments, ceilings, layout, mentions, phases, processes, report, threads
 from chatd.bench.database import (
     bench_queries, cleanup, copy_history, database, fill_changes, join_servers, populate,
 )
@@ -85,6 +86,7 @@ class Settings:
     layout_channels: int = 500  # a reorder of this many channels...
     layout_categories: int = 20  # ...in this many categories
     layout_requests: int = 30
+    attachment_bytes: int = 1024**3  # the file uploaded and downloaded
     only: str | None = None  # run this phase alone (--only)
 
     @classmethod
@@ -104,7 +106,8 @@ class Settings:
                    invite_users=100, invite_uses=20, search_requests=10, unread_channels=200, unread_requests=10,
                    layout_requests=10,
                    everyone_members=500, mention_senders=10, mention_receivers=20, everyone_samples=30,
-                   thread_replies=5_000, thread_sends=40, thread_count=500, thread_requests=5)
+                   thread_replies=5_000, thread_sends=40, thread_count=500, thread_requests=5,
+                   attachment_bytes=16 * 1024**2)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -300,16 +303,19 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                 settings.thread_sends, settings.thread_requests, progress)
         finally:
             await first_process.stop()
+        progress(f"chatd: a {settings.attachment_bytes / 2**20:,.0f} MiB file uploaded and downloaded")
+        files = await attachments.measure(url, config.secret_key, solo.members[0], settings.attachment_bytes, progress)
         raw_connects = await ceilings.connect_rate(settings.hold, settings.connect_workers)
         ceiling["connect_per_s"] = raw_connects
         progress(f"ceiling connect rate: {raw_connects:,.0f}/s ({settings.hold:,} bare aiohttp WebSocket handshakes)")
         held = await phases.connections(url, config.secret_key, topology, settings.hold, settings.connect_workers,
                                         settle=2.0, progress=progress)
-        return report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
-                              {"send": sends_check, "one_process": single_check, "processes": multi_check,
-                               "login_flood": flood_check},
-                              history, depths, held, resumed, invites, searched, unread, mentioned,
-                              reordered, threaded)
+        return {**report.results(settings, db_settings, ceiling, sends, single, multi, flooded,
+                                 {"send": sends_check, "one_process": single_check, "processes": multi_check,
+                                  "login_flood": flood_check},
+                                 history, depths, held, resumed, invites, searched, unread, mentioned,
+                                 reordered, threaded),
+                "attachments": files}
     finally:
         if not own:
             await cleanup(pool, queries, topology.prefix)
@@ -339,7 +345,20 @@ async def only_layout(url, own, pool, queries, config, settings: Settings, progr
         await served.stop()
 
 
-ONLY = {"layout": only_layout}
+
+
+async def only_attachments(url, own, pool, queries, config, settings: Settings, progress) -> dict:
+    """`--only attachments`: one user alone in a server, and the attachments phase."""
+    users = await populate(pool, queries, config, 1, 1)
+    try:
+        return {"attachments": await attachments.measure(url, config.secret_key, users.members[0],
+                                                         settings.attachment_bytes, progress)}
+    finally:
+        if not own:
+            await cleanup(pool, queries, users.prefix)
+
+
+ONLY = {"layout": only_layout, "attachments": only_attachments}
 
 
 async def unread_reader(pool, queries, config, settings: Settings):

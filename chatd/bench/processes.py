@@ -83,16 +83,17 @@ class Served:
             self.log.append(line.decode(errors="replace").rstrip())
 
 
-def chatd(database_url: str, secret_key: str) -> Served:
+def chatd(database_url: str, secret_key: str, **settings: str) -> Served:
     """chatd as an operator runs it, with rate limits off (a load test is not abuse), behind
     a proxy at 127.0.0.1 (the login flood gives each login its own X-Forwarded-For address),
-    importing the same chatd as the bench (PYTHONPATH passed on)."""
+    importing the same chatd as the bench (PYTHONPATH passed on); `settings` are more CHATD_*
+    variables."""
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8",
         "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
         "DATABASE_URL": database_url, "SECRET_KEY": secret_key, "CHATD_PORT": str(port),
-        "CHATD_RATE_LIMIT": "off", "CHATD_TRUSTED_PROXIES": "127.0.0.1",
+        "CHATD_RATE_LIMIT": "off", "CHATD_TRUSTED_PROXIES": "127.0.0.1", **settings,
     }
     return Served([sys.executable, "-m", "chatd", "serve"], env, port)
 

@@ -279,6 +279,7 @@ def table(r: dict) -> str:
          f"{hr['users_per_emoji']} users on each message)", f"{_fmt(hr['ratio'])}x", "≤ 1.5x",
          _ok(hr["ratio"], 1.5, "<=")),
         *(search_row(r["search"], label) for label in r["search"]["terms"]),
+        *attachment_rows(r["attachments"]),
         ("durable messages/s, kept searchable", _fmt(s["msgs_per_s"]), "",
          f"not kept searchable (search trigger off) {_fmt(r['search']['sends_unsearched_msgs_per_s'])}",
          f"{_fmt(r['search']['sends_ratio'])}x", "≥ 0.85x", _ok(r["search"]["sends_ratio"], 0.85, ">=")),
@@ -325,7 +326,8 @@ def _markdown(rows: list[tuple]) -> list[str]:
 
 def only_table(r: dict) -> str:
     """The rows of a phase run alone (--only)."""
-    return "\n".join(_markdown([layout_row(r["layout"])]))
+    rows = {"layout": lambda lo: [layout_row(lo)], "attachments": attachment_rows}
+    return "\n".join(_markdown([row for key, rows_of in rows.items() if key in r for row in rows_of(r[key])]))
 
 
 def layout_row(lo: dict) -> tuple:
@@ -337,6 +339,21 @@ def layout_row(lo: dict) -> tuple:
             f"the statement alone {_fmt(lo['statement']['p50'], ' ms')} (p99 {_fmt(lo['put']['p99'], ' ms')}); "
             f"{lo['events']} layout_updated for {lo['reorders']} reorders", f"{_fmt(ratio)}x (p50)",
             "one event per reorder", "yes" if lo["events"] == lo["reorders"] else "NO")
+
+
+def attachment_rows(a: dict) -> list[tuple]:
+    """The attachments phase (chatd.bench.attachments): memory and throughput of one big file."""
+    size = f"{a['size_mib']:,} MiB"
+    return [
+        (f"chatd's RSS growth uploading {size}", _fmt(a["rss_growth_mib"], " MiB"), "", "", "",
+         f"≤ {a['rss_ceiling_mib']:g} MiB", _ok(a["rss_growth_mib"], a["rss_ceiling_mib"], "<=")),
+        (f"upload of {size}", _fmt(a["upload_mib_per_s"], " MiB/s"), "",
+         f"copy on the same disk {_fmt(a['copy_mib_per_s'], ' MiB/s')}", f"{_fmt(a['upload_ratio'])}x",
+         f"≥ {a['min_ratio']}x", _ok(a["upload_ratio"], a["min_ratio"], ">=")),
+        (f"download of {size}", _fmt(a["download_mib_per_s"], " MiB/s"), "",
+         f"copy on the same disk {_fmt(a['copy_mib_per_s'], ' MiB/s')}", f"{_fmt(a['download_ratio'])}x",
+         f"≥ {a['min_ratio']}x", _ok(a["download_ratio"], a["min_ratio"], ">=")),
+    ]
 
 
 def search_row(s: dict, label: str) -> tuple:

@@ -9,6 +9,7 @@ import msgspec
 
 from chatd import keys
 from chatd.domain import permissions
+from chatd.domain.attachments import files_deleted_after
 from chatd.domain.errors import BadInput, NotFound
 from chatd.domain.inputs import stripped
 from chatd.domain.schemas import Channel, ChannelChange
@@ -52,7 +53,8 @@ async def update_channel(app: Mapping, server_id: UUID, channel_id: UUID, change
 
 
 async def delete_channel(app: Mapping, server_id: UUID, channel_id: UUID) -> None:
-    """Its messages and everything about them go with it (sql/channels.sql delete_channel);
+    """Its messages, threads and everything about them go with it (sql/channels.sql
+    delete_channel), its files after the commit;
     members hear channel_deleted on commit. Under the server row's lock, like creations, so
     the positions after it close up without racing a new channel."""
     queries = app[keys.queries]
@@ -61,3 +63,4 @@ async def delete_channel(app: Mapping, server_id: UUID, channel_id: UUID) -> Non
         if await app[keys.notes].emit(queries.delete_channel, con, server_id=server_id,
                                       channel_id=channel_id) is None:
             raise NotFound(permissions.CHANNEL_NOT_FOUND)
+    await files_deleted_after(app)

@@ -1,12 +1,14 @@
 """Deleting an account: its sessions end, it leaves every server (each member hears
 member_removed), and its row stays, anonymised, so its messages keep an author (shown as
-"Deleted User <id>") and the servers it created keep their creator; its name is free again."""
+"Deleted User <id>") and the servers it created keep their creator; its name is free again.
+What it uploaded is deleted (its messages stay, without their files)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
 
+from chatd.domain.attachments import files_deleted_after
 from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.errors import Unauthorized
@@ -31,3 +33,4 @@ async def delete_account(app: Mapping, user: User, password: str, address: str) 
         if await queries.anonymise_user(con, user_id=user.user_id) is None:
             raise Unauthorized("token names no user")  # deleted by a request that went first
     log.info("event=account_deleted user_id=%s servers_left=%d", user.user_id, len(server_ids))
+    await files_deleted_after(app)  # what the account uploaded

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
+from chatd.domain.attachments import files_deleted_after
 from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.changes import ChangeKind, Numbered, columns, limit_change_rate, make_change
@@ -81,4 +82,6 @@ async def _delete(app: Mapping, user: User, server_id: UUID | None, channel_id: 
     """The ids deleted now."""
     limit_change_rate(app, user, channel_id)
     rows = await make_change(app, DELETION, server_id, channel_id, message_ids=ids, bulk=bulk)
+    if rows:
+        await files_deleted_after(app)  # their files, which the deletion put in the trash
     return [row["id"] for row in rows]

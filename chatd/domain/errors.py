@@ -35,6 +35,10 @@ class NotFound(Refused):
     """No such thing, or one the caller may not see (never a hint that it exists)."""
 
 
+class TooLarge(Refused):
+    """A body over its limit (an upload past CHATD_MAX_UPLOAD)."""
+
+
 class Conflict(Refused):
     """Conflicts with the current state (taken, already a member, the last ADMIN). `extra`:
     what else the answer carries beside the detail (the current state, to retry from)."""
@@ -59,6 +63,14 @@ class Unavailable(Refused):
 
     def __init__(self, retry_after: float):
         super().__init__("database unavailable, retry shortly", retry_after)
+
+
+class StorageUnavailable(Refused):
+    """The attachment store (S3) failed a request: nothing was stored, and the same request may
+    work once the store is back."""
+
+    def __init__(self, retry_after: float = 5.0):
+        super().__init__("file storage unavailable, retry shortly", retry_after)
 
 
 class Overloaded(Refused):

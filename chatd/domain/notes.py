@@ -56,6 +56,19 @@ class ReplyNote(msgspec.Struct, gc=False):
     deleted: bool
 
 
+class AttachmentNote(msgspec.Struct, gc=False):
+    """A file of a message (migration 0022's message_attachments); `url` is added by the
+    process that builds the message's frames (chatd.domain.attachments.UrlSigner.signed)."""
+
+    id: UUID
+    filename: str
+    content_type: str
+    size: int
+    width: int | None
+    height: int | None
+    url: str | None = None
+
+
 class MessageNote(ChangeNote, tag="message"):
     id: UUID
     user_id: UUID
@@ -70,6 +83,7 @@ class MessageNote(ChangeNote, tag="message"):
     mention_everyone: bool = False
     mention_here: bool = False  # every member with a socket open
     mention_reply: bool = True  # the author of reply_to
+    attachments: list[AttachmentNote] | None = None
 
     @property
     def complete(self) -> bool:
@@ -335,6 +349,7 @@ NOTE_TYPES: tuple[type[Note], ...] = tuple(_kinds(Note))
 CHANGE_TYPES: tuple[type[ChangeNote], ...] = tuple(_kinds(ChangeNote))  # type: ignore[arg-type]
 _decoder = msgspec.json.Decoder(Union[NOTE_TYPES])  # type: ignore[valid-type]
 _encoder = msgspec.json.Encoder()
+_attachments = msgspec.json.Decoder(list[AttachmentNote] | None)
 
 
 def decode_note(payload: str | bytes) -> Note:
@@ -360,7 +375,13 @@ def message_note(row) -> MessageNote:
         username=row["username"], created_at=row["created_at"], seq=row["seq"], nonce=row["nonce"], text=row["text"],
         event_seq=row["event_seq"], reply_to=reply_note(row), mentions=row["mentions"],
         mention_everyone=row["mention_everyone"], mention_here=row["mention_here"], mention_reply=row["mention_reply"],
+        attachments=decode_attachments(row["attachments"]),
     )
+
+
+def decode_attachments(stored: str | None) -> list[AttachmentNote] | None:
+    """message_attachments' JSON (migration 0022): a message's files, or None."""
+    return _attachments.decode(stored) if stored else None
 
 
 def reply_note(row) -> ReplyNote | None:

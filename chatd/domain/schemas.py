@@ -109,8 +109,13 @@ class LayoutChange(Body):
     uncategorized: Annotated[list[UUID], Meta(max_length=2000, description="the channels in no category, in order")]
 
 
+MAX_ATTACHMENTS = 10
+
+
 class NewMessage(Body):
-    text: MessageText
+    text: Annotated[MessageText, Meta(description="1-4000 characters after stripping; may be empty with attachments")] = ""
+    attachment_ids: Annotated[list[UUID], Meta(max_length=MAX_ATTACHMENTS, description=(
+        "up to 10 of the sender's own uploads to this channel (POST .../attachments), not yet attached"))] = []
     nonce: Annotated[str, Meta(max_length=64, pattern=NO_NUL)] | None = None
     reply_to: Annotated[UUID | None, Meta(description="a message of the same channel this one replies to")] = None
     mention_reply: Annotated[bool, Meta(description="a reply mentions the author it replies to (false: not)")] = True
@@ -273,6 +278,22 @@ class Message(msgspec.Struct):
     mentions: Annotated[list[UUID], Meta(description="members mentioned by <@id> or @username")]
     mention_everyone: Annotated[bool, Meta(description="@everyone, by a MODERATOR or ADMIN")]
     thread: Annotated[ThreadSummary | None, Meta(description="the thread started on this message, if any")]
+    attachments: Annotated[list[Attachment], Meta(description="its files, in upload order")]
+
+
+class UploadedFile(msgspec.Struct):
+    """An upload, until a message attaches it (it is deleted if none does in CHATD_UPLOAD_TTL)."""
+
+    id: UUID
+    filename: str
+    content_type: Annotated[str, Meta(description="detected from the bytes, not taken from the client")]
+    size: int
+    width: Annotated[int | None, Meta(description="images only")]
+    height: Annotated[int | None, Meta(description="images only")]
+
+
+class Attachment(UploadedFile):
+    url: Annotated[str, Meta(description="a signed link, valid for an hour (GET /attachments/...)")]
 
 
 class EarlierVersion(msgspec.Struct):

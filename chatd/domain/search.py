@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUERY = 500
 MAX_RESULTS = 50
-HAS = ("link",)
+HAS = ("link", "attachment", "mention")
 SORTS = ("recent", "relevance")
 # ts_headline marks each match between these (private-use characters, removed from the text
 # first) in the escaped text (sql/search.sql): they become <mark> and </mark>.
@@ -85,13 +85,15 @@ async def search_messages(app: Mapping, user: User, search: Search) -> SearchPag
         app[keys.pool], user_id=user.user_id, q=search.q, language=app[keys.config].search_language,
         server_id=search.server_id,
         channel_id=search.channel_id or search.dm_id, author_id=search.author_id, has_link=search.has == "link",
+        has_attachment=search.has == "attachment", has_mention=search.has == "mention",
         after=search.after, before=search.before, by_relevance=search.sort == "relevance",
         cursor_rank=cursor.rank if cursor else None, cursor_created_at=cursor.created_at if cursor else None,
         cursor_id=cursor.id if cursor else None, lim=search.limit + 1)
     page = [row async for row in rows]
     more = len(page) > search.limit
     page = page[:search.limit]
-    hits = [SearchHit(**msgspec.structs.asdict(message_view(row, row["username"], reaction_summary(row["reactions"]))),
+    hits = [SearchHit(**msgspec.structs.asdict(message_view(row, row["username"], reaction_summary(row["reactions"]),
+                                                                     app[keys.attachment_urls])),
                       snippet=snippet_html(row["snippet"])) for row in page]
     if not more:
         return SearchPage(hits, None)

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import msgspec
 
+from chatd.domain.attachments import files_deleted_after
 from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.errors import BadInput, NotFound
@@ -29,8 +30,9 @@ async def create_server(app: Mapping, creator: User, name: str, icon: str | None
 
 
 async def delete_server(app: Mapping, server_id: UUID) -> None:
-    """Channels, messages and memberships go with it; members hear server_deleted on commit."""
+    """Channels, messages, files and memberships go with it; members hear server_deleted on commit."""
     await app[keys.notes].emit(app[keys.queries].delete_server, app[keys.pool], server_id=server_id)
+    await files_deleted_after(app)
 
 
 async def update_server(app: Mapping, user: User, server_id: UUID, change: ServerChange) -> Server:

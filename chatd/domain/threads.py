@@ -16,6 +16,7 @@ from uuid import UUID
 
 from chatd import keys
 from chatd.domain import permissions
+from chatd.domain.attachments import files_deleted_after
 from chatd.domain.errors import BadInput, NotFound
 from chatd.domain.inputs import stripped
 from chatd.domain.schemas import FollowedThread, NewThread, Thread, ThreadChange, User
@@ -63,6 +64,7 @@ async def delete_thread(app: Mapping, user: User, thread_id: UUID) -> None:
     await permissions.require_thread_change(app, user, thread_id, rename_or_archive=True, lock=False)
     if await app[keys.notes].emit(app[keys.queries].delete_thread, app[keys.pool], thread_id=thread_id) is None:
         raise NotFound(permissions.THREAD_NOT_FOUND)
+    await files_deleted_after(app)
 
 
 async def list_threads(app: Mapping, user: User, server_id: UUID, channel_id: UUID, archived: bool,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo, timezone
 
+from chatd.domain.attachments import UrlSigner
 from chatd.domain.schemas import (
     Channel, FollowedThread, Member, Message, Reaction, ReplyPreview, Server, ServerProfile, Thread, ThreadSummary,
 )
@@ -38,8 +39,9 @@ def channel_view(row) -> Channel:
     )
 
 
-def message_view(row, username: str, reactions: list[Reaction]) -> Message:
-    """A message row (message_row, or insert_message_batch's answer) with its reactions."""
+def message_view(row, username: str, reactions: list[Reaction], urls: UrlSigner) -> Message:
+    """A message row (message_row, or insert_message_batch's answer) with its reactions, and
+    its files (the row's `attachments`, when it has that column) with links for the reader."""
     reply = None
     if row["reply_to_id"] is not None:
         reply = ReplyPreview(id=row["reply_to_id"], user_id=row["reply_user_id"], user=row["reply_username"],
@@ -50,6 +52,7 @@ def message_view(row, username: str, reactions: list[Reaction]) -> Message:
         timestamp=clock_time(row["created_at"]), created_at=row["created_at"], seq=row["seq"],
         event_seq=row["event_seq"], edited_at=row["edited_at"], reply_to=reply, reactions=reactions,
         mentions=row["mentions"], mention_everyone=row["mention_everyone"], thread=thread_summary(row),
+        attachments=urls.attachments(row.get("attachments")),
     )
 
 

@@ -12,7 +12,7 @@ import msgspec
 from msgspec import Meta
 
 from chatd.domain.errors import BadInput
-from chatd.domain.schemas import MessageText, Seq, Status
+from chatd.domain.schemas import MAX_ATTACHMENTS, MessageText, Seq, Status
 
 
 class Frame(msgspec.Struct, tag_field="type"):
@@ -23,11 +23,12 @@ class SendMessage(Frame, tag="send_message"):
     """Without `serverId`: into the conversation (DM) `channelId`."""
 
     channelId: UUID
-    text: MessageText
+    text: MessageText = ""
     serverId: UUID | None = None
     nonce: Annotated[str, Meta(max_length=64)] | None = None
     replyTo: UUID | None = None
     mentionReply: bool = True  # a reply mentions the author it replies to
+    attachmentIds: Annotated[list[UUID], Meta(max_length=MAX_ATTACHMENTS)] = []
 
 
 class TypingStart(Frame, tag="typing_start"):

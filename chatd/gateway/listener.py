@@ -145,6 +145,7 @@ class Listener:
     def _deliver(self, note: ChangeNote) -> None:
         if isinstance(note, MessageNote):
             self._app[keys.metrics].notification_lag.observe(max(0.0, time.time() - note.created_at.timestamp()))
+            note = self._app[keys.attachment_urls].signed(note)
         if self._hub.deliver_change(note) and isinstance(note, (MessageNote, MessageUpdatedNote)):
             self._hub.notifier.deliver(note)
 
@@ -155,7 +156,8 @@ class Listener:
         app = self._app
         row = await app[keys.queries].get_message(app[keys.pool], message_id=note.id)
         if row is not None:  # else deleted (with its server or channel) before we could read it
-            self._deliver(decode_note(row["note"]))  # type: ignore[arg-type]
+            # The stored note has the text; this one, the files (which made the text not fit).
+            self._deliver(msgspec.structs.replace(decode_note(row["note"]), attachments=note.attachments))
 
     async def _stored_change(self, note: ChangeNote) -> None:
         """A change whose note left its text out: its stored note has it."""

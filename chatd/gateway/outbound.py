@@ -47,7 +47,7 @@ def connected(user: User, servers: list[Server], dms: list[DirectMessage], unrea
 
 def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
     """The spec's fields, plus userId, createdAt, seq, eventSeq, the sender's nonce, what it
-    replies to and whom it mentions."""
+    replies to, whom it mentions and its files."""
     event = {
         "type": "new_message",
         "id": note.id,
@@ -67,6 +67,8 @@ def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
         event["replyTo"] = reply_to(note.reply_to)
     event["mentions"] = note.mentions
     event["mentionEveryone"] = note.mention_everyone
+    if note.attachments:
+        event["attachments"] = note.attachments  # as REST's Message has them, each with its url
     return event
 
 

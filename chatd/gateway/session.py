@@ -68,13 +68,14 @@ class Session:
 
     async def send_message(self, frame: SendMessage) -> None:
         row = await post_message(self.app, self.user, frame.serverId, frame.channelId, frame.text, frame.nonce,
-                                 frame.replyTo, frame.mentionReply)
+                                 frame.replyTo, frame.mentionReply, frame.attachmentIds)
         await self.app[keys.typing].stop(self.user, frame.serverId, frame.channelId)
         if row["created"]:
             self.app[keys.metrics].messages_ws.inc()
         else:
             # A resend of a message already stored: confirm it to this socket only.
-            self.connection.send(outbound.new_message(message_note(row), self.connection.zone))
+            note = self.app[keys.attachment_urls].signed(message_note(row))
+            self.connection.send(outbound.new_message(note, self.connection.zone))
 
     async def typing_start(self, frame: TypingStart) -> None:
         if self.typing_limiter is not None and self.typing_limiter.acquire(frame.channelId):
@@ -201,10 +202,11 @@ class Session:
         """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, as (channel,
         event_seq, frame) (and the cursors)."""
         app, zone = self.app, self.connection.zone
+        urls = app[keys.attachment_urls]
         rows = app[keys.queries].list_changes_after(app[keys.pool], channel_ids=list(after),
                                                     after_event_seqs=list(after.values()), lim=RESUME_CHANNEL_BATCH)
         return after, [(row["channel_id"], row["event_seq"],
-                        outbound.change(message_note(row), zone) if row["payload"] is None
+                        outbound.change(urls.signed(message_note(row)), zone) if row["payload"] is None
                         else outbound.stored_change(row["payload"], zone)) async for row in rows]
 
     async def _replay(self, cursors: dict, changes: list[tuple[UUID, int, bytes]]) -> None:

@@ -6,6 +6,9 @@
   statement; each channel's horizon moves past them, and a resume from before it is told to
   reload (resync_required, 410);
 - and it archives threads that went their auto_archive_minutes without a message.
+
+And every CHATD_UPLOAD_SWEEP, uploads never attached to a message within CHATD_UPLOAD_TTL, with
+their files (chatd.domain.attachments: one process at a time, by an advisory lock).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from chatd import keys
+from chatd.domain.attachments import sweep_uploads
 from chatd.ops.tasks import cancel_and_wait
 from chatd.store.pool import DB_ERRORS
 
@@ -30,9 +34,9 @@ THREADS_PER_STATEMENT = 1000
 
 async def sweep_ctx(app: web.Application):
     """cleanup_ctx (after the pool): sweeps while the app runs."""
-    task = asyncio.create_task(_sweep_forever(app))
+    tasks = [asyncio.create_task(_sweep_forever(app)), asyncio.create_task(_sweep_uploads_forever(app))]
     yield
-    await cancel_and_wait(task)
+    await cancel_and_wait(*tasks)
 
 
 async def _sweep_forever(app: web.Application) -> None:
@@ -41,6 +45,13 @@ async def _sweep_forever(app: web.Application) -> None:
         await sweep_nonce_claims(app)
         await sweep_changes(app)
         await sweep_idle_threads(app)
+
+
+async def _sweep_uploads_forever(app: web.Application) -> None:
+    while True:
+        await asyncio.sleep(app[keys.config].upload_sweep.total_seconds())
+        async with _failures_logged(app, "upload_sweep_failed"):
+            await sweep_uploads(app)
 
 
 async def sweep_nonce_claims(app: web.Application) -> None:

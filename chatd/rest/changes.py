@@ -11,7 +11,7 @@ from aiohttp import web
 from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.errors import Gone
-from chatd.domain.notes import change_note
+from chatd.domain.notes import MessageNote, change_note
 from chatd.gateway.outbound import change_event
 from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
@@ -33,7 +33,12 @@ async def list_changes(request: web.Request) -> web.Response:
     if after < await queries.get_change_horizon(pool, channel_id=channel_id):
         raise Gone(f"changes after event_seq {after} are no longer kept: reload the channel's history")
     rows = queries.list_changes_after(pool, channel_ids=[channel_id], after_event_seqs=[after], lim=limit)
-    return json_response([change_event(change_note(row), timezone.utc) async for row in rows])
+    urls = app[keys.attachment_urls]
+    return json_response([change_event(_signed(urls, change_note(row)), timezone.utc) async for row in rows])
+
+
+def _signed(urls, note):
+    return urls.signed(note) if isinstance(note, MessageNote) else note
 
 
 ENDPOINTS = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from chatd import keys
 from chatd.domain import edits, permissions
 from chatd.domain.reactions import reaction_summary
 from chatd.domain.schemas import BulkDeletion, EarlierVersion, Message, MessageEdit
@@ -24,7 +25,8 @@ async def edit_message(request: web.Request) -> web.Response:
     server_id, channel_id, message_id = _path_ids(request)
     body = await json_body(request, MessageEdit)
     row = await edits.edit_message(request.app, user, server_id, channel_id, message_id, body.text)
-    return json_response(message_view(row, row["username"], reaction_summary(row["reactions"])))
+    return json_response(message_view(row, row["username"], reaction_summary(row["reactions"]),
+                                      request.app[keys.attachment_urls]))
 
 
 async def list_edits(request: web.Request) -> web.Response:

@@ -48,7 +48,9 @@ async def list_messages(request: web.Request) -> web.Response:
     # An empty page shows the stream where it is now (nothing of it is on the page).
     event_seq = page[0]["channel_event_seq"] if page else await queries.get_channel_event_seq(
         pool, channel_id=channel_id)
-    response = json_response([message_view(row, row["username"], reaction_summary(row["reactions"])) for row in page])
+    urls = app[keys.attachment_urls]
+    response = json_response([message_view(row, row["username"], reaction_summary(row["reactions"]), urls)
+                              for row in page])
     response.headers[EVENT_SEQ_HEADER] = str(event_seq)
     return response
 
@@ -58,11 +60,11 @@ async def create_message(request: web.Request) -> web.Response:
     server_id, channel_id = channel_locator(request)
     body = await json_body(request, NewMessage)
     row = await post_message(request.app, user, server_id, channel_id, body.text, body.nonce, body.reply_to,
-                             body.mention_reply)
+                             body.mention_reply, body.attachment_ids)
     if row["created"]:
         request.app[keys.metrics].messages_rest.inc()
     # The answer to a send, like its new_message event, carries no reactions: they come as events.
-    return json_response(message_view(row, user.username, []), status=201)
+    return json_response(message_view(row, user.username, [], request.app[keys.attachment_urls]), status=201)
 
 
 ENDPOINTS = [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from chatd import keys
 from chatd.domain import notifications, permissions
 from chatd.domain.reactions import reaction_summary
 from chatd.domain.schemas import Message, NotificationSetting, NotificationSettingChange
@@ -21,7 +22,9 @@ MAX_PAGE = 100
 async def list_mentions(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", 50, minimum=1, maximum=MAX_PAGE)
     rows = await notifications.list_mentions(request.app, request[current_user], query_uuid(request, "before"), limit)
-    return json_response([message_view(row, row["username"], reaction_summary(row["reactions"])) for row in rows])
+    urls = request.app[keys.attachment_urls]
+    return json_response([message_view(row, row["username"], reaction_summary(row["reactions"]), urls)
+                          for row in rows])
 
 
 async def set_setting(request: web.Request) -> web.Response:

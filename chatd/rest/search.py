@@ -36,7 +36,7 @@ ENDPOINTS = [
                  QueryParam("channel_id", UUID_SCHEMA, "only this channel"),
                  QueryParam("dm_id", UUID_SCHEMA, "only this conversation"),
                  QueryParam("author_id", UUID_SCHEMA, "only messages this user sent"),
-                 QueryParam("has", {"type": "string", "enum": list(HAS)}, "only messages with a link"),
+                 QueryParam("has", {"type": "string", "enum": list(HAS)}, "only messages with a link, a file, or a mention (of someone, or @everyone)"),
                  QueryParam("after", TIME_SCHEMA, "only messages sent after this time (ISO 8601)"),
                  QueryParam("before", TIME_SCHEMA, "only messages sent before this time (ISO 8601)"),
                  QueryParam("sort", {"type": "string", "enum": list(SORTS), "default": "recent"},

@@ -47,6 +47,7 @@ class Outgoing:
     reply_to_id: UUID | None = None
     mentions: Candidates = NONE  # the text's candidates (chatd.domain.mentions)
     mention_reply: bool = True  # a reply mentions the author it replies to
+    attachment_ids: tuple[UUID, ...] = ()
 
 
 class GroupCommit:
@@ -83,6 +84,8 @@ class GroupCommit:
                 texts=[m.text for m in batch], nonces=[m.nonce for m in batch],
                 reply_to_ids=[m.reply_to_id for m in batch], mention_replies=[m.mention_reply for m in batch],
                 **flattened([m.mentions for m in batch]),
+                attach_ords=[k for k, m in enumerate(batch, 1) for _ in m.attachment_ids],
+                attach_ids=[a for m in batch for a in m.attachment_ids],
             )]
         except asyncpg.PostgresError as error:
             # The statement was refused and nothing of it committed: retried one message at a

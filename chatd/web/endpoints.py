@@ -43,6 +43,7 @@ class Endpoint:
     query: tuple[QueryParam, ...] = ()
     auth: bool = True
     form: bool = False  # the body may also come as application/x-www-form-urlencoded
+    upload: bool = False  # the body is multipart/form-data with one file in the field `file`
     path_params: tuple[PathParam, ...] = ()
 
     @property

@@ -25,7 +25,8 @@ REQUEST_ID = web.RequestKey("request_id", str)
 # Most specific first: the first class a refusal is an instance of gives its status.
 STATUS: list[tuple[type[errors.Refused], int]] = [
     (errors.BadInput, 400), (errors.Unauthorized, 401), (errors.Forbidden, 403), (errors.NotFound, 404),
-    (errors.Conflict, 409), (errors.Gone, 410), (errors.RateLimited, 429), (errors.Unavailable, 503), (errors.Overloaded, 503),
+    (errors.Conflict, 409), (errors.Gone, 410), (errors.TooLarge, 413), (errors.RateLimited, 429), (errors.Unavailable, 503), (errors.Overloaded, 503),
+    (errors.StorageUnavailable, 503),
 ]
 # A password login that failed challenges for a bearer token, as RFC 6750 describes.
 CHALLENGES: dict[type[errors.Refused], dict[str, str]] = {errors.WrongCredentials: {"WWW-Authenticate": "Bearer"}}

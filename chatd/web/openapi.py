@@ -20,6 +20,7 @@ _ERROR_TEXT = {
     409: "Conflicts with the current state",
     410: "No longer kept (past retention): reload instead",
     413: "The request body is too large",
+    416: "The Range asked for is not within the file",
     429: "Rate limited: retry after the `Retry-After` seconds",
     503: "Unavailable for now (the database is away, too many logins at once, or not ready): retry after `Retry-After`; `detail` says why",
 }
@@ -59,7 +60,7 @@ def _operation(endpoint: Endpoint, schema_of: dict) -> dict[str, Any]:
         }
     # Any route that reads the database answers 503 while it is away (web/errors, Unavailable).
     errors = set(endpoint.errors) | ({401, 503} if endpoint.auth else set())
-    if endpoint.body is not None:
+    if endpoint.body is not None or endpoint.upload:
         errors.add(413)
     for status in sorted(errors):
         responses[str(status)] = {"description": _ERROR_TEXT[status], "content": problem}
@@ -82,6 +83,10 @@ def _operation(endpoint: Endpoint, schema_of: dict) -> dict[str, Any]:
         if endpoint.form:
             content["application/x-www-form-urlencoded"] = {"schema": body_schema}
         operation["requestBody"] = {"required": True, "content": content}
+    if endpoint.upload:
+        operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+            "type": "object", "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary"}}}}}}
     return operation
 
 
