@@ -300,7 +300,8 @@ async def test_the_statement_and_check_send_agree_on_locked_threads(client, serv
         rows = [row async for row in app_queries.insert_message_batch(
             db, notify_channel="test", server_ids=[server.id], channel_ids=[thread["id"]], user_ids=[person.id],
             usernames=[person.name], texts=["x"], nonces=[None], reply_to_ids=[None], everyones=[False],
-            heres=[False], mention_replies=[True], mention_ords=[], mention_ids=[], mention_names=[])]
+            heres=[False], mention_replies=[True], mention_ords=[], mention_ids=[], mention_names=[],
+            attach_ords=[], attach_ids=[])]
         assert bool(rows) == allowed, person.name
 
 

@@ -27,9 +27,9 @@ async def measure(server: processes.Served, pool, queries, users: Topology, repl
     """`users`: two users in one server (chatd.bench.database.populate), the owner and a reader."""
     owner, reader = users.members
     empty = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=owner.server_id,
-                                         name="empty", type="TEXT", position=None)
+                                         name="empty", type="TEXT", position=None, category_id=None)
     busy = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=owner.server_id,
-                                        name="threads", type="TEXT", position=None)
+                                        name="threads", type="TEXT", position=None, category_id=None)
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {owner.token}"}) as http:
         base = f"{server.url}/chat/servers/{owner.server_id}/channels"
         async with http.post(f"{base}/{owner.channel_id}/messages", json={"text": "root"}) as resp:
