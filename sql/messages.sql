@@ -281,8 +281,11 @@ SELECT * FROM message_row WHERE id = :message_id;
 
 -- name: list_message_notes_after_seq(channel_id, after_seq, lim)
 -- The original resume: the messages a client missed, in seq order (the unique (channel_id,
--- seq) index), as their notes; deleted ones are not history.
-SELECT m.seq, m.note
+-- seq) index), as message_row's columns with their files (chatd.domain.notes.message_note
+-- makes each its note, as list_changes_after's); deleted ones are not history.
+SELECT m.event_seq, m.id, m.server_id, m.channel_id, m.user_id, m.username, m.text, m.created_at, m.seq, m.nonce,
+       m.reply_to_id, m.reply_user_id, m.reply_username, m.reply_text, m.reply_deleted, m.mentions,
+       m.mention_everyone, m.mention_here, m.mention_reply, message_attachments(m.id) AS attachments
   FROM message_row m
  WHERE m.channel_id = :channel_id
    AND m.seq > :after_seq

@@ -284,3 +284,14 @@ async def test_a_replayed_message_carries_its_files_with_links(client, alice, se
     [replayed] = [c["attachments"] for c in changes if c["type"] == "new_message"]
     assert [a["id"] for a in replayed] == [file["id"]]
     assert await (await client.get(replayed[0]["url"])).read() == b"replayed"
+
+
+async def test_the_original_resume_replays_a_message_with_its_files(client, alice, server):
+    """`resume {serverId, channelId, afterSeq}` replays what a live client got: files and links."""
+    file = await uploaded(client, server, alice, b"resumed")
+    assert (await send(client, server, alice, [file["id"]])).status == 201
+    ws = await connect(client, alice)
+    await ws.send_json({"type": "resume", "serverId": server.id, "channelId": server.general, "afterSeq": 0})
+    replayed = (await next_event(ws, "new_message"))["attachments"]
+    assert [a["id"] for a in replayed] == [file["id"]]
+    assert await (await client.get(replayed[0]["url"])).read() == b"resumed"

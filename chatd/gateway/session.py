@@ -19,7 +19,7 @@ from chatd.config import RateLimit
 from chatd.domain import permissions, presence, reads
 from chatd.domain.errors import BadInput, NotFound, Refused
 from chatd.domain.messages import post_message
-from chatd.domain.notes import decode_note, message_note
+from chatd.domain.notes import message_note
 from chatd.domain.ratelimit import RateLimiter
 from chatd.domain.views import server_view
 from chatd.gateway import outbound
@@ -124,7 +124,8 @@ class Session:
             while True:
                 rows = [row async for row in self.app[keys.queries].list_message_notes_after_seq(
                     self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
-                notes = [decode_note(row["note"]) for row in rows]
+                urls = self.app[keys.attachment_urls]
+                notes = [urls.signed(message_note(row)) for row in rows]
                 await self._replay(cursors, [(channel_id, note.event_seq, outbound.change(note, self.connection.zone))
                                              for note in notes])
                 if rows:
