@@ -130,11 +130,11 @@ headers = {{ Authorization = "Bearer {alice.token}" }}
 "path.message_id" = "{message}"
 "path.dm_id" = "{group}"
 "path.category_id" = "{category}"
+"path.thread_id" = "{thread}"
 
 [[operations]]
 include-name = "DELETE /chat/servers/{{server_id}}/channels/{{channel_id}}"
 parameters = {{ "path.channel_id" = "{doomed_channel}" }}
-"path.thread_id" = "{thread}"
 
 [[operations]]
 include-name = "DELETE /chat/servers/{{server_id}}"
