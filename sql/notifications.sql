@@ -90,36 +90,38 @@ SELECT s.scope, s.target_id, s.level, s.muted_until
        ELSE EXISTS (SELECT 1 FROM channel_reader r WHERE r.channel_id = s.target_id AND r.user_id = s.user_id) END
  ORDER BY s.scope, s.target_id;
 
--- name: list_notification_candidates(message_id)
--- Who may be notified of a stored message (not deleted), with the reason (`kind`, strongest
+-- name: list_notification_candidates(message_ids)
+-- Who may be notified of each stored message (not deleted), with the reason (`kind`, strongest
 -- first: mention, reply, dm, message) and the settings that decide it
 -- (chatd.domain.notifications.decide): those it mentions (message_mention), every reader for
 -- @everyone and in a conversation, and in a server channel the readers whose channel or server
--- setting is `all` (ix_notification_setting_all). Not its author.
+-- setting is `all` (ix_notification_setting_all). Not its author. The messages of a batch in one
+-- statement: Web Push asks once for all a group commit stored.
 WITH m AS (
     SELECT id, server_id, channel_id, seq, user_id, mention_everyone
       FROM chatmessage
-     WHERE id = :message_id AND deleted_at IS NULL
+     WHERE id = any(:message_ids::uuid[]) AND deleted_at IS NULL
 ), candidate AS (
-    SELECT x.user_id, CASE x.kind WHEN 'reply' THEN 2 ELSE 1 END AS rank
+    SELECT m.id AS message_id, x.user_id, CASE x.kind WHEN 'reply' THEN 2 ELSE 1 END AS rank
       FROM m JOIN message_mention x ON x.channel_id = m.channel_id AND x.seq = m.seq
     UNION ALL
-    SELECT r.user_id, CASE WHEN m.mention_everyone THEN 1 ELSE 3 END
+    SELECT m.id, r.user_id, CASE WHEN m.mention_everyone THEN 1 ELSE 3 END
       FROM m CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
                                   WHERE (m.mention_everyone OR m.server_id IS NULL) AND r.channel_id = m.channel_id
                                  OFFSET 0) r
     UNION ALL
-    SELECT s.user_id, 4
+    SELECT m.id, s.user_id, 4
       FROM m JOIN notification_setting s ON s.target_id IN (m.channel_id, m.server_id) AND s.level = 'all'
 )
-SELECT DISTINCT ON (c.user_id) c.user_id, (ARRAY['mention', 'reply', 'dm', 'message'])[c.rank] AS kind,
+SELECT DISTINCT ON (c.message_id, c.user_id) c.message_id, c.user_id,
+       (ARRAY['mention', 'reply', 'dm', 'message'])[c.rank] AS kind,
        m.server_id IS NULL AS in_dm, ch.level AS channel_level, ch.muted_until AS channel_muted_until,
        sv.level AS server_level, sv.muted_until AS server_muted_until
   FROM candidate c
- CROSS JOIN m
+  JOIN m ON m.id = c.message_id
  CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
                       WHERE r.channel_id = m.channel_id AND r.user_id = c.user_id LIMIT 1) reader
   LEFT JOIN notification_setting ch ON ch.user_id = c.user_id AND ch.target_id = m.channel_id
   LEFT JOIN notification_setting sv ON sv.user_id = c.user_id AND sv.target_id = m.server_id
  WHERE c.user_id <> m.user_id
- ORDER BY c.user_id, c.rank;
+ ORDER BY c.message_id, c.user_id, c.rank;

@@ -17,18 +17,21 @@ ON CONFLICT (endpoint) DO UPDATE
 -- Only the caller's own: another user's endpoint is as unknown as one never registered.
 DELETE FROM push_subscription WHERE endpoint = :endpoint AND user_id = :user_id RETURNING id;
 
--- name: queue_pushes(user_ids, kinds, message_id, channel_id, server_id, from_id, from_name, preview, ttl_seconds)$
+-- name: queue_pushes(user_ids, kinds, message_ids, channel_ids, server_ids, from_ids, from_names, previews, ttl_seconds)$
 -- One row per subscription of each recipient with no socket on any process (a
--- chatd_node_user row anywhere means a socket, or the grace after one); returns how many.
+-- chatd_node_user row anywhere means a socket, or the grace after one), for the notifications
+-- of a batch of messages (item k of the arrays: recipient k, of message k); returns how many.
 WITH queued AS (
     INSERT INTO push_outbox (subscription_id, payload, expires_at)
     SELECT s.id,
-           jsonb_build_object('kind', r.kind, 'messageId', :message_id::uuid, 'channelId', :channel_id::uuid,
-                              'serverId', :server_id::uuid,
-                              'from', jsonb_build_object('userId', :from_id::uuid, 'username', :from_name::text),
-                              'preview', :preview::text),
+           jsonb_build_object('kind', r.kind, 'messageId', r.message_id, 'channelId', r.channel_id,
+                              'serverId', r.server_id,
+                              'from', jsonb_build_object('userId', r.from_id, 'username', r.from_name),
+                              'preview', r.preview),
            now() + make_interval(secs => :ttl_seconds)
-      FROM unnest(:user_ids::uuid[], :kinds::text[]) AS r (user_id, kind)
+      FROM unnest(:user_ids::uuid[], :kinds::text[], :message_ids::uuid[], :channel_ids::uuid[], :server_ids::uuid[],
+                  :from_ids::uuid[], :from_names::text[], :previews::text[])
+           AS r (user_id, kind, message_id, channel_id, server_id, from_id, from_name, preview)
       JOIN push_subscription s ON s.user_id = r.user_id
      WHERE NOT EXISTS (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id)
     RETURNING 1

@@ -145,10 +145,10 @@ HOT_QUERIES = {
     "blocks": ("list_blocks", lambda s: dict(user_id=s["user_id"])),
     "mentions": ("list_mentions", lambda s: dict(user_id=s["user_id"], before_id=None, lim=50)),
     "mentions before": ("list_mentions", lambda s: dict(user_id=s["user_id"], before_id=s["message_id"], lim=50)),
-    "notification recipients": ("list_notification_candidates", lambda s: dict(message_id=s["message_id"])),
+    "notification recipients": ("list_notification_candidates", lambda s: dict(message_ids=[s["message_id"]])),
     "queueing pushes, past the connected": ("queue_pushes", lambda s: dict(
-        user_ids=[s["user_id"]], kinds=["dm"], message_id=s["message_id"], channel_id=s["channel_id"], server_id=None,
-        from_id=s["user_id"], from_name="a", preview="x", ttl_seconds=60)),
+        user_ids=[s["user_id"]], kinds=["dm"], message_ids=[s["message_id"]], channel_ids=[s["channel_id"]],
+        server_ids=[None], from_ids=[s["user_id"]], from_names=["a"], previews=["x"], ttl_seconds=60)),
     "serving a file": ("get_served_attachment", lambda s: dict(id=s["message_id"])),
     "explaining a refused attachment": ("count_attachable", lambda s: dict(
         uploader_id=s["user_id"], channel_id=s["channel_id"], ids=[s["message_id"]])),

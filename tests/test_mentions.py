@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta, timezone
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -296,7 +296,11 @@ async def test_a_conversation_notifies_its_people_by_default_but_not_its_sender(
     await next_event(b, "notification_settings_updated")
     await client.post(f"/chat/dms/{dm['id']}/messages", json={"text": "again"}, headers=alice.auth)
     await no_event(b, "notification")
-    assert await notifications.recipients(client.app, sent["id"]) == []  # bob asked for mentions only
+    assert await recipients_of(client.app, sent["id"]) == []  # bob asked for mentions only
+
+
+async def recipients_of(app, message_id: str) -> list:
+    return (await notifications.recipients(app, [UUID(message_id)]))[UUID(message_id)]
 
 
 async def test_recipients_for_push_apply_the_same_rule(client, server, alice, bob, carol, add_member):
@@ -305,18 +309,23 @@ async def test_recipients_for_push_apply_the_same_rule(client, server, alice, bo
     await add_member(carol, "MODERATOR")
     app = client.app
     sent = await post(client, server, alice, "@bob hi")
-    assert await notifications.recipients(app, sent["id"]) == [(bob.id, "mention")]
+    assert await recipients_of(app, sent["id"]) == [(bob.id, "mention")]
     reply = await post(client, server, carol, "re", reply_to=sent["id"])
-    assert await notifications.recipients(app, reply["id"]) == [(alice.id, "reply")]
+    assert await recipients_of(app, reply["id"]) == [(alice.id, "reply")]
     everyone = await post(client, server, carol, "@everyone meeting")
-    assert sorted(await notifications.recipients(app, everyone["id"])) == sorted([(alice.id, "mention"),
+    assert sorted(await recipients_of(app, everyone["id"])) == sorted([(alice.id, "mention"),
                                                                                   (bob.id, "mention")])
     await settle(client, bob, scope="server", target=server.id, level="all")
     plain = await post(client, server, alice, "plain")
-    assert await notifications.recipients(app, plain["id"]) == [(bob.id, "message")]
+    assert await recipients_of(app, plain["id"]) == [(bob.id, "message")]
+    # Web Push asks once for every message a group commit stored.
+    both = await notifications.recipients(app, [UUID(reply["id"]), UUID(plain["id"])])
+    assert {k: sorted(v) for k, v in both.items()} == {
+        UUID(reply["id"]): sorted([(alice.id, "reply"), (bob.id, "message")]),  # bob now hears all
+        UUID(plain["id"]): [(bob.id, "message")]}
     until = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
     await settle(client, bob, scope="server", target=server.id, level="all", muted_until=until)
-    assert await notifications.recipients(app, sent["id"]) == []
+    assert await recipients_of(app, sent["id"]) == []
     assert app[keys.pool] is not None
 
 

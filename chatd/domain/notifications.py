@@ -57,17 +57,18 @@ def stronger(a: Kind | None, b: Kind | None) -> Kind | None:
     return a if KINDS.index(a) <= KINDS.index(b) else b
 
 
-async def recipients(app: Mapping, message_id: UUID) -> list[tuple[UUID, Kind]]:
-    """Whom a stored message notifies, and as what, after their settings and mutes (none once
-    it is deleted). Web Push sends it to those of them with no socket open."""
+async def recipients(app: Mapping, message_ids: list[UUID]) -> dict[UUID, list[tuple[UUID, Kind]]]:
+    """Whom each stored message notifies, and as what, after their settings and mutes (none
+    once it is deleted), in one query for them all. Web Push sends it to those of them with no
+    socket open."""
     now = datetime.now(timezone.utc)
-    found = []
-    async for row in app[keys.queries].list_notification_candidates(app[keys.pool], message_id=message_id):
+    found: dict[UUID, list[tuple[UUID, Kind]]] = {message_id: [] for message_id in message_ids}
+    async for row in app[keys.queries].list_notification_candidates(app[keys.pool], message_ids=message_ids):
         channel = None if row["channel_level"] is None else Setting(row["channel_level"], row["channel_muted_until"])
         server = None if row["server_level"] is None else Setting(row["server_level"], row["server_muted_until"])
         kind = decide(row["kind"], row["in_dm"], channel, server, now)
         if kind is not None:
-            found.append((row["user_id"], kind))
+            found[row["message_id"]].append((row["user_id"], kind))
     return found
 
 
