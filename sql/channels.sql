@@ -88,9 +88,9 @@ SELECT id, server_id, name, type, position, category_id, topic, created_at,
 -- Run after lock_server_channels. Its messages, reactions, changes, edits, read states and
 -- mentions go with it (ON DELETE CASCADE); the nonce claims of its last 5 minutes are deleted
 -- here, as delete_server does (a claim has no foreign key). The channels after it in its
--- category close up, the layout's version moves on, and its id is kept in deleted_channel so
--- a resume of it hears channel_deleted. Members hear channel_deleted on commit; no row: not a
--- channel of the server.
+-- category close up, the layout's version moves on, and its id is kept in deleted_channel, with
+-- the ids of its threads (which go with it), so a resume of any of them hears channel_deleted.
+-- Members hear channel_deleted on commit; no row: not a channel of the server.
 WITH claims AS (
     DELETE FROM chatmessage_nonce n
      USING chatmessage m
@@ -115,6 +115,8 @@ WITH claims AS (
 ), kept AS (
     INSERT INTO deleted_channel (id, server_id)
     SELECT id, server_id FROM deleted
+    UNION ALL
+    SELECT t.id, t.server_id FROM chatchannel t JOIN deleted d ON t.parent_channel_id = d.id
 ), bumped AS (
     UPDATE chatserver s
        SET layout_version = layout_version + 1
@@ -126,9 +128,28 @@ SELECT id, pg_notify(:notify_channel, json_build_object(
   FROM deleted;
 
 -- name: list_deleted_channels(user_id, channel_ids)
--- Which of these channels were deleted from a server the user is in: a resume of them hears
--- channel_deleted.
+-- Which of these channels (or threads) were deleted from a server the user is in: a resume of
+-- them hears channel_deleted.
 SELECT d.id AS channel_id, d.server_id
   FROM deleted_channel d
   JOIN servermembership m ON m.server_id = d.server_id AND m.user_id = :user_id
  WHERE d.id = any(:channel_ids::uuid[]);
+
+-- name: prune_deleted_channels(retention, lim)$
+-- Retention: deletes up to `lim` tombstones older than `retention` (the oldest first), the
+-- retention of the changes a resume could ask for; returns how many went. A resume of such a
+-- channel then hears that it is not found, as for one that never existed.
+WITH doomed AS (
+    SELECT id
+      FROM deleted_channel
+     WHERE deleted_at < now() - :retention::interval
+     ORDER BY deleted_at
+     LIMIT :lim
+       FOR UPDATE SKIP LOCKED
+), gone AS (
+    DELETE FROM deleted_channel d
+     USING doomed x
+     WHERE d.id = x.id
+    RETURNING d.id
+)
+SELECT count(*) FROM gone;

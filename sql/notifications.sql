@@ -79,8 +79,8 @@ SELECT w.scope, w.target_id, w.level, w.muted_until,
   FROM written w;
 
 -- name: list_notification_settings(user_id)
--- The user's settings for what they still see (a setting outlives a server left or deleted,
--- unseen, and applies again if they rejoin it).
+-- The user's settings for what they still see (a setting outlives a server left, unseen, and
+-- applies again if they rejoin it; it goes with what it names: migration 0026).
 SELECT s.scope, s.target_id, s.level, s.muted_until
   FROM notification_setting s
  WHERE s.user_id = :user_id

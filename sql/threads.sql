@@ -97,7 +97,8 @@ SELECT u.id, pg_notify(:notify_channel, json_build_object(
 -- name: delete_thread(notify_channel, thread_id)^
 -- The thread goes with its messages, changes, read state and followers (ON DELETE CASCADE);
 -- the server's members hear thread_deleted. Its recent nonce claims go too, as a server's do
--- (delete_server), so those nonces can be sent again at once.
+-- (delete_server), so those nonces can be sent again at once. Its id is kept in
+-- deleted_channel, as a deleted channel's is, so a resume of it hears channel_deleted.
 WITH claims AS (
     DELETE FROM chatmessage_nonce n
      USING chatmessage m
@@ -109,6 +110,9 @@ WITH claims AS (
      WHERE id = :thread_id
        AND type = 'THREAD'
     RETURNING id, server_id, parent_channel_id
+), kept AS (
+    INSERT INTO deleted_channel (id, server_id)
+    SELECT id, server_id FROM deleted
 )
 SELECT id, pg_notify(:notify_channel, json_build_object(
            'kind', 'thread_deleted', 'server_id', server_id, 'thread_id', id,

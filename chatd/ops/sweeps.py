@@ -4,7 +4,8 @@
   nothing reads it, so the table holds about 5 minutes of nonces, not every nonce ever sent;
 - changes past CHATD_CHANGE_RETENTION (message_change), oldest first, a bounded number per
   statement; each channel's horizon moves past them, and a resume from before it is told to
-  reload (resync_required, 410);
+  reload (resync_required, 410); with them the tombstones of deleted channels and threads
+  (deleted_channel), which tell a resume channel_deleted for as long as it could ask for changes;
 - and it archives threads that went their auto_archive_minutes without a message.
 
 And every CHATD_UPLOAD_SWEEP, uploads never attached to a message within CHATD_UPLOAD_TTL, with
@@ -60,12 +61,13 @@ async def sweep_nonce_claims(app: web.Application) -> None:
 
 
 async def sweep_changes(app: web.Application) -> None:
-    """Until what is past retention is gone, one bounded statement at a time."""
-    retention = app[keys.config].change_retention
+    """Until what is past retention is gone (changes, then tombstones), one bounded statement
+    at a time."""
+    retention, queries = app[keys.config].change_retention, app[keys.queries]
     async with _failures_logged(app, "change_sweep_failed"):
-        while await app[keys.queries].prune_changes(
-                app[keys.pool], retention=retention, lim=CHANGES_PER_STATEMENT) == CHANGES_PER_STATEMENT:
-            pass
+        for prune in (queries.prune_changes, queries.prune_deleted_channels):
+            while await prune(app[keys.pool], retention=retention, lim=CHANGES_PER_STATEMENT) == CHANGES_PER_STATEMENT:
+                pass
 
 
 async def sweep_idle_threads(app: web.Application) -> None:

@@ -1,0 +1,4 @@
+DROP INDEX ix_deleted_channel_deleted_at;
+DROP INDEX ix_notification_setting_channel_target;
+DROP INDEX ix_notification_setting_server_target;
+ALTER TABLE notification_setting DROP COLUMN channel_target, DROP COLUMN server_target;
