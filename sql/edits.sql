@@ -158,6 +158,11 @@ SELECT text, written_at, replaced_at
 -- that carried them are erased in this statement, with its reactions. One note per deletion:
 -- message_deleted {id} for a single deletion, messages_deleted {ids} for a bulk one (at most
 -- 100 ids fit NOTIFY's 8000 bytes); none, and no event_seq, when nothing was left to delete.
+-- A thread's members hear its new message_count (thread_messages_deleted, clients' thread_updated):
+-- the trigger of migration 0024 lowers it once this statement is done, so the note says what
+-- it will be, from the count this statement reads (exact: the channel's lock, taken by
+-- lock_channels_for_changes, keeps sends and other deletions of it waiting). A deletion is no
+-- activity: last_message_at stays.
 WITH named AS (
     SELECT DISTINCT ON (b.message_id) b.ord, b.channel_id, b.message_id, b.bulk
       FROM unnest(:ords::bigint[], :channel_ids::uuid[], :message_ids::uuid[], :bulks::boolean[])
@@ -199,6 +204,13 @@ WITH named AS (
                               ELSE jsonb_build_object('kind', 'message_deleted', 'id', g.ids[1]) END
                           ORDER BY g.ord)) AS changes
       FROM deletions g
+), thread_noted AS (
+    SELECT count(pg_notify(:notify_channel, json_build_object(
+               'kind', 'thread_messages_deleted', 'server_id', t.server_id, 'thread_id', t.id, 'name', t.name,
+               'message_count', t.message_count - g.n, 'last_message_at', t.last_message_at,
+               'archived', t.archived, 'locked', t.locked)::text)) AS notes
+      FROM (SELECT channel_id, count(*) AS n FROM deleted GROUP BY channel_id) g
+      JOIN chatchannel t ON t.id = g.channel_id AND t.type = 'THREAD'
 )
 SELECT d.ord, d.id
-  FROM deleted d, recorded;
+  FROM deleted d, recorded, thread_noted;

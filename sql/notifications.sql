@@ -96,11 +96,13 @@ SELECT s.scope, s.target_id, s.level, s.muted_until
 -- (chatd.domain.notifications.decide): those it mentions (message_mention), every reader for
 -- @everyone and in a conversation, and in a server channel the readers whose channel or server
 -- setting is `all` (ix_notification_setting_all). Not its author. The messages of a batch in one
--- statement: Web Push asks once for all a group commit stored.
+-- statement: Web Push asks once for all a group commit stored. A thread's message notifies only
+-- its followers, from before it (those it mentions follow it from it: insert_message_batch).
 WITH m AS (
-    SELECT id, server_id, channel_id, seq, user_id, mention_everyone
-      FROM chatmessage
-     WHERE id = any(:message_ids::uuid[]) AND deleted_at IS NULL
+    SELECT m.id, m.server_id, m.channel_id, m.seq, m.user_id, m.mention_everyone, c.type = 'THREAD' AS in_thread
+      FROM chatmessage m
+      JOIN chatchannel c ON c.id = m.channel_id
+     WHERE m.id = any(:message_ids::uuid[]) AND m.deleted_at IS NULL
 ), candidate AS (
     SELECT m.id AS message_id, x.user_id, CASE x.kind WHEN 'reply' THEN 2 ELSE 1 END AS rank
       FROM m JOIN message_mention x ON x.channel_id = m.channel_id AND x.seq = m.seq
@@ -124,4 +126,7 @@ SELECT DISTINCT ON (c.message_id, c.user_id) c.message_id, c.user_id,
   LEFT JOIN notification_setting ch ON ch.user_id = c.user_id AND ch.target_id = m.channel_id
   LEFT JOIN notification_setting sv ON sv.user_id = c.user_id AND sv.target_id = m.server_id
  WHERE c.user_id <> m.user_id
+   AND (NOT m.in_thread OR EXISTS (SELECT 1 FROM thread_follower f
+                                    WHERE f.thread_id = m.channel_id AND f.user_id = c.user_id
+                                      AND f.since_seq < m.seq))
  ORDER BY c.message_id, c.user_id, c.rank;

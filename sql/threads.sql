@@ -130,19 +130,44 @@ SELECT t.*
  ORDER BY t.last_message_at DESC, t.id
  LIMIT :lim;
 
--- name: follow_thread(thread_id, user_id)!
--- Counted from the thread's last message now: what came before is not unread for them.
-INSERT INTO thread_follower (thread_id, user_id, since_seq)
-SELECT t.id, :user_id, t.last_seq
-  FROM chatchannel t
- WHERE t.id = :thread_id
-   AND t.type = 'THREAD'
-ON CONFLICT DO NOTHING;
+-- name: follow_thread(notify_channel, thread_id, user_id)!
+-- Counted from the thread's last message now: what came before is not unread for them. The
+-- processes that hold the thread's followers (chatd.gateway.notifier) hear of a new one.
+WITH followed AS (
+    INSERT INTO thread_follower (thread_id, user_id, since_seq)
+    SELECT t.id, :user_id, t.last_seq
+      FROM chatchannel t
+     WHERE t.id = :thread_id
+       AND t.type = 'THREAD'
+    ON CONFLICT DO NOTHING
+    RETURNING thread_id, user_id, since_seq
+)
+SELECT pg_notify(:notify_channel, json_build_object(
+           'kind', 'thread_followed', 'thread_id', f.thread_id, 'user_id', f.user_id,
+           'since_seq', f.since_seq)::text)
+  FROM followed f;
 
--- name: unfollow_thread(thread_id, user_id)!
-DELETE FROM thread_follower
- WHERE thread_id = :thread_id
-   AND user_id = :user_id;
+-- name: unfollow_thread(notify_channel, thread_id, user_id)!
+WITH unfollowed AS (
+    DELETE FROM thread_follower
+     WHERE thread_id = :thread_id
+       AND user_id = :user_id
+    RETURNING thread_id, user_id
+)
+SELECT pg_notify(:notify_channel, json_build_object(
+           'kind', 'thread_unfollowed', 'thread_id', u.thread_id, 'user_id', u.user_id)::text)
+  FROM unfollowed u;
+
+-- name: get_thread_followers(channel_id)^
+-- Whether a channel is a thread and, if so, its followers ({user id: since_seq}): what a
+-- process delivering a message of it needs before @everyone, @here or an `all` setting may
+-- notify anyone (only followers hear of a thread's messages). Read once per channel and
+-- process, then kept by the notes (chatd.gateway.notifier); no row: the channel is gone.
+SELECT c.type = 'THREAD' AS thread,
+       (SELECT json_object_agg(f.user_id, f.since_seq) FROM thread_follower f WHERE f.thread_id = c.id)::text
+           AS followers
+  FROM chatchannel c
+ WHERE c.id = :channel_id;
 
 -- name: archive_idle_threads(notify_channel, lim)$
 -- The sweep: open threads without a message for their auto_archive_minutes are archived, the

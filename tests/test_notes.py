@@ -94,8 +94,14 @@ async def test_every_note_chatd_sends_decodes_into_its_struct_with_exactly_its_f
         root = await (await client.post(messages, json={"text": "root"}, headers=alice.auth)).json()
         resp = await client.post(f"{messages}/{root['id']}/threads", json={"name": "t"}, headers=alice.auth)
         thread_id = (await resp.json())["id"]
-        assert (await client.post(f"{server.url}/channels/{thread_id}/messages", json={"text": "reply"},
-                                  headers=alice.auth)).status == 201
+        resp = await client.post(f"{server.url}/channels/{thread_id}/messages", json={"text": "reply"},
+                                 headers=alice.auth)
+        assert resp.status == 201
+        reply_url = f"{server.url}/channels/{thread_id}/messages/{(await resp.json())['id']}"
+        assert (await client.delete(reply_url, headers=alice.auth)).status == 204
+        follower = f"/chat/threads/{thread_id}/followers/@me"
+        assert (await client.put(follower, headers=carol.auth)).status == 204
+        assert (await client.delete(follower, headers=carol.auth)).status == 204
         assert (await client.patch(f"/chat/threads/{thread_id}", json={"locked": True}, headers=alice.auth)).status == 200
         await db.execute("UPDATE chatchannel SET last_message_at = now() - interval '2 days' WHERE id = $1",
                          UUID(thread_id))

@@ -10,7 +10,7 @@ import pytest
 from uuid import UUID
 
 from chatd.ops.sweeps import sweep_idle_threads
-from test_gateway import connect, next_event
+from test_gateway import connect, next_event, no_event
 
 
 async def post(client, server, person, text: str, channel: str | None = None):
@@ -236,6 +236,36 @@ async def test_thread_updated_goes_out_at_most_once_a_second_with_the_latest_cou
     assert 2 <= len(heard) <= 5 and min(gaps) > 0.8, gaps
     assert heard[-1][1]["messageCount"] == 25  # the latest state comes last
     await a.close()
+
+
+async def test_deleting_messages_of_a_thread_sends_thread_updated_with_the_new_count(client, server, alice, bob,
+                                                                                   add_member):
+    await add_member(bob)
+    thread = await thread_on(client, server, alice)
+    sent = [await message(client, server, alice, f"r{i}", thread["id"]) for i in range(4)]
+    other = await message(client, server, alice, "not in the thread")
+    before = await (await client.get(f"/chat/threads/{thread['id']}", headers=bob.auth)).json()
+    await asyncio.sleep(1.1)  # the sends' second of thread_updated is over
+    b = await connect(client, bob)
+    messages = f"{server.url}/channels/{thread['id']}/messages"
+    assert (await client.delete(f"{messages}/{sent[0]['id']}", headers=alice.auth)).status == 204
+    updated = await next_event(b, "thread_updated")
+    assert updated == {"type": "thread_updated", "serverId": server.id, "threadId": thread["id"], "name": "plans",
+                       "messageCount": 3, "lastMessageAt": before["last_message_at"], "archived": False,
+                       "locked": False}  # a deletion is no activity
+    await asyncio.sleep(1.1)
+    resp = await client.post(f"{messages}/bulk-delete", json={"ids": [m["id"] for m in sent[:3]]}, headers=alice.auth)
+    assert resp.status == 204
+    assert (await next_event(b, "thread_updated"))["messageCount"] == 1  # the one deleted already is not counted
+    await asyncio.sleep(1.1)
+    resp = await client.post(f"{messages}/bulk-delete", json={"ids": [sent[0]["id"]]}, headers=alice.auth)
+    assert resp.status == 204  # nothing left to delete: no event
+    resp = await client.delete(f"{server.url}/channels/{server.general}/messages/{other['id']}", headers=alice.auth)
+    assert resp.status == 204  # not a thread's
+    await no_event(b, "thread_updated", wait=1.0)
+    got = await (await client.get(f"/chat/threads/{thread['id']}", headers=bob.auth)).json()
+    assert got["message_count"] == 1
+    await b.close()
 
 
 # Changing, locking, deleting.

@@ -331,6 +331,24 @@ class ThreadArchivedNote(ThreadStateNote, tag="thread_archived"):
     """Archived by the sweep after auto_archive_minutes without a message."""
 
 
+class ThreadMessagesDeletedNote(ThreadStateNote, tag="thread_messages_deleted"):
+    """Messages of it were deleted (one, or a bulk deletion): its message_count went down."""
+
+
+class ThreadFollowedNote(Note, tag="thread_followed"):
+    """Someone began to follow a thread (PUT .../followers/@me), from after `since_seq`: for
+    the processes that keep its followers (a send's new followers are its message's note)."""
+
+    thread_id: UUID
+    user_id: UUID
+    since_seq: int
+
+
+class ThreadUnfollowedNote(Note, tag="thread_unfollowed"):
+    thread_id: UUID
+    user_id: UUID
+
+
 class ThreadDeletedNote(Note, tag="thread_deleted"):
     server_id: UUID
     thread_id: UUID

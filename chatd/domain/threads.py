@@ -6,6 +6,8 @@ here: starting one (one per message), its name, archiving and locking, deleting 
 followers (whose unread counts alone include it), and a channel's threads by latest activity.
 Sends keep its counters and its followers (insert_message_batch); thread_updated reaches
 clients through the listener, at most once a second per thread (chatd.gateway.coalesce).
+Following and unfollowing send notes: each process keeps the followers of the threads it
+delivers notifications of (chatd.gateway.notifier).
 """
 
 from __future__ import annotations
@@ -81,4 +83,4 @@ async def follow(app: Mapping, user: User, thread_id: UUID, following: bool) -> 
     await get_thread(app, user, thread_id)
     queries = app[keys.queries]
     statement = queries.follow_thread if following else queries.unfollow_thread
-    await statement(app[keys.pool], thread_id=thread_id, user_id=user.user_id)
+    await app[keys.notes].emit(statement, app[keys.pool], thread_id=thread_id, user_id=user.user_id)

@@ -32,6 +32,7 @@ from chatd.domain.notes import (
     ServerDeletedNote, ThreadActivityNote, ThreadArchivedNote, ThreadCreatedNote, ThreadDeletedNote, ThreadStateNote,
     ThreadUpdatedNote, TokensRevokedNote, TypingNote, decode_note,
 )
+from chatd.domain.notes import ThreadFollowedNote, ThreadMessagesDeletedNote, ThreadUnfollowedNote
 from chatd.domain.dms import dm_view
 from chatd.domain.errors import NotFound
 from chatd.domain.views import server_profile_view, server_view
@@ -80,6 +81,9 @@ class Listener:
             ThreadUpdatedNote: self._thread_state,
             ThreadActivityNote: self._thread_state,
             ThreadArchivedNote: self._thread_state,
+            ThreadMessagesDeletedNote: self._thread_state,
+            ThreadFollowedNote: self._thread_followed,
+            ThreadUnfollowedNote: self._thread_unfollowed,
             ThreadDeletedNote: self._thread_deleted,
         }
         self._thread_updates: Coalescer[ThreadStateNote] = Coalescer(
@@ -120,7 +124,7 @@ class Listener:
         hub = self._hub
         try:
             note = item if isinstance(item, CatchUp) else decode_note(item)
-            if isinstance(note, ChangeNote) and note.complete:
+            if isinstance(note, ChangeNote) and note.complete and not self._needs_followers(note):
                 self._deliver(note)  # the common case, corked with the rest of the burst
                 return
             if isinstance(note, PresenceNote) and note.servers is not None and note.peers is not None:
@@ -130,6 +134,8 @@ class Listener:
             try:
                 if isinstance(note, CatchUp):
                     await self._catch_up(note.since)
+                elif isinstance(note, ChangeNote) and note.complete:
+                    await self._deliver_read(note)
                 else:
                     await self._handlers[type(note)](note)
             finally:
@@ -149,6 +155,24 @@ class Listener:
         if self._hub.deliver_change(note) and isinstance(note, (MessageNote, MessageUpdatedNote)):
             self._hub.notifier.deliver(note)
 
+    def _needs_followers(self, note: ChangeNote) -> bool:
+        return isinstance(note, (MessageNote, MessageUpdatedNote)) and self._hub.notifier.needs_followers(note)
+
+    async def _deliver_read(self, note: ChangeNote) -> None:
+        """Deliver a complete change, after reading its thread's followers if its
+        notifications need them (chatd.gateway.notifier). If they cannot be read, the message
+        still goes out, and notifies only those it names."""
+        if self._needs_followers(note):
+            app = self._app
+            try:
+                row = await app[keys.queries].get_thread_followers(app[keys.pool], channel_id=note.channel_id)
+            except DB_ERRORS as error:
+                log.warning("event=followers_unread channel_id=%s error=%s", note.channel_id, type(error).__name__)
+            else:
+                if row is not None:  # else gone with its channel
+                    self._hub.notifier.learn_followers(note.channel_id, row["thread"], row["followers"])
+        self._deliver(note)
+
     # One handler per kind of note.
 
     async def _long_message(self, note: MessageNote) -> None:
@@ -157,7 +181,7 @@ class Listener:
         row = await app[keys.queries].get_message(app[keys.pool], message_id=note.id)
         if row is not None:  # else deleted (with its server or channel) before we could read it
             # The stored note has the text; this one, the files (which made the text not fit).
-            self._deliver(msgspec.structs.replace(decode_note(row["note"]), attachments=note.attachments))
+            await self._deliver_read(msgspec.structs.replace(decode_note(row["note"]), attachments=note.attachments))
 
     async def _stored_change(self, note: ChangeNote) -> None:
         """A change whose note left its text out: its stored note has it."""
@@ -165,7 +189,7 @@ class Listener:
         payload = await app[keys.queries].get_change(app[keys.pool], channel_id=note.channel_id,
                                                      event_seq=note.event_seq)
         if payload is not None:  # else pruned, or gone with its channel
-            self._deliver(decode_note(payload))  # type: ignore[arg-type]
+            await self._deliver_read(decode_note(payload))  # type: ignore[arg-type]
 
     async def _typing(self, note: TypingNote) -> None:
         self._hub.broadcast(room_of(note.server_id, note.channel_id), outbound.typing(note), exclude_user=note.user_id)
@@ -279,6 +303,12 @@ class Listener:
     async def _thread_deleted(self, note: ThreadDeletedNote) -> None:
         self._hub.broadcast(note.server_id, outbound.thread_deleted(note))
 
+    async def _thread_followed(self, note: ThreadFollowedNote) -> None:
+        self._hub.notifier.followed(note)
+
+    async def _thread_unfollowed(self, note: ThreadUnfollowedNote) -> None:
+        self._hub.notifier.unfollowed(note)
+
     async def _notification_settings_updated(self, note: NotificationSettingsUpdatedNote) -> None:
         """The user's sockets here decide with the new setting from now on, and show it."""
         self._hub.notifier.update(note)
@@ -286,6 +316,7 @@ class Listener:
 
     async def _catch_up(self, since: datetime) -> None:
         app = self._app
+        self._hub.notifier.forget_followers()  # the follows missed meanwhile are not replayed
         rooms = self._hub.room_ids()
         if not rooms:
             return
