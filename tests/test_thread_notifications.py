@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tests.test_gateway import connect, next_event, no_event
 from tests.test_gateway_processes import collect, make_server, post, ws_connect
-from tests.test_mentions import recipients_of, settle
+from tests.test_mentions import recipients_of, settle, subscribe
 from tests.test_threads import message, thread_on
 
 
@@ -20,6 +20,7 @@ async def follow(client, person, thread_id: str, following: bool = True) -> None
 async def test_everyone_in_a_thread_notifies_its_followers_only(client, server, alice, bob, carol, add_member):
     await add_member(bob)
     await add_member(carol)
+    await subscribe(client.app, bob, carol)
     thread = await thread_on(client, server, alice)
     await message(client, server, bob, "count me in", thread["id"])  # bob follows from here
     b, c = await connect(client, bob), await connect(client, carol)
@@ -43,6 +44,7 @@ async def test_an_all_setting_hears_a_threads_messages_only_while_following(clie
                                                                            add_member):
     await add_member(bob)
     await add_member(carol)
+    await subscribe(client.app, bob, carol)
     thread = await thread_on(client, server, alice)
     await message(client, server, bob, "following", thread["id"])
     for person in (bob, carol):
