@@ -5,6 +5,7 @@ deleted servers, channels, threads and conversations go with them."""
 
 from __future__ import annotations
 
+import asyncio
 from uuid import UUID
 
 from chatd.ops.sweeps import sweep_changes
@@ -125,3 +126,17 @@ async def test_settings_of_a_group_everyone_left_go_with_it(client, server, alic
     assert (await client.delete(f"/chat/dms/{dm}/recipients/{alice.id}", headers=alice.auth)).status == 204
     assert await db.fetchval("SELECT count(*) FROM notification_setting") == 0
 
+
+
+async def test_a_setting_of_a_channel_deleted_while_it_is_set_is_404(client, server, alice, db, lock_waiters):
+    resp = await client.post(f"{server.url}/channels", json={"name": "news"}, headers=alice.auth)
+    news = (await resp.json())["id"]
+    deleting = db.transaction()
+    await deleting.start()
+    await db.execute("DELETE FROM chatchannel WHERE id = $1", UUID(news))
+    setting = asyncio.create_task(client.put(f"/chat/users/@me/notification-settings/channel/{news}",
+                                             json={"level": "all"}, headers=alice.auth))
+    await lock_waiters(1)  # the check saw the channel; the insert waits for the deletion
+    await deleting.commit()
+    resp = await setting
+    assert (resp.status, await resp.json()) == (404, {"detail": "channel not found"})

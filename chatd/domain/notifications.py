@@ -18,11 +18,12 @@ from datetime import datetime, timezone
 from typing import Literal
 from uuid import UUID
 
+import asyncpg
 import msgspec
 
 from chatd import keys
 from chatd.domain import permissions
-from chatd.domain.errors import BadInput
+from chatd.domain.errors import BadInput, NotFound
 from chatd.domain.schemas import NotificationSetting, NotificationSettingChange, User
 
 Kind = Literal["mention", "reply", "dm", "message"]
@@ -81,9 +82,12 @@ async def set_setting(app: Mapping, user: User, scope: str, target_id: UUID,
                       change: NotificationSettingChange) -> NotificationSetting:
     """The caller's setting of a server, channel or conversation they see (404 otherwise)."""
     await permissions.require_notification_target(app, user, scope, target_id)
-    row = await app[keys.notes].emit(app[keys.queries].set_notification_setting, app[keys.pool],
-                                     user_id=user.user_id, scope=scope, target_id=target_id, level=change.level,
-                                     muted_until=change.muted_until)
+    try:
+        row = await app[keys.notes].emit(app[keys.queries].set_notification_setting, app[keys.pool],
+                                         user_id=user.user_id, scope=scope, target_id=target_id, level=change.level,
+                                         muted_until=change.muted_until)
+    except asyncpg.ForeignKeyViolationError:  # deleted since the check (a setting goes with what it names)
+        raise NotFound(permissions.NOTIFICATION_TARGET_NOT_FOUND[scope]) from None
     return setting_view(row)
 
 
