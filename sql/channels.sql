@@ -117,6 +117,7 @@ WITH claims AS (
     SELECT id, server_id FROM deleted
     UNION ALL
     SELECT t.id, t.server_id FROM chatchannel t JOIN deleted d ON t.parent_channel_id = d.id
+    ON CONFLICT (id) DO NOTHING  -- a thread deleted by itself meanwhile has its tombstone
 ), bumped AS (
     UPDATE chatserver s
        SET layout_version = layout_version + 1

@@ -113,6 +113,7 @@ WITH claims AS (
 ), kept AS (
     INSERT INTO deleted_channel (id, server_id)
     SELECT id, server_id FROM deleted
+    ON CONFLICT (id) DO NOTHING  -- deleted with its channel meanwhile: tombstoned already
 )
 SELECT id, pg_notify(:notify_channel, json_build_object(
            'kind', 'thread_deleted', 'server_id', server_id, 'thread_id', id,

@@ -140,3 +140,21 @@ async def test_a_setting_of_a_channel_deleted_while_it_is_set_is_404(client, ser
     await deleting.commit()
     resp = await setting
     assert (resp.status, await resp.json()) == (404, {"detail": "channel not found"})
+
+
+async def test_a_thread_and_its_channel_deleted_at_once_keep_one_tombstone(client, server, alice, db, app_queries,
+                                                                          lock_waiters):
+    resp = await client.post(f"{server.url}/channels", json={"name": "news"}, headers=alice.auth)
+    news = (await resp.json())["id"]
+    root = await message(client, server, alice, "root", news)
+    resp = await client.post(f"{server.url}/channels/{news}/messages/{root['id']}/threads", json={"name": "t"},
+                             headers=alice.auth)
+    thread_id = (await resp.json())["id"]
+    deleting_thread = db.transaction()
+    await deleting_thread.start()
+    assert await app_queries.delete_thread(db, notify_channel="unheard", thread_id=thread_id) is not None
+    deleting_channel = asyncio.create_task(client.delete(f"{server.url}/channels/{news}", headers=alice.auth))
+    await lock_waiters(1)  # the channel's deletion saw the thread, and waits for the thread's
+    await deleting_thread.commit()
+    assert (await deleting_channel).status == 204
+    assert {row["id"] for row in await db.fetch("SELECT id FROM deleted_channel")} == {UUID(news), UUID(thread_id)}
