@@ -17,8 +17,8 @@ SELECT c.channel_id, x.*
                 m.created_at, m.seq, m.nonce, m.reply_to_id, m.reply_user_id, m.reply_username, m.reply_text,
                 m.reply_deleted, m.mentions, m.mention_everyone, m.mention_here, m.mention_reply, f.attachments
            FROM message_row m
-           -- a probe per message (LATERAL: a join would aggregate every message's files first)
-           LEFT JOIN LATERAL (SELECT f.attachments FROM message_files f WHERE f.message_id = m.id) f ON true
+           -- a probe per message (LATERAL and LIMIT: as a join, every message's files would be aggregated first)
+           LEFT JOIN LATERAL (SELECT f.attachments FROM message_files f WHERE f.message_id = m.id LIMIT 1) f ON true
           WHERE m.channel_id = c.channel_id AND m.event_seq > c.after_seq
           ORDER BY m.event_seq
           LIMIT :lim)
