@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from chatd.bench import attachments, ceilings, layout, mentions, phases, processes, report, threads
@@ -373,9 +374,11 @@ async def only_search(url, own, pool, queries, config, settings: Settings, progr
     try:
         filler = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=owner.server_id,
                                               name="filler", type="TEXT", position=None, category_id=None)
-        await copy_history(pool, queries, owner.server_id, owner.channel_id, owner.user_id, settings.history_rows)
+        before_others = datetime.now(timezone.utc) - timedelta(milliseconds=settings.table_rows)
+        await copy_history(pool, queries, owner.server_id, owner.channel_id, owner.user_id, settings.history_rows,
+                           newest=before_others)
         await copy_history(pool, queries, owner.server_id, filler["id"], owner.user_id,
-                           settings.table_rows - settings.history_rows)
+                           settings.table_rows - settings.history_rows, newest=before_others)
         await copy_history(pool, queries, other.server_id, other.channel_id, other.user_id, settings.table_rows)
         await join_servers(pool, queries, users.prefix, owner.user_id, settings.search_servers - 1)
         await queries.bench_vacuum(pool)
