@@ -7,11 +7,11 @@ import { api } from "./api.js";
 const SUGGESTIONS = 8;
 const TOAST_MS = 8000;
 
-// Whether a new_message event mentions the user (what the server counts, but @here, which
-// only its notification tells).
+// Whether a new_message event mentions the user, as the server counts it: an @here that
+// counts (`mentionHere`) mentions whoever had a socket open, as this page does to hear it.
 export function mentionsMe(event, userId) {
-  return event.userId !== userId && (event.mentionEveryone || (event.mentions ?? []).includes(userId)
-    || event.replyTo?.userId === userId);
+  return event.userId !== userId && (event.mentionEveryone || event.mentionHere
+    || (event.mentions ?? []).includes(userId) || event.replyTo?.userId === userId);
 }
 
 // `context()` gives {token, serverId, channelId, dmId, people: [{id, username}], title(channelId)}

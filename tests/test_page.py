@@ -3,12 +3,14 @@ chatd app and PostgreSQL. One browser for the module; each person is a browser c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import quote
+from uuid import UUID
 
 import aiohttp
 import aiosql
@@ -986,6 +988,27 @@ async def test_mentions_autocomplete_badges_inbox_settings_and_an_in_page_notifi
     await expect(page.locator("#channels li", has_text="news").locator(".badge")).to_have_text("1 @1")
     await expect(page.locator("#notifications li", has_text="not heard")).to_have_count(0)  # muted: level none
     assert alice_tab.console_errors == [] and other_tab.console_errors == []
+
+
+async def test_an_at_here_shows_on_the_live_mention_badge_as_get_unreads_counts_it(open_tab, chatd, alice, bob, guild,
+                                                                                   db, test_queries):
+    news = await rest(chatd, "POST", f"/chat/servers/{guild.id}/channels", alice, {"name": "news"}, status=201)
+    bob_tab = await open_tab(bob)
+    page = bob_tab.page
+    await expect(page.locator("#read-state")).to_have_text("all read")  # GET /chat/unreads answered
+    async with asyncio.timeout(10):  # @here mentions whoever presence has written as online
+        while not await test_queries.has_open_socket(db, user_id=UUID(bob.id)):
+            await asyncio.sleep(0.05)
+    await post(chatd, guild, bob, "@here from a MEMBER is plain text", news["id"])
+    await post(chatd, guild, alice, "@here standup", news["id"])
+    badge = page.locator("#channels li", has_text="news").locator(".badge")
+    await expect(badge).to_have_text("1 @1")  # counted live: bob's own message is no unread
+    unreads = await rest(chatd, "GET", "/chat/unreads", bob)
+    assert [(u["unread_count"], u["mention_count"]) for u in unreads if u["channel_id"] == news["id"]] == [(1, 1)]
+    await page.reload()  # and the page loaded afresh agrees
+    await expect(page.locator("#conn-state")).to_have_text("connected: bob")
+    await expect(badge).to_have_text("1 @1")
+    assert bob_tab.console_errors == []
 
 
 async def test_files_attach_from_the_page_images_inline_others_as_links_and_an_html_file_runs_nothing(
