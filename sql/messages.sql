@@ -57,7 +57,9 @@ WITH batch AS (
            e.created_at, e.seq, e.nonce, e.event_seq, e.reply_to_id, e.edited_at, e.mentions, e.mention_everyone,
            e.mention_here, e.mention_reply
       FROM allowed a
-      JOIN chatmessage e ON e.user_id = a.user_id AND e.nonce = a.nonce
+      -- nonce IS NOT NULL lets the plan use ix_chatmessage_user_id_nonce (a partial index) instead
+      -- of reading every message of the user
+      JOIN chatmessage e ON e.user_id = a.user_id AND e.nonce = a.nonce AND e.nonce IS NOT NULL
                         AND e.created_at > now() - interval '5 minutes'
      ORDER BY a.ord, e.created_at
 ), wanted AS (
@@ -135,24 +137,32 @@ WITH batch AS (
                           LIMIT 1) staff ON true
 ), tokens AS (
     SELECT * FROM unnest(:mention_ords::bigint[], :mention_ids::uuid[], :mention_names::text[]) AS t(ord, user_id, name)
+), candidates AS MATERIALIZED (
+    -- Who each stored message may mention, computed once (a CTE of its own, so it is not
+    -- re-run per message), each arm an index probe per token or message whatever the plan's
+    -- estimates (LIMIT keeps a lookup a probe): a user by id or by name (any case:
+    -- uq_users_lower_username), the author replied to, the members with an open socket
+    -- (presence, migration 0015) for @here.
+    SELECT t.ord, t.user_id, 1 AS rank FROM tokens t WHERE t.user_id IS NOT NULL
+    UNION ALL
+    SELECT t.ord, u.user_id, 1 FROM tokens t
+     CROSS JOIN LATERAL (SELECT u.user_id FROM users u WHERE lower(u.username) = lower(t.name) LIMIT 1) u
+    UNION ALL
+    SELECT p.ord, x.user_id, 2 FROM planned p
+     CROSS JOIN LATERAL (SELECT x.user_id FROM chatmessage x WHERE x.id = p.reply_to_id LIMIT 1) x
+     WHERE p.mention_reply
+    UNION ALL
+    SELECT p.ord, r.user_id, 3 FROM planned p
+     CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
+                          WHERE p.mention_here AND r.channel_id = p.channel_id
+                         OFFSET 0) r  -- kept a subquery: an index range per message
+     CROSS JOIN LATERAL (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id LIMIT 1) online
 ), mentioned AS (
-    -- Who each stored message mentions, readers of its channel only, once each (rank: the
-    -- strongest reason): a user by id or by name (any case: uq_users_lower_username), the
-    -- author replied to, the members with an open socket (presence, migration 0015) for @here.
+    -- Who each stored message mentions: readers of its channel only, once each (rank: the
+    -- strongest reason).
     SELECT DISTINCT ON (p.ord, c.user_id) p.ord, p.channel_id, p.seq, c.user_id,
            (ARRAY['user', 'reply', 'here'])[c.rank] AS kind
-      FROM (SELECT t.ord, t.user_id, 1 AS rank FROM tokens t WHERE t.user_id IS NOT NULL
-            UNION ALL
-            SELECT t.ord, u.user_id, 1 FROM tokens t JOIN users u ON lower(u.username) = lower(t.name)
-            UNION ALL
-            SELECT p.ord, x.user_id, 2 FROM planned p JOIN chatmessage x ON x.id = p.reply_to_id
-             WHERE p.mention_reply
-            UNION ALL
-            SELECT p.ord, r.user_id, 3 FROM planned p
-             CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
-                                  WHERE p.mention_here AND r.channel_id = p.channel_id
-                                 OFFSET 0) r  -- kept a subquery: an index range per message
-             CROSS JOIN LATERAL (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id LIMIT 1) online) c
+      FROM candidates c
       JOIN planned p ON p.ord = c.ord
      CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
                           WHERE r.channel_id = p.channel_id AND r.user_id = c.user_id LIMIT 1) reader
@@ -161,10 +171,10 @@ WITH batch AS (
     INSERT INTO chatmessage (id, server_id, channel_id, user_id, text, seq, nonce, event_seq, reply_to_id,
                              mentions, mention_everyone, mention_here, mention_reply)
     SELECT p.id, p.server_id, p.channel_id, p.user_id, p.text, p.seq, p.nonce, p.event_seq, p.reply_to_id,
-           COALESCE(d.ids, '{}'), p.mention_everyone, p.mention_here, p.mention_reply
+           COALESCE((SELECT array_agg(m.user_id ORDER BY m.user_id) FROM mentioned m
+                      WHERE m.ord = p.ord AND m.kind = 'user'), '{}'),
+           p.mention_everyone, p.mention_here, p.mention_reply
       FROM planned p
-      LEFT JOIN (SELECT ord, array_agg(user_id ORDER BY user_id) AS ids FROM mentioned
-                  WHERE kind = 'user' GROUP BY ord) d ON d.ord = p.ord
     RETURNING id, created_at, mentions
 ), stored AS (
     SELECT p.ord, p.id, p.server_id, p.channel_id, p.user_id, p.username, p.text, i.created_at, p.seq, p.nonce,
@@ -232,15 +242,17 @@ WITH batch AS (
                                  + coalesce(octet_length(fj.attachments::text), 0) <= 6000
                             THEN s.text END,
                'reply_to', CASE WHEN r.id IS NOT NULL THEN json_build_object(
-                   'id', r.id, 'user_id', r.user_id, 'username', ru.username,
+                   'id', r.id, 'user_id', r.user_id, 'username', r.username,
                    'text', left(r.text, 200), 'deleted', r.deleted_at IS NOT NULL) END,
                'mentions', s.mentions, 'mention_everyone', s.mention_everyone, 'mention_here', s.mention_here,
                'mention_reply', s.mention_reply, 'attachments', fj.attachments
            )::text)) AS notes
       FROM (SELECT * FROM stored ORDER BY channel_id, seq) s
       LEFT JOIN file_json fj ON fj.ord = s.ord
-      LEFT JOIN chatmessage r ON r.id = s.reply_to_id
-      LEFT JOIN users ru ON ru.user_id = r.user_id
+      -- LIMIT keeps the lookup a probe of the primary key, whatever the plan estimates
+      LEFT JOIN LATERAL (SELECT r.id, r.user_id, r.text, r.deleted_at, ru.username
+                          FROM chatmessage r LEFT JOIN users ru ON ru.user_id = r.user_id
+                         WHERE r.id = s.reply_to_id LIMIT 1) r ON true
 ), answered AS (
     SELECT s.ord, s.id, s.server_id, s.channel_id, s.user_id, s.username, s.text, s.created_at, s.seq, s.nonce,
            s.event_seq, s.reply_to_id, NULL::timestamptz AS edited_at, true AS created, s.mentions,
@@ -258,13 +270,14 @@ WITH batch AS (
       JOIN stored s ON s.user_id = a.user_id AND s.nonce = a.nonce AND s.ord < a.ord
 )
 -- The answers carry what they reply to and their files, as history shows them.
-SELECT a.*, r.user_id AS reply_user_id, ru.username AS reply_username,
+SELECT a.*, r.user_id AS reply_user_id, r.username AS reply_username,
        left(r.text, 200) AS reply_text, r.deleted_at IS NOT NULL AS reply_deleted,
        CASE WHEN a.created THEN (SELECT fj.attachments FROM file_json fj WHERE fj.ord = a.ord)
             ELSE message_attachments(a.id) END AS attachments
   FROM answered a
-  LEFT JOIN chatmessage r ON r.id = a.reply_to_id
-  LEFT JOIN users ru ON ru.user_id = r.user_id;
+  LEFT JOIN LATERAL (SELECT r.id, r.user_id, r.text, r.deleted_at, ru.username
+                      FROM chatmessage r LEFT JOIN users ru ON ru.user_id = r.user_id
+                     WHERE r.id = a.reply_to_id LIMIT 1) r ON true;
 
 -- name: delete_expired_nonce_claims()!
 -- A claim older than the 5 minutes a nonce repeats within stands for nothing (the claim in

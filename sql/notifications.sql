@@ -90,13 +90,15 @@ SELECT s.scope, s.target_id, s.level, s.muted_until
        ELSE EXISTS (SELECT 1 FROM channel_reader r WHERE r.channel_id = s.target_id AND r.user_id = s.user_id) END
  ORDER BY s.scope, s.target_id;
 
--- name: list_notification_candidates(message_ids)
--- Who may be notified of each stored message (not deleted), with the reason (`kind`, strongest
--- first: mention, reply, dm, message) and the settings that decide it
+-- name: list_push_candidates(message_ids)
+-- Who may be pushed a notification of each stored message (not deleted), with the reason
+-- (`kind`, strongest first: mention, reply, dm, message) and the settings that decide it
 -- (chatd.domain.notifications.decide): those it mentions (message_mention), every reader for
 -- @everyone and in a conversation, and in a server channel the readers whose channel or server
--- setting is `all` (ix_notification_setting_all). Not its author. The messages of a batch in one
--- statement: Web Push asks once for all a group commit stored.
+-- setting is `all` (ix_notification_setting_all). Not its author, and only users with a push
+-- subscription (ix_push_subscription_user_id), looked at before anything else is looked up for
+-- them: most users have none. The messages of a batch in one statement: Web Push asks once for
+-- all a group commit stored.
 WITH m AS (
     SELECT id, server_id, channel_id, seq, user_id, mention_everyone
       FROM chatmessage
@@ -118,6 +120,7 @@ SELECT DISTINCT ON (c.message_id, c.user_id) c.message_id, c.user_id,
        m.server_id IS NULL AS in_dm, ch.level AS channel_level, ch.muted_until AS channel_muted_until,
        sv.level AS server_level, sv.muted_until AS server_muted_until
   FROM candidate c
+ CROSS JOIN LATERAL (SELECT 1 FROM push_subscription p WHERE p.user_id = c.user_id LIMIT 1) subscribed
   JOIN m ON m.id = c.message_id
  CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
                       WHERE r.channel_id = m.channel_id AND r.user_id = c.user_id LIMIT 1) reader

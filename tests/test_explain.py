@@ -145,7 +145,7 @@ HOT_QUERIES = {
     "blocks": ("list_blocks", lambda s: dict(user_id=s["user_id"])),
     "mentions": ("list_mentions", lambda s: dict(user_id=s["user_id"], before_id=None, lim=50)),
     "mentions before": ("list_mentions", lambda s: dict(user_id=s["user_id"], before_id=s["message_id"], lim=50)),
-    "notification recipients": ("list_notification_candidates", lambda s: dict(message_ids=[s["message_id"]])),
+    "push recipients": ("list_push_candidates", lambda s: dict(message_ids=[s["message_id"]])),
     "queueing pushes, past the connected": ("queue_pushes", lambda s: dict(
         user_ids=[s["user_id"]], kinds=["dm"], message_ids=[s["message_id"]], channel_ids=[s["channel_id"]],
         server_ids=[None], from_ids=[s["user_id"]], from_names=["a"], previews=["x"], ttl_seconds=60)),

@@ -299,11 +299,19 @@ async def test_a_conversation_notifies_its_people_by_default_but_not_its_sender(
     await next_event(b, "notification_settings_updated")
     await client.post(f"/chat/dms/{dm['id']}/messages", json={"text": "again"}, headers=alice.auth)
     await no_event(b, "notification")
+    await subscribe(client.app, bob)
     assert await recipients_of(client.app, sent["id"]) == []  # bob asked for mentions only
 
 
 async def recipients_of(app, message_id: str) -> list:
     return (await notifications.recipients(app, [UUID(message_id)]))[UUID(message_id)]
+
+
+async def subscribe(app, *people) -> None:
+    """A push subscription for each (its keys are never used: nothing is sent here)."""
+    for person in people:
+        await app[keys.queries].save_push_subscription(app[keys.pool], user_id=person.id, p256dh="key", auth="auth",
+                                                       endpoint=f"https://push.test/{person.id}")
 
 
 async def test_recipients_for_push_apply_the_same_rule(client, server, alice, bob, carol, add_member):
@@ -312,6 +320,8 @@ async def test_recipients_for_push_apply_the_same_rule(client, server, alice, bo
     await add_member(carol, "MODERATOR")
     app = client.app
     sent = await post(client, server, alice, "@bob hi")
+    assert await recipients_of(app, sent["id"]) == []  # only users with a push subscription
+    await subscribe(app, alice, bob)
     assert await recipients_of(app, sent["id"]) == [(bob.id, "mention")]
     reply = await post(client, server, carol, "re", reply_to=sent["id"])
     assert await recipients_of(app, reply["id"]) == [(alice.id, "reply")]

@@ -63,7 +63,7 @@ async def recipients(app: Mapping, message_ids: list[UUID]) -> dict[UUID, list[t
     socket open."""
     now = datetime.now(timezone.utc)
     found: dict[UUID, list[tuple[UUID, Kind]]] = {message_id: [] for message_id in message_ids}
-    async for row in app[keys.queries].list_notification_candidates(app[keys.pool], message_ids=message_ids):
+    async for row in app[keys.queries].list_push_candidates(app[keys.pool], message_ids=message_ids):
         channel = None if row["channel_level"] is None else Setting(row["channel_level"], row["channel_muted_until"])
         server = None if row["server_level"] is None else Setting(row["server_level"], row["server_muted_until"])
         kind = decide(row["kind"], row["in_dm"], channel, server, now)
