@@ -336,7 +336,7 @@ function ack(channelId, seq) {
 async function markUnread() {
   const channelId = S.channelId;
   try {
-    unreads.set(await call("PUT", messagesPath(chatServer(), channelId).replace(/messages$/, "read-state"),
+    unreads.set(await call("PUT", messagesPath(chatServer(), channelId).replace(/\/messages$/, "/read-state"),
       { last_read_seq: Math.max(0, unreads.lastSeq(channelId) - 1) }));
   } catch (error) {
     fail(error);
