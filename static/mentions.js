@@ -117,20 +117,26 @@ export function setupMentions(context, jump, fail) {
     save(s?.level ?? defaultLevel(), muted ? null : new Date(Date.now() + 3600 * 1000).toISOString());
   });
 
+  let heard = null; // settings heard while the list loads: newer than its answer may be
   return {
     async connected() {
+      heard = new Map();
       try {
         const list = await api("GET", "/chat/users/@me/notification-settings", { token: context().token });
         settings.clear();
-        for (const s of list) settings.set(s.id, s);
+        for (const s of [...list, ...heard.values()]) settings.set(s.id, s);
         showSetting();
       } catch (error) {
         fail(error);
+      } finally {
+        heard = null;
       }
     },
     channelShown: showSetting,
     settingsUpdated(event) {
-      settings.set(event.id, { scope: event.scope, id: event.id, level: event.level, muted_until: event.mutedUntil });
+      const s = { scope: event.scope, id: event.id, level: event.level, muted_until: event.mutedUntil };
+      settings.set(s.id, s);
+      heard?.set(s.id, s);
       showSetting();
     },
     // A notification event: shown when its channel is not the open one.
