@@ -15,9 +15,10 @@ SELECT c.channel_id, x.*
     SELECT u.* FROM (
         (SELECT m.event_seq, NULL::bytea AS payload, m.id, m.server_id, m.user_id, m.username, m.text,
                 m.created_at, m.seq, m.nonce, m.reply_to_id, m.reply_user_id, m.reply_username, m.reply_text,
-                m.reply_deleted, m.mentions, m.mention_everyone, m.mention_here, m.mention_reply,
-                message_attachments(m.id) AS attachments
+                m.reply_deleted, m.mentions, m.mention_everyone, m.mention_here, m.mention_reply, f.attachments
            FROM message_row m
+           -- a probe per message (LATERAL and LIMIT: as a join, every message's files would be aggregated first)
+           LEFT JOIN LATERAL (SELECT f.attachments FROM message_files f WHERE f.message_id = m.id LIMIT 1) f ON true
           WHERE m.channel_id = c.channel_id AND m.event_seq > c.after_seq
           ORDER BY m.event_seq
           LIMIT :lim)

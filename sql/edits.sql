@@ -72,24 +72,29 @@ WITH target AS (
      WHERE t.text <> t.new_text
 ), tokens AS (
     SELECT * FROM unnest(:mention_ords::bigint[], :mention_ids::uuid[], :mention_names::text[]) AS t(ord, user_id, name)
+), candidates AS MATERIALIZED (
+    -- Computed once, each arm an index probe per token or edit whatever the plan's estimates,
+    -- as insert_message_batch's.
+    SELECT t.ord, t.user_id, 1 AS rank FROM tokens t WHERE t.user_id IS NOT NULL
+    UNION ALL
+    SELECT t.ord, u.user_id, 1 FROM tokens t
+     CROSS JOIN LATERAL (SELECT u.user_id FROM users u WHERE lower(u.username) = lower(t.name) LIMIT 1) u
+    UNION ALL
+    SELECT c.ord, c.reply_user_id, 2 FROM changing c WHERE c.mention_reply AND c.reply_user_id IS NOT NULL
+    UNION ALL
+    SELECT c.ord, x.user_id, 3 FROM changing c
+      JOIN message_mention x ON x.channel_id = c.channel_id AND x.seq = c.seq AND x.kind = 'here'
+     WHERE c.new_here AND c.mention_here
+    UNION ALL
+    SELECT c.ord, r.user_id, 3 FROM changing c
+     CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
+                          WHERE c.new_here AND NOT c.mention_here AND r.channel_id = c.channel_id
+                         OFFSET 0) r
+     CROSS JOIN LATERAL (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id LIMIT 1) online
 ), wanted AS (
     SELECT DISTINCT ON (c.ord, w.user_id) c.ord, c.channel_id, c.seq, c.created_at, w.user_id,
            (ARRAY['user', 'reply', 'here'])[w.rank] AS kind
-      FROM (SELECT t.ord, t.user_id, 1 AS rank FROM tokens t WHERE t.user_id IS NOT NULL
-            UNION ALL
-            SELECT t.ord, u.user_id, 1 FROM tokens t JOIN users u ON lower(u.username) = lower(t.name)
-            UNION ALL
-            SELECT c.ord, c.reply_user_id, 2 FROM changing c WHERE c.mention_reply AND c.reply_user_id IS NOT NULL
-            UNION ALL
-            SELECT c.ord, x.user_id, 3 FROM changing c
-              JOIN message_mention x ON x.channel_id = c.channel_id AND x.seq = c.seq AND x.kind = 'here'
-             WHERE c.new_here AND c.mention_here
-            UNION ALL
-            SELECT c.ord, r.user_id, 3 FROM changing c
-             CROSS JOIN LATERAL (SELECT r.user_id FROM channel_reader r
-                                  WHERE c.new_here AND NOT c.mention_here AND r.channel_id = c.channel_id
-                                 OFFSET 0) r
-             CROSS JOIN LATERAL (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id LIMIT 1) online) w
+      FROM candidates w
       JOIN changing c ON c.ord = w.ord
      CROSS JOIN LATERAL (SELECT 1 FROM channel_reader r
                           WHERE r.channel_id = c.channel_id AND r.user_id = w.user_id LIMIT 1) reader
@@ -106,11 +111,11 @@ WITH target AS (
     RETURNING channel_id, seq, user_id, kind
 ), edited AS (
     UPDATE chatmessage m
-       SET text = c.new_text, edited_at = statement_timestamp(), mentions = COALESCE(d.ids, '{}'),
+       SET text = c.new_text, edited_at = statement_timestamp(),
+           mentions = COALESCE((SELECT array_agg(w.user_id ORDER BY w.user_id) FROM wanted w
+                                 WHERE w.ord = c.ord AND w.kind = 'user'), '{}'),
            mention_everyone = c.new_everyone, mention_here = c.new_here
       FROM changing c
-      LEFT JOIN (SELECT ord, array_agg(user_id ORDER BY user_id) AS ids FROM wanted
-                  WHERE kind = 'user' GROUP BY ord) d ON d.ord = c.ord
      WHERE m.id = c.id
     RETURNING m.id, m.text, m.edited_at, m.mentions, m.mention_everyone, m.mention_here
 ), kept AS (

@@ -298,8 +298,9 @@ SELECT * FROM message_row WHERE id = :message_id;
 -- makes each its note, as list_changes_after's); deleted ones are not history.
 SELECT m.event_seq, m.id, m.server_id, m.channel_id, m.user_id, m.username, m.text, m.created_at, m.seq, m.nonce,
        m.reply_to_id, m.reply_user_id, m.reply_username, m.reply_text, m.reply_deleted, m.mentions,
-       m.mention_everyone, m.mention_here, m.mention_reply, message_attachments(m.id) AS attachments
+       m.mention_everyone, m.mention_here, m.mention_reply, f.attachments
   FROM message_row m
+  LEFT JOIN LATERAL (SELECT f.attachments FROM message_files f WHERE f.message_id = m.id LIMIT 1) f ON true  -- a probe each
  WHERE m.channel_id = :channel_id
    AND m.seq > :after_seq
    AND m.deleted_at IS NULL
