@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
@@ -51,6 +53,17 @@ ENDPOINTS: list[Endpoint] = [
 ]
 
 
+@functools.cache
+def api_document() -> dict:
+    """What /openapi.json answers: built once per process, when first asked for (a tenth of a
+    second of schema work, which every app made in a process, each test's, would pay again)."""
+    return openapi_document(ENDPOINTS)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(api_document())
+
+
 def create_app(config: Config) -> web.Application:
     """config.database_url must name a migrated database (the CLI starts and migrates it)."""
     app = web.Application(
@@ -74,11 +87,6 @@ def create_app(config: Config) -> web.Application:
     for endpoint in ENDPOINTS:
         handler = requires_user(endpoint.handler) if endpoint.auth else endpoint.handler
         app.router.add_route(endpoint.method, endpoint.route, handler)
-    document = openapi_document(ENDPOINTS)
-
-    async def openapi(request: web.Request) -> web.Response:
-        return json_response(document)
-
     app.router.add_get("/openapi.json", openapi)
     aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("chatd", "templates"), autoescape=True)
     app.router.add_get("/", debug_page)

@@ -10,11 +10,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 import aiohttp
+import pytest
 from PIL import Image
 
 from chatd.app import create_app
 from chatd.domain.attachments import UrlSigner, clean_filename
 from chatd.ops.sweeps import sweep_uploads
+from chatd.store.storage import LocalStorage
 
 from test_gateway import connect, next_event
 
@@ -295,3 +297,37 @@ async def test_the_original_resume_replays_a_message_with_its_files(client, alic
     replayed = (await next_event(ws, "new_message"))["attachments"]
     assert [a["id"] for a in replayed] == [file["id"]]
     assert await (await client.get(replayed[0]["url"])).read() == b"resumed"
+
+
+# -- The local backend's writer: a batch goes to the disk while the next one is received ---------
+
+
+def local_files(root) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+async def test_a_local_upload_is_whole_under_its_key_and_one_failing_or_cancelled_midway_leaves_nothing(tmp_path):
+    storage = LocalStorage(tmp_path)
+    blocks = [bytes([n]) * 300_000 for n in range(10)]  # 3 MB: writes under way while more arrives
+
+    async def stream(fail_at: int | None = None, stall_at: int | None = None, stalled=None):
+        for n, block in enumerate(blocks):
+            if n == fail_at:
+                raise ConnectionResetError("the client went away")
+            if n == stall_at:
+                stalled.set()
+                await asyncio.sleep(3600)
+            yield block
+
+    await storage.put("ab/whole", stream(), "application/octet-stream")
+    assert (tmp_path / "ab" / "whole").read_bytes() == b"".join(blocks)
+    with pytest.raises(ConnectionResetError, match="the client went away"):
+        await storage.put("ab/failed", stream(fail_at=8), "application/octet-stream")
+    stalled = asyncio.Event()
+    task = asyncio.create_task(storage.put("ab/cancelled", stream(stall_at=8, stalled=stalled),
+                                           "application/octet-stream"))
+    await stalled.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert local_files(tmp_path) == ["ab/whole"]

@@ -280,6 +280,10 @@ async def test_files_go_to_the_bucket_and_are_served_by_redirect_to_a_presigned_
     assert headers["Content-Disposition"] == "attachment; filename=\"notes.txt\"; filename*=UTF-8''notes.txt"
     objects, uploads = await leftovers(s3_client, s3_settings.bucket)
     assert (len(objects), uploads) == (2, [])
+    # The redirect is an answer /openapi.json gives the route, with its Location.
+    doc = await (await client.get("/openapi.json")).json()
+    found = doc["paths"]["/attachments/{attachment_id}/{filename}"]["get"]["responses"]["302"]
+    assert found["headers"]["Location"]["schema"] == {"type": "string", "format": "uri"}
 
 
 async def test_a_tampered_link_is_403_before_any_redirect(s3_client_app, alice, server):

@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from chatd.bench import attachments, ceilings, layout, mentions, phases, processes, report, threads
@@ -275,9 +276,8 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
             await join_servers(pool, queries, topology.prefix, owner.user_id, settings.search_servers - 1)
             progress(f"chatd: search of {settings.table_rows:,} messages by a user in "
                      f"{settings.search_servers} servers")
-            searched = await phases.search(first_process, owner.token, {
-                "a rare term": str(settings.history_rows // 2 + 7), "a term in one message of ten": "tenth",
-            }, settings.search_requests, progress)
+            searched = await phases.search(first_process, owner.token, search_terms(settings),
+                                           settings.search_requests, progress)
             keyset, cursors = [], dict.fromkeys(resume_last, 0)
 
             async def keyset_ceiling() -> None:
@@ -358,6 +358,45 @@ async def only_attachments(url, own, pool, queries, config, settings: Settings, 
             await cleanup(pool, queries, users.prefix)
 
 
+def search_terms(settings: Settings) -> dict[str, str]:
+    """Search's terms, by label: a number (in a message or two) and a word in one in ten (copy_history)."""
+    return {"a rare term": str(settings.history_rows // 2 + 7), "a term in one message of ten": "tenth"}
+
+
+async def only_search(url, own, pool, queries, config, settings: Settings, progress) -> dict:
+    """`--only search`: a user in `search_servers` servers, one of them holding `table_rows`
+    messages in two channels as the ceilings load them; then as many newer messages in a server
+    the user is not in (the full run's traffic phases send theirs after the history), and the
+    search phase."""
+    users = await populate(pool, queries, config, 1, 1)
+    others = await populate(pool, queries, config, 1, 1)
+    owner, other = users.members[0], others.members[0]
+    try:
+        filler = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=owner.server_id,
+                                              name="filler", type="TEXT", position=None, category_id=None)
+        before_others = datetime.now(timezone.utc) - timedelta(milliseconds=settings.table_rows)
+        await copy_history(pool, queries, owner.server_id, owner.channel_id, owner.user_id, settings.history_rows,
+                           newest=before_others)
+        await copy_history(pool, queries, owner.server_id, filler["id"], owner.user_id,
+                           settings.table_rows - settings.history_rows, newest=before_others)
+        await copy_history(pool, queries, other.server_id, other.channel_id, other.user_id, settings.table_rows)
+        await join_servers(pool, queries, users.prefix, owner.user_id, settings.search_servers - 1)
+        await queries.bench_vacuum(pool)
+        progress(f"{settings.table_rows:,} messages the searcher reads, as many newer ones it does not")
+        served = await processes.chatd(url, config.secret_key).start()
+        try:
+            searched = await phases.search(served, owner.token, search_terms(settings), settings.search_requests,
+                                           progress)
+            return {"search": {"terms": searched, "servers": settings.search_servers,
+                               "messages": settings.table_rows, "history_page_p50_ms": None}}
+        finally:
+            await served.stop()
+    finally:
+        if not own:
+            await cleanup(pool, queries, users.prefix)
+            await cleanup(pool, queries, others.prefix)
+
+
 async def only_unreads(url, own, pool, queries, config, settings: Settings, progress) -> dict:
     """`--only unreads`: the unreads phase's reader, the tables vacuumed, and the phase."""
     readers, reader = await unread_reader(pool, queries, config, settings)
@@ -374,7 +413,7 @@ async def only_unreads(url, own, pool, queries, config, settings: Settings, prog
             await cleanup(pool, queries, readers.prefix)
 
 
-ONLY = {"layout": only_layout, "attachments": only_attachments, "unreads": only_unreads}
+ONLY = {"layout": only_layout, "attachments": only_attachments, "search": only_search, "unreads": only_unreads}
 
 
 async def unread_reader(pool, queries, config, settings: Settings):

@@ -109,14 +109,15 @@ async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_
 
 
 async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_id, rows: int,
-                       first_seq: int = 1) -> float:
+                       first_seq: int = 1, newest: datetime | None = None) -> float:
     """COPY `rows` messages into one channel in batches of 1000 over a pool of 8; rows/s.
 
-    created_at runs one millisecond apart up to now, so history is ordered as if posted. Each
-    text is "history <seq>" and one word of a vocabulary of 2,000 (the long tail of words of real
-    text); one in ten says "tenth" too: search's common term (its rare ones are the numbers).
+    created_at runs one millisecond apart up to `newest` (default now), so history is ordered as
+    if posted. Each text is "history <seq>" and one word of a vocabulary of 2,000 (the long tail
+    of words of real text); one in ten says "tenth" too: search's common term (its rare ones are
+    the numbers).
     """
-    newest = datetime.now(timezone.utc)
+    newest = newest or datetime.now(timezone.utc)
     gate = asyncio.Semaphore(8)
 
     async def batch(start: int) -> None:

@@ -114,6 +114,7 @@ ENDPOINTS = [
     Endpoint("GET", "/attachments/{attachment_id}/{filename}", serve,
              "A message's file, by the signed link in its `url` (no Authorization needed)", "attachments",
              errors=(403, 404, 416), auth=False,
+             redirect="the file in the S3 store (CHATD_STORAGE=s3): a presigned URL, short-lived",
              path_params=(PathParam("filename", {"type": "string"}, "the file's name (any: the id decides)",
                                     r"[^/]+"),),
              query=(QueryParam("exp", {"type": "string"}, "when the link expires (Unix time)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 import asyncpg
@@ -67,10 +68,12 @@ class DatabaseUnavailable(RuntimeError):
 COMMAND_FILES = ("bench.sql", "monitoring.sql", "migrations.sql", "seed.sql")
 
 
+@functools.cache
 def load_queries(*command_files: str, app: bool = True) -> Queries:
     """The running app's queries, plus those of a command's own `command_files`; with
     app=False, those alone. What aiosql.from_path does for a folder, for a list of files
-    (a name defined twice is an error)."""
+    (a name defined twice is an error). Read once per process: parsing sql/ takes a tenth of
+    a second, which every app made in one process (each test's) would pay again."""
     sql = resource_dir("sql")
     paths = [p for p in sorted(sql.glob("*.sql")) if p.name not in COMMAND_FILES] if app else []
     paths += [sql / name for name in command_files]

@@ -11,6 +11,7 @@ import asyncio
 import os
 import pathlib
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 from urllib.parse import quote
 
@@ -51,23 +52,38 @@ class LocalStorage:
         return self.directory / key
 
     async def put(self, key: str, chunks: AsyncIterator[bytes], content_type: str) -> None:
+        """The file is written by a thread of its own while the next batch is received (one batch
+        on its way to the disk at a time, so memory stays bounded): receiving and writing in turn
+        took their sum. In that one thread, whatever ends the upload runs after the last write."""
         path = self._path(key)
         partial = path.with_name(path.name + ".part")
-        await asyncio.to_thread(_make_private_dir, path.parent)
-        file = await asyncio.to_thread(_open_private, partial)
+        loop = asyncio.get_running_loop()
+        disk = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chatd-upload")
         try:
-            batch: list[bytes] = []
-            batched = 0
-            async for chunk in chunks:
-                batch.append(chunk)
-                batched += len(chunk)
-                if batched >= WRITE_BATCH:
-                    await asyncio.to_thread(file.writelines, batch)
-                    batch, batched = [], 0
-            await asyncio.to_thread(_finish, file, batch, partial, path)
-        except BaseException:
-            await asyncio.shield(asyncio.to_thread(_discard, file, partial))
-            raise
+            await loop.run_in_executor(disk, _make_private_dir, path.parent)
+            file = await loop.run_in_executor(disk, _open_private, partial)
+            writing: asyncio.Future | None = None
+            try:
+                batch: list[bytes] = []
+                batched = 0
+                async for chunk in chunks:
+                    batch.append(chunk)
+                    batched += len(chunk)
+                    if batched >= WRITE_BATCH:
+                        if writing is not None:
+                            await writing
+                        writing = loop.run_in_executor(disk, file.writelines, batch)
+                        batch, batched = [], 0
+                if writing is not None:
+                    await writing
+                await loop.run_in_executor(disk, _finish, file, batch, partial, path)
+            except BaseException:
+                if writing is not None and writing.done() and not writing.cancelled():
+                    writing.exception()  # seen: the error raised is the one that ended the upload
+                await asyncio.shield(loop.run_in_executor(disk, _discard, file, partial))
+                raise
+        finally:
+            disk.shutdown(wait=False)
 
     async def delete(self, key: str) -> None:
         path = self._path(key)

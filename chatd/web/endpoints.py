@@ -45,6 +45,7 @@ class Endpoint:
     form: bool = False  # the body may also come as application/x-www-form-urlencoded
     upload: bool = False  # the body is multipart/form-data with one file in the field `file`
     path_params: tuple[PathParam, ...] = ()
+    redirect: str | None = None  # it may answer 302 instead: where its Location points
 
     @property
     def route(self) -> str:

@@ -58,6 +58,9 @@ def _operation(endpoint: Endpoint, schema_of: dict) -> dict[str, Any]:
             "description": "OK",
             "content": {"application/json": {"schema": schema_of[_key(endpoint.response)]}},
         }
+    if endpoint.redirect is not None:
+        responses["302"] = {"description": f"Found: {endpoint.redirect}", "headers": {"Location": {
+            "description": endpoint.redirect, "schema": {"type": "string", "format": "uri"}}}}
     # Any route that reads the database answers 503 while it is away (web/errors, Unavailable).
     errors = set(endpoint.errors) | ({401, 503} if endpoint.auth else set())
     if endpoint.body is not None or endpoint.upload:
