@@ -336,7 +336,7 @@ function ack(channelId, seq) {
 async function markUnread() {
   const channelId = S.channelId;
   try {
-    unreads.set(await call("PUT", `/chat/servers/${S.serverId}/channels/${channelId}/read-state`,
+    unreads.set(await call("PUT", messagesPath(chatServer(), channelId).replace(/\/messages$/, "/read-state"),
       { last_read_seq: Math.max(0, unreads.lastSeq(channelId) - 1) }));
   } catch (error) {
     fail(error);
@@ -1114,10 +1114,12 @@ async function selectDm(dmId) {
   renderChannels();
   renderDmPeople();
   show($("#composer"), true);
+  show($("#read-bar"), true); // read state and notification setting, as a channel's
   mentionBox.channelShown();
   try {
     const page = await readHistory(dmId, `?limit=${PAGE}`);
     if (!page) return;
+    markRead(dmId);
     S.oldestId = page[0]?.id ?? null;
     olderButton(page.length === PAGE);
     scrollDown();

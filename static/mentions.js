@@ -7,11 +7,11 @@ import { api } from "./api.js";
 const SUGGESTIONS = 8;
 const TOAST_MS = 8000;
 
-// Whether a new_message event mentions the user (what the server counts, but @here, which
-// only its notification tells).
+// Whether a new_message event mentions the user, as the server counts it: an @here that
+// counts (`mentionHere`) mentions whoever had a socket open, as this page does to hear it.
 export function mentionsMe(event, userId) {
-  return event.userId !== userId && (event.mentionEveryone || (event.mentions ?? []).includes(userId)
-    || event.replyTo?.userId === userId);
+  return event.userId !== userId && (event.mentionEveryone || event.mentionHere
+    || (event.mentions ?? []).includes(userId) || event.replyTo?.userId === userId);
 }
 
 // `context()` gives {token, serverId, channelId, dmId, people: [{id, username}], title(channelId)}
@@ -117,20 +117,26 @@ export function setupMentions(context, jump, fail) {
     save(s?.level ?? defaultLevel(), muted ? null : new Date(Date.now() + 3600 * 1000).toISOString());
   });
 
+  let heard = null; // settings heard while the list loads: newer than its answer may be
   return {
     async connected() {
+      heard = new Map();
       try {
         const list = await api("GET", "/chat/users/@me/notification-settings", { token: context().token });
         settings.clear();
-        for (const s of list) settings.set(s.id, s);
+        for (const s of [...list, ...heard.values()]) settings.set(s.id, s);
         showSetting();
       } catch (error) {
         fail(error);
+      } finally {
+        heard = null;
       }
     },
     channelShown: showSetting,
     settingsUpdated(event) {
-      settings.set(event.id, { scope: event.scope, id: event.id, level: event.level, muted_until: event.mutedUntil });
+      const s = { scope: event.scope, id: event.id, level: event.level, muted_until: event.mutedUntil };
+      settings.set(s.id, s);
+      heard?.set(s.id, s);
       showSetting();
     },
     // A notification event: shown when its channel is not the open one.

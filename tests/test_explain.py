@@ -175,6 +175,8 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
     used = {n.get("Index Name") for n in nodes(plans["unreads"])}
     assert {"ix_chatmessage_user_id_channel_id_seq", "ix_chatmessage_notable", "message_mention_pkey"} <= used, \
         json.dumps(plans["unreads"], indent=1)
+    # ...and index-only: no message is looked up by its seq, as a join per direct mention did.
+    assert "uq_chatmessage_channel_id_seq" not in used, json.dumps(plans["unreads"], indent=1)
     # The mentions inbox reads the user's mentions and each channel's @everyone messages from
     # their indexes, newest first.
     for label in ("mentions", "mentions before"):

@@ -122,7 +122,8 @@ async def test_a_message_reaches_every_member_and_echoes_to_the_sender(client, a
     echo, got = await next_event(a, "new_message"), await next_event(b, "new_message")
     assert echo == got
     assert set(echo) == {"type", "id", "user", "userId", "text", "timestamp", "createdAt", "serverId",
-                         "channelId", "seq", "eventSeq", "nonce", "mentions", "mentionEveryone"}
+                         "channelId", "seq", "eventSeq", "nonce", "mentions", "mentionEveryone",
+                         "mentionHere"}
     assert (echo["user"], echo["userId"], echo["text"], echo["serverId"], echo["channelId"], echo["seq"],
             echo["nonce"]) == ("alice", str(alice.id), "hello there", server.id, server.general, 1, "n-1")
     assert echo["timestamp"].endswith(("AM", "PM")) and echo["createdAt"].endswith("Z")

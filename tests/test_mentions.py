@@ -106,7 +106,7 @@ async def test_everyone_from_a_member_is_plain_text_and_from_a_moderator_one_fla
     assert await mentions_of(client, carol) == []  # one's own message is no mention of oneself
 
 
-async def test_here_mentions_the_members_with_a_socket_open_only(
+async def test_here_mentions_the_members_with_a_socket_open_only_and_new_message_says_so(
         client, server, alice, bob, carol, add_member, db, test_queries):
     await add_member(bob)
     await add_member(carol)
@@ -118,6 +118,9 @@ async def test_here_mentions_the_members_with_a_socket_open_only(
     rows = [(r["user_id"], r["kind"]) async for r in test_queries.mention_rows_of(db, message_id=sent["id"])]
     assert rows == [(bob.id, "here")]
     assert sent["mentions"] == [] and sent["mention_everyone"] is False
+    # The socket that hears it counts it on its badge: its new_message says @here counted.
+    heard = [await next_event(present, "new_message") for _ in range(2)]
+    assert [(e["id"], e["mentionHere"]) for e in heard] == [(plain["id"], False), (sent["id"], True)]
     event = await next_event(present, "notification")
     assert (event["kind"], event["messageId"], event["preview"]) == ("mention", sent["id"], "@here standup")
     assert (await mention_count(client, server, bob), await mention_count(client, server, carol)) == (1, 0)

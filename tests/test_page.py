@@ -3,12 +3,14 @@ chatd app and PostgreSQL. One browser for the module; each person is a browser c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import quote
+from uuid import UUID
 
 import aiohttp
 import aiosql
@@ -986,6 +988,62 @@ async def test_mentions_autocomplete_badges_inbox_settings_and_an_in_page_notifi
     await expect(page.locator("#channels li", has_text="news").locator(".badge")).to_have_text("1 @1")
     await expect(page.locator("#notifications li", has_text="not heard")).to_have_count(0)  # muted: level none
     assert alice_tab.console_errors == [] and other_tab.console_errors == []
+
+
+async def test_an_at_here_shows_on_the_live_mention_badge_as_get_unreads_counts_it(open_tab, chatd, alice, bob, guild,
+                                                                                   db, test_queries):
+    news = await rest(chatd, "POST", f"/chat/servers/{guild.id}/channels", alice, {"name": "news"}, status=201)
+    bob_tab = await open_tab(bob)
+    page = bob_tab.page
+    await expect(page.locator("#read-state")).to_have_text("all read")  # GET /chat/unreads answered
+    async with asyncio.timeout(10):  # @here mentions whoever presence has written as online
+        while not await test_queries.has_open_socket(db, user_id=UUID(bob.id)):
+            await asyncio.sleep(0.05)
+    await post(chatd, guild, bob, "@here from a MEMBER is plain text", news["id"])
+    await post(chatd, guild, alice, "@here standup", news["id"])
+    badge = page.locator("#channels li", has_text="news").locator(".badge")
+    await expect(badge).to_have_text("1 @1")  # counted live: bob's own message is no unread
+    unreads = await rest(chatd, "GET", "/chat/unreads", bob)
+    assert [(u["unread_count"], u["mention_count"]) for u in unreads if u["channel_id"] == news["id"]] == [(1, 1)]
+    await page.reload()  # and the page loaded afresh agrees
+    await expect(page.locator("#conn-state")).to_have_text("connected: bob")
+    await expect(badge).to_have_text("1 @1")
+    assert bob_tab.console_errors == []
+
+
+async def test_a_conversations_notification_setting_is_set_from_the_page_and_silences_it(open_tab, chatd, alice, bob,
+                                                                                        guild):
+    dm = await rest(chatd, "POST", "/chat/dms", alice, {"recipient_ids": [bob.id]}, status=201)
+    messages = f"/chat/dms/{dm['id']}/messages"
+    bob_tab, other_tab = await open_tab(bob), await open_tab(bob)
+    page = bob_tab.page
+    await expect(page.locator("#channel-title")).to_have_text("# general")
+    await rest(chatd, "POST", messages, alice, {"text": "first"}, status=201)
+    # A conversation is `all` by default: a notification for bob, who has #general open.
+    await expect(page.locator("#notifications li")).to_have_text("alice wrote to you in @ alice: first")
+    await page.click("#dms li button")
+    await expect(page.locator("#channel-title")).to_have_text("@ alice")
+    await expect(page.locator("#read-state")).to_have_text("all read")  # opening it read it
+    await expect(page.locator("#notify-level")).to_have_value("default")
+    await page.select_option("#notify-level", "none")
+    await other_tab.page.click("#dms li button")  # the other tab shows the setting, stored and heard live
+    await expect(other_tab.page.locator("#notify-level")).to_have_value("none")
+    settings = await rest(chatd, "GET", "/chat/users/@me/notification-settings", bob)
+    assert settings == [{"scope": "dm", "id": dm["id"], "level": "none", "muted_until": None}]
+    for tab in (bob_tab, other_tab):  # the conversation open in neither: it counts as unread
+        await tab.page.click("#channels li:has-text('general') button")
+        await expect(tab.page.locator("#channel-title")).to_have_text("# general")
+    await rest(chatd, "POST", messages, alice, {"text": "second"}, status=201)
+    await expect(page.locator("#dms li.unread .badge")).to_have_text("1")
+    await expect(page.locator("#notifications li", has_text="second")).to_have_count(0)  # level none
+    # Mark unread in the conversation moves its pointer back, as in a channel.
+    await page.click("#dms li button")
+    await expect(page.locator("#read-state")).to_have_text("all read")
+    await page.click("#mark-unread")
+    await expect(page.locator("#read-state")).to_have_text("1 unread")
+    unreads = await rest(chatd, "GET", "/chat/unreads", bob)
+    assert [(u["server_id"], u["unread_count"]) for u in unreads if u["channel_id"] == dm["id"]] == [(None, 1)]
+    assert bob_tab.console_errors == [] and other_tab.console_errors == []
 
 
 async def test_files_attach_from_the_page_images_inline_others_as_links_and_an_html_file_runs_nothing(

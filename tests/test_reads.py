@@ -148,6 +148,37 @@ async def test_mention_counts_read_direct_mentions_and_everyone(client, server, 
     assert (await unreads(client, bob))[server.general]["mention_count"] == 1
 
 
+async def test_a_message_that_is_several_things_at_once_counts_once(client, server, alice, bob, carol, add_member,
+                                                                   db, test_queries):
+    """The counts merge the reader's own, the deleted and @everyone, and the direct mentions by
+    seq (migration 0028): a message in more than one of them is still one message."""
+    await add_member(bob)
+    await add_member(carol)
+    texts = {1: (alice, "mentions bob"), 2: (alice, "mentions bob, deleted"), 3: (bob, "mentions himself"),
+             4: (alice, "@everyone and bob"), 5: (bob, "his @everyone"), 6: (alice, "@everyone and bob, deleted"),
+             7: (bob, "his own, deleted"), 8: (carol, "plain")}
+    sent = {seq: await post(client, server, person, text) for seq, (person, text) in texts.items()}
+    assert [sent[seq]["seq"] for seq in texts] == list(texts)
+    for seq in (1, 2, 3, 4, 6):
+        await test_queries.insert_mention(db, channel_id=server.general, seq=seq, user_id=bob.id)
+    for seq in (4, 5, 6):
+        await test_queries.mark_mention_everyone(db, channel_id=server.general, seq=seq)
+    for seq, person in ((2, alice), (6, alice), (7, bob)):
+        resp = await client.delete(f"{server.url}/channels/{server.general}/messages/{sent[seq]['id']}",
+                                   headers=person.auth)
+        assert resp.status == 204
+    for person in (bob, carol):
+        resp = await client.put(f"{server.url}/channels/{server.general}/read-state", json={"last_read_seq": 0},
+                                headers=person.auth)
+        assert resp.status == 200
+    entry = (await unreads(client, bob))[server.general]
+    assert (entry["unread_count"], entry["mention_count"]) == (3, 2)  # 1, 4 and 8; 1 and 4 mention him
+    entry = (await unreads(client, carol))[server.general]
+    assert (entry["unread_count"], entry["mention_count"]) == (4, 2)  # 1, 3, 4, 5; @everyone in 4 and 5
+    body = await (await ack(client, server, bob, 4)).json()
+    assert (body["unread_count"], body["mention_count"]) == (1, 0)  # 8
+
+
 async def test_marking_100000_unread_messages_read_writes_one_row(client, server, alice, bob, add_member, db,
                                                                   test_queries):
     await add_member(bob)

@@ -397,7 +397,23 @@ async def only_search(url, own, pool, queries, config, settings: Settings, progr
             await cleanup(pool, queries, others.prefix)
 
 
-ONLY = {"layout": only_layout, "attachments": only_attachments, "search": only_search}
+async def only_unreads(url, own, pool, queries, config, settings: Settings, progress) -> dict:
+    """`--only unreads`: the unreads phase's reader, the tables vacuumed, and the phase."""
+    readers, reader = await unread_reader(pool, queries, config, settings)
+    try:
+        await queries.bench_vacuum(pool)
+        served = await processes.chatd(url, config.secret_key).start()
+        try:
+            return {"unreads": await phases.unreads(served, pool, queries, reader, settings.unread_requests,
+                                                    progress)}
+        finally:
+            await served.stop()
+    finally:
+        if not own:
+            await cleanup(pool, queries, readers.prefix)
+
+
+ONLY = {"layout": only_layout, "attachments": only_attachments, "search": only_search, "unreads": only_unreads}
 
 
 async def unread_reader(pool, queries, config, settings: Settings):

@@ -67,6 +67,7 @@ def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
         event["replyTo"] = reply_to(note.reply_to)
     event["mentions"] = note.mentions
     event["mentionEveryone"] = note.mention_everyone
+    event["mentionHere"] = note.mention_here  # a socket that hears it was open: a mention of its user
     if note.attachments:
         event["attachments"] = note.attachments  # as REST's Message has them, each with its url
     return event
