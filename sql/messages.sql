@@ -126,7 +126,7 @@ WITH batch AS (
 ), planned AS (
     -- @everyone and @here count only from a MODERATOR or ADMIN (else they are plain text).
     SELECT f.ord, f.id, f.server_id, f.channel_id, f.user_id, f.username, f.text, f.nonce, f.reply_to_id,
-           b.base + f.n AS seq, b.event_base + f.n AS event_seq, f.mention_reply,
+           b.base + f.n AS seq, b.event_base + f.n AS event_seq, f.mention_reply, b.type = 'THREAD' AS in_thread,
            f.everyone AND COALESCE(staff.yes, false) AS mention_everyone,
            f.here AND COALESCE(staff.yes, false) AS mention_here
       FROM fresh f
@@ -142,7 +142,7 @@ WITH batch AS (
     -- re-run per message), each arm an index probe per token or message whatever the plan's
     -- estimates (LIMIT keeps a lookup a probe): a user by id or by name (any case:
     -- uq_users_lower_username), the author replied to, the members with an open socket
-    -- (presence, migration 0015) for @here.
+    -- (presence, migration 0015) for @here (in a thread, its followers with one).
     SELECT t.ord, t.user_id, 1 AS rank FROM tokens t WHERE t.user_id IS NOT NULL
     UNION ALL
     SELECT t.ord, u.user_id, 1 FROM tokens t
@@ -157,6 +157,9 @@ WITH batch AS (
                           WHERE p.mention_here AND r.channel_id = p.channel_id
                          OFFSET 0) r  -- kept a subquery: an index range per message
      CROSS JOIN LATERAL (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id LIMIT 1) online
+     -- in a thread, @here (like @everyone) is for its followers
+     WHERE NOT p.in_thread
+        OR EXISTS (SELECT 1 FROM thread_follower f WHERE f.thread_id = p.channel_id AND f.user_id = r.user_id)
 ), mentioned AS (
     -- Who each stored message mentions: readers of its channel only, once each (rank: the
     -- strongest reason).

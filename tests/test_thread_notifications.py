@@ -40,6 +40,24 @@ async def test_everyone_in_a_thread_notifies_its_followers_only(client, server, 
         await ws.close()
 
 
+async def test_here_in_a_thread_mentions_its_online_followers_only(client, server, alice, bob, carol, add_member):
+    await add_member(bob)
+    await add_member(carol)
+    thread = await thread_on(client, server, alice)
+    await message(client, server, bob, "following", thread["id"])
+    b, c = await connect(client, bob), await connect(client, carol)  # both online, carol not following
+    sent = await message(client, server, alice, "@here quick", thread["id"])
+    event = await next_event(b, "notification")
+    assert (event["kind"], event["messageId"]) == ("mention", sent["id"])
+    await no_event(c, "notification")
+    unread = {u["channel_id"]: u for u in await (await client.get("/chat/unreads", headers=carol.auth)).json()}
+    assert thread["id"] not in unread or unread[thread["id"]]["mention_count"] == 0  # nor counted, nor followed
+    bobs = {u["channel_id"]: u for u in await (await client.get("/chat/unreads", headers=bob.auth)).json()}
+    assert bobs[thread["id"]]["mention_count"] == 1
+    for ws in (b, c):
+        await ws.close()
+
+
 async def test_an_all_setting_hears_a_threads_messages_only_while_following(client, server, alice, bob, carol,
                                                                            add_member):
     await add_member(bob)

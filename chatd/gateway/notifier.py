@@ -15,8 +15,8 @@ those who followed it before the message (since_seq below its seq; those it ment
 from it). Whether a channel is a thread, and its followers, are read once per channel when a
 message of it first needs them (`needs_followers`; the listener reads them before delivering)
 and then kept: by the messages (their authors and those they mention follow), and by the
-thread_followed / thread_unfollowed notes. A message saying @here makes followers its note does
-not name, so the next one that needs them reads them again.
+thread_followed / thread_unfollowed notes. (@here in a thread mentions its followers only, so
+it makes no follower its note does not name.)
 """
 
 from __future__ import annotations
@@ -94,8 +94,6 @@ class Notifier:
         if note.server_id is None or not self._sockets_in(note.server_id):
             return False
         if isinstance(note, MessageNote):
-            if note.mention_here and self._followers.get(note.channel_id) is not None:
-                return True  # a thread: @here made followers the note does not name
             broad = (note.mention_everyone or note.mention_here or note.channel_id in self._loud
                      or note.server_id in self._loud)
         else:
