@@ -70,15 +70,11 @@ WITH target AS (
            t.here AND t.role IN ('MODERATOR', 'ADMIN') AS new_here
       FROM target t
      WHERE t.text <> t.new_text
-), tokens AS (
-    SELECT * FROM unnest(:mention_ords::bigint[], :mention_ids::uuid[], :mention_names::text[]) AS t(ord, user_id, name)
 ), candidates AS MATERIALIZED (
     -- Computed once, each arm an index probe per token or edit whatever the plan's estimates,
     -- as insert_message_batch's.
-    SELECT t.ord, t.user_id, 1 AS rank FROM tokens t WHERE t.user_id IS NOT NULL
-    UNION ALL
-    SELECT t.ord, u.user_id, 1 FROM tokens t
-     CROSS JOIN LATERAL (SELECT u.user_id FROM users u WHERE lower(u.username) = lower(t.name) LIMIT 1) u
+    SELECT n.ord, n.user_id, 1 AS rank
+      FROM named_users(:mention_ords::bigint[], :mention_ids::uuid[], :mention_names::text[]) n
     UNION ALL
     SELECT c.ord, c.reply_user_id, 2 FROM changing c WHERE c.mention_reply AND c.reply_user_id IS NOT NULL
     UNION ALL

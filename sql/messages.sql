@@ -135,18 +135,14 @@ WITH batch AS (
                           WHERE (f.everyone OR f.here) AND r.channel_id = f.channel_id AND r.user_id = f.user_id
                             AND r.role IN ('MODERATOR', 'ADMIN')
                           LIMIT 1) staff ON true
-), tokens AS (
-    SELECT * FROM unnest(:mention_ords::bigint[], :mention_ids::uuid[], :mention_names::text[]) AS t(ord, user_id, name)
 ), candidates AS MATERIALIZED (
     -- Who each stored message may mention, computed once (a CTE of its own, so it is not
     -- re-run per message), each arm an index probe per token or message whatever the plan's
-    -- estimates (LIMIT keeps a lookup a probe): a user by id or by name (any case:
-    -- uq_users_lower_username), the author replied to, the members with an open socket
+    -- estimates (LIMIT keeps a lookup a probe): the users its text names (by id or by name:
+    -- named_users, migration 0029), the author replied to, the members with an open socket
     -- (presence, migration 0015) for @here (in a thread, its followers with one).
-    SELECT t.ord, t.user_id, 1 AS rank FROM tokens t WHERE t.user_id IS NOT NULL
-    UNION ALL
-    SELECT t.ord, u.user_id, 1 FROM tokens t
-     CROSS JOIN LATERAL (SELECT u.user_id FROM users u WHERE lower(u.username) = lower(t.name) LIMIT 1) u
+    SELECT n.ord, n.user_id, 1 AS rank
+      FROM named_users(:mention_ords::bigint[], :mention_ids::uuid[], :mention_names::text[]) n
     UNION ALL
     SELECT p.ord, x.user_id, 2 FROM planned p
      CROSS JOIN LATERAL (SELECT x.user_id FROM chatmessage x WHERE x.id = p.reply_to_id LIMIT 1) x

@@ -1,0 +1,1 @@
+DROP FUNCTION named_users(bigint[], uuid[], text[]);
