@@ -54,15 +54,20 @@ async def test_a_resume_of_a_deleted_thread_answers_channel_deleted(client, serv
     await resume_answers_channel_deleted(client, alice, server, thread["id"])
 
 
+async def channel_with_thread(client, server, person) -> tuple[str, str]:
+    """A new channel "news" and a thread on its first message: (channel id, thread id)."""
+    resp = await client.post(f"{server.url}/channels", json={"name": "news"}, headers=person.auth)
+    news = (await resp.json())["id"]
+    root = await message(client, server, person, "root", news)
+    resp = await client.post(f"{server.url}/channels/{news}/messages/{root['id']}/threads", json={"name": "t"},
+                             headers=person.auth)
+    return news, (await resp.json())["id"]
+
+
 async def test_a_resume_of_a_thread_of_a_deleted_channel_answers_channel_deleted(client, server, alice, bob,
                                                                                 add_member):
     await add_member(bob)
-    resp = await client.post(f"{server.url}/channels", json={"name": "news"}, headers=alice.auth)
-    news = (await resp.json())["id"]
-    root = await message(client, server, alice, "root", news)
-    resp = await client.post(f"{server.url}/channels/{news}/messages/{root['id']}/threads", json={"name": "t"},
-                             headers=alice.auth)
-    thread_id = (await resp.json())["id"]
+    news, thread_id = await channel_with_thread(client, server, alice)
     await message(client, server, bob, "reply", thread_id)
     assert (await client.delete(f"{server.url}/channels/{news}", headers=alice.auth)).status == 204
     await resume_answers_channel_deleted(client, bob, server, thread_id)
@@ -144,12 +149,7 @@ async def test_a_setting_of_a_channel_deleted_while_it_is_set_is_404(client, ser
 
 async def test_a_thread_and_its_channel_deleted_at_once_keep_one_tombstone(client, server, alice, db, app_queries,
                                                                           lock_waiters):
-    resp = await client.post(f"{server.url}/channels", json={"name": "news"}, headers=alice.auth)
-    news = (await resp.json())["id"]
-    root = await message(client, server, alice, "root", news)
-    resp = await client.post(f"{server.url}/channels/{news}/messages/{root['id']}/threads", json={"name": "t"},
-                             headers=alice.auth)
-    thread_id = (await resp.json())["id"]
+    news, thread_id = await channel_with_thread(client, server, alice)
     deleting_thread = db.transaction()
     await deleting_thread.start()
     assert await app_queries.delete_thread(db, notify_channel="unheard", thread_id=thread_id) is not None
