@@ -30,51 +30,34 @@ SELECT count(*) FROM redone;
 -- 0 when sorting by time. The snippet is made for the page only, from the text HTML-escaped
 -- (ts_headline would drop what looks like a tag), each match between U+E000 and U+E001
 -- (removed from the text first), which chatd.domain.search turns into <mark> and </mark>.
--- Newest first, each readable channel gives its own first page (LATERAL) and those pages are
--- merged: a channel's messages are a backward range of ix_chatmessage_channel_id_created_at_id,
--- so a common term is found within the channel's newest few hundred messages however many newer
--- messages other channels hold (a walk of ix_chatmessage_created_at, filtered by channel, read
--- all of those first), while a rare term is read from the GIN index. The channel is matched with
--- = ANY of its group's array, not =: an equality would make the channel's place in the ORDER BY
--- redundant, and the planner (thinking a channel a large share of the table when few channels
--- hold messages) would walk ix_chatmessage_created_at again. By relevance every match is ranked
--- anyway: all channels are one group, and the GIN index is read once. The tsquery is written out
--- where it is used, with the language as a parameter (the one search_ctx stored at startup), not
--- read from a CTE or search_language(): the planner then folds it into a constant, sees the term
--- and estimates how common it is, and so picks the walk or the GIN index, never parsing the
--- query once per row. The cursor's bound by time is a clause of its own, so that it is an index
--- condition of the walk.
+-- The tsquery is written out where it is used, with the language as a parameter (the one
+-- search_ctx stored at startup), not read from a CTE or search_language(): the planner then
+-- folds it into a constant, sees the term and estimates how common it is, and picks the GIN
+-- index or a walk from the newest, never parsing the query once per row.
 WITH found AS (
-    SELECT f.*
-      FROM (SELECT array_agg(r.channel_id) AS channel_ids
-              FROM channel_reader r
-             WHERE r.user_id = :user_id
-               AND (:server_id::uuid IS NULL OR r.server_id = :server_id)
-               AND (:channel_id::uuid IS NULL OR r.channel_id = :channel_id)
-             GROUP BY CASE WHEN :by_relevance THEN NULL ELSE r.channel_id END) g
-     CROSS JOIN LATERAL (
-           SELECT m.id, m.created_at,
-                  CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q))
-                       ELSE 0 END AS rank
-             FROM chatmessage m
-            WHERE m.channel_id = ANY (g.channel_ids)
-              AND m.search_vector @@ websearch_to_tsquery(:language::regconfig, :q)
-              AND m.deleted_at IS NULL
-              AND (:author_id::uuid IS NULL OR m.user_id = :author_id)
-              AND (NOT :has_link OR m.text ~* 'https?://')
-              AND (NOT :has_attachment OR EXISTS (SELECT 1 FROM attachment a WHERE a.message_id = m.id))
-              AND (NOT :has_mention OR m.mention_everyone
-                   OR EXISTS (SELECT 1 FROM message_mention x WHERE x.channel_id = m.channel_id AND x.seq = m.seq))
-              AND (:after::timestamptz IS NULL OR m.created_at > :after)
-              AND (:before::timestamptz IS NULL OR m.created_at < :before)
-              AND (:cursor_id::uuid IS NULL OR :by_relevance
-                   OR (m.created_at, m.id) < (:cursor_created_at::timestamptz, :cursor_id::uuid))
-              AND (:cursor_id::uuid IS NULL OR NOT :by_relevance
-                   OR (ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q)), m.created_at, m.id)
-                      < (:cursor_rank::real, :cursor_created_at::timestamptz, :cursor_id::uuid))
-            ORDER BY rank DESC, CASE WHEN :by_relevance THEN NULL ELSE m.channel_id END DESC, m.created_at DESC, m.id DESC
-            LIMIT :lim) f
-     ORDER BY f.rank DESC, f.created_at DESC, f.id DESC
+    SELECT m.id, m.created_at,
+           CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q))
+                ELSE 0 END AS rank
+      FROM chatmessage m
+     WHERE m.search_vector @@ websearch_to_tsquery(:language::regconfig, :q)
+       AND m.deleted_at IS NULL
+       AND m.channel_id IN (SELECT r.channel_id
+                              FROM channel_reader r
+                             WHERE r.user_id = :user_id
+                               AND (:server_id::uuid IS NULL OR r.server_id = :server_id)
+                               AND (:channel_id::uuid IS NULL OR r.channel_id = :channel_id))
+       AND (:author_id::uuid IS NULL OR m.user_id = :author_id)
+       AND (NOT :has_link OR m.text ~* 'https?://')
+       AND (NOT :has_attachment OR EXISTS (SELECT 1 FROM attachment a WHERE a.message_id = m.id))
+       AND (NOT :has_mention OR m.mention_everyone
+            OR EXISTS (SELECT 1 FROM message_mention x WHERE x.channel_id = m.channel_id AND x.seq = m.seq))
+       AND (:after::timestamptz IS NULL OR m.created_at > :after)
+       AND (:before::timestamptz IS NULL OR m.created_at < :before)
+       AND (:cursor_id::uuid IS NULL
+            OR (CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q))
+                     ELSE 0 END, m.created_at, m.id)
+               < (:cursor_rank::real, :cursor_created_at::timestamptz, :cursor_id::uuid))
+     ORDER BY rank DESC, m.created_at DESC, m.id DESC
      LIMIT :lim
 )
 SELECT m.*, f.rank, reaction_summary(m.channel_id, m.id, :user_id) AS reactions,

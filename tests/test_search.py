@@ -146,28 +146,6 @@ async def test_pages_follow_each_other_by_cursor_with_nothing_twice_and_nothing_
         assert counts == sorted(counts, reverse=True)
 
 
-async def test_newest_first_pages_merge_every_channel_and_conversation_the_caller_reads(
-        client, alice, bob, server, add_member):
-    await add_member(bob)
-    resp = await client.post(f"{server.url}/channels", json={"name": "other", "type": "text"}, headers=alice.auth)
-    other = (await resp.json())["id"]
-    dm = await open_dm(client, alice, bob, status=201)
-    for n in range(15):
-        if n % 3 == 2:
-            resp = await client.post(f"/chat/dms/{dm['id']}/messages", json={"text": f"merged {n}"}, headers=bob.auth)
-            assert resp.status == 201, await resp.text()
-        else:
-            await post(client, server, alice, f"merged {n}", channel_id=other if n % 3 else None)
-    seen, cursor = [], None
-    while True:
-        page = await search(client, alice, q="merged", limit=4, **({"cursor": cursor} if cursor else {}))
-        seen += texts(page)
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    assert seen == [f"merged {n}" for n in reversed(range(15))]
-
-
 async def test_the_search_language_is_the_databases_and_a_change_reindexes_every_message(
         aiohttp_client, config, alice, db):
     english = await aiohttp_client(create_app(replace(config, search_language="english")))
