@@ -105,6 +105,16 @@ WITH target AS (
     SELECT channel_id, seq, user_id, kind, created_at FROM wanted ORDER BY user_id, channel_id, seq
     ON CONFLICT DO NOTHING
     RETURNING channel_id, seq, user_id, kind
+), followed AS (
+    -- In a thread, whom an edit names newly follows it, as whom a message names does
+    -- (insert_message_batch's thread_followed): from just before the message.
+    INSERT INTO thread_follower (thread_id, user_id, since_seq)
+    SELECT a.channel_id, a.user_id, a.seq - 1
+      FROM added a
+      JOIN chatchannel c ON c.id = a.channel_id AND c.type = 'THREAD'
+     WHERE a.kind = 'user'
+     ORDER BY a.channel_id, a.user_id
+    ON CONFLICT DO NOTHING
 ), edited AS (
     UPDATE chatmessage m
        SET text = c.new_text, edited_at = statement_timestamp(),

@@ -135,3 +135,18 @@ async def test_the_followers_each_process_keeps_follow_the_follows_made_on_anoth
     after = await everyone("five")
     assert [e["messageId"] for e in await collect(c, "notification", 1, timeout=5)] == [after]
     assert last != after
+
+
+async def test_whom_an_edit_names_in_a_thread_follows_it(client, server, alice, bob, carol, add_member):
+    await add_member(bob)
+    await add_member(carol)
+    thread = await thread_on(client, server, alice)
+    sent = await message(client, server, alice, "soon", thread["id"])
+    c = await connect(client, carol)
+    resp = await client.patch(f"{server.url}/channels/{thread['id']}/messages/{sent['id']}",
+                              json={"text": "@carol look"}, headers=alice.auth)
+    assert resp.status == 200
+    assert (await next_event(c, "notification"))["messageId"] == sent["id"]
+    everyone = await message(client, server, alice, "@everyone next", thread["id"])  # carol follows now
+    assert (await next_event(c, "notification"))["messageId"] == everyone["id"]
+    await c.close()

@@ -156,6 +156,9 @@ class Notifier:
             skip: set[UUID] = set()
         else:
             seq = None  # an edit: whoever follows now
+            if isinstance(followers, dict):  # whom it names newly follow the thread (edit_messages)
+                for user_id in note.notify:
+                    followers.setdefault(user_id, 0)  # before any message still to come
             named = {user_id: "mention" for user_id in note.notify}
             everyone = "mention" if note.notify_everyone or note.notify_here else None
             skip = set(note.mentions) - set(note.notify)  # mentioned before this edit: told then
