@@ -26,8 +26,8 @@ def seq_scans(plan: dict) -> list[str]:
 async def explain(db, queries, name: str, **params) -> dict:
     """The plan PostgreSQL picks for chatd's query `name` with these parameter values.
 
-    This is the one place where SQL text is composed in Python: the query itself is the
-    app's own (aiosql's processed, $n-style text), only prefixed with EXPLAIN. The $n
+    This file is the one place where SQL text is composed in Python: the query itself is the
+    app's own (aiosql's processed, $n-style text), only prefixed with EXPLAIN (or PREPARE: generic_plan). The $n
     order is the adapter's, so the parameters are passed in that order.
     """
     sql = getattr(queries, name).sql
@@ -200,3 +200,30 @@ def search_params(sample, q: str, by_relevance: bool = False) -> dict:
 
 def nodes(plan: dict) -> list[dict]:
     return [plan] + [node for child in plan.get("Plans", []) for node in nodes(child)]
+
+
+async def generic_plan(db, queries, name: str) -> dict:
+    """The plan PostgreSQL makes for chatd's query `name` once for every parameter value (a
+    prepared statement's generic plan, which chatd's pooled connections run after five uses).
+    EXPLAIN without ANALYZE runs nothing, so the parameters are NULLs."""
+    count = len(queries.driver_adapter.var_sorted[name])
+    await db.execute("SET plan_cache_mode = force_generic_plan")
+    await db.execute(f"PREPARE generic AS {getattr(queries, name).sql}")
+    try:
+        result = await db.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE generic({', '.join(['NULL'] * count)})")
+    finally:
+        await db.execute("DEALLOCATE generic")
+        await db.execute("RESET plan_cache_mode")
+    return json.loads(result)[0]["Plan"]
+
+
+async def test_the_send_statements_generic_plan_probes_each_items_nonce(db, test_queries, app_queries):
+    """The send statement as chatd runs it: planned once for every batch, while few messages
+    have a nonce. Its earlier-message lookup must be an index condition per item (a plan that
+    read the whole partial index for every item slowed every send as messages accumulated)."""
+    await test_queries.fill_history(db)
+    plan = await generic_plan(db, app_queries, "insert_message_batch")
+    nonce_reads = [n for n in nodes(plan) if n.get("Index Name") == "ix_chatmessage_user_id_nonce"]
+    assert nonce_reads, json.dumps(plan, indent=1)
+    assert all("nonce" in n.get("Index Cond", "") for n in nonce_reads), json.dumps(nonce_reads, indent=1)
+    assert not seq_scans(plan), json.dumps(plan, indent=1)
