@@ -27,8 +27,8 @@ async def explain(db, queries, name: str, **params) -> dict:
     """The plan PostgreSQL picks for chatd's query `name` with these parameter values.
 
     This file is the one place where SQL text is composed in Python: the query itself is the
-    app's own (aiosql's processed, $n-style text), only prefixed with EXPLAIN (or PREPARE: generic_plan). The $n
-    order is the adapter's, so the parameters are passed in that order.
+    app's own (aiosql's processed, $n-style text), only prefixed with EXPLAIN (or PREPARE, in
+    generic_plan). The $n order is the adapter's, so the parameters are passed in that order.
     """
     sql = getattr(queries, name).sql
     order = queries.driver_adapter.var_sorted[name]
