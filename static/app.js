@@ -310,7 +310,11 @@ const unreads = new Unreads((channelId) => {
 
 async function loadUnreads() {
   try {
+    const openRead = S.channelId && S.loading !== S.channelId && !unreads.entry(S.channelId).unread ? S.channelId : null;
     unreads.load(await call("GET", "/chat/unreads"));
+    // The open channel was read here: an answer computed before its ack arrived (or an ack made
+    // before the socket was open) must not show it unread again.
+    if (openRead && openRead === S.channelId) markRead(openRead);
   } catch (error) {
     fail(error);
   }
