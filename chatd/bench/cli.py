@@ -94,8 +94,8 @@ class Settings:
     def from_args(cls, args: argparse.Namespace) -> Settings:
         base = cls.quick() if args.quick else cls()
         given = {k: v for k, v in (("clients", args.clients), ("members", args.members),
-                                   ("duration", args.duration), ("processes", args.processes),
-                                   ("only", args.only)) if v is not None}
+                                   ("duration", args.duration), ("trials", args.trials),
+                                   ("processes", args.processes), ("only", args.only)) if v is not None}
         return cls(**{**asdict(base), **given})
 
     @classmethod
@@ -115,6 +115,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, help="WebSocket clients in the load phases (default 1000)")
     parser.add_argument("--members", type=int, help="members per server (default 100)")
     parser.add_argument("--duration", type=float, help="seconds per trial (default 5)")
+    parser.add_argument("--trials", type=int, help="trials of each measured phase (default 3)")
     parser.add_argument("--processes", type=int, help="chatd processes in the cross-process phase (default 2)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--quick", action="store_true", help="a small run that finishes in under a minute (CI)")
@@ -278,16 +279,8 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
                      f"{settings.search_servers} servers")
             searched = await phases.search(first_process, owner.token, search_terms(settings),
                                            settings.search_requests, progress)
-            keyset, cursors = [], dict.fromkeys(resume_last, 0)
-
-            async def keyset_ceiling() -> None:
-                keyset.append(await ceilings.keyset_read(url, queries, cursors, RESUME_READ))
-                progress(f"ceiling keyset SELECT, trial {len(keyset)}: {keyset[-1]:,.0f} changes/s")
-
-            progress(f"chatd: one client resumes {len(cursors)} channels in one frame")
-            resumed = await phases.resume(first_process, owner.token, cursors, resume_last, settings.trials,
-                                          keyset_ceiling, progress)
-            ceiling["keyset_read"] = summary(keyset)
+            resumed, ceiling["keyset_read"] = await resume_phase(first_process, url, queries, owner, resume_last,
+                                                                 settings, progress)
             progress(f"chatd: {settings.invite_users} users accept one invite of {settings.invite_uses} uses at once")
             invites = await phases.invite_storm(first_process, pool, queries, owner, joiners, settings.invite_uses,
                                                 progress)
@@ -413,7 +406,42 @@ async def only_unreads(url, own, pool, queries, config, settings: Settings, prog
             await cleanup(pool, queries, readers.prefix)
 
 
-ONLY = {"layout": only_layout, "attachments": only_attachments, "search": only_search, "unreads": only_unreads}
+async def resume_phase(served, url, queries, owner, last: dict, settings: Settings, progress) -> tuple[dict, dict]:
+    """The owner resumes every channel of `last` from its start, each trial right after one of
+    the keyset SELECT's: (the phase, the ceiling's summary)."""
+    keyset, cursors = [], dict.fromkeys(last, 0)
+
+    async def keyset_ceiling() -> None:
+        keyset.append(await ceilings.keyset_read(url, queries, cursors, RESUME_READ))
+        progress(f"ceiling keyset SELECT, trial {len(keyset)}: {keyset[-1]:,.0f} changes/s")
+
+    progress(f"chatd: one client resumes {len(cursors)} channels in one frame")
+    resumed = await phases.resume(served, owner.token, cursors, last, settings.trials, keyset_ceiling, progress)
+    return resumed, summary(keyset)
+
+
+async def only_resume(url, own, pool, queries, config, settings: Settings, progress) -> dict:
+    """`--only resume`: the resume phase's channels (a server of `resume_changes` users lends
+    them their reactors), the tables vacuumed, and the phase."""
+    users = await populate(pool, queries, config, settings.resume_changes, settings.resume_changes)
+    try:
+        owner = users.members[0]
+        last = await resume_channels(pool, queries, settings, owner, users)
+        progress(f"{settings.resume_channels} channels with {settings.resume_changes} changes each to resume")
+        await queries.bench_vacuum(pool)
+        served = await processes.chatd(url, config.secret_key).start()
+        try:
+            resumed, keyset = await resume_phase(served, url, queries, owner, last, settings, progress)
+        finally:
+            await served.stop()
+        return {"resume": report.resume(settings, {"keyset_read": keyset}, resumed)}
+    finally:
+        if not own:
+            await cleanup(pool, queries, users.prefix)
+
+
+ONLY = {"layout": only_layout, "attachments": only_attachments, "resume": only_resume, "search": only_search,
+        "unreads": only_unreads}
 
 
 async def unread_reader(pool, queries, config, settings: Settings):
