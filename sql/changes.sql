@@ -8,17 +8,23 @@
 -- message_row's columns (payload NULL), which chatd.domain.notes.change_note makes its note:
 -- building the note's JSON here cost the database more than the rest of the read, and chatd
 -- the decoding of it. Another change comes as its stored note (payload), in UTF-8 bytes: its
--- emoji made a str that msgspec would first have to encode again.
+-- emoji made a str that msgspec would first have to encode again. A resume reads the columns
+-- by position (chatd.gateway.outbound.replayed_change): reading each by name cost more than
+-- building the frame's struct.
 SELECT c.channel_id, x.*
   FROM unnest(:channel_ids::uuid[], :after_event_seqs::bigint[]) WITH ORDINALITY AS c(channel_id, after_seq, ord)
  CROSS JOIN LATERAL (
     SELECT u.* FROM (
         (SELECT m.event_seq, NULL::bytea AS payload, m.id, m.server_id, m.user_id, m.username, m.text,
                 m.created_at, m.seq, m.nonce, m.reply_to_id, m.reply_user_id, m.reply_username, m.reply_text,
-                m.reply_deleted, m.mentions, m.mention_everyone, m.mention_here, m.mention_reply, f.attachments
+                m.reply_deleted, m.mentions, m.mention_everyone, m.mention_here, m.mention_reply,
+                CASE WHEN h.any THEN (SELECT f.attachments FROM message_files f WHERE f.message_id = m.id)
+                END AS attachments
            FROM message_row m
-           -- a probe per message (LATERAL and LIMIT: as a join, every message's files would be aggregated first)
-           LEFT JOIN LATERAL (SELECT f.attachments FROM message_files f WHERE f.message_id = m.id LIMIT 1) f ON true
+           -- Whether a message has files, by a probe of the index alone (LATERAL and LIMIT: as a join or
+           -- EXISTS, the planner may hash the whole table); only those that have are aggregated. Probing
+           -- message_files itself for every message cost as much as the rest of the message's read.
+           LEFT JOIN LATERAL (SELECT true AS any FROM attachment a WHERE a.message_id = m.id LIMIT 1) h ON true
           WHERE m.channel_id = c.channel_id AND m.event_seq > c.after_seq
           ORDER BY m.event_seq
           LIMIT :lim)
