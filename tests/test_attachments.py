@@ -299,6 +299,21 @@ async def test_the_original_resume_replays_a_message_with_its_files(client, alic
     assert await (await client.get(replayed[0]["url"])).read() == b"resumed"
 
 
+async def test_a_resume_of_channels_replays_a_message_with_its_files_as_it_was_delivered_live(client, alice, server):
+    """The replay builds a new message from its row: its files as the live event had them, each
+    with a fresh link."""
+    file = await uploaded(client, server, alice, b"replayed live")
+    live = await connect(client, alice)
+    assert (await send(client, server, alice, [file["id"]], "with a file")).status == 201
+    delivered = await next_event(live, "new_message")
+    ws = await connect(client, alice)
+    await ws.send_json({"type": "resume", "channels": {server.general: 0}})
+    replayed = await next_event(ws, "new_message")
+    assert [a.pop("url").split("?")[0] for a in replayed["attachments"]] == [
+        a.pop("url").split("?")[0] for a in delivered["attachments"]]
+    assert replayed == delivered
+
+
 # -- The local backend's writer: a batch goes to the disk while the next one is received ---------
 
 

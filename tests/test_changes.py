@@ -152,6 +152,25 @@ async def test_a_resume_replays_every_kind_of_change_byte_for_byte_as_it_was_del
     assert replayed[0] == expected[0]
 
 
+async def test_a_resume_replays_a_new_message_with_a_nonce_a_reply_and_mentions_byte_for_byte(
+        client, alice, bob, server, add_member):
+    """A replayed new message is built from its row's columns, not from its note: what a live
+    client got, its optional fields included."""
+    await add_member(bob)
+    live = await connect(client, alice)
+    first = await (await post(client, server, alice, "first")).json()
+    await post(client, server, alice, f"for <@{bob.id}> and @everyone", nonce="n-1", reply_to=first["id"])
+    delivered = []
+    while len(delivered) < 2:
+        text = await live.receive_str(timeout=5)
+        if text.startswith('{"type":"new_message"'):
+            delivered.append(text)
+    assert '"nonce":"n-1","replyTo":{' in delivered[1] and '"mentionEveryone":true' in delivered[1]
+    resumed = await connect(client, alice)
+    await resumed.send_json({"type": "resume", "channels": {server.general: 0}})
+    assert [await resumed.receive_str(timeout=5) for _ in range(2)] == delivered
+
+
 async def test_a_resume_of_a_channel_with_nothing_new_answers_its_cursor(client, alice, server):
     await post(client, server, alice, "one")
     a = await connect(client, alice)

@@ -324,7 +324,8 @@ def _markdown(rows: list[tuple]) -> list[str]:
 
 def only_table(r: dict) -> str:
     """The rows of a phase run alone (--only)."""
-    rows = {"layout": lambda lo: [layout_row(lo)], "attachments": attachment_rows, "resume": lambda rs: [resume_row(rs)],
+    rows = {"layout": lambda lo: [layout_row(lo)], "attachments": attachment_rows,
+            "resume": lambda rs: [resume_row(rs)],
             "search": lambda s: [search_row(s, label) for label in s["terms"]]}
     return "\n".join(_markdown([row for key, rows_of in rows.items() if key in r for row in rows_of(r[key])]))
 

@@ -31,7 +31,7 @@ from PIL import Image
 from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.errors import Forbidden, NotFound, TooLarge
-from chatd.domain.notes import MessageNote, decode_attachments
+from chatd.domain.notes import AttachmentNote, MessageNote, decode_attachments
 from chatd.domain.schemas import Attachment, UploadedFile, User
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,11 @@ class UrlSigner:
         """A message's note with a link on each file, for the frames built from it."""
         if not note.attachments:
             return note
-        return msgspec.structs.replace(note, attachments=[
-            msgspec.structs.replace(a, url=self.url(a.id, a.filename)) for a in note.attachments])
+        return msgspec.structs.replace(note, attachments=self.signed_files(note.attachments))
+
+    def signed_files(self, files: list[AttachmentNote]) -> list[AttachmentNote]:
+        """Each file with its link."""
+        return [msgspec.structs.replace(a, url=self.url(a.id, a.filename)) for a in files]
 
 
 def clean_filename(raw: str | None) -> str:

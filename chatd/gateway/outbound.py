@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from datetime import tzinfo
-from typing import Any, Union
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any, Union
 from uuid import UUID
 
 import msgspec
@@ -19,15 +19,18 @@ import msgspec
 from chatd.domain.errors import Refused
 from chatd.domain.notifications import PREVIEW_CHARS
 from chatd.domain.notes import (
-    ChangeNote, ChannelCreatedNote, ChannelNote, DmRecipientAddedNote, DmRecipientRemovedNote, InviteCreatedNote,
-    InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote, MessagesDeletedNote,
-    MessageUpdatedNote, NotificationSettingsUpdatedNote, ReactionAddedNote, ReactionRemovedNote, ReactionsClearedNote,
-    ReadStateUpdatedNote, ReplyNote, ServerDeletedNote, ThreadCreatedNote, ThreadDeletedNote, ThreadStateNote,
-    TypingNote, decode_note,
+    AttachmentNote, ChangeNote, ChannelCreatedNote, ChannelNote, DmRecipientAddedNote, DmRecipientRemovedNote,
+    InviteCreatedNote, InviteDeletedNote, MemberAddedNote, MemberRemovedNote, MessageDeletedNote, MessageNote,
+    MessagesDeletedNote, MessageUpdatedNote, NotificationSettingsUpdatedNote, ReactionAddedNote, ReactionRemovedNote,
+    ReactionsClearedNote, ReadStateUpdatedNote, ServerDeletedNote, ThreadCreatedNote, ThreadDeletedNote,
+    ThreadStateNote, TypingNote, decode_attachments, decode_note,
 )
 from chatd.domain.schemas import Channel, DirectMessage, Invite, Layout, Server, ServerProfile, User
 from chatd.domain.views import clock_time
 from chatd.gateway.framing import encode
+
+if TYPE_CHECKING:
+    from chatd.domain.attachments import UrlSigner
 
 
 def connected(user: User, servers: list[Server], dms: list[DirectMessage], unreads: msgspec.Raw,
@@ -45,37 +48,51 @@ def connected(user: User, servers: list[Server], dms: list[DirectMessage], unrea
     })
 
 
-def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
-    """The spec's fields, plus userId, createdAt, seq, eventSeq, the sender's nonce, what it
-    replies to, whom it mentions and its files."""
-    event = {
-        "type": "new_message",
-        "id": note.id,
-        "user": note.username,
-        "userId": note.user_id,
-        "text": note.text,
-        "timestamp": clock_time(note.created_at, zone),
-        "createdAt": note.created_at,
-        "serverId": note.server_id,
-        "channelId": note.channel_id,
-        "seq": note.seq,
-        "eventSeq": note.event_seq,
-    }
-    if note.nonce is not None:
-        event["nonce"] = note.nonce
-    if note.reply_to is not None:
-        event["replyTo"] = reply_to(note.reply_to)
-    event["mentions"] = note.mentions
-    event["mentionEveryone"] = note.mention_everyone
-    event["mentionHere"] = note.mention_here  # a socket that hears it was open: a mention of its user
-    if note.attachments:
-        event["attachments"] = note.attachments  # as REST's Message has them, each with its url
-    return event
+class ReplyTo(msgspec.Struct, rename="camel", gc=False):
+    """What a new message replies to, in its event."""
+
+    id: UUID
+    user_id: UUID
+    user: str
+    text: str
+    deleted: bool
 
 
-def reply_to(reply: ReplyNote) -> dict[str, Any]:
-    return {"id": reply.id, "userId": reply.user_id, "user": reply.username, "text": reply.text,
-            "deleted": reply.deleted}
+class NewMessage(msgspec.Struct, tag_field="type", tag="new_message", kw_only=True, omit_defaults=True,
+                 rename="camel", gc=False):
+    """The new_message event: the spec's fields, plus userId, createdAt, seq, eventSeq, the
+    sender's nonce, what it replies to, whom it mentions and its files (those three only when
+    it has them). A Struct, encoded as it is: a resume builds thousands, and a dict of them
+    cost as much again to build and to encode."""
+
+    id: UUID
+    user: str
+    user_id: UUID
+    text: str | None
+    timestamp: str
+    created_at: datetime
+    server_id: UUID | None
+    channel_id: UUID
+    seq: int
+    event_seq: int
+    nonce: str | None = None
+    reply_to: ReplyTo | None = None
+    mentions: list[UUID]
+    mention_everyone: bool
+    mention_here: bool  # a socket that hears it was open: a mention of its user
+    attachments: list[AttachmentNote] | None = None  # as REST's Message has them, each with its url
+
+
+def new_message_event(note: MessageNote, zone: tzinfo) -> NewMessage:
+    reply = note.reply_to
+    return NewMessage(
+        id=note.id, user=note.username, user_id=note.user_id, text=note.text,
+        timestamp=clock_time(note.created_at, zone), created_at=note.created_at, server_id=note.server_id,
+        channel_id=note.channel_id, seq=note.seq, event_seq=note.event_seq, nonce=note.nonce,
+        reply_to=None if reply is None else ReplyTo(reply.id, reply.user_id, reply.username, reply.text, reply.deleted),
+        mentions=note.mentions, mention_everyone=note.mention_everyone, mention_here=note.mention_here,
+        attachments=note.attachments or None,
+    )
 
 
 def new_message(note: MessageNote, zone: tzinfo) -> bytes:
@@ -148,6 +165,25 @@ def stored_change(payload: bytes, zone: tzinfo) -> bytes:
     except msgspec.ValidationError:  # a kind whose event is not its note's fields
         return change(decode_note(payload), zone)
     return encode(_FROM_JSON[type(decoded)].from_json(decoded))
+
+
+def replayed_change(row, zone: tzinfo, urls: UrlSigner) -> bytes:
+    """The frame of a change as list_changes_after reads it, by its columns' order: a new
+    message's event straight from its columns (its note was most of what a replayed message
+    cost), any other change's from its stored note."""
+    if row[2] is not None:
+        return stored_change(row[2], zone)
+    (channel_id, event_seq, _, message_id, server_id, user_id, username, text, created_at, seq, nonce, reply_to_id,
+     reply_user_id, reply_username, reply_text, reply_deleted, mentions, mention_everyone, mention_here, _,
+     attachments) = row
+    return encode(NewMessage(
+        id=message_id, user=username, user_id=user_id, text=text, timestamp=clock_time(created_at, zone),
+        created_at=created_at, server_id=server_id, channel_id=channel_id, seq=seq, event_seq=event_seq, nonce=nonce,
+        reply_to=None if reply_to_id is None else ReplyTo(reply_to_id, reply_user_id, reply_username, reply_text,
+                                                          reply_deleted),
+        mentions=mentions, mention_everyone=mention_everyone, mention_here=mention_here,
+        attachments=urls.signed_files(decode_attachments(attachments)) if attachments else None,
+    ))
 
 
 def typing(note: TypingNote) -> bytes:

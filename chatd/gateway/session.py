@@ -126,8 +126,8 @@ class Session:
                     self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
                 urls = self.app[keys.attachment_urls]
                 notes = [urls.signed(message_note(row)) for row in rows]
-                await self._replay(cursors, [(channel_id, note.event_seq, outbound.change(note, self.connection.zone))
-                                             for note in notes])
+                await self._replay(cursors, [channel_id] * len(notes), [note.event_seq for note in notes],
+                                   [outbound.change(note, self.connection.zone) for note in notes])
                 if rows:
                     after = rows[-1]["seq"]
                 if len(rows) < RESUME_BATCH:
@@ -175,7 +175,7 @@ class Session:
                     # on different cores.
                     reading = read_next()
                     await asyncio.sleep(0)
-                    await self._replay(cursors, changes)
+                    await self._replay(cursors, *changes)
                     # A channel with more than a batch to replay: the rest after what was sent.
                     # (Its event_seqs have no gaps: a full batch moved its cursor by the batch.)
                     waiting.extend((c, cursors[c], RESUME_CHANNEL_BATCH) for c, after in group.items()
@@ -199,26 +199,24 @@ class Session:
             deleted.add(row["channel_id"])
         return deleted
 
-    async def _read_changes(self, after: dict) -> tuple[dict, list[tuple[UUID, int, bytes]]]:
-        """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, as (channel,
-        event_seq, frame) (and the cursors)."""
+    async def _read_changes(self, after: dict) -> tuple[dict, tuple[list[UUID], list[int], list[bytes]]]:
+        """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, as their
+        channels, event_seqs and frames (and the cursors)."""
         app, zone = self.app, self.connection.zone
         urls = app[keys.attachment_urls]
-        rows = app[keys.queries].list_changes_after(app[keys.pool], channel_ids=list(after),
-                                                    after_event_seqs=list(after.values()), lim=RESUME_CHANNEL_BATCH)
-        return after, [(row["channel_id"], row["event_seq"],
-                        outbound.change(urls.signed(message_note(row)), zone) if row["payload"] is None
-                        else outbound.stored_change(row["payload"], zone)) async for row in rows]
+        rows = [row async for row in app[keys.queries].list_changes_after(
+            app[keys.pool], channel_ids=list(after), after_event_seqs=list(after.values()), lim=RESUME_CHANNEL_BATCH)]
+        return after, ([row[0] for row in rows], [row[1] for row in rows],
+                       [outbound.replayed_change(row, zone, urls) for row in rows])
 
-    async def _replay(self, cursors: dict, changes: list[tuple[UUID, int, bytes]]) -> None:
-        """Send each (channel, event_seq, frame), in bursts of one write each, each after the
-        one before left the queue; a channel's cursor moves to each change sent."""
+    async def _replay(self, cursors: dict, channel_ids: list[UUID], event_seqs: list[int], frames: list[bytes]) -> None:
+        """Send each change's frame, in bursts of one write each, each after the one before
+        left the queue; a channel's cursor moves to each change sent."""
         conn = self.connection
-        for start in range(0, len(changes), conn.room):
-            burst = changes[start:start + conn.room]
-            conn.send_frames([frame for _, _, frame in burst])
-            for channel_id, event_seq, _ in burst:
-                cursors[channel_id] = event_seq
+        for start in range(0, len(frames), conn.room):
+            end = start + conn.room
+            conn.send_frames(frames[start:end])
+            cursors.update(zip(channel_ids[start:end], event_seqs[start:end]))
             await conn.drained()
 
     @contextlib.asynccontextmanager
