@@ -110,11 +110,12 @@ class NoteFields:
         kind = note_type.__struct_config__.tag
         declared = {field.name: field for field in msgspec.structs.fields(note_type)}
         self.fields = operator.attrgetter(*fields)
-        # One struct for both: msgspec encodes what a field holds, a UUID or the JSON of one.
+        # One struct for both: msgspec encodes what a field holds, a UUID or the JSON of one. Plain
+        # data in no cycle, untracked by the collector (gc=False): a replay makes thousands.
         self.event = msgspec.defstruct(f"{note_type.__name__}Event", [(name, declared[name].type) for name in fields],
-                                       tag_field="type", tag=kind, rename="camel")
+                                       tag_field="type", tag=kind, rename="camel", gc=False)
         self.json = msgspec.defstruct(f"{note_type.__name__}Json", [_verbatim(declared[name]) for name in fields],
-                                      tag_field="kind", tag=kind, kw_only=True)
+                                      tag_field="kind", tag=kind, kw_only=True, gc=False)
 
     def __call__(self, note: ChangeNote, zone: tzinfo) -> msgspec.Struct:
         return self.event(*self.fields(note))

@@ -37,6 +37,9 @@ RESUME_BATCH = 500
 # is sent, and the first is sent soon.
 RESUME_READ_CHANGES = 1000
 RESUME_CHANNEL_BATCH = 200
+# The first group is smaller: nothing is sent until it is read and built, while every later
+# group is read as the one before is sent.
+RESUME_FIRST_READ = 200
 TYPING_LIMIT = RateLimit(1, 2.0)
 
 
@@ -157,16 +160,16 @@ class Session:
                     if after < row["last_event_seq"]:
                         waiting.append((channel_id, after, row["last_event_seq"] - after))
 
-            def read_next() -> asyncio.Future | None:
-                """The next channels to read, about RESUME_READ_CHANGES changes in all."""
+            def read_next(limit: int = RESUME_READ_CHANGES) -> asyncio.Future | None:
+                """The next channels to read, about `limit` changes in all."""
                 group, changes = {}, 0
-                while waiting and changes < RESUME_READ_CHANGES:
+                while waiting and changes < limit:
                     channel_id, after, pending = waiting.popleft()
                     group[channel_id] = after
                     changes += min(pending, RESUME_CHANNEL_BATCH)
                 return asyncio.ensure_future(self._read_changes(group)) if group else None
 
-            reading = read_next()
+            reading = read_next(RESUME_FIRST_READ)
             try:
                 while reading is not None:
                     group, changes = await reading
