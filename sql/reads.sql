@@ -9,6 +9,7 @@
 -- the rows no one else holds (SKIP LOCKED: an ack or a send writing one now is not waited
 -- for; those are counted again next time). Counts and the event_seq they are kept with come
 -- from this statement's one snapshot, so kept counts are always those of that event_seq.
+-- The columns are chatd.domain.schemas.ReadState's fields, in order (built positionally).
 WITH unread AS MATERIALIZED (
     SELECT * FROM channel_unread WHERE user_id = :user_id
 ), free AS (
