@@ -23,8 +23,9 @@ def seq_scans(plan: dict) -> list[str]:
     return found
 
 
-async def explain(db, queries, name: str, **params) -> dict:
-    """The plan PostgreSQL picks for chatd's query `name` with these parameter values.
+async def explain(db, queries, name: str, analyze: bool = False, **params) -> dict:
+    """The plan PostgreSQL picks for chatd's query `name` with these parameter values (with
+    `analyze`, run: each node says how often it ran).
 
     This file is the one place where SQL text is composed in Python: the query itself is the
     app's own (aiosql's processed, $n-style text), only prefixed with EXPLAIN (or PREPARE, in
@@ -33,7 +34,8 @@ async def explain(db, queries, name: str, **params) -> dict:
     sql = getattr(queries, name).sql
     order = queries.driver_adapter.var_sorted[name]
     assert sorted(order) == sorted(params), f"{name} takes {order}"
-    result = await db.fetchval("EXPLAIN (FORMAT JSON) " + sql, *(params[p] for p in order))
+    options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
+    result = await db.fetchval(f"EXPLAIN ({options}) " + sql, *(params[p] for p in order))
     return json.loads(result)[0]["Plan"]
 
 

@@ -61,9 +61,9 @@ class ReplyTo(msgspec.Struct, rename="camel", gc=False):
 class NewMessage(msgspec.Struct, tag_field="type", tag="new_message", kw_only=True, omit_defaults=True,
                  rename="camel", gc=False):
     """The new_message event: the spec's fields, plus userId, createdAt, seq, eventSeq, the
-    sender's nonce, what it replies to, whom it mentions and its files (those three only when
-    it has them). A Struct, encoded as it is: a resume builds thousands, and a dict of them
-    cost as much again to build and to encode."""
+    sender's nonce, what it replies to (and whether that mentions its author), whom it mentions
+    and its files (those only when it has them). A Struct, encoded as it is: a resume builds
+    thousands, and a dict of them cost as much again to build and to encode."""
 
     id: UUID
     user: str
@@ -77,6 +77,7 @@ class NewMessage(msgspec.Struct, tag_field="type", tag="new_message", kw_only=Tr
     event_seq: int
     nonce: str | None = None
     reply_to: ReplyTo | None = None
+    mention_reply: bool | None = None  # with reply_to: whether it mentions the author replied to
     mentions: list[UUID]
     mention_everyone: bool
     mention_here: bool  # a socket that hears it was open: a mention of its user
@@ -90,6 +91,7 @@ def new_message_event(note: MessageNote, zone: tzinfo) -> NewMessage:
         timestamp=clock_time(note.created_at, zone), created_at=note.created_at, server_id=note.server_id,
         channel_id=note.channel_id, seq=note.seq, event_seq=note.event_seq, nonce=note.nonce,
         reply_to=None if reply is None else ReplyTo(reply.id, reply.user_id, reply.username, reply.text, reply.deleted),
+        mention_reply=None if reply is None else note.mention_reply,
         mentions=note.mentions, mention_everyone=note.mention_everyone, mention_here=note.mention_here,
         attachments=note.attachments or None,
     )
@@ -175,13 +177,14 @@ def replayed_change(row, zone: tzinfo, urls: UrlSigner) -> bytes:
     if row[2] is not None:
         return stored_change(row[2], zone)
     (channel_id, event_seq, _, message_id, server_id, user_id, username, text, created_at, seq, nonce, reply_to_id,
-     reply_user_id, reply_username, reply_text, reply_deleted, mentions, mention_everyone, mention_here, _,
-     attachments) = row
+     reply_user_id, reply_username, reply_text, reply_deleted, mentions, mention_everyone, mention_here,
+     mention_reply, attachments) = row
     return encode(NewMessage(
         id=message_id, user=username, user_id=user_id, text=text, timestamp=clock_time(created_at, zone),
         created_at=created_at, server_id=server_id, channel_id=channel_id, seq=seq, event_seq=event_seq, nonce=nonce,
         reply_to=None if reply_to_id is None else ReplyTo(reply_to_id, reply_user_id, reply_username, reply_text,
                                                           reply_deleted),
+        mention_reply=None if reply_to_id is None else mention_reply,
         mentions=mentions, mention_everyone=mention_everyone, mention_here=mention_here,
         attachments=urls.signed_files(decode_attachments(attachments)) if attachments else None,
     ))
