@@ -8,10 +8,11 @@ const SUGGESTIONS = 8;
 const TOAST_MS = 8000;
 
 // Whether a new_message event mentions the user, as the server counts it: an @here that
-// counts (`mentionHere`) mentions whoever had a socket open, as this page does to hear it.
+// counts (`mentionHere`) mentions whoever had a socket open, as this page does to hear it; a
+// reply its author, unless the replier said not to (`mentionReply` false).
 export function mentionsMe(event, userId) {
   return event.userId !== userId && (event.mentionEveryone || event.mentionHere
-    || (event.mentions ?? []).includes(userId) || event.replyTo?.userId === userId);
+    || (event.mentions ?? []).includes(userId) || (event.replyTo?.userId === userId && event.mentionReply !== false));
 }
 
 // `context()` gives {token, serverId, channelId, dmId, people: [{id, username}], title(channelId)}

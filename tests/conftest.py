@@ -24,11 +24,34 @@ from chatd.store.pool import load_queries
 from chatd.store.migrations import apply_migrations
 from chatd.store.s3 import S3Storage
 from chatd.domain.schemas import User
+from tests.background import prepare
 from tests.processes import ChatdProcess
-from tests.s3server import moto_server
+from tests.s3server import moto_server, moto_server_command
+from tests.test_zipapp import build_pyz
 
 TEST_SQL = Path(__file__).parent / "sql"
 PASSWORD = "correct horse battery"
+
+
+# What the fixtures named here need is slow to make: it is started on threads as soon as the
+# tests to run are known (tests/background.py), and the tests that use them run last, so the
+# preparation overlaps all the others.
+PREPARATIONS = {"s3_endpoint": moto_server_command, "pyz": build_pyz}
+
+
+def needs_preparation(item: pytest.Item) -> bool:
+    return any(name in PREPARATIONS for name in getattr(item, "fixturenames", ()))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=needs_preparation)  # stable: each group keeps its order
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    wanted = {name for item in session.items for name in getattr(item, "fixturenames", ())}
+    for fixture, job in PREPARATIONS.items():
+        if fixture in wanted:
+            prepare(job)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.background import prepared
+
 # The version these tests were run against; a new one is installed when this line changes.
 MOTO = "moto[server]==5.2.5"
 ENV = Path(__file__).resolve().parent.parent / ".test-env" / "moto"
@@ -52,7 +54,7 @@ def free_port() -> int:
 def moto_server(log_path: Path) -> Iterator[str]:
     """A moto server on a free loopback port: its URL once it answers; stopped on exit. Its
     request log goes to `log_path` (a pipe nobody reads would fill and stall it)."""
-    command = moto_server_command()
+    command = prepared(moto_server_command)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:

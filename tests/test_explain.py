@@ -25,7 +25,7 @@ def seq_scans(plan: dict) -> list[str]:
 
 async def explain(db, queries, name: str, analyze: bool = False, **params) -> dict:
     """The plan PostgreSQL picks for chatd's query `name` with these parameter values (with
-    `analyze`, run, with each node's actual rows and loops).
+    `analyze`, run: each node says how often it ran).
 
     This file is the one place where SQL text is composed in Python: the query itself is the
     app's own (aiosql's processed, $n-style text), only prefixed with EXPLAIN (or PREPARE, in
@@ -34,8 +34,8 @@ async def explain(db, queries, name: str, analyze: bool = False, **params) -> di
     sql = getattr(queries, name).sql
     order = queries.driver_adapter.var_sorted[name]
     assert sorted(order) == sorted(params), f"{name} takes {order}"
-    result = await db.fetchval(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) " + sql,
-                               *(params[p] for p in order))
+    options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
+    result = await db.fetchval(f"EXPLAIN ({options}) " + sql, *(params[p] for p in order))
     return json.loads(result)[0]["Plan"]
 
 
@@ -185,7 +185,7 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
             json.dumps(plans[label], indent=1)
     # Search reads the GIN index of live messages for a rare term and by relevance; newest first,
     # a common term walks each readable channel from its newest, never every channel's messages
-    # from the newest (test_search_reads_only_what_it_needs shows which way runs).
+    # from the newest (the test below shows which way runs).
     expected = {"search, a rare term": "ix_chatmessage_search_vector",
                 "search by relevance, a rare term": "ix_chatmessage_search_vector",
                 "search, a term in one message of ten": "ix_chatmessage_channel_id_created_at_id"}

@@ -156,10 +156,15 @@ async def test_a_reply_mentions_its_author_unless_the_replier_says_not(
     assert answer["mentions"] == []  # the reply's author is not in `mentions`, but is mentioned:
     rows = [(r["user_id"], r["kind"]) async for r in test_queries.mention_rows_of(db, message_id=answer["id"])]
     assert rows == [(alice.id, "reply")]
+    assert "mentionReply" not in await next_event(watcher, "new_message")  # the question: no reply
+    heard = await next_event(watcher, "new_message")
+    assert (heard["id"], heard["mentionReply"]) == (answer["id"], True)
     event = await next_event(watcher, "notification")
     assert (event["kind"], event["messageId"]) == ("reply", answer["id"])
     quiet = await post(client, server, bob, "aside", reply_to=first["id"], mention_reply=False)
     assert [r async for r in test_queries.mention_rows_of(db, message_id=quiet["id"])] == []
+    heard = await next_event(watcher, "new_message")
+    assert (heard["id"], heard["mentionReply"]) == (quiet["id"], False)  # a client counts no mention
     await no_event(watcher, "notification")
     assert [m["id"] for m in await mentions_of(client, alice)] == [answer["id"]]
     # The same over the WebSocket.

@@ -990,8 +990,8 @@ async def test_mentions_autocomplete_badges_inbox_settings_and_an_in_page_notifi
     assert alice_tab.console_errors == [] and other_tab.console_errors == []
 
 
-async def test_an_at_here_shows_on_the_live_mention_badge_as_get_unreads_counts_it(open_tab, chatd, alice, bob, guild,
-                                                                                   db, test_queries):
+async def test_an_at_here_and_replies_show_on_the_live_mention_badge_as_get_unreads_counts_them(
+        open_tab, chatd, alice, bob, guild, db, test_queries):
     news = await rest(chatd, "POST", f"/chat/servers/{guild.id}/channels", alice, {"name": "news"}, status=201)
     bob_tab = await open_tab(bob)
     page = bob_tab.page
@@ -999,15 +999,19 @@ async def test_an_at_here_shows_on_the_live_mention_badge_as_get_unreads_counts_
     async with asyncio.timeout(10):  # @here mentions whoever presence has written as online
         while not await test_queries.has_open_socket(db, user_id=UUID(bob.id)):
             await asyncio.sleep(0.05)
-    await post(chatd, guild, bob, "@here from a MEMBER is plain text", news["id"])
+    plain = await post(chatd, guild, bob, "@here from a MEMBER is plain text", news["id"])
     await post(chatd, guild, alice, "@here standup", news["id"])
     badge = page.locator("#channels li", has_text="news").locator(".badge")
     await expect(badge).to_have_text("1 @1")  # counted live: bob's own message is no unread
+    # A reply mentions bob, unless its author said not to (`mentionReply` false).
+    await post(chatd, guild, alice, "by the way", news["id"], reply_to=plain["id"], mention_reply=False)
+    await post(chatd, guild, alice, "did you mean it?", news["id"], reply_to=plain["id"])
+    await expect(badge).to_have_text("3 @2")
     unreads = await rest(chatd, "GET", "/chat/unreads", bob)
-    assert [(u["unread_count"], u["mention_count"]) for u in unreads if u["channel_id"] == news["id"]] == [(1, 1)]
+    assert [(u["unread_count"], u["mention_count"]) for u in unreads if u["channel_id"] == news["id"]] == [(3, 2)]
     await page.reload()  # and the page loaded afresh agrees
     await expect(page.locator("#conn-state")).to_have_text("connected: bob")
-    await expect(badge).to_have_text("1 @1")
+    await expect(badge).to_have_text("3 @2")
     assert bob_tab.console_errors == []
 
 

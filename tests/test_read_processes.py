@@ -58,14 +58,18 @@ async def test_counts_are_exact_after_concurrent_sends_deletes_and_acks_on_two_p
                     assert resp.status == 200
             acked.append(seq)
 
-    await asyncio.gather(sender(alice, 40), sender(carol, 40), sender(bob, 10), deleter(), acker())
+    async def reader():  # each GET keeps what it counted (migration 0032), racing the writers
+        for _ in range(30):
+            await unreads(http, rng.choice((one, two)), bob, channel_id)
+
+    await asyncio.gather(sender(alice, 40), sender(carol, 40), sender(bob, 10), deleter(), acker(), reader())
     bob_last = max(m["seq"] for m in sent if m["user_id"] == str(bob.id))
     pointer = max(acked + [bob_last])
     async with asyncio.timeout(10):  # the acks sent as frames are answered by no one: wait for the last
         while (await unreads(http, one, bob, channel_id))["last_read_seq"] != pointer:
             await asyncio.sleep(0.05)
     expected = await test_queries.count_unread_directly(db, user_id=bob.id, channel_id=channel_id, after_seq=pointer)
-    for chatd in (one, two):
+    for chatd in (one, two, one):  # counted afresh or kept, then read from what was kept
         entry = await unreads(http, chatd, bob, channel_id)
         assert (entry["last_read_seq"], entry["last_seq"], entry["unread_count"]) == (pointer, len(sent), expected)
     # alice's own pointer is her last message; the unread after it are the others', not deleted.

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import pytest
 
+from tests.test_explain import explain, nodes
 from tests.test_gateway import connect, next_event, no_event
 
 
@@ -193,6 +194,81 @@ async def test_marking_100000_unread_messages_read_writes_one_row(client, server
     after = await test_queries.count_message_rows(db)
     assert dict(after) == dict(before)  # one read_state row, updated in place; nothing per message
     assert [tuple(r) async for r in test_queries.read_state_rows(db)] == [(bob.id, UUID(server.general), 100_000)]
+
+
+async def test_kept_counts_are_read_until_the_channel_or_the_pointer_changes(client, server, alice, bob, carol,
+                                                                            add_member, db, test_queries):
+    """GET /chat/unreads keeps what it counted (migration 0032) and reads it back while the
+    channel's event_seq and the reader's pointer are those it was counted at. Every kind of
+    change makes it count afresh, and what it answers always equals counting afresh."""
+    await add_member(bob)
+    await add_member(carol)
+    channel = f"{server.url}/channels/{server.general}"
+    sent = [await post(client, server, alice, f"m{i}") for i in range(6)]
+    await client.put(f"{channel}/read-state", json={"last_read_seq": 0}, headers=bob.auth)
+
+    async def kept() -> bool:
+        return await test_queries.counts_kept(db, user_id=bob.id, channel_id=server.general)
+
+    async def answered_as_counted_afresh():
+        got = {channel_id: (e["unread_count"], e["mention_count"]) for channel_id, e in (await unreads(client, bob)).items()}
+        fresh = {str(r["channel_id"]): (r["unread_count"], r["mention_count"])
+                 async for r in test_queries.count_unreads_afresh(db, user_id=bob.id)}
+        assert got == fresh
+        return got[server.general]
+
+    async def request(method, path, person, body=None, status=204):
+        resp = await client.request(method, f"{channel}{path}", json=body, headers=person.auth)
+        assert resp.status == status, await resp.text()
+
+    assert await answered_as_counted_afresh() == (6, 0)
+    assert await kept()
+    changes = [
+        ("a mention", lambda: post(client, server, alice, f"hi <@{bob.id}>"), (7, 1)),
+        ("@everyone", lambda: post(client, server, alice, "@everyone look"), (8, 2)),
+        ("a reaction", lambda: request("PUT", f"/messages/{sent[0]['id']}/reactions/%F0%9F%91%8D/@me", carol), (8, 2)),
+        ("an edit that mentions", lambda: request("PATCH", f"/messages/{sent[1]['id']}", alice,
+                                                  {"text": f"now <@{bob.id}>"}, 200), (8, 3)),
+        ("a deletion", lambda: request("DELETE", f"/messages/{sent[1]['id']}", alice), (7, 2)),
+        ("a bulk deletion", lambda: request("POST", "/messages/bulk-delete", alice,
+                                            {"ids": [sent[2]["id"], sent[3]["id"]]}), (5, 2)),
+        ("an ack", lambda: ack(client, server, bob, 7), (1, 1)),
+        ("a mark unread", lambda: request("PUT", "/read-state", bob, {"last_read_seq": 0}, 200), (5, 2)),
+        ("his own message", lambda: post(client, server, bob, "mine"), (0, 0)),
+        ("leaving and joining again", lambda: rejoin(), (1, 0)),
+    ]
+
+    async def rejoin():
+        resp = await client.delete(f"{server.url}/members/{bob.id}", headers=bob.auth)
+        assert resp.status == 204
+        await post(client, server, alice, "while away")
+        await add_member(bob)
+        await post(client, server, alice, "back")
+
+    for name, change, counts in changes:
+        await change()
+        assert not await kept(), name
+        assert await answered_as_counted_afresh() == counts, name
+        assert await kept(), name
+        assert await answered_as_counted_afresh() == counts, name
+
+
+async def test_kept_counts_are_read_without_reading_a_message_or_mention(client, server, alice, bob, add_member, db,
+                                                                       app_queries):
+    await add_member(bob)
+    for i in range(3):
+        await post(client, server, alice, f"m{i} <@{bob.id}>")
+    await client.put(f"{server.url}/channels/{server.general}/read-state", json={"last_read_seq": 0},
+                     headers=bob.auth)
+
+    async def messages_read() -> set[str]:
+        """The tables of messages and of mentions, where the plan read them."""
+        plan = await explain(db, app_queries, "list_unreads", analyze=True, user_id=bob.id)
+        return {n["Relation Name"] for n in nodes(plan)
+                if n.get("Relation Name") in ("chatmessage", "message_mention") and n["Actual Loops"]}
+
+    assert await messages_read() == {"chatmessage", "message_mention"}  # counted, and kept
+    assert await messages_read() == set()  # read from what was kept
 
 
 # Bad input: each a test.

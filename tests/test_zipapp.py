@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.background import prepared
 from tests.processes import ChatdProcess
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,11 +25,12 @@ def readme_build_command() -> str:
     return line.strip()
 
 
-@pytest.fixture(scope="module")
-def pyz(tmp_path_factory) -> Path:
+def build_pyz() -> Path:
     """One build, from a copy of the sources (a stale build/ in the checkout cannot leak in),
-    by the README's own command."""
-    tree = tmp_path_factory.mktemp("src")
+    by the README's own command, in a directory removed when the session ends. Started early
+    (tests/background.py): it takes most of a minute."""
+    tree = Path(tempfile.mkdtemp(prefix="chatd-pyz-"))
+    atexit.register(shutil.rmtree, tree, True)
     for name in SOURCES:
         source = ROOT / name
         if source.is_dir():
@@ -37,6 +41,11 @@ def pyz(tmp_path_factory) -> Path:
     subprocess.run(command, shell=True, cwd=tree, check=True, capture_output=True, timeout=300,
                    env={"PATH": f"{SHIV.parent}:/usr/bin:/bin", "HOME": str(tree)})
     return tree / "dist" / "chatd.pyz"
+
+
+@pytest.fixture(scope="module")
+def pyz() -> Path:
+    return prepared(build_pyz)
 
 
 def test_the_zipapp_prints_its_help_with_only_python(pyz, tmp_path):

@@ -39,5 +39,7 @@ async def set_read_state(app: Mapping, user: User, server_id: UUID | None, chann
 
 
 async def list_unreads(app: Mapping, user: User) -> list[ReadState]:
+    """Its rows are ReadState's fields in order, built positionally: a third of the Python
+    time of a reader of a thousand channels went to looking each field up by name."""
     rows = app[keys.queries].list_unreads(app[keys.pool], user_id=user.user_id)
-    return [read_state_view(row) async for row in rows]
+    return [ReadState(*row) async for row in rows]

@@ -65,6 +65,7 @@ def new_message_event(note: MessageNote, zone: tzinfo) -> dict[str, Any]:
         event["nonce"] = note.nonce
     if note.reply_to is not None:
         event["replyTo"] = reply_to(note.reply_to)
+        event["mentionReply"] = note.mention_reply  # whether it mentions the author replied to
     event["mentions"] = note.mentions
     event["mentionEveryone"] = note.mention_everyone
     event["mentionHere"] = note.mention_here  # a socket that hears it was open: a mention of its user
