@@ -87,6 +87,9 @@ WITH target AS (
                           WHERE c.new_here AND NOT c.mention_here AND r.channel_id = c.channel_id
                          OFFSET 0) r
      CROSS JOIN LATERAL (SELECT 1 FROM chatd_node_user n WHERE n.user_id = r.user_id LIMIT 1) online
+     -- in a thread, @here (like @everyone) is for its followers, as in insert_message_batch
+     WHERE NOT EXISTS (SELECT 1 FROM chatchannel t WHERE t.id = c.channel_id AND t.type = 'THREAD')
+        OR EXISTS (SELECT 1 FROM thread_follower f WHERE f.thread_id = c.channel_id AND f.user_id = r.user_id)
 ), wanted AS (
     SELECT DISTINCT ON (c.ord, w.user_id) c.ord, c.channel_id, c.seq, c.created_at, w.user_id,
            (ARRAY['user', 'reply', 'here'])[w.rank] AS kind

@@ -30,35 +30,102 @@ SELECT count(*) FROM redone;
 -- 0 when sorting by time. The snippet is made for the page only, from the text HTML-escaped
 -- (ts_headline would drop what looks like a tag), each match between U+E000 and U+E001
 -- (removed from the text first), which chatd.domain.search turns into <mark> and </mark>.
--- The tsquery is written out where it is used, with the language as a parameter (the one
--- search_ctx stored at startup), not read from a CTE or search_language(): the planner then
--- folds it into a constant, sees the term and estimates how common it is, and picks the GIN
--- index or a walk from the newest, never parsing the query once per row.
-WITH found AS (
-    SELECT m.id, m.created_at,
-           CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q))
-                ELSE 0 END AS rank
+-- Newest first, a probe of the GIN index takes at most 1,000 matches of the term, in any
+-- channel, and picks one of two ways; each way runs only if its gate, a subquery without
+-- parameters, lets it (EXPLAIN ANALYZE shows the other "never executed"). Fewer than 1,000 (a
+-- rare term): the probe holds every match, which are filtered, sorted and paged; the cost grows
+-- with the matches. Otherwise (a common term): each readable channel is walked from its newest
+-- message (ix_chatmessage_channel_id_created_at_id, backward) until it gives a page of matches,
+-- and the pages are merged, so the newer messages of channels the caller does not read are
+-- never read (a walk of ix_chatmessage_created_at read them all: seconds behind other servers'
+-- traffic). By relevance every match is ranked anyway: one read of the GIN index, each match's
+-- channel looked up in the readable ones (`IN ... IS TRUE` keeps that a hashed filter, not a
+-- read of the GIN index per channel). Each way is planned on its own, so each spells the
+-- filters out. The probe and the walk take the tsquery from a subquery, computed once: the
+-- planner then guesses nothing about the term, and so the probe always reads the GIN index (a
+-- term it knew to be common made it read the table, whatever the channel). The walk's match is
+-- one CASE, which no index answers and which the planner gives even odds: it expects a page
+-- within a channel's newest hundred messages and so walks the index (a generic plan multiplied
+-- each filter's guess into "no match" and read whole channels to sort them). Its channel is
+-- `= ANY` and leads the ORDER BY, so that no plan walks ix_chatmessage_created_at filtered by
+-- channel; its page is 51, the largest one (50 results and one to say there are more), a
+-- constant for the same reason. By relevance the tsquery is written out where it is used, with
+-- the language as a parameter (the one search_ctx stored at startup), not read from a CTE or
+-- search_language(): the planner folds it into a constant, never parsing it once per row.
+WITH readable AS MATERIALIZED (
+    SELECT r.channel_id
+      FROM channel_reader r
+     WHERE r.user_id = :user_id
+       AND (:server_id::uuid IS NULL OR r.server_id = :server_id)
+       AND (:channel_id::uuid IS NULL OR r.channel_id = :channel_id)
+), probe AS MATERIALIZED (
+    SELECT m.id
       FROM chatmessage m
-     WHERE m.search_vector @@ websearch_to_tsquery(:language::regconfig, :q)
+     WHERE NOT :by_relevance
+       AND m.search_vector @@ (SELECT websearch_to_tsquery(:language::regconfig, :q))
        AND m.deleted_at IS NULL
-       AND m.channel_id IN (SELECT r.channel_id
-                              FROM channel_reader r
-                             WHERE r.user_id = :user_id
-                               AND (:server_id::uuid IS NULL OR r.server_id = :server_id)
-                               AND (:channel_id::uuid IS NULL OR r.channel_id = :channel_id))
-       AND (:author_id::uuid IS NULL OR m.user_id = :author_id)
-       AND (NOT :has_link OR m.text ~* 'https?://')
-       AND (NOT :has_attachment OR EXISTS (SELECT 1 FROM attachment a WHERE a.message_id = m.id))
-       AND (NOT :has_mention OR m.mention_everyone
-            OR EXISTS (SELECT 1 FROM message_mention x WHERE x.channel_id = m.channel_id AND x.seq = m.seq))
-       AND (:after::timestamptz IS NULL OR m.created_at > :after)
-       AND (:before::timestamptz IS NULL OR m.created_at < :before)
-       AND (:cursor_id::uuid IS NULL
-            OR (CASE WHEN :by_relevance THEN ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q))
-                     ELSE 0 END, m.created_at, m.id)
-               < (:cursor_rank::real, :cursor_created_at::timestamptz, :cursor_id::uuid))
-     ORDER BY rank DESC, m.created_at DESC, m.id DESC
-     LIMIT :lim
+     LIMIT 1000
+), found AS (
+    (SELECT m.id, m.created_at, 0::real AS rank
+       FROM probe p
+       JOIN chatmessage m ON m.id = p.id
+      WHERE (SELECT count(*) FROM probe) < 1000
+        AND m.channel_id IN (SELECT channel_id FROM readable)
+        AND (:author_id::uuid IS NULL OR m.user_id = :author_id)
+        AND (NOT :has_link OR m.text ~* 'https?://')
+        AND (NOT :has_attachment OR EXISTS (SELECT 1 FROM attachment a WHERE a.message_id = m.id))
+        AND (NOT :has_mention OR m.mention_everyone
+             OR EXISTS (SELECT 1 FROM message_mention x WHERE x.channel_id = m.channel_id AND x.seq = m.seq))
+        AND (:after::timestamptz IS NULL OR m.created_at > :after)
+        AND (:before::timestamptz IS NULL OR m.created_at < :before)
+        AND (:cursor_id::uuid IS NULL
+             OR (m.created_at, m.id) < (:cursor_created_at::timestamptz, :cursor_id::uuid))
+      ORDER BY m.created_at DESC, m.id DESC
+      LIMIT :lim)
+    UNION ALL
+    (SELECT w.id, w.created_at, 0
+       FROM readable c
+      CROSS JOIN LATERAL (
+            SELECT m.id, m.created_at
+              FROM chatmessage m
+             WHERE m.channel_id = ANY (ARRAY[c.channel_id])
+               AND m.deleted_at IS NULL
+               AND CASE WHEN m.search_vector @@ (SELECT websearch_to_tsquery(:language::regconfig, :q))
+                             AND (:author_id::uuid IS NULL OR m.user_id = :author_id)
+                             AND (NOT :has_link OR m.text ~* 'https?://')
+                             AND (NOT :has_attachment OR EXISTS (SELECT 1 FROM attachment a WHERE a.message_id = m.id))
+                             AND (NOT :has_mention OR m.mention_everyone
+                                  OR EXISTS (SELECT 1 FROM message_mention x
+                                              WHERE x.channel_id = m.channel_id AND x.seq = m.seq))
+                             AND (:after::timestamptz IS NULL OR m.created_at > :after)
+                             AND (:before::timestamptz IS NULL OR m.created_at < :before)
+                             AND (:cursor_id::uuid IS NULL
+                                  OR (m.created_at, m.id) < (:cursor_created_at::timestamptz, :cursor_id::uuid))
+                        THEN true ELSE false END
+             ORDER BY m.channel_id DESC, m.created_at DESC, m.id DESC
+             LIMIT 51) w
+      WHERE (SELECT count(*) FROM probe) >= 1000
+      ORDER BY w.created_at DESC, w.id DESC
+      LIMIT :lim)
+    UNION ALL
+    (SELECT m.id, m.created_at, ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q))
+       FROM chatmessage m
+      WHERE :by_relevance
+        AND m.search_vector @@ websearch_to_tsquery(:language::regconfig, :q)
+        AND m.deleted_at IS NULL
+        AND (m.channel_id IN (SELECT channel_id FROM readable)) IS TRUE
+        AND (:author_id::uuid IS NULL OR m.user_id = :author_id)
+        AND (NOT :has_link OR m.text ~* 'https?://')
+        AND (NOT :has_attachment OR EXISTS (SELECT 1 FROM attachment a WHERE a.message_id = m.id))
+        AND (NOT :has_mention OR m.mention_everyone
+             OR EXISTS (SELECT 1 FROM message_mention x WHERE x.channel_id = m.channel_id AND x.seq = m.seq))
+        AND (:after::timestamptz IS NULL OR m.created_at > :after)
+        AND (:before::timestamptz IS NULL OR m.created_at < :before)
+        AND (:cursor_id::uuid IS NULL
+             OR (ts_rank(m.search_vector, websearch_to_tsquery(:language::regconfig, :q)), m.created_at, m.id)
+                < (:cursor_rank::real, :cursor_created_at::timestamptz, :cursor_id::uuid))
+      ORDER BY 3 DESC, m.created_at DESC, m.id DESC
+      LIMIT :lim)
 )
 SELECT m.*, f.rank, reaction_summary(m.channel_id, m.id, :user_id) AS reactions,
        message_attachments(m.id) AS attachments,

@@ -183,14 +183,46 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
         used = {n.get("Index Name") for n in nodes(plans[label])}
         assert {"ix_message_mention_user_id_created_at", "ix_chatmessage_everyone"} <= used, \
             json.dumps(plans[label], indent=1)
-    # Search reads the GIN index of live messages for a rare term; newest first, a common term
-    # is found sooner by walking messages from the newest, which the planner prefers, rightly,
-    # knowing how common each is (the column's larger statistics sample, migration 0018).
+    # Search reads the GIN index of live messages for a rare term and by relevance; newest first,
+    # a common term walks each readable channel from its newest, never every channel's messages
+    # from the newest (the test below shows which way runs).
     expected = {"search, a rare term": "ix_chatmessage_search_vector",
                 "search by relevance, a rare term": "ix_chatmessage_search_vector",
-                "search, a term in one message of ten": "ix_chatmessage_created_at"}
+                "search, a term in one message of ten": "ix_chatmessage_channel_id_created_at_id"}
     for label, index in expected.items():
-        assert index in {n.get("Index Name") for n in nodes(plans[label])}, json.dumps(plans[label], indent=1)
+        used = {n.get("Index Name") for n in nodes(plans[label])}
+        assert index in used and "ix_chatmessage_created_at" not in used, json.dumps(plans[label], indent=1)
+
+
+async def test_search_reads_a_rare_terms_matches_from_the_gin_index_and_a_common_term_from_the_readers_channels(
+        db, test_queries, app_queries):
+    """What each search runs (EXPLAIN ANALYZE: the way not taken is never executed). A rare term:
+    its matches from the GIN index, no walk. A common one: the probe's 1,000 matches, then only
+    the reader's two channels (of twenty), each walked from its newest; no walk of every
+    channel's messages, whose newer ones the reader cannot read."""
+    await test_queries.fill_history(db)
+    sample = await test_queries.get_history_sample(db)
+    rare = await explain(db, app_queries, "search_messages", analyze=True, **search_params(sample, "12345"))
+    ran = [n for n in nodes(rare) if n.get("Actual Loops")]
+    assert "ix_chatmessage_search_vector" in {n.get("Index Name") for n in ran}, json.dumps(rare, indent=1)
+    assert not {"ix_chatmessage_channel_id_created_at_id", "ix_chatmessage_created_at"} & {
+        n.get("Index Name") for n in ran}, json.dumps(rare, indent=1)
+    common = await explain(db, app_queries, "search_messages", analyze=True, **search_params(sample, "tenth"))
+    reads = [n for n in nodes(common) if n.get("Actual Loops") and n["Node Type"] != "Bitmap Index Scan"
+             and n.get("Relation Name") == "chatmessage"]
+    probe = [n for n in reads if n["Node Type"] == "Bitmap Heap Scan"]
+    walks = [n for n in reads if n.get("Index Name") == "ix_chatmessage_channel_id_created_at_id"]
+    by_id = [n for n in reads if n.get("Index Name") == "chatmessage_pkey"]
+    assert len(probe) == 1 and probe[0]["Actual Rows"] == 1000, json.dumps(common, indent=1)
+    assert len(walks) == 1 and walks[0]["Actual Loops"] == 2 and walks[0]["Scan Direction"] == "Backward", \
+        json.dumps(common, indent=1)
+    assert len(reads) == len(probe) + len(walks) + len(by_id), json.dumps(common, indent=1)
+    # A generic plan (no term to estimate) takes the same ways.
+    generic = await generic_plan(db, app_queries, "search_messages")
+    used = {n.get("Index Name") for n in nodes(generic)}
+    assert {"ix_chatmessage_search_vector", "ix_chatmessage_channel_id_created_at_id"} <= used, \
+        json.dumps(generic, indent=1)
+    assert "ix_chatmessage_created_at" not in used and not seq_scans(generic), json.dumps(generic, indent=1)
 
 
 def search_params(sample, q: str, by_relevance: bool = False) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from uuid import UUID
 
 import pytest
 
@@ -144,6 +145,37 @@ async def test_pages_follow_each_other_by_cursor_with_nothing_twice_and_nothing_
     else:  # more occurrences rank first
         counts = [text.count("needle") for text in seen]
         assert counts == sorted(counts, reverse=True)
+
+
+async def test_a_common_term_newest_first_merges_the_callers_channels_and_skips_newer_ones_of_others(
+        client, alice, bob, server, add_member, db, test_queries):
+    # 1,000 newer messages saying "message" in bob's own server: the term is common (the probe
+    # reads 1,000 matches), so each channel alice reads is walked from its newest.
+    resp = await client.post("/chat/servers", json={"name": "Elsewhere"}, headers=bob.auth)
+    elsewhere = (await resp.json())["id"]
+    channels = await (await client.get(f"/chat/servers/{elsewhere}/channels", headers=bob.auth)).json()
+    await test_queries.insert_messages(db, channel_id=UUID(channels[0]["id"]), user_id=bob.id, n=1000,
+                                       newest=datetime.now(timezone.utc) + timedelta(hours=1))
+    await add_member(bob)
+    resp = await client.post(f"{server.url}/channels", json={"name": "other", "type": "text"}, headers=alice.auth)
+    other = (await resp.json())["id"]
+    dm = await open_dm(client, alice, bob, status=201)
+    for n in range(15):
+        if n % 3 == 2:
+            resp = await client.post(f"/chat/dms/{dm['id']}/messages", json={"text": f"merged message {n}"},
+                                     headers=bob.auth)
+            assert resp.status == 201, await resp.text()
+        else:
+            await post(client, server, alice, f"merged message {n}", channel_id=other if n % 3 else None)
+    seen, cursor = [], None
+    while True:
+        page = await search(client, alice, q="message", limit=4, **({"cursor": cursor} if cursor else {}))
+        seen += texts(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"merged message {n}" for n in reversed(range(15))]
+    assert len(texts(await search(client, bob, q="message", limit=50))) == 50
 
 
 async def test_the_search_language_is_the_databases_and_a_change_reindexes_every_message(

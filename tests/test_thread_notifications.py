@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tests.test_gateway import connect, next_event, no_event
 from tests.test_gateway_processes import collect, make_server, post, ws_connect
-from tests.test_mentions import recipients_of, settle, subscribe
+from tests.test_mentions import mentions_of, recipients_of, settle, subscribe
 from tests.test_threads import message, thread_on
 
 
@@ -54,6 +54,23 @@ async def test_here_in_a_thread_mentions_its_online_followers_only(client, serve
     assert thread["id"] not in unread or unread[thread["id"]]["mention_count"] == 0  # nor counted, nor followed
     bobs = {u["channel_id"]: u for u in await (await client.get("/chat/unreads", headers=bob.auth)).json()}
     assert bobs[thread["id"]]["mention_count"] == 1
+    for ws in (b, c):
+        await ws.close()
+
+
+async def test_an_edit_that_adds_here_in_a_thread_mentions_its_online_followers_only(client, server, alice, bob,
+                                                                                    carol, add_member):
+    await add_member(bob)
+    await add_member(carol)
+    thread = await thread_on(client, server, alice)
+    await message(client, server, bob, "following", thread["id"])
+    b, c = await connect(client, bob), await connect(client, carol)  # both online, carol not following
+    sent = await message(client, server, alice, "quick", thread["id"])
+    resp = await client.patch(f"{server.url}/channels/{thread['id']}/messages/{sent['id']}",
+                              json={"text": "@here quick"}, headers=alice.auth)
+    assert resp.status == 200, await resp.text()
+    assert [m["id"] for m in await mentions_of(client, bob)] == [sent["id"]]
+    assert await mentions_of(client, carol) == []  # not mentioned, as by a message with @here
     for ws in (b, c):
         await ws.close()
 

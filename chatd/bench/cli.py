@@ -357,25 +357,10 @@ def search_terms(settings: Settings) -> dict[str, str]:
 
 
 async def only_search(url, own, pool, queries, config, settings: Settings, progress) -> dict:
-    """`--only search`: a user in `search_servers` servers, one of them holding `table_rows`
-    messages in two channels as the ceilings load them; then as many newer messages in a server
-    the user is not in (the full run's traffic phases send theirs after the history), and the
-    search phase."""
-    users = await populate(pool, queries, config, 1, 1)
-    others = await populate(pool, queries, config, 1, 1)
-    owner, other = users.members[0], others.members[0]
+    """`--only search`: the searcher's database as the full run leaves it for the search phase
+    (search_database), and the search phase."""
+    users, others, owner = await search_database(pool, queries, config, settings, progress)
     try:
-        filler = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=owner.server_id,
-                                              name="filler", type="TEXT", position=None, category_id=None)
-        before_others = datetime.now(timezone.utc) - timedelta(milliseconds=settings.table_rows)
-        await copy_history(pool, queries, owner.server_id, owner.channel_id, owner.user_id, settings.history_rows,
-                           newest=before_others)
-        await copy_history(pool, queries, owner.server_id, filler["id"], owner.user_id,
-                           settings.table_rows - settings.history_rows, newest=before_others)
-        await copy_history(pool, queries, other.server_id, other.channel_id, other.user_id, settings.table_rows)
-        await join_servers(pool, queries, users.prefix, owner.user_id, settings.search_servers - 1)
-        await queries.bench_vacuum(pool)
-        progress(f"{settings.table_rows:,} messages the searcher reads, as many newer ones it does not")
         served = await processes.chatd(url, config.secret_key).start()
         try:
             searched = await phases.search(served, owner.token, search_terms(settings), settings.search_requests,
@@ -388,6 +373,72 @@ async def only_search(url, own, pool, queries, config, settings: Settings, progr
         if not own:
             await cleanup(pool, queries, users.prefix)
             await cleanup(pool, queries, others.prefix)
+
+
+# What the full run's phases before the search add to the channels its searcher reads, per
+# second of a trial (its 3 trials of 5 s each, measured at about these rates): the per-row
+# INSERT ceilings' rows in the history server's filler channel (both ceilings, ~2,700 rows/s
+# each), the traffic phases' sends into the searcher's own server (one of ten; 12 trials at the
+# maximum rate or half of it) and into its conversation (one of a hundred, in the DM trials).
+CEILING_ROWS_PER_S = 5_400
+OWN_SERVER_SENDS_PER_S = 300
+OWN_DM_SENDS_PER_S = 6
+
+
+def sent_text(seq: int) -> str:
+    """A text as the traffic phases' clients send it: the send time, the process, padding."""
+    return f"{seq / 1000:.6f} 0 {'x' * phases.TEXT_BYTES}"
+
+
+async def search_database(pool, queries, config, settings: Settings, progress):
+    """What the full run holds when it searches, oldest first: the searcher a member (and a
+    sender) of a server of `members`, with a conversation; the history server's `table_rows`
+    messages in two channels; the resume server's channels, their messages edited and reacted to;
+    the tables vacuumed then, as the full run does before its traffic; the ceiling rows in the
+    filler channel; `table_rows` newer messages in a server the searcher is not in (several
+    times what the full run's traffic phases send there); and the newest, the sends into the
+    searcher's own channel and conversation. No message after the vacuum says either term, as in
+    the full run. The searcher then joins servers up to `search_servers`. Returns (its users,
+    the others, the searcher)."""
+    users = await populate(pool, queries, config, settings.members, settings.members, dm_senders=1)
+    others = await populate(pool, queries, config, 1, 1)
+    owner, other = users.members[0], others.members[0]
+    seconds = settings.trials * settings.duration
+    ceiling_rows, own_sends = round(CEILING_ROWS_PER_S * seconds), round(OWN_SERVER_SENDS_PER_S * seconds)
+    dm_sends = round(OWN_DM_SENDS_PER_S * seconds)
+    now = datetime.now(timezone.utc)
+
+    def at(newer_rows: int) -> datetime:
+        """The newest time of rows with this many newer ones after them (copy_history's 1 ms apart)."""
+        return now - timedelta(milliseconds=newer_rows)
+
+    history_server = await queries.create_server(pool, name=f"{users.prefix}history", icon=None,
+                                                 creator_id=owner.user_id)
+    [_ async for _ in queries.add_members(pool, notify_channel="chatd_bench", server_id=history_server["id"],
+                                          user_ids=[owner.user_id], roles=["ADMIN"], invite_code=None)]
+    history = [c async for c in queries.list_channels(pool, server_id=history_server["id"])][0]["id"]
+    filler = await queries.create_channel(pool, notify_channel="chatd_bench", server_id=history_server["id"],
+                                          name="filler", type="TEXT", position=None, category_id=None)
+    newer = ceiling_rows + settings.table_rows + own_sends + 2_000  # ms: the resume server's rows lie between
+    await copy_history(pool, queries, history_server["id"], history, owner.user_id, settings.history_rows,
+                       newest=at(newer))
+    filler_rows = settings.table_rows - settings.history_rows
+    await copy_history(pool, queries, history_server["id"], filler["id"], owner.user_id, filler_rows,
+                       newest=at(newer))
+    await resume_channels(pool, queries, settings, owner, users, newest=at(newer - 1_000))
+    await queries.bench_vacuum(pool)
+    await copy_history(pool, queries, history_server["id"], filler["id"], owner.user_id, ceiling_rows,
+                       first_seq=filler_rows + 1, newest=at(settings.table_rows + own_sends),
+                       text=lambda seq: "ceiling row")
+    await copy_history(pool, queries, other.server_id, other.channel_id, other.user_id, settings.table_rows,
+                       newest=at(own_sends), text=sent_text)
+    await copy_history(pool, queries, owner.server_id, owner.channel_id, owner.user_id, own_sends, text=sent_text)
+    await copy_history(pool, queries, None, owner.dm_id, owner.user_id, dm_sends, text=sent_text)
+    await join_servers(pool, queries, users.prefix, owner.user_id, settings.search_servers - 1)
+    progress(f"the searcher reads {settings.table_rows:,} messages of history, {settings.resume_channels} "
+             f"channels' changes, {ceiling_rows:,} ceiling rows and {own_sends + dm_sends:,} sends; "
+             f"{settings.table_rows:,} newer sends it does not read")
+    return users, others, owner
 
 
 async def only_unreads(url, own, pool, queries, config, settings: Settings, progress) -> dict:
@@ -469,10 +520,10 @@ async def not_searchable(pool, queries, progress) -> AsyncIterator[None]:
         progress(f"  {await queries.bench_index_unsearched(pool):,} messages made searchable afterwards")
 
 
-async def resume_channels(pool, queries, settings: Settings, owner, topology) -> dict:
+async def resume_channels(pool, queries, settings: Settings, owner, topology, newest: datetime | None = None) -> dict:
     """A server of `resume_channels` channels (the owner its only member), each holding
-    `resume_changes` changes: 40% new messages, then edits of them and reactions. Each
-    channel's last eventSeq."""
+    `resume_changes` changes: 40% new messages (posted up to `newest`, default now), then edits
+    of them and reactions. Each channel's last eventSeq."""
     server = await queries.create_server(pool, name=f"{topology.prefix}resume", icon=None, creator_id=owner.user_id)
     [_ async for _ in queries.add_members(pool, notify_channel=ceilings.NOTIFY_CHANNEL, server_id=server["id"],
                                           user_ids=[owner.user_id], roles=["ADMIN"], invite_code=None)]
@@ -490,6 +541,6 @@ async def resume_channels(pool, queries, settings: Settings, owner, topology) ->
     async def fill(channel_id):
         async with gate:
             return channel_id, await fill_changes(pool, queries, server["id"], channel_id, owner.user_id, messages,
-                                                  edits, reactors, ceilings.NOTIFY_CHANNEL)
+                                                  edits, reactors, ceilings.NOTIFY_CHANNEL, newest)
 
     return dict(await asyncio.gather(*(fill(c) for c in channels)))

@@ -8,7 +8,7 @@ import contextlib
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -109,19 +109,21 @@ async def populate(pool: asyncpg.Pool, queries, config: Config, users: int, per_
 
 
 async def copy_history(pool: asyncpg.Pool, queries, server_id, channel_id, user_id, rows: int,
-                       first_seq: int = 1, newest: datetime | None = None) -> float:
+                       first_seq: int = 1, newest: datetime | None = None,
+                       text: Callable[[int], str] | None = None) -> float:
     """COPY `rows` messages into one channel in batches of 1000 over a pool of 8; rows/s.
 
     created_at runs one millisecond apart up to `newest` (default now), so history is ordered as
     if posted. Each text is "history <seq>" and one word of a vocabulary of 2,000 (the long tail
     of words of real text); one in ten says "tenth" too: search's common term (its rare ones are
-    the numbers).
+    the numbers). `text` (seq -> text) writes other texts instead.
     """
+    text = text or _history_text
     newest = newest or datetime.now(timezone.utc)
     gate = asyncio.Semaphore(8)
 
     async def batch(start: int) -> None:
-        records = [(server_id, channel_id, user_id, _history_text(seq),
+        records = [(server_id, channel_id, user_id, text(seq),
                     newest - timedelta(milliseconds=first_seq + rows - seq), seq, seq)
                    for seq in range(start, min(start + COPY_BATCH, first_seq + rows))]
         async with gate, pool.acquire() as con:
@@ -154,12 +156,13 @@ async def cleanup(pool: asyncpg.Pool, queries, prefix: str) -> None:
 
 
 async def fill_changes(pool: asyncpg.Pool, queries, server_id, channel_id, user_id, messages: int, edits: int,
-                       reactors: list[uuid.UUID], notify_channel: str) -> int:
+                       reactors: list[uuid.UUID], notify_channel: str, newest: datetime | None = None) -> int:
     """A channel's changes for the resume phase: `messages` new messages (COPY), then `edits`
     edits of them and a reaction from each of `reactors`, each through chatd's own change
     statements after the channel's lock, as chatd makes them (so each is recorded with the note
-    chatd would have sent, here to `notify_channel`, which no chatd hears). Its last eventSeq."""
-    await copy_history(pool, queries, server_id, channel_id, user_id, messages)
+    chatd would have sent, here to `notify_channel`, which no chatd hears); the messages posted up
+    to `newest` (default now). Its last eventSeq."""
+    await copy_history(pool, queries, server_id, channel_id, user_id, messages, newest=newest)
     ids = [row["id"] async for row in queries.bench_list_message_ids(pool, channel_id=channel_id, lim=messages)]
     for n in range(edits):
         async with pool.acquire() as con, con.transaction():
