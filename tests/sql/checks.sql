@@ -155,3 +155,16 @@ LOCK TABLE login_failure IN ACCESS EXCLUSIVE MODE;
 
 -- name: count_dm_channels()$
 SELECT count(*) FROM chatchannel WHERE server_id IS NULL;
+
+-- name: probe_search(q)$
+-- Search's probe alone (migration 0033): how many matches of `q` it finds.
+SELECT count(*) FROM search_probe(websearch_to_tsquery('simple', :q), 1000);
+
+-- name: flush_stats()$
+-- This session's statistics are sent when it is next idle: after this statement.
+SELECT pg_stat_force_next_flush();
+
+-- name: count_message_reads()^
+-- How often chatmessage was read whole and its GIN index scanned, as sent so far (flush_stats).
+SELECT (SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'chatmessage') AS seq_scans,
+       (SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'ix_chatmessage_search_vector') AS gin_scans;
