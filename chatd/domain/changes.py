@@ -74,17 +74,12 @@ class ChangeCommit:
     a shared transaction still cost each change its round trips and turns of an event loop
     busy with fan-out (~430 edits/s). A batch is now a fixed number of round trips: four
     (begin, lock, one statement, commit) in the common case of one kind of change; savepoints
-    only once a statement was refused. Two batches may be in flight at once, each on a pooled
-    connection of its own: a change that arrives during one batch's four round trips leaves at
-    once instead of waiting for them. Batches that change one channel still take turns on its
-    row lock, so its changes keep their order and its event_seqs their commit order.
+    only once a statement was refused.
     """
-
-    IN_FLIGHT = 2
 
     def __init__(self, app: Mapping):
         self._app = app
-        self._batcher: Batcher[Change, list] = Batcher(self._commit, in_flight=self.IN_FLIGHT)
+        self._batcher: Batcher[Change, list] = Batcher(self._commit)
 
     async def make(self, change: Change) -> list[asyncpg.Record]:
         """The rows its statement answered for it, once its batch has committed."""

@@ -22,25 +22,22 @@ class Batcher(Generic[T, R]):
     """`serve` gets a batch and answers each item in order: a result, or an exception for
     that item alone. If it raises, every item of the batch gets that exception."""
 
-    def __init__(self, serve: Callable[[list[T]], Awaitable[list[R | Exception]]], in_flight: int = 1):
-        """`in_flight`: how many batches may be served at once; a request that arrives while
-        fewer are leaves at once, in a batch of its own."""
+    def __init__(self, serve: Callable[[list[T]], Awaitable[list[R | Exception]]]):
         self._serve = serve
-        self._in_flight = in_flight
         self._waiting: list[tuple[T, asyncio.Future]] = []
-        self._servers: set[asyncio.Task] = set()
+        self._server: asyncio.Task | None = None
 
     async def submit(self, item: T) -> R:
         future = asyncio.get_running_loop().create_future()
         self._waiting.append((item, future))
-        if len(self._servers) < self._in_flight:
-            self._servers.add(asyncio.get_running_loop().create_task(self._serve_while_waiting()))
+        if self._server is None:
+            self._server = asyncio.get_running_loop().create_task(self._serve_while_waiting())
         return await future
 
     async def drain(self) -> None:
-        """At shutdown: let the batches in flight finish and answer their requests."""
-        if self._servers:
-            await asyncio.wait(set(self._servers), timeout=DRAIN_SECONDS)
+        """At shutdown: let the batch in flight finish and answer its requests."""
+        if self._server is not None:
+            await asyncio.wait({self._server}, timeout=DRAIN_SECONDS)
 
     async def _serve_while_waiting(self) -> None:
         try:
@@ -57,9 +54,9 @@ class Batcher(Generic[T, R]):
                 for (_, future), result in zip(batch, results):
                     _settle(future, result)
         finally:
-            # Gone in the same step that found nothing left (no await in between), so a
-            # request arriving next always finds this task serving or starts another.
-            self._servers.discard(asyncio.current_task())
+            # Cleared in the same step that found nothing left (no await in between), so a
+            # request arriving next always finds either this task or none and starts one.
+            self._server = None
 
 
 def _settle(future: asyncio.Future, result) -> None:
