@@ -27,7 +27,7 @@ from chatd.domain.schemas import User
 from tests.background import prepare
 from tests.processes import ChatdProcess
 from tests.s3server import moto_server, moto_server_command
-from tests.test_zipapp import build_pyz
+from tests.zipapp import build_pyz
 
 TEST_SQL = Path(__file__).parent / "sql"
 PASSWORD = "correct horse battery"
