@@ -310,10 +310,12 @@ const unreads = new Unreads((channelId) => {
 
 async function loadUnreads() {
   try {
+    // The open channel, shown and not marked unread by the user, stays read (after a reconnect,
+    // what arrived meanwhile shows as it resumes).
     const openRead = S.channelId && S.loading !== S.channelId && !unreads.entry(S.channelId).unread ? S.channelId : null;
-    unreads.load(await call("GET", "/chat/unreads"));
-    // The open channel was read here: an answer computed before its ack arrived (or an ack made
-    // before the socket was open) must not show it unread again.
+    // Reads made here that the answer may predate are acked again (an ack is idempotent).
+    unreads.loading();
+    for (const [channelId, seq] of unreads.load(await call("GET", "/chat/unreads"))) ack(channelId, seq);
     if (openRead && openRead === S.channelId) markRead(openRead);
   } catch (error) {
     fail(error);
@@ -326,9 +328,10 @@ function countUnread(event) {
   if (unreads.message(event, own, open, mentionsMe(event, S.me?.user_id))) ack(event.channelId, event.seq);
 }
 
-// Everything in the open channel is read: over the socket, so only the other tabs hear it.
-function markRead(channelId) {
-  ack(channelId, unreads.read(channelId));
+// Everything in the open channel is read, up to the newest message shown (`seenSeq`) at least:
+// over the socket, so only the other tabs hear it.
+function markRead(channelId, seenSeq = 0) {
+  ack(channelId, unreads.read(channelId, seenSeq));
 }
 
 function ack(channelId, seq) {
@@ -759,7 +762,7 @@ async function showChannel(channelId, title, thread = null, topic = null) {
   try {
     const page = await readHistory(channelId, `?limit=${PAGE}`);
     if (!page) return;
-    markRead(channelId);
+    markRead(channelId, page.at(-1)?.seq ?? 0);
     S.oldestId = page[0]?.id ?? null;
     olderButton(page.length === PAGE);
     scrollDown();
@@ -1123,7 +1126,7 @@ async function selectDm(dmId) {
   try {
     const page = await readHistory(dmId, `?limit=${PAGE}`);
     if (!page) return;
-    markRead(dmId);
+    markRead(dmId, page.at(-1)?.seq ?? 0);
     S.oldestId = page[0]?.id ?? null;
     olderButton(page.length === PAGE);
     scrollDown();

@@ -10,15 +10,38 @@ const entryOf = (e) => ({ lastReadSeq: e.last_read_seq, lastSeq: e.last_seq, unr
 export class Unreads {
   constructor(onChange) {
     this.by = new Map(); // channel id -> {lastReadSeq, lastSeq, unread, mentions}
+    this.readsWhileLoading = null; // channel id -> seq read here while GET /chat/unreads is asked
     this.onChange = onChange; // called with the channel id that changed, or null: all of them
   }
 
-  // GET /chat/unreads' answer, or a REST ack's: snake_case.
-  load(list) {
-    this.by = new Map(list.map((e) => [e.channel_id, entryOf(e)]));
-    this.onChange(null);
+  // GET /chat/unreads is asked: reads made here from now on may reach the server after it
+  // computes its answer.
+  loading() {
+    this.readsWhileLoading = new Map();
   }
 
+  // GET /chat/unreads' answer: snake_case. A channel read here while it was asked, further than
+  // the answer says, keeps that read; those are returned as [channel id, seq] to ack again.
+  load(list) {
+    const ahead = [];
+    const by = new Map();
+    for (const answered of list) {
+      const e = entryOf(answered);
+      const seq = this.readsWhileLoading?.get(answered.channel_id) ?? 0;
+      if (seq > e.lastReadSeq) {
+        ahead.push([answered.channel_id, seq]);
+        e.lastReadSeq = seq;
+        if (seq >= e.lastSeq) Object.assign(e, { unread: 0, mentions: 0 });
+      }
+      by.set(answered.channel_id, e);
+    }
+    this.by = by;
+    this.readsWhileLoading = null;
+    this.onChange(null);
+    return ahead;
+  }
+
+  // A REST ack's answer.
   set(e) {
     this.by.set(e.channel_id, entryOf(e));
     this.onChange(e.channel_id);
@@ -37,7 +60,7 @@ export class Unreads {
   message(event, own, open, mentioned) {
     const e = this.entry(event.channelId);
     e.lastSeq = Math.max(e.lastSeq, event.seq);
-    if (own || open) Object.assign(e, { lastReadSeq: event.seq, unread: 0, mentions: 0 });
+    if (own || open) this.#readTo(event.channelId, e, event.seq);
     else {
       e.unread += 1;
       if (mentioned) e.mentions += 1;
@@ -46,11 +69,18 @@ export class Unreads {
     return open && !own;
   }
 
-  read(channelId) {
+  // Everything read, up to `seenSeq` at least (a page shown before GET /chat/unreads answered).
+  read(channelId, seenSeq = 0) {
     const e = this.entry(channelId);
-    Object.assign(e, { lastReadSeq: e.lastSeq, unread: 0, mentions: 0 });
+    e.lastSeq = Math.max(e.lastSeq, seenSeq);
+    this.#readTo(channelId, e, e.lastSeq);
     this.onChange(channelId);
     return e.lastSeq;
+  }
+
+  #readTo(channelId, e, seq) {
+    Object.assign(e, { lastReadSeq: seq, unread: 0, mentions: 0 });
+    this.readsWhileLoading?.set(channelId, seq);
   }
 
   lastSeq(channelId) {

@@ -152,7 +152,8 @@ async def open_tab(browser, chatd) -> AsyncIterator:
     """open_tab(person): a fresh browser context on /, signed in with the person's token."""
     contexts = []
 
-    async def open_tab(person: Person | None = None, path: str = "/") -> Tab:
+    async def open_tab(person: Person | None = None, path: str = "/", before_sign_in=None) -> Tab:
+        """`before_sign_in(page)`, when given, runs once the page is loaded (to route requests)."""
         context = await browser.new_context()
         contexts.append(context)
         page = await context.new_page()
@@ -162,6 +163,8 @@ async def open_tab(browser, chatd) -> AsyncIterator:
         page.on("dialog", lambda dialog: _dismiss(tab, dialog))
         page.on("websocket", lambda ws: tab.socket_urls.append(ws.url))
         await page.goto(chatd.url + path)
+        if before_sign_in is not None:
+            await before_sign_in(page)
         if person is not None:
             await page.fill("#token-input", person.token)
             await page.click("#token-form button")
@@ -856,6 +859,47 @@ async def test_unread_badges_stay_in_step_across_two_tabs_of_one_user_with_mark_
     await expect(message(second.page, "from bob")).to_be_visible()
     await expect(badges[0]).to_have_count(0)
     assert first.console_errors == [] and second.console_errors == []
+
+
+async def test_the_open_channel_stays_read_when_get_unreads_answers_after_its_page_shows(
+        open_tab, chatd, alice, bob, guild):
+    """GET /chat/unreads answered first, and its answer held back until #general's page shows
+    and is acked: the answer predates the ack, and must not show the page the user is looking at
+    unread, on the page or on the server."""
+    for text in ("one", "two", "three"):
+        await post(chatd, guild, bob, text)
+    unreads_answered, page_acked = asyncio.Event(), asyncio.Event()
+    answers = []
+
+    async def hold_the_answer(route):
+        if answers:
+            return await route.continue_()
+        answers.append(await rest(chatd, "GET", "/chat/unreads", alice))
+        unreads_answered.set()
+        await page_acked.wait()
+        await route.fulfill(json=answers[0])
+
+    async def hold_the_page(route):
+        await unreads_answered.wait()
+        await route.continue_()
+
+    async def route_unreads(page: Page):
+        # Routes kept to the end: once a page has none, Playwright lets held requests go.
+        await page.route("**/chat/unreads", hold_the_answer)
+        await page.route(re.compile(r".*/messages\?limit=.*"), hold_the_page)
+
+    tab = await open_tab(alice, before_sign_in=route_unreads)
+    await expect(message(tab.page, "three")).to_be_visible()
+    await expect(tab.page.locator("#event-log li.out[data-type='ack']")).to_have_count(1)
+    page_acked.set()
+    held = [(u["last_read_seq"], u["unread_count"]) for u in answers[0] if u["channel_id"] == guild.general]
+    assert held == [(0, 3)]  # computed before the ack
+    await expect(tab.page.locator("#event-log li.out[data-type='ack']")).to_have_count(2)  # acked again
+    await expect(tab.page.locator("#read-state")).to_have_text("all read")
+    await expect(tab.page.locator("#channels li.unread")).to_have_count(0)
+    unreads = await rest(chatd, "GET", "/chat/unreads", alice)
+    assert [(u["last_read_seq"], u["unread_count"]) for u in unreads if u["channel_id"] == guild.general] == [(3, 0)]
+    assert tab.console_errors == []
 
 
 async def test_an_admin_arranges_categories_renames_and_deletes_and_the_member_sees_each_change_live(
