@@ -297,7 +297,8 @@ async def measure(url, own, pool, queries, config, settings: Settings, progress)
         finally:
             await first_process.stop()
         progress(f"chatd: a {settings.attachment_bytes / 2**20:,.0f} MiB file uploaded and downloaded")
-        files = await attachments.measure(url, config.secret_key, solo.members[0], settings.attachment_bytes, progress)
+        files = await attachments.measure(url, config.secret_key, solo.members[0], settings.attachment_bytes,
+                                          settings.trials, progress)
         raw_connects = await ceilings.connect_rate(settings.hold, settings.connect_workers)
         ceiling["connect_per_s"] = raw_connects
         progress(f"ceiling connect rate: {raw_connects:,.0f}/s ({settings.hold:,} bare aiohttp WebSocket handshakes)")
@@ -345,7 +346,7 @@ async def only_attachments(url, own, pool, queries, config, settings: Settings, 
     users = await populate(pool, queries, config, 1, 1)
     try:
         return {"attachments": await attachments.measure(url, config.secret_key, users.members[0],
-                                                         settings.attachment_bytes, progress)}
+                                                         settings.attachment_bytes, settings.trials, progress)}
     finally:
         if not own:
             await cleanup(pool, queries, users.prefix)
@@ -491,8 +492,29 @@ async def only_resume(url, own, pool, queries, config, settings: Settings, progr
             await cleanup(pool, queries, users.prefix)
 
 
+async def only_flood(url, own, pool, queries, config, settings: Settings, progress) -> dict:
+    """`--only flood`: the fan-out's users, their maximum rate measured, and the half-rate
+    trials without and with a login flood in turn, as in the full run."""
+    topology = await populate(pool, queries, config, settings.clients, settings.members,
+                              dm_senders=settings.senders_per_server)
+    try:
+        served = await processes.chatd(url, config.secret_key).start()
+        try:
+            numbers = itertools.count()
+            flooded = await phases.traffic(
+                topology, [served], settings, progress,
+                flood=lambda: LoginFlood(served.url, settings.flood_logins_per_s, numbers))
+        finally:
+            await served.stop()
+        flooded.pop("reports")
+        return {"login_flood": report.login_flood(settings, flooded)}
+    finally:
+        if not own:
+            await cleanup(pool, queries, topology.prefix)
+
+
 ONLY = {"layout": only_layout, "attachments": only_attachments, "resume": only_resume, "search": only_search,
-        "unreads": only_unreads}
+        "unreads": only_unreads, "flood": only_flood}
 
 
 async def unread_reader(pool, queries, config, settings: Settings):
