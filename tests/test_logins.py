@@ -212,16 +212,16 @@ async def test_hashes_run_only_when_nothing_else_wants_the_cpu():
         hashing.close()
 
 
-async def test_a_hashing_thread_answers_at_once_then_rests_as_long_as_its_work_took():
+async def test_a_hashing_thread_answers_at_once_then_rests_three_times_as_long_as_its_work_took():
     hashing = Hashing(threads=1, waiting=1)
     try:
         started = time.monotonic()
-        first = asyncio.ensure_future(hashing._run(time.sleep, 0.3))
+        first = asyncio.ensure_future(hashing._run(time.sleep, 0.2))
         second = asyncio.ensure_future(hashing._run(time.sleep, 0))
         await first
         answered = time.monotonic() - started
         await second
-        assert answered < 0.55  # the first caller does not wait for the rest
-        assert time.monotonic() - started >= 0.6  # the next work waited for it
+        assert answered < 0.45  # the first caller does not wait for the rest
+        assert time.monotonic() - started >= 0.8  # the next work waited for it: 0.2 s, then 3 x 0.2 s
     finally:
         hashing.close()

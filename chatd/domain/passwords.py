@@ -30,7 +30,7 @@ _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # Verified against when the username is unknown, so both failures cost the same time.
 _UNKNOWN_USER_HASH = _hasher.hash("chatd: no such user")
 BUSY_RETRY_SECONDS = 1.0
-REST_RATIO = 1.0  # a hashing thread rests this many times as long as its last hash took
+REST_RATIO = 3.0  # a hashing thread rests this many times as long as its last hash took
 
 
 def hash_password(password: str) -> str:
@@ -93,9 +93,11 @@ class Hashing:
 def _work_then_rest(loop: asyncio.AbstractEventLoop, answer: asyncio.Future, work: Callable, *args) -> None:
     """In a hashing thread: the answer goes back as soon as it is known; then the thread rests
     REST_RATIO times as long as the work took before it takes the next. Under a flood, hashing
-    thus holds at most half of its threads' time, and the CPU it leaves is the messages'
-    (measured in the bench's login-flood phase: without the rest, the half-rate fan-out's p99
-    was ~5x its value without the flood even with SCHED_IDLE; with it, ~1.2-2x). A lone login
+    thus holds at most a quarter of its threads' time, and the CPU, caches and memory bandwidth
+    it leaves are the messages' (SCHED_IDLE yields the CPU but not the caches argon2's 64 MiB
+    sweep through). Measured with `bench --only flood` on 2 cores, the half-rate fan-out's p99
+    under the flood against without it: resting once the hash's time, 3.71x, 4.42x, 4.10x;
+    three times, 1.82x, 1.47x, 1.71x, with 36 hashes per three trials against 41. A lone login
     is answered as fast; only the hashes per second under a flood are fewer."""
     started = time.perf_counter()
     try:
