@@ -212,6 +212,17 @@ async def test_hashes_run_only_when_nothing_else_wants_the_cpu():
         hashing.close()
 
 
+async def test_a_hashing_thread_with_nothing_waiting_takes_the_next_hash_at_once():
+    hashing = Hashing(threads=1, waiting=1)
+    try:
+        await hashing._run(time.sleep, 0.2)
+        started = time.monotonic()
+        await hashing._run(time.sleep, 0)
+        assert time.monotonic() - started < 0.3  # no rest of 3 x 0.2 s: nothing waited
+    finally:
+        hashing.close()
+
+
 async def test_a_hashing_thread_answers_at_once_then_rests_three_times_as_long_as_its_work_took():
     hashing = Hashing(threads=1, waiting=1)
     try:

@@ -56,6 +56,7 @@ class Hashing:
 
     def __init__(self, threads: int, waiting: int):
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="argon2", initializer=_lower_priority)
+        self._threads = threads
         self._capacity = threads + waiting
         self._taken = 0  # running or queued; a slot is freed when its thread finishes, not when the caller gives up
 
@@ -78,9 +79,14 @@ class Hashing:
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
         answer.add_done_callback(_retrieved)
-        thread_free = asyncio.wrap_future(self._executor.submit(_work_then_rest, loop, answer, work, *args))
+        thread_free = asyncio.wrap_future(
+            self._executor.submit(_work_then_rest, loop, answer, self._others_wait, work, *args))
         thread_free.add_done_callback(self._release)
         return await asyncio.shield(answer)
+
+    def _others_wait(self) -> bool:
+        """Whether hashes wait for a thread (read from a hashing thread: an int, set by the loop)."""
+        return self._taken > self._threads
 
     def _release(self, thread_free: asyncio.Future) -> None:
         self._taken -= 1
@@ -90,23 +96,26 @@ class Hashing:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def _work_then_rest(loop: asyncio.AbstractEventLoop, answer: asyncio.Future, work: Callable, *args) -> None:
-    """In a hashing thread: the answer goes back as soon as it is known; then the thread rests
-    REST_RATIO times as long as the work took before it takes the next. Under a flood, hashing
-    thus holds at most a quarter of its threads' time, and the CPU, caches and memory bandwidth
-    it leaves are the messages' (SCHED_IDLE yields the CPU but not the caches argon2's 64 MiB
-    sweep through). Measured with `bench --only flood` on 2 cores, the half-rate fan-out's p99
-    under the flood against without it: resting once the hash's time, 3.71x, 4.42x, 4.10x;
-    three times, 1.82x, 1.47x, 1.71x, with 36 hashes per three trials against 41. A lone login
-    is answered as fast; only the hashes per second under a flood are fewer."""
+def _work_then_rest(loop: asyncio.AbstractEventLoop, answer: asyncio.Future, others_wait: Callable[[], bool],
+                    work: Callable, *args) -> None:
+    """In a hashing thread: the answer goes back as soon as it is known; then, if other hashes
+    were waiting when it was (a flood, not a few logins in a row), the thread rests REST_RATIO
+    times as long as the work took before it takes the next. Under a flood, hashing thus holds
+    at most a quarter of its threads' time, and the CPU, caches and memory bandwidth it leaves
+    are the messages' (SCHED_IDLE yields the CPU but not the caches argon2's 64 MiB sweep
+    through). Measured with `bench --only flood` on 2 cores, the half-rate fan-out's p99 under
+    the flood against without it, runs alternating: resting once the hash's time, 3.71x, 4.42x,
+    4.10x; three times, 1.82x, 1.47x, 1.71x (later runs of three times: 2.30x, 2.85x, 3.91x,
+    2.26x: the figure is noisy), with 36 hashes per three trials against 41."""
     started = time.perf_counter()
     try:
-        result = work(*args)
-    except Exception as error:
-        loop.call_soon_threadsafe(_settle, answer, None, error)
-    else:
-        loop.call_soon_threadsafe(_settle, answer, result, None)
-    time.sleep(REST_RATIO * (time.perf_counter() - started))
+        result, error = work(*args), None
+    except Exception as caught:
+        result, error = None, caught
+    flood = others_wait()  # before the answer goes back: its caller's next hash is not a flood
+    loop.call_soon_threadsafe(_settle, answer, result, error)
+    if flood:
+        time.sleep(REST_RATIO * (time.perf_counter() - started))
 
 
 def _settle(answer: asyncio.Future, result, error: Exception | None) -> None:
