@@ -236,6 +236,8 @@ BAD_FRAMES = [
      "channel not found"),
     ('{"type": "send_message", "serverId": "{sid}", "channelId": "{cid}", "text": "x", "nonce": "' + "n" * 65 + '"}',
      "invalid send_message frame: Expected `str` of length <= 64 - at `$.nonce`"),
+    ('{"type": "send_message", "serverId": "{sid}", "channelId": "{cid}", "text": "x", "nonce": "n\\u0000n"}',
+     "invalid send_message frame: Expected `str` matching regex '^[^\\\\x00]*$' - at `$.nonce`"),
     ('{"type": "resume", "serverId": "{sid}", "channelId": "{cid}", "afterSeq": -1}',
      "invalid resume frame: Expected `int` >= 0 - at `$.afterSeq`"),
     ('{"type": "identify", "token": "again"}', "already identified"),

@@ -444,6 +444,15 @@ async def test_a_malformed_subscription_is_400(client, alice, body, detail, db):
     assert [r async for r in push_queries.list_push_endpoints(db)] == []
 
 
+async def test_a_nul_character_in_an_endpoint_is_400_to_subscribe_and_to_unsubscribe(client, alice, db):
+    url = "/chat/users/@me/push-subscriptions"
+    detail = {"detail": "Expected `str` matching regex '^[^\\\\x00]*$' - at `$.endpoint`"}
+    resp = await client.post(url, json=_with(endpoint="https://push.example.net/\u0000"), headers=alice.auth)
+    assert (resp.status, await resp.json()) == (400, detail)
+    resp = await client.delete(url, json={"endpoint": "c\u0000\u0017"}, headers=alice.auth)
+    assert (resp.status, await resp.json()) == (400, detail)
+
+
 async def test_an_http_endpoint_is_refused_unless_allowed(aiohttp_client, config, alice, db):
     client = await aiohttp_client(create_app(config))  # CHATD_PUSH_ALLOW_HTTP unset
     resp = await client.post("/chat/users/@me/push-subscriptions",

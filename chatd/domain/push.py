@@ -20,11 +20,12 @@ from msgspec import Meta
 
 from chatd import keys
 from chatd.domain.errors import BadInput, NotFound
-from chatd.domain.schemas import Body, User
+from chatd.domain.schemas import NO_NUL, Body, User
 
 PREVIEW_CHARS = 100
 MAX_ENDPOINT = 2048  # browsers' endpoints are a few hundred characters
 Base64url = Annotated[str, Meta(max_length=200, pattern=r"^[A-Za-z0-9_\-]+=*$", description="base64url")]
+Endpoint = Annotated[str, Meta(max_length=MAX_ENDPOINT, pattern=NO_NUL, description="the push service URL (https://)")]
 
 
 class SubscriptionKeys(Body):
@@ -35,13 +36,13 @@ class SubscriptionKeys(Body):
 class NewSubscription(Body):
     """PushSubscription.toJSON(), as a browser makes it."""
 
-    endpoint: Annotated[str, Meta(max_length=MAX_ENDPOINT, description="the push service URL (https://)")]
+    endpoint: Endpoint
     keys: SubscriptionKeys
     expirationTime: float | None = msgspec.field(default=None)  # noqa: N815 -- the browser's name; not kept
 
 
 class GoneSubscription(Body):
-    endpoint: Annotated[str, Meta(max_length=MAX_ENDPOINT)]
+    endpoint: Endpoint
 
 
 class VapidPublicKey(msgspec.Struct):

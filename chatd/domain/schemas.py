@@ -110,13 +110,15 @@ class LayoutChange(Body):
 
 
 MAX_ATTACHMENTS = 10
+# A client's id for a send, so that a resend stores nothing twice (REST and the gateway alike).
+Nonce = Annotated[str, Meta(max_length=64, pattern=NO_NUL)]
 
 
 class NewMessage(Body):
     text: Annotated[MessageText, Meta(description="1-4000 characters after stripping; may be empty with attachments")] = ""
     attachment_ids: Annotated[list[UUID], Meta(max_length=MAX_ATTACHMENTS, description=(
         "up to 10 of the sender's own uploads to this channel (POST .../attachments), not yet attached"))] = []
-    nonce: Annotated[str, Meta(max_length=64, pattern=NO_NUL)] | None = None
+    nonce: Nonce | None = None
     reply_to: Annotated[UUID | None, Meta(description="a message of the same channel this one replies to")] = None
     mention_reply: Annotated[bool, Meta(description="a reply mentions the author it replies to (false: not)")] = True
 

@@ -12,7 +12,7 @@ import msgspec
 from msgspec import Meta
 
 from chatd.domain.errors import BadInput
-from chatd.domain.schemas import MAX_ATTACHMENTS, MessageText, Seq, Status
+from chatd.domain.schemas import MAX_ATTACHMENTS, MessageText, Nonce, Seq, Status
 
 
 class Frame(msgspec.Struct, tag_field="type"):
@@ -25,7 +25,7 @@ class SendMessage(Frame, tag="send_message"):
     channelId: UUID
     text: MessageText = ""
     serverId: UUID | None = None
-    nonce: Annotated[str, Meta(max_length=64)] | None = None
+    nonce: Nonce | None = None
     replyTo: UUID | None = None
     mentionReply: bool = True  # a reply mentions the author it replies to
     attachmentIds: Annotated[list[UUID], Meta(max_length=MAX_ATTACHMENTS)] = []
