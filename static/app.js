@@ -313,7 +313,7 @@ async function loadUnreads() {
     // The open channel, shown and not marked unread by the user, stays read (after a reconnect,
     // what arrived meanwhile shows as it resumes).
     const openRead = S.channelId && S.loading !== S.channelId && !unreads.entry(S.channelId).unread ? S.channelId : null;
-    // Reads made here that the answer may predate are acked again (an ack is idempotent).
+    // Reads made here that the answer may predate are acked again (an ack only moves forward).
     unreads.loading();
     for (const [channelId, seq] of unreads.load(await call("GET", "/chat/unreads"))) ack(channelId, seq);
     if (openRead && openRead === S.channelId) markRead(openRead);

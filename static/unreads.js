@@ -31,6 +31,8 @@ export class Unreads {
       if (seq > e.lastReadSeq) {
         ahead.push([answered.channel_id, seq]);
         e.lastReadSeq = seq;
+        // Read to the end: nothing unread. Short of it, the answer's counts stand (at most a
+        // few too many, until the next message or ack); they cannot be told apart here.
         if (seq >= e.lastSeq) Object.assign(e, { unread: 0, mentions: 0 });
       }
       by.set(answered.channel_id, e);

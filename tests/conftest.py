@@ -56,7 +56,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
-    """A migrated database for the whole session."""
+    """A migrated database for the whole session. CHATD_TEST_DATABASE_URL must name a superuser,
+    as the embedded server's is: tests/sql/reset.sql empties tables in replica mode."""
     url = os.environ.get("CHATD_TEST_DATABASE_URL")
     if url is None:
         import pgserver

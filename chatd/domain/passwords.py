@@ -4,8 +4,8 @@ Each hash is ~0.1-0.2 s of a core's time, so a login flood is a CPU flood. The w
 dedicated pool of one thread per core, never the event loop's default executor (which the
 loop and the database driver also use), and at most `waiting` more wait for a thread: past
 that the request is refused at once with 503 and Retry-After instead of queueing for ever.
-The threads run at the lowest priority and rest between hashes, so that a flood slows logins,
-not the messages chatd delivers meanwhile.
+The threads run at the lowest priority and, while hashes queue, rest between them, so that a
+flood slows logins, not the messages chatd delivers meanwhile.
 """
 
 from __future__ import annotations
