@@ -3,33 +3,41 @@
 
 -- name: list_unreads(user_id)
 -- GET /chat/unreads: every channel and conversation the user reads that takes messages, with
--- the pointer and the counts, in one statement: a few index ranges per channel that changed
--- since its counts were last kept (or whose pointer moved), none for the others and none when
--- nothing is unread. What had to be counted is kept (migration 0032) for the next time, in
--- the rows no one else holds (SKIP LOCKED: an ack or a send writing one now is not waited
--- for; those are counted again next time). Counts and the event_seq they are kept with come
--- from this statement's one snapshot, so kept counts are always those of that event_seq.
--- The columns are chatd.domain.schemas.ReadState's fields, in order (built positionally).
-WITH unread AS MATERIALIZED (
-    SELECT * FROM channel_unread WHERE user_id = :user_id
+-- the pointer and the counts, in one statement: the counts kept beside the pointer where the
+-- channel has not changed since (migration 0034), a few index ranges for the others, none when
+-- nothing is unread. The first six columns are chatd.domain.schemas.ReadState's fields, in
+-- order (built positionally); `keep`: counted afresh, for keep_unread_counts.
+SELECT server_id, channel_id, last_read_seq, last_seq, unread_count, mention_count, stored AND NOT counted AS keep
+  FROM channel_unread
+ WHERE user_id = :user_id
+ ORDER BY server_id, position, channel_id;
+
+-- name: keep_unread_counts(user_id, channel_ids)!
+-- Counts list_unreads had to count, kept (migration 0032) for the next time, in the rows no
+-- one else holds (SKIP LOCKED: an ack or a send writing one now is not waited for; those are
+-- counted again next time). Counted again here, so the counts and the event_seq they are kept
+-- with come from this statement's one snapshot: kept counts are always those of that
+-- event_seq. Apart from the listing, so that a listing with nothing to keep stays one plain
+-- read (keeping in the same statement made every listing materialize its rows).
+WITH fresh AS (
+    SELECT channel_id, last_read_seq, unread_count, mention_count, last_event_seq
+      FROM channel_unread
+     WHERE user_id = :user_id
+       AND channel_id = any(:channel_ids::uuid[])
+       AND stored AND NOT counted
 ), free AS (
     SELECT s.channel_id
       FROM read_state s
-      JOIN unread u ON u.channel_id = s.channel_id AND NOT u.counted
      WHERE s.user_id = :user_id
-       AND EXISTS (SELECT FROM unread WHERE NOT counted)  -- nothing to keep: not even a look
-       FOR NO KEY UPDATE OF s SKIP LOCKED
-), kept AS (
-    UPDATE read_state s
-       SET counted_event_seq = u.last_event_seq, counted_pointer = u.last_read_seq,
-           counted_unread = u.unread_count, counted_mentions = u.mention_count
-      FROM free f
-      JOIN unread u ON u.channel_id = f.channel_id
-     WHERE s.user_id = :user_id AND s.channel_id = f.channel_id
+       AND s.channel_id = any(:channel_ids::uuid[])
+       FOR NO KEY UPDATE SKIP LOCKED
 )
-SELECT server_id, channel_id, last_read_seq, last_seq, unread_count, mention_count
-  FROM unread
- ORDER BY server_id, position, channel_id;
+UPDATE read_state s
+   SET counted_event_seq = u.last_event_seq, counted_pointer = u.last_read_seq,
+       counted_unread = u.unread_count, counted_mentions = u.mention_count
+  FROM free f
+  JOIN fresh u ON u.channel_id = f.channel_id
+ WHERE s.user_id = :user_id AND s.channel_id = f.channel_id;
 
 -- name: set_read_state(notify_channel, user_id, server_id, channel_id, seq, forward, origin)^
 -- An ack (`forward`: the pointer moves only forward, from where it is, the join point for a

@@ -113,6 +113,7 @@ HOT_QUERIES = {
     "search, a term in one message of ten": ("search_messages", lambda s: search_params(s, "tenth")),
     "search by relevance, a rare term": ("search_messages", lambda s: search_params(s, "12345", by_relevance=True)),
     "unreads": ("list_unreads", lambda s: dict(user_id=s["user_id"])),
+    "unreads kept": ("keep_unread_counts", lambda s: dict(user_id=s["user_id"], channel_ids=[s["channel_id"]])),
     "ack": ("set_read_state", lambda s: dict(
         notify_channel="explain", user_id=s["user_id"], server_id=s["server_id"], channel_id=s["channel_id"], seq=10,
         forward=True, origin=None)),

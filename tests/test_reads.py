@@ -267,7 +267,9 @@ async def test_kept_counts_are_read_without_reading_a_message_or_mention(client,
         return {n["Relation Name"] for n in nodes(plan)
                 if n.get("Relation Name") in ("chatmessage", "message_mention") and n["Actual Loops"]}
 
-    assert await messages_read() == {"chatmessage", "message_mention"}  # counted, and kept
+    assert await messages_read() == {"chatmessage", "message_mention"}  # counted
+    assert await messages_read() == {"chatmessage", "message_mention"}  # a listing alone keeps nothing
+    await unreads(client, bob)  # counted, and kept
     assert await messages_read() == set()  # read from what was kept
 
 

@@ -40,6 +40,11 @@ async def set_read_state(app: Mapping, user: User, server_id: UUID | None, chann
 
 async def list_unreads(app: Mapping, user: User) -> list[ReadState]:
     """Its rows are ReadState's fields in order, built positionally: a third of the Python
-    time of a reader of a thousand channels went to looking each field up by name."""
-    rows = app[keys.queries].list_unreads(app[keys.pool], user_id=user.user_id)
-    return [ReadState(*row) async for row in rows]
+    time of a reader of a thousand channels went to looking each field up by name. Counts it
+    had to count are kept for the next listing, after it (keep_unread_counts)."""
+    queries, pool = app[keys.queries], app[keys.pool]
+    rows = [row async for row in queries.list_unreads(pool, user_id=user.user_id)]
+    fresh = [row[1] for row in rows if row[6]]
+    if fresh:
+        await queries.keep_unread_counts(pool, user_id=user.user_id, channel_ids=fresh)
+    return [ReadState(row[0], row[1], row[2], row[3], row[4], row[5]) for row in rows]

@@ -1,0 +1,37 @@
+-- depends: 0032_unread_memo 0033_search_probe
+-- channel_unread (migration 0032) with the kept counts chosen per row by an expression, not a
+-- lateral union of two arms: for a reader of a thousand channels whose counts are all kept,
+-- the two arms' per-row plan nodes (an append of two one-time-filtered results) cost as much
+-- as the whole join. Now a kept row reads its counts from its read_state columns, and only a
+-- row counted afresh runs unread_counts (a subplan the CASE reaches for that row alone).
+-- `stored`: the reader has a read_state row for the channel, where fresh counts can be kept
+-- (sql/reads.sql keep_unread_counts); a channel never acked has none. Same columns as before,
+-- `stored` added at the end.
+CREATE OR REPLACE VIEW channel_unread AS
+SELECT user_id, server_id, channel_id, position, last_read_seq, last_seq,
+       counts[1] AS unread_count, counts[2] AS mention_count, last_event_seq, counted, stored
+  FROM (SELECT r.user_id, r.server_id, c.id AS channel_id, c.position, p.pointer AS last_read_seq, c.last_seq,
+               c.last_event_seq, k.counted, s.user_id IS NOT NULL AS stored,
+               CASE WHEN k.counted THEN ARRAY[s.counted_unread, s.counted_mentions]
+                    ELSE (SELECT ARRAY[u.unread_count, u.mention_count]
+                            FROM unread_counts(r.user_id, c.id, p.pointer, c.last_seq, s.own_seq) u) END AS counts
+          FROM channel_reader r
+          JOIN chatchannel c ON c.id = r.channel_id
+          LEFT JOIN read_state s ON s.user_id = r.user_id AND s.channel_id = c.id
+         CROSS JOIN LATERAL read_pointer(c.id, r.since, s.last_read_seq, s.updated_at) p
+         CROSS JOIN LATERAL (SELECT s.counted_event_seq IS NOT DISTINCT FROM c.last_event_seq
+                                    AND s.counted_pointer IS NOT DISTINCT FROM p.pointer AS counted) k
+         WHERE c.type NOT IN ('VOICE', 'THREAD')
+        UNION ALL
+        SELECT f.user_id, c.server_id, c.id AS channel_id, c.position, p.pointer AS last_read_seq, c.last_seq,
+               c.last_event_seq, k.counted, s.user_id IS NOT NULL AS stored,
+               CASE WHEN k.counted THEN ARRAY[s.counted_unread, s.counted_mentions]
+                    ELSE (SELECT ARRAY[u.unread_count, u.mention_count]
+                            FROM unread_counts(f.user_id, c.id, p.pointer, c.last_seq, s.own_seq) u) END AS counts
+          FROM thread_follower f
+          JOIN chatchannel c ON c.id = f.thread_id
+          JOIN servermembership m ON m.server_id = c.server_id AND m.user_id = f.user_id
+          LEFT JOIN read_state s ON s.user_id = f.user_id AND s.channel_id = c.id
+         CROSS JOIN LATERAL (SELECT greatest(s.last_read_seq, f.since_seq) AS pointer) p
+         CROSS JOIN LATERAL (SELECT s.counted_event_seq IS NOT DISTINCT FROM c.last_event_seq
+                                    AND s.counted_pointer IS NOT DISTINCT FROM p.pointer AS counted) k) x;
