@@ -4,13 +4,42 @@ users, message_reaction or its counts, or chatd_node_user."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
+
+import asyncpg
+import pytest
 
 # Not user_presence: at the 3,000 users here, hashing its online third is cheaper than looking
 # each member up, and PostgreSQL rightly picks that.
 BIG_TABLES = {"chatmessage", "servermembership", "users", "message_reaction", "message_reaction_count",
               "chatd_node_user"}
+
+
+@pytest.fixture(scope="module")
+def history(database_url, test_queries) -> None:
+    """The sample history, filled once for the module: its tests only read it (EXPLAIN, and
+    EXPLAIN ANALYZE of reads), and filling it took most of each test's time."""
+
+    async def fill() -> None:
+        con = await asyncpg.connect(database_url)
+        try:
+            await test_queries.reset_tables(con)
+            await test_queries.fill_history(con)
+            await test_queries.fill_reactions(con)
+        finally:
+            await con.close()
+
+    asyncio.run(fill())
+
+
+@pytest.fixture
+async def db(database_url, history):
+    """A connection to the sample history (this module's own `db`: conftest's empties the tables)."""
+    con = await asyncpg.connect(database_url)
+    yield con
+    await con.close()
 
 
 def seq_scans(plan: dict) -> list[str]:
@@ -159,9 +188,6 @@ HOT_QUERIES = {
 
 
 async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, test_queries, app_queries):
-    # One test for all queries: filling 100,000 messages is the expensive part.
-    await test_queries.fill_history(db)
-    await test_queries.fill_reactions(db)
     sample = await test_queries.get_history_sample(db)
     assert sample["message_id"] is not None
     plans = {label: await explain(db, app_queries, name, **params(sample))
@@ -202,7 +228,6 @@ async def test_search_reads_a_rare_terms_matches_from_the_gin_index_and_a_common
     its matches from the GIN index, no walk. A common one: the probe's 1,000 matches, then only
     the reader's two channels (of twenty), each walked from its newest; no walk of every
     channel's messages, whose newer ones the reader cannot read."""
-    await test_queries.fill_history(db)
     sample = await test_queries.get_history_sample(db)
     rare = await explain(db, app_queries, "search_messages", analyze=True, **search_params(sample, "12345"))
     ran = [n for n in nodes(rare) if n.get("Actual Loops")]
@@ -231,7 +256,6 @@ async def test_search_reads_a_rare_terms_matches_from_the_gin_index_and_a_common
 async def test_the_search_probe_reads_the_gin_index_where_the_planner_would_read_the_table(db, test_queries):
     """Where the planner finds reading the table cheaper (here: index pages made dear), the
     probe still reads the GIN index: a rare term must not cost a read of every message."""
-    await test_queries.fill_history(db)
     await db.execute("SET random_page_cost = 1000")
     try:
         await test_queries.flush_stats(db)
@@ -274,7 +298,6 @@ async def test_the_send_statements_generic_plan_probes_each_items_nonce(db, test
     """The send statement as chatd runs it: planned once for every batch, while few messages
     have a nonce. Its earlier-message lookup must be an index condition per item (a plan that
     read the whole partial index for every item slowed every send as messages accumulated)."""
-    await test_queries.fill_history(db)
     plan = await generic_plan(db, app_queries, "insert_message_batch")
     nonce_reads = [n for n in nodes(plan) if n.get("Index Name") == "ix_chatmessage_user_id_nonce"]
     assert nonce_reads, json.dumps(plan, indent=1)
