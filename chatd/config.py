@@ -95,6 +95,9 @@ class Config:
     hashes_at_once: int = field(default_factory=lambda: os.cpu_count() or 1)
     hashes_waiting: int = field(default_factory=lambda: 4 * (os.cpu_count() or 1))
     node_interval_seconds: float = 10.0  # how often this process refreshes its chatd_node row
+    # How long a user whose last socket closed stays shown connected: a reconnect within it,
+    # here or on another process, shows no offline/online pair.
+    presence_grace: timedelta = timedelta(seconds=10)
     # How long a channel's changes are kept for resumes, and how long after sending a message
     # may be edited (None: always).
     change_retention: timedelta = timedelta(days=30)
@@ -157,6 +160,7 @@ class Config:
             rate_limit=_rate_limit(env.get("CHATD_RATE_LIMIT", "5/5s")),
             trusted_proxies=_networks(env, "CHATD_TRUSTED_PROXIES"),
             node_interval_seconds=float(_positive_int(env, "CHATD_NODE_INTERVAL", 10)),
+            presence_grace=_duration(env, "CHATD_PRESENCE_GRACE", "10s", allow_off=False),
             change_retention=_duration(env, "CHATD_CHANGE_RETENTION", "30d", allow_off=False),
             edit_window=_duration(env, "CHATD_EDIT_WINDOW", "off", allow_off=True),
             log_format=_choice(env, "CHATD_LOG_FORMAT", ("kv", "json")),

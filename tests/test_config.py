@@ -74,6 +74,8 @@ def test_durations_are_seconds_minutes_hours_or_days(tmp_path):
     assert (config.change_retention, config.edit_window) == (timedelta(hours=12), timedelta(minutes=15))
     assert from_env(tmp_path, CHATD_CHANGE_RETENTION="90s").change_retention == timedelta(seconds=90)
     assert from_env(tmp_path, CHATD_EDIT_WINDOW="OFF").edit_window is None
+    assert from_env(tmp_path).presence_grace == timedelta(seconds=10)
+    assert from_env(tmp_path, CHATD_PRESENCE_GRACE="3s").presence_grace == timedelta(seconds=3)
 
 
 def test_uploads_default_to_the_data_dir_25_mib_an_hour_and_a_sweep_every_ten_minutes(tmp_path):
@@ -139,6 +141,8 @@ def test_a_missing_dotenv_file_is_not_an_error(tmp_path):
     ({"CHATD_MAX_UPLOAD": "0"}, "CHATD_MAX_UPLOAD='0' is not a size like '26214400', '500kB' or '25MiB'"),
     ({"CHATD_STORAGE": "ftp"}, "CHATD_STORAGE='ftp' is not one of local, s3"),
     ({"CHATD_UPLOAD_TTL": "off"}, "CHATD_UPLOAD_TTL='off' is not a duration like '90s', '12h' or '30d'"),
+    ({"CHATD_PRESENCE_GRACE": "off"}, "CHATD_PRESENCE_GRACE='off' is not a duration like '90s', '12h' or '30d'"),
+    ({"CHATD_PRESENCE_GRACE": "10"}, "CHATD_PRESENCE_GRACE='10' is not a duration like '90s', '12h' or '30d'"),
 ])
 def test_a_bad_value_is_a_config_error_naming_the_variable(tmp_path, environ, message):
     with pytest.raises(ConfigError) as raised:

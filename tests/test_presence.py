@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import replace
+from datetime import timedelta
 
 import aiosql
 import pytest
 
 from chatd.app import create_app
 from chatd.config import RateLimit
-from chatd.domain import presence as presence_module
 from tests.conftest import TEST_SQL
 from test_gateway import next_event
 
@@ -21,9 +21,9 @@ presence_queries = aiosql.from_path(TEST_SQL / "presence.sql", "asyncpg")
 
 
 @pytest.fixture
-def short_grace(monkeypatch):
-    """The 10 s grace, shortened so the tests of what follows it take a second."""
-    monkeypatch.setattr(presence_module, "GRACE_SECONDS", 0.5)
+async def short_grace(aiohttp_client, config, db):
+    """A chatd whose 10 s grace is shortened, so the tests of what follows it take a second."""
+    return await aiohttp_client(create_app(replace(config, presence_grace=timedelta(seconds=0.5))))
 
 
 async def connected(client, person, **params) -> tuple:
@@ -168,11 +168,11 @@ async def test_a_user_sharing_only_a_conversation_hears_of_the_change(client, db
     assert (await update_of(a, bob))["status"] == "idle"
 
 
-async def test_the_last_socket_closing_turns_the_user_offline_after_the_grace(client, db, alice, bob, server,
-                                                                              add_member, short_grace):
+async def test_the_last_socket_closing_turns_the_user_offline_after_the_grace(short_grace, db, alice, bob, server,
+                                                                              add_member):
     await add_member(bob)
-    a, _ = await connected(client, alice)
-    b, _ = await connected(client, bob)
+    a, _ = await connected(short_grace, alice)
+    b, _ = await connected(short_grace, bob)
     await update_of(a, bob)
     await b.close()
     started = time.monotonic()
@@ -181,13 +181,13 @@ async def test_the_last_socket_closing_turns_the_user_offline_after_the_grace(cl
     assert [row["user_id"] async for row in presence_queries.node_users(db)] == [alice.id]
 
 
-async def test_a_reconnect_within_the_grace_announces_nothing(client, alice, bob, server, add_member, short_grace):
+async def test_a_reconnect_within_the_grace_announces_nothing(short_grace, alice, bob, server, add_member):
     await add_member(bob)
-    a, _ = await connected(client, alice)
-    b, _ = await connected(client, bob)
+    a, _ = await connected(short_grace, alice)
+    b, _ = await connected(short_grace, bob)
     await update_of(a, bob)
     await b.close()
-    b, _ = await connected(client, bob)
+    b, _ = await connected(short_grace, bob)
     assert [u for u in await updates(a, 1.2) if u["userId"] == str(bob.id)] == []
 
 

@@ -11,6 +11,8 @@ from tests.processes import StalledClient
 from test_gateway_processes import make_server, ws_connect
 from test_presence import shown
 
+GRACE = "3s"  # CHATD_PRESENCE_GRACE: short, so waiting it out takes seconds, not tens of them
+
 
 async def updates_of(ws, person, wait: float) -> list[str]:
     """The statuses of every presence_update about `person` within `wait` seconds."""
@@ -52,7 +54,7 @@ async def test_each_socket_on_either_process_gets_one_frame_per_change(start, ht
 
 
 async def test_a_reconnect_to_another_process_within_the_grace_shows_no_offline_and_online(start, http, alice, bob):
-    one, two = await start(), await start()
+    one, two = await start(CHATD_PRESENCE_GRACE=GRACE), await start(CHATD_PRESENCE_GRACE=GRACE)
     await make_server(http, one, alice, bob)
     a = await ws_connect(http, two, alice)
     b = await ws_connect(http, one, bob)
@@ -60,16 +62,18 @@ async def test_a_reconnect_to_another_process_within_the_grace_shows_no_offline_
     await b.close()
     await asyncio.sleep(1)
     b = await ws_connect(http, two, bob)
-    assert await updates_of(a, bob, 12) == []  # past process one's grace, and bob is still online
+    assert await updates_of(a, bob, 4) == []  # past process one's grace, and bob is still online
     await b.close()
     closed = time.monotonic()
     status, when = await first_update_of(a, bob, 15)
-    assert status == "offline" and 9.5 < when - closed < 12
+    assert status == "offline" and 2.5 < when - closed < 5
 
 
 async def test_the_users_of_a_process_that_dies_turn_offline_within_the_bound(start, http, alice, bob):
-    # The bound: the larger of the 10 s grace and two heartbeats plus a node interval (21 s here).
-    settings = {"CHATD_HEARTBEAT": "10", "CHATD_NODE_INTERVAL": "1"}
+    # The bound: one's row goes unrefreshed for max(2 × interval, interval + grace) = 4 s and a
+    # live process notices at its next beat, so max(3 × interval, 2 × interval + grace) = 5 s
+    # here (12 s with the default grace), well inside two heartbeats plus a node interval (21 s).
+    settings = {"CHATD_HEARTBEAT": "10", "CHATD_NODE_INTERVAL": "1", "CHATD_PRESENCE_GRACE": GRACE}
     one, two = await start(**settings), await start(**settings)
     await make_server(http, one, alice, bob)
     a = await ws_connect(http, two, alice)
@@ -78,14 +82,15 @@ async def test_the_users_of_a_process_that_dies_turn_offline_within_the_bound(st
     one.process.send_signal(signal.SIGKILL)
     killed = time.monotonic()
     await one.process.wait()
-    status, when = await first_update_of(a, bob, 25)
+    status, when = await first_update_of(a, bob, 15)
     assert status == "offline"
-    assert 9 < when - killed < 21
+    assert 2.5 < when - killed < 7  # a second of slack for a busy machine
     await b.close()
 
 
 async def test_the_users_of_a_process_that_stops_stay_online_for_the_grace(start, http, alice, bob):
-    one, two = await start(CHATD_NODE_INTERVAL="1"), await start(CHATD_NODE_INTERVAL="1")
+    settings = {"CHATD_NODE_INTERVAL": "1", "CHATD_PRESENCE_GRACE": GRACE}
+    one, two = await start(**settings), await start(**settings)
     await make_server(http, one, alice, bob)
     a = await ws_connect(http, two, alice)
     b = await ws_connect(http, one, bob)
@@ -93,7 +98,7 @@ async def test_the_users_of_a_process_that_stops_stay_online_for_the_grace(start
     await one.stop()
     stopped = time.monotonic()
     status, when = await first_update_of(a, bob, 15)
-    assert status == "offline" and 9.5 < when - stopped < 13
+    assert status == "offline" and 2.5 < when - stopped < 6
     await b.close()
 
 

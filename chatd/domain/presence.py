@@ -3,10 +3,11 @@ chatd process (a chatd_node_user row per process that holds one), which together
 others see: their status, or `offline`.
 
 Each process writes its rows in batches (NodePresence), only when a user's first socket here
-opens and 10 s after their last one closed, so a connect costs no round trip of its own and a
-reconnect within the grace, here or on another process, changes nothing anyone sees. Every
-change goes through one statement (change_presences) that sends a presence note for each user
-whose shown status changed, so each change is announced once, whichever process made it.
+opens and the grace (CHATD_PRESENCE_GRACE) after their last one closed, so a connect costs no
+round trip of its own and a reconnect within the grace, here or on another process, changes
+nothing anyone sees. Every change goes through one statement (change_presences) that sends a
+presence note for each user whose shown status changed, so each change is announced once,
+whichever process made it.
 """
 
 from __future__ import annotations
@@ -18,23 +19,23 @@ from collections.abc import AsyncIterator, Mapping
 from uuid import UUID
 
 from chatd import keys
-from chatd.config import RateLimit
+from chatd.config import Config, RateLimit
 from chatd.domain import permissions
 from chatd.domain.ratelimit import within_limit
 from chatd.domain.schemas import MemberPresence, User
 
 log = logging.getLogger(__name__)
 
-GRACE_SECONDS = 10.0
 MAX_PAGE = 1000
 PRESENCE_LIMIT = RateLimit(5, 20.0)  # status changes per user and process
 
 
-def dead_seconds(node_interval: float) -> float:
+def dead_seconds(config: Config) -> float:
     """How long a process's chatd_node row may go unrefreshed before its users' rows are taken
     for those of a dead process: two beats, and never before the grace has passed since it
     last beat (a reconnect within the grace shows no offline/online pair)."""
-    return max(2 * node_interval, node_interval + GRACE_SECONDS)
+    interval = config.node_interval_seconds
+    return max(2 * interval, interval + config.presence_grace.total_seconds())
 
 
 class NodePresence:
@@ -73,7 +74,8 @@ class NodePresence:
             self._sockets[user_id] = count
             return
         self._sockets.pop(user_id, None)
-        self._grace[user_id] = asyncio.get_running_loop().call_later(GRACE_SECONDS, self._grace_over, user_id)
+        grace = self._app[keys.config].presence_grace.total_seconds()
+        self._grace[user_id] = asyncio.get_running_loop().call_later(grace, self._grace_over, user_id)
 
     def _grace_over(self, user_id: UUID) -> None:
         self._grace.pop(user_id, None)
@@ -170,7 +172,7 @@ class NodePresence:
                 gone_node_ids=[self.node_id] * len(downs) + [node_id for node_id, _ in gone],
                 gone_user_ids=downs + [user_id for _, user_id in gone],
                 status_user_ids=[user_id for user_id, _, _ in statuses], statuses=[s for _, s, _ in statuses],
-                dead_seconds=dead_seconds(app[keys.config].node_interval_seconds))
+                dead_seconds=dead_seconds(app[keys.config]))
 
 
 async def presence_ctx(app) -> AsyncIterator[None]:

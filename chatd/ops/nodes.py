@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from chatd import keys
-from chatd.domain.presence import GRACE_SECONDS, dead_seconds
+from chatd.domain.presence import dead_seconds
 from chatd.ops.tasks import cancel_and_wait
 from chatd.store.pool import DB_ERRORS
 
@@ -35,7 +35,8 @@ async def node_ctx(app: web.Application):
     yield
     await cancel_and_wait(task)
     try:
-        await app[keys.queries].expire_node_users(app[keys.pool], node_id=node["node_id"], grace_seconds=GRACE_SECONDS)
+        await app[keys.queries].expire_node_users(app[keys.pool], node_id=node["node_id"],
+                                                  grace_seconds=app[keys.config].presence_grace.total_seconds())
         await app[keys.queries].delete_node(app[keys.pool], node_id=node["node_id"])
     except DB_ERRORS as error:
         log.warning("event=node_delete_failed error=%s", type(error).__name__)
@@ -51,7 +52,7 @@ async def _beat(app: web.Application, node: dict, interval: float) -> None:
     """A database that is away costs no process (and, once noticed, no more log lines): the next
     beat catches up."""
     hub, presence, queries, pool = app[keys.hub], app[keys.presence], app[keys.queries], app[keys.pool]
-    dead = dead_seconds(interval)
+    dead = dead_seconds(app[keys.config])
     try:
         async with asyncio.timeout(interval):  # not wait_for: see chatd.store.notify
             swept = await queries.upsert_node(
