@@ -6,32 +6,32 @@
 -- row counted afresh runs unread_counts (a subplan the CASE reaches for that row alone).
 -- `stored`: the reader has a read_state row for the channel, where fresh counts can be kept
 -- (sql/reads.sql keep_unread_counts); a channel never acked has none. Same columns as before,
--- `stored` added at the end.
+-- `stored` added at the end. The choice is made once, over both arms (channels and
+-- conversations, followed threads).
 CREATE OR REPLACE VIEW channel_unread AS
 SELECT user_id, server_id, channel_id, position, last_read_seq, last_seq,
        counts[1] AS unread_count, counts[2] AS mention_count, last_event_seq, counted, stored
-  FROM (SELECT r.user_id, r.server_id, c.id AS channel_id, c.position, p.pointer AS last_read_seq, c.last_seq,
-               c.last_event_seq, k.counted, s.user_id IS NOT NULL AS stored,
-               CASE WHEN k.counted THEN ARRAY[s.counted_unread, s.counted_mentions]
+  FROM (SELECT r.user_id, r.server_id, r.channel_id, r.position, r.last_read_seq, r.last_seq, r.last_event_seq,
+               k.counted, r.stored,
+               CASE WHEN k.counted THEN ARRAY[r.counted_unread, r.counted_mentions]
                     ELSE (SELECT ARRAY[u.unread_count, u.mention_count]
-                            FROM unread_counts(r.user_id, c.id, p.pointer, c.last_seq, s.own_seq) u) END AS counts
-          FROM channel_reader r
-          JOIN chatchannel c ON c.id = r.channel_id
-          LEFT JOIN read_state s ON s.user_id = r.user_id AND s.channel_id = c.id
-         CROSS JOIN LATERAL read_pointer(c.id, r.since, s.last_read_seq, s.updated_at) p
-         CROSS JOIN LATERAL (SELECT s.counted_event_seq IS NOT DISTINCT FROM c.last_event_seq
-                                    AND s.counted_pointer IS NOT DISTINCT FROM p.pointer AS counted) k
-         WHERE c.type NOT IN ('VOICE', 'THREAD')
-        UNION ALL
-        SELECT f.user_id, c.server_id, c.id AS channel_id, c.position, p.pointer AS last_read_seq, c.last_seq,
-               c.last_event_seq, k.counted, s.user_id IS NOT NULL AS stored,
-               CASE WHEN k.counted THEN ARRAY[s.counted_unread, s.counted_mentions]
-                    ELSE (SELECT ARRAY[u.unread_count, u.mention_count]
-                            FROM unread_counts(f.user_id, c.id, p.pointer, c.last_seq, s.own_seq) u) END AS counts
-          FROM thread_follower f
-          JOIN chatchannel c ON c.id = f.thread_id
-          JOIN servermembership m ON m.server_id = c.server_id AND m.user_id = f.user_id
-          LEFT JOIN read_state s ON s.user_id = f.user_id AND s.channel_id = c.id
-         CROSS JOIN LATERAL (SELECT greatest(s.last_read_seq, f.since_seq) AS pointer) p
-         CROSS JOIN LATERAL (SELECT s.counted_event_seq IS NOT DISTINCT FROM c.last_event_seq
-                                    AND s.counted_pointer IS NOT DISTINCT FROM p.pointer AS counted) k) x;
+                            FROM unread_counts(r.user_id, r.channel_id, r.last_read_seq, r.last_seq, r.own_seq) u) END
+               AS counts
+          FROM (SELECT r.user_id, r.server_id, c.id AS channel_id, c.position, p.pointer AS last_read_seq, c.last_seq,
+                       c.last_event_seq, s.user_id IS NOT NULL AS stored, s.own_seq, s.counted_event_seq,
+                       s.counted_pointer, s.counted_unread, s.counted_mentions
+                  FROM channel_reader r
+                  JOIN chatchannel c ON c.id = r.channel_id
+                  LEFT JOIN read_state s ON s.user_id = r.user_id AND s.channel_id = c.id
+                 CROSS JOIN LATERAL read_pointer(c.id, r.since, s.last_read_seq, s.updated_at) p
+                 WHERE c.type NOT IN ('VOICE', 'THREAD')
+                UNION ALL
+                SELECT f.user_id, c.server_id, c.id AS channel_id, c.position, greatest(s.last_read_seq, f.since_seq),
+                       c.last_seq, c.last_event_seq, s.user_id IS NOT NULL AS stored, s.own_seq, s.counted_event_seq,
+                       s.counted_pointer, s.counted_unread, s.counted_mentions
+                  FROM thread_follower f
+                  JOIN chatchannel c ON c.id = f.thread_id
+                  JOIN servermembership m ON m.server_id = c.server_id AND m.user_id = f.user_id
+                  LEFT JOIN read_state s ON s.user_id = f.user_id AND s.channel_id = c.id) r
+         CROSS JOIN LATERAL (SELECT r.counted_event_seq IS NOT DISTINCT FROM r.last_event_seq
+                                    AND r.counted_pointer IS NOT DISTINCT FROM r.last_read_seq AS counted) k) x;
