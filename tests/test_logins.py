@@ -18,7 +18,7 @@ from chatd import keys
 from chatd.app import create_app
 from chatd.domain import logins
 from chatd.domain.errors import Overloaded
-from chatd.domain.passwords import Hashing
+from chatd.domain.passwords import REST_RATIO, Hashing
 from conftest import PASSWORD
 from processes import ChatdProcess
 
@@ -218,12 +218,12 @@ async def test_a_hashing_thread_with_nothing_waiting_takes_the_next_hash_at_once
         await hashing._run(time.sleep, 0.2)
         started = time.monotonic()
         await hashing._run(time.sleep, 0)
-        assert time.monotonic() - started < 0.3  # no rest of 3 x 0.2 s: nothing waited
+        assert time.monotonic() - started < 0.3  # no rest of REST_RATIO x 0.2 s: nothing waited
     finally:
         hashing.close()
 
 
-async def test_a_hashing_thread_answers_at_once_then_rests_three_times_as_long_as_its_work_took():
+async def test_a_hashing_thread_answers_at_once_then_rests_rest_ratio_times_as_long_as_its_work_took():
     hashing = Hashing(threads=1, waiting=1)
     try:
         started = time.monotonic()
@@ -233,6 +233,6 @@ async def test_a_hashing_thread_answers_at_once_then_rests_three_times_as_long_a
         answered = time.monotonic() - started
         await second
         assert answered < 0.45  # the first caller does not wait for the rest
-        assert time.monotonic() - started >= 0.8  # the next work waited for it: 0.2 s, then 3 x 0.2 s
+        assert time.monotonic() - started >= 0.2 * (1 + REST_RATIO)  # the next work waited for the rest
     finally:
         hashing.close()

@@ -30,7 +30,7 @@ _hasher = PasswordHasher()  # argon2id with the library's recommended parameters
 # Verified against when the username is unknown, so both failures cost the same time.
 _UNKNOWN_USER_HASH = _hasher.hash("chatd: no such user")
 BUSY_RETRY_SECONDS = 1.0
-REST_RATIO = 3.0  # a hashing thread rests this many times as long as its last hash took
+REST_RATIO = 7.0  # a hashing thread rests this many times as long as its last hash took
 
 
 def hash_password(password: str) -> str:
@@ -101,12 +101,14 @@ def _work_then_rest(loop: asyncio.AbstractEventLoop, answer: asyncio.Future, oth
     """In a hashing thread: the answer goes back as soon as it is known; then, if other hashes
     were waiting when it was (a flood, not a few logins in a row), the thread rests REST_RATIO
     times as long as the work took before it takes the next. Under a flood, hashing thus holds
-    at most a quarter of its threads' time, and the CPU, caches and memory bandwidth it leaves
+    at most an eighth of its threads' time, and the CPU, caches and memory bandwidth it leaves
     are the messages' (SCHED_IDLE yields the CPU but not the caches argon2's 64 MiB sweep
     through). Measured with `bench --only flood` on 2 cores, the half-rate fan-out's p99 under
-    the flood against without it, runs alternating: resting once the hash's time, 3.71x, 4.42x,
-    4.10x; three times, 1.82x, 1.47x, 1.71x (later runs of three times: 2.30x, 2.85x, 3.91x,
-    2.26x: the figure is noisy), with 36 hashes per three trials against 41."""
+    the flood against without it: resting once the hash's time, 3.71x, 4.42x, 4.10x; three
+    times, from 1.47x to 3.91x over nine runs; seven times, in runs alternating with three
+    times, 1.51x and 1.85x against 2.13x and 3.62x. The price: while a flood lasts, half as
+    many logins are answered (beyond the queue every one is refused at once, 503, either way).
+    """
     started = time.perf_counter()
     try:
         result, error = work(*args), None
