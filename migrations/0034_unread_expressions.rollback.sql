@@ -1,3 +1,14 @@
+CREATE FUNCTION kept_unread_counts(reader uuid, channel uuid, pointer bigint, last bigint, own bigint,
+                                   event_seq bigint, kept_event_seq bigint, kept_pointer bigint,
+                                   kept_unread bigint, kept_mentions bigint)
+RETURNS TABLE (unread_count bigint, mention_count bigint, counted boolean) LANGUAGE sql STABLE AS $$
+    SELECT kept_unread, kept_mentions, true
+     WHERE kept_event_seq = event_seq AND kept_pointer = pointer
+    UNION ALL
+    SELECT u.unread_count, u.mention_count, false
+      FROM unread_counts(reader, channel, pointer, last, own) u
+     WHERE kept_event_seq IS DISTINCT FROM event_seq OR kept_pointer IS DISTINCT FROM pointer
+$$;
 DROP VIEW channel_unread;
 CREATE VIEW channel_unread AS
 SELECT r.user_id, r.server_id, c.id AS channel_id, c.position, p.pointer AS last_read_seq, c.last_seq,

@@ -7,7 +7,7 @@
 -- `stored`: the reader has a read_state row for the channel, where fresh counts can be kept
 -- (sql/reads.sql keep_unread_counts); a channel never acked has none. Same columns as before,
 -- `stored` added at the end. The choice is made once, over both arms (channels and
--- conversations, followed threads).
+-- conversations, followed threads). kept_unread_counts, which the view no longer calls, goes.
 CREATE OR REPLACE VIEW channel_unread AS
 SELECT user_id, server_id, channel_id, position, last_read_seq, last_seq,
        counts[1] AS unread_count, counts[2] AS mention_count, last_event_seq, counted, stored
@@ -35,3 +35,5 @@ SELECT user_id, server_id, channel_id, position, last_read_seq, last_seq,
                   LEFT JOIN read_state s ON s.user_id = f.user_id AND s.channel_id = c.id) r
          CROSS JOIN LATERAL (SELECT r.counted_event_seq IS NOT DISTINCT FROM r.last_event_seq
                                     AND r.counted_pointer IS NOT DISTINCT FROM r.last_read_seq AS counted) k) x;
+
+DROP FUNCTION kept_unread_counts(uuid, uuid, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint);
