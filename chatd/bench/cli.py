@@ -514,8 +514,26 @@ async def only_flood(url, own, pool, queries, config, settings: Settings, progre
             await cleanup(pool, queries, topology.prefix)
 
 
+async def only_edits(url, own, pool, queries, config, settings: Settings, progress) -> dict:
+    """`--only edits`: the fan-out's users, their maximum rate measured (each max-rate trial
+    followed by the reaction and presence storms, as in the full run), and the half-rate
+    latency trials in turn with the edit trials."""
+    topology = await populate(pool, queries, config, settings.clients, settings.members)
+    try:
+        served = await processes.chatd(url, config.secret_key).start()
+        try:
+            single = await phases.traffic(topology, [served], settings, progress, changes=True)
+        finally:
+            await served.stop()
+        single.pop("reports")
+        return {"edits": report.edit_latency(single)}
+    finally:
+        if not own:
+            await cleanup(pool, queries, topology.prefix)
+
+
 ONLY = {"layout": only_layout, "attachments": only_attachments, "resume": only_resume, "search": only_search,
-        "unreads": only_unreads, "flood": only_flood}
+        "unreads": only_unreads, "flood": only_flood, "edits": only_edits}
 
 
 async def unread_reader(pool, queries, config, settings: Settings):
