@@ -3,7 +3,11 @@ ids, and never a token, the SECRET_KEY or a password."""
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import json
+import os
+import signal
 
 import aiohttp
 import pytest
@@ -65,3 +69,44 @@ async def test_the_log_of_rest_and_websocket_traffic_has_request_ids_and_no_secr
         assert len(access) >= 7
         assert all(" level=INFO logger=aiohttp.access event=http method=" in line for line in access)
         assert all(len(line.rsplit(" request_id=", 1)[1]) == 32 for line in access)
+
+
+async def test_a_stderr_nobody_reads_delays_no_request_and_loses_no_line(database_url, config):
+    """Log lines are written by a thread of their own: while nothing reads stderr (journald
+    behind, a full pipe) every request is still answered, and once stderr is read again every
+    access line is there. Written by the event loop, the first write into the full pipe
+    stopped the process."""
+    chatd = ChatdProcess(database_url, config.secret_key)
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # full after a few dozen lines
+    requests = 300
+    try:
+        chatd.process = await asyncio.create_subprocess_exec(
+            *chatd.command, env=chatd.env, stdout=asyncio.subprocess.DEVNULL, stderr=write_end)
+    finally:
+        os.close(write_end)
+    try:
+        await chatd.wait_ready()
+        async with aiohttp.ClientSession() as http:
+            async def get(n: int) -> int:
+                async with http.get(f"{chatd.url}/healthz?n={n}") as resp:
+                    return resp.status
+            statuses = await asyncio.wait_for(asyncio.gather(*(get(n) for n in range(requests))), 30)
+        assert statuses == [200] * requests
+    finally:
+        chatd.process.send_signal(signal.SIGTERM)
+        log = await asyncio.to_thread(_read_to_end, read_end)
+        code = await chatd.process.wait()
+    assert code == 0
+    assert len([line for line in log.splitlines() if "event=http method=GET path=/healthz status=200" in line]) \
+        == requests
+
+
+def _read_to_end(fd: int) -> str:
+    chunks = []
+    try:
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode(errors="replace")
