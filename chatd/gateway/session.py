@@ -169,21 +169,24 @@ class Session:
                     changes += min(pending, RESUME_CHANNEL_BATCH)
                 return asyncio.ensure_future(self._read_changes(group)) if group else None
 
+            zone, urls = conn.zone, app[keys.attachment_urls]
             reading = read_next(RESUME_FIRST_READ)
             try:
                 while reading is not None:
-                    group, changes = await reading
-                    # The database reads the next group while this one is sent (the read sends
-                    # its query before the replay takes the loop): the two take about as long,
-                    # on different cores.
+                    group, rows = await reading
+                    channel_ids, event_seqs = [row[0] for row in rows], [row[1] for row in rows]
+                    # A channel with more than a batch to replay: the rest after what was read.
+                    # (Its event_seqs have no gaps: a full batch moved it by the batch.)
+                    reached = dict(zip(channel_ids, event_seqs))
+                    waiting.extend((c, reached[c], RESUME_CHANNEL_BATCH) for c, after in group.items()
+                                   if reached.get(c, after) - after >= RESUME_CHANNEL_BATCH)
+                    # The database reads the next group while this one is built and sent (its
+                    # query leaves before the frames take the loop): the two take about as
+                    # long, on different cores.
                     reading = read_next()
                     await asyncio.sleep(0)
-                    await self._replay(cursors, *changes)
-                    # A channel with more than a batch to replay: the rest after what was sent.
-                    # (Its event_seqs have no gaps: a full batch moved its cursor by the batch.)
-                    waiting.extend((c, cursors[c], RESUME_CHANNEL_BATCH) for c, after in group.items()
-                                   if cursors[c] - after >= RESUME_CHANNEL_BATCH)
-                    reading = reading or read_next()
+                    await self._replay(cursors, channel_ids, event_seqs,
+                                       [outbound.replayed_change(row, zone, urls) for row in rows])
             finally:
                 if reading is not None:
                     reading.cancel()
@@ -202,15 +205,12 @@ class Session:
             deleted.add(row["channel_id"])
         return deleted
 
-    async def _read_changes(self, after: dict) -> tuple[dict, tuple[list[UUID], list[int], list[bytes]]]:
-        """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, as their
-        channels, event_seqs and frames (and the cursors)."""
-        app, zone = self.app, self.connection.zone
-        urls = app[keys.attachment_urls]
-        rows = [row async for row in app[keys.queries].list_changes_after(
+    async def _read_changes(self, after: dict) -> tuple[dict, list]:
+        """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, in the columns
+        of list_changes_after (and the cursors)."""
+        app = self.app
+        return after, [row async for row in app[keys.queries].list_changes_after(
             app[keys.pool], channel_ids=list(after), after_event_seqs=list(after.values()), lim=RESUME_CHANNEL_BATCH)]
-        return after, ([row[0] for row in rows], [row[1] for row in rows],
-                       [outbound.replayed_change(row, zone, urls) for row in rows])
 
     async def _replay(self, cursors: dict, channel_ids: list[UUID], event_seqs: list[int], frames: list[bytes]) -> None:
         """Send each change's frame, in bursts of one write each, each after the one before
