@@ -1,5 +1,6 @@
 """The notes between processes: each kind declared once (chatd.domain.notes), sent by one
-statement of sql/ (typing: published from Python), and what those statements send decodes into
+statement of sql/ (itself, or a function of migrations/ it calls; typing: published from
+Python), and what those statements send decodes into
 its struct with every field and nothing more."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from chatd.store.notify import NOTIFY_CHANNEL
 from test_gateway import connect, next_event, send
 
 SQL = Path(__file__).resolve().parent.parent / "sql"
+MIGRATIONS = SQL.parent / "migrations"
 PUBLISHED_FROM_PYTHON = {TypingNote}
 
 
@@ -26,12 +28,25 @@ def tag(note_type) -> str:
     return note_type.__struct_config__.tag
 
 
+def function_bodies() -> dict[str, str]:
+    """Each function of migrations/ by name, as it was last defined."""
+    bodies = {}
+    for path in sorted(MIGRATIONS.glob("*.sql")):
+        if not path.name.endswith(".rollback.sql"):
+            for name, body in re.findall(r"CREATE (?:OR REPLACE )?FUNCTION (\w+)\(.*?\$\$(.*?)\$\$", path.read_text(),
+                                         flags=re.S):
+                bodies[name] = body
+    return bodies
+
+
 def sql_senders(kind: str) -> list[str]:
-    """The named statements of sql/*.sql whose JSON says 'kind', '<kind>'."""
-    senders = []
+    """The named statements of sql/*.sql whose JSON says 'kind', '<kind>', or that of a
+    function of migrations/ they call."""
+    senders, bodies = [], function_bodies()
     for path in sorted(SQL.glob("*.sql")):
         for block in re.split(r"^-- name: ", path.read_text(), flags=re.M)[1:]:
-            if re.search(rf"'kind',\s*'{kind}'", block):
+            called = "".join(body for name, body in bodies.items() if re.search(rf"\b{name}\(", block))
+            if re.search(rf"'kind',\s*'{kind}'", block + called):
                 senders.append(f"{path.name}:{block.split('(')[0]}")
     return senders
 

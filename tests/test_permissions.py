@@ -119,8 +119,8 @@ async def test_the_edit_statement_and_check_edit_agree_on_every_editor_message_a
             allowed_by_python = True
         except Refused:
             allowed_by_python = False
-        edited = await change("edit_messages", message_ids=[message_id], texts=[f"edit {n}"], user_ids=[person.id],
-                              windows=[window], **NO_MENTIONS)
+        edited = await change("edit_messages", server_ids=[server_id], message_ids=[message_id], texts=[f"edit {n}"],
+                              user_ids=[person.id], windows=[window], **NO_MENTIONS)
         verdicts[editor, message, window] = (allowed_by_python, bool(edited))
     assert {key: sql for key, (python, sql) in verdicts.items() if python != sql} == {}
     # And the rule is the one the product means: the author, still in the server, of a message
@@ -225,7 +225,8 @@ async def test_the_edit_statement_and_check_edit_agree_in_conversations(db, app_
         async with db.transaction():
             [_ async for _ in app_queries.lock_channels_for_changes(db, server_ids=[None], channel_ids=[dm_id])]
             edited = [row async for row in app_queries.edit_messages(
-                db, notify_channel="test_permissions", ords=[1], channel_ids=[dm_id], message_ids=[row["id"]],
+                db, notify_channel="test_permissions", ords=[1], server_ids=[None], channel_ids=[dm_id],
+                message_ids=[row["id"]],
                 texts=[f"edit {n}"], user_ids=[person.id], windows=[None], **NO_MENTIONS)]
         verdicts[kind, editor] = (allowed_by_python, bool(edited))
     assert {key: sql for key, (python, sql) in verdicts.items() if python != sql} == {}

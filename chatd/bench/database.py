@@ -164,12 +164,11 @@ async def fill_changes(pool: asyncpg.Pool, queries, server_id, channel_id, user_
     to `newest` (default now). Its last eventSeq."""
     await copy_history(pool, queries, server_id, channel_id, user_id, messages, newest=newest)
     ids = [row["id"] async for row in queries.bench_list_message_ids(pool, channel_id=channel_id, lim=messages)]
-    for n in range(edits):
-        async with pool.acquire() as con, con.transaction():
-            [_ async for _ in queries.lock_channels_for_changes(con, server_ids=[server_id], channel_ids=[channel_id])]
-            [_ async for _ in queries.edit_messages(con, notify_channel=notify_channel, ords=[1], channel_ids=[channel_id],
-                                                    message_ids=[ids[n % len(ids)]], texts=[f"edit {n}"], user_ids=[user_id],
-                                                    windows=[None], **flattened([NONE]))]
+    for n in range(edits):  # an edit takes the channel's lock itself
+        [_ async for _ in queries.edit_messages(pool, notify_channel=notify_channel, ords=[1], server_ids=[server_id],
+                                                channel_ids=[channel_id], message_ids=[ids[n % len(ids)]],
+                                                texts=[f"edit {n}"], user_ids=[user_id], windows=[None],
+                                                **flattened([NONE]))]
     for n, reactor in enumerate(reactors):
         async with pool.acquire() as con, con.transaction():
             [_ async for _ in queries.lock_channels_for_changes(con, server_ids=[server_id], channel_ids=[channel_id])]

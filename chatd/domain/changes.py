@@ -8,6 +8,9 @@ it, and records those that changed something with record_changes (migration 0012
 channels' next event_seqs, the notes kept in message_change and sent with pg_notify. Holding
 the channels' locks first means each statement sees every change committed before, so two
 concurrent changes cannot both pass a check, and no event_seq is taken without a change.
+A batch of kinds whose statements take the locks themselves (edits: a function, migration
+0035) needs no transaction around them: each statement runs alone, one round trip, its commit
+included. (Mixed with other kinds, they run in the transaction, in the order they came.)
 """
 
 from __future__ import annotations
@@ -46,12 +49,15 @@ class ChangeKind:
     """A kind of change and the statement of sql/ that makes any number of them: it takes the
     changes as arrays (`arrays` of the changes numbered from 1, their `ords`), with
     `constants`, and answers rows, each with the `ord` of its change. Changes with the same
-    `key` go to separate statements, in the order they came."""
+    `key` go to separate statements, in the order they came. `locks_itself`: the statement
+    takes its channels' locks first thing (and leaves a pair whose channel is not that server's
+    alone, as the lock would refuse it), so it needs no transaction around it."""
 
     statement: str
     arrays: Callable[[Numbered], dict[str, list]]
     key: Callable[[Change], Hashable] | None = None
     constants: Mapping[str, Any] = field(default_factory=dict)
+    locks_itself: bool = False
 
 
 def columns(*names: str) -> Callable[[Numbered], dict[str, list]]:
@@ -73,8 +79,9 @@ class ChangeCommit:
     flush after the other (~250 edits/s on the bench's machine). A statement per change inside
     a shared transaction still cost each change its round trips and turns of an event loop
     busy with fan-out (~430 edits/s). A batch is now a fixed number of round trips: four
-    (begin, lock, one statement, commit) in the common case of one kind of change; savepoints
-    only once a statement was refused.
+    (begin, lock, one statement, commit) in the common case of one kind of change, one for a
+    batch of edits (whose statement locks for itself); savepoints only once a statement was
+    refused.
     """
 
     def __init__(self, app: Mapping):
@@ -103,24 +110,34 @@ class ChangeCommit:
     async def _attempt(self, batch: list[Change], isolated: bool) -> list[list | Exception]:
         app = self._app
         results: list[list | Exception] = [[] for _ in batch]
-        async with app[keys.pool].acquire() as con, con.transaction():
-            found = {(row["server_id"], row["id"]): row["type"] async for row in app[keys.queries].lock_channels_for_changes(
-                con, server_ids=[c.server_id for c in batch], channel_ids=[c.channel_id for c in batch])}
-            ready = []
-            for k, change in enumerate(batch):
-                channel_type = found.get((change.server_id, change.channel_id))
-                if channel_type is None:  # deleted since the permission check
-                    results[k] = NotFound(permissions.CHANNEL_NOT_FOUND)
-                elif not permissions.takes_messages(channel_type):
-                    results[k] = BadInput(permissions.VOICE_HAS_NO_MESSAGES)
-                else:
-                    ready.append(k)
-            for statement in _statements(batch, ready):
-                changes = [batch[k] for k in statement]
-                rows = await (self._isolated(con, changes) if isolated else self._statement(con, changes))
-                for k, answer in zip(statement, rows):
-                    results[k] = answer
+        async with app[keys.pool].acquire() as con:
+            if all(change.kind.locks_itself for change in batch):
+                # Each statement alone, a transaction of its own (one round trip, its commit
+                # included): one refused fails no other.
+                await self._run(con, batch, list(range(len(batch))), results, isolated=True, savepoint=False)
+                return results
+            async with con.transaction():
+                found = {(row["server_id"], row["id"]): row["type"] async for row in app[keys.queries].lock_channels_for_changes(
+                    con, server_ids=[c.server_id for c in batch], channel_ids=[c.channel_id for c in batch])}
+                ready = []
+                for k, change in enumerate(batch):
+                    channel_type = found.get((change.server_id, change.channel_id))
+                    if channel_type is None:  # deleted since the permission check
+                        results[k] = NotFound(permissions.CHANNEL_NOT_FOUND)
+                    elif not permissions.takes_messages(channel_type):
+                        results[k] = BadInput(permissions.VOICE_HAS_NO_MESSAGES)
+                    else:
+                        ready.append(k)
+                await self._run(con, batch, ready, results, isolated, savepoint=True)
         return results
+
+    async def _run(self, con, batch: list[Change], ready: list[int], results: list, isolated: bool,
+                   savepoint: bool) -> None:
+        for statement in _statements(batch, ready):
+            changes = [batch[k] for k in statement]
+            rows = await (self._isolated(con, changes, savepoint) if isolated else self._statement(con, changes))
+            for k, answer in zip(statement, rows):
+                results[k] = answer
 
     async def _statement(self, con, changes: list[Change]) -> list[list]:
         """Each change's rows, from their kind's statement."""
@@ -137,15 +154,18 @@ class ChangeCommit:
             raise _Refused from error
         return [by_ord[k] for k in range(1, len(changes) + 1)]
 
-    async def _isolated(self, con, changes: list[Change]) -> list[list | Exception]:
-        """The statement in a savepoint, and a change at a time if it is refused."""
+    async def _isolated(self, con, changes: list[Change], savepoint: bool) -> list[list | Exception]:
+        """The statement in a savepoint (or alone, outside any transaction), and a change at a
+        time if it is refused."""
         try:
+            if not savepoint:
+                return await self._statement(con, changes)
             async with con.transaction():
                 return await self._statement(con, changes)
         except _Refused as refused:
             if len(changes) == 1:
                 return [refused.__cause__]
-            return [(await self._isolated(con, [change]))[0] for change in changes]
+            return [(await self._isolated(con, [change], savepoint))[0] for change in changes]
 
 
 class _Refused(Exception):

@@ -3,7 +3,7 @@
 
 Each is a change (chatd.domain.changes), made with the others that arrive meanwhile by one
 statement of sql/edits.sql that checks, under the channel's lock, that the message is still
-there, changes it, and sends its note. A deletion's rule is checked before, without the lock
+there, changes it, and sends its note (an edit's takes the lock itself: one round trip). A deletion's rule is checked before, without the lock
 (permissions.require_delete); an edit's by its statement alone, as a send's is, and explained
 by permissions.require_edit only when it was refused: an edit costs no query of its own. A
 deletion leaves no copy of the text.
@@ -28,11 +28,12 @@ from chatd.domain.schemas import User
 def _edit_arrays(numbered: Numbered) -> dict[str, list]:
     """An element per edit, and the mention candidates of each new text (chatd.domain.mentions)."""
     arrays = columns("message_id", "text", "user_id", "window")(numbered)
+    arrays["server_ids"] = [change.server_id for _, change in numbered]
     return arrays | flattened([candidates(change.values["text"]) for _, change in numbered], arrays["ords"])
 
 
 # Two edits of one message in one statement would both read the text before either.
-EDIT = ChangeKind("edit_messages", _edit_arrays, key=lambda change: change.values["message_id"])
+EDIT = ChangeKind("edit_messages", _edit_arrays, key=lambda change: change.values["message_id"], locks_itself=True)
 
 
 def _deletion_arrays(numbered: Numbered) -> dict[str, list]:

@@ -169,6 +169,15 @@ SELECT count(*) FROM search_probe(websearch_to_tsquery('simple', :q), 1000);
 -- This session's statistics are sent when it is next idle: after this statement.
 SELECT pg_stat_force_next_flush();
 
+-- name: list_seq_scans_in_transaction(tables)
+-- The tables of `tables` this transaction has read with a sequential scan so far, statements
+-- run inside functions included (which EXPLAIN does not show).
+SELECT relname, seq_scan FROM pg_stat_xact_user_tables WHERE relname = any(:tables) AND seq_scan > 0;
+
+-- name: set_message_author(message_id, user_id)!
+-- (The sample's authors are never members of the servers they wrote in.)
+UPDATE chatmessage SET user_id = :user_id WHERE id = :message_id;
+
 -- name: count_message_reads()^
 -- How often chatmessage was read whole and its GIN index scanned, as sent so far (flush_stats).
 SELECT (SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'chatmessage') AS seq_scans,
