@@ -129,6 +129,10 @@ async def test_a_tampered_or_expired_link_is_403(client, alice, server, config):
     assert resp.status == 403
     other = UrlSigner("another key").url(file["id"], "x")
     assert (await client.get(other)).status == 403
+    # Not digits as int() reads them, or a signature that is no ASCII: refused alike, not a 500.
+    for query in ({"exp": "¹", "sig": "0"}, {"exp": str(expired + 3600), "sig": "é"}):
+        resp = await client.get(f"/attachments/{file['id']}/x", params=query)
+        assert (resp.status, await resp.json()) == (403, {"detail": "this link is invalid or has expired"})
 
 
 async def test_sending_someone_elses_another_channels_or_a_used_upload_is_refused_and_stores_nothing(

@@ -63,8 +63,10 @@ class UrlSigner:
 
     def check(self, attachment_id: UUID, expires: str, signature: str) -> None:
         """403 for a link that was altered or has expired (told apart by nothing)."""
-        if not expires.isdigit() or len(expires) > 12 or not hmac.compare_digest(
-                self._sign(attachment_id, int(expires)), signature) or int(expires) < time.time():
+        # ASCII digits only: str.isdigit() also takes "¹", which int() refuses; and the
+        # signatures compared as bytes: compare_digest refuses non-ASCII strings.
+        if not (expires.isascii() and expires.isdigit()) or len(expires) > 12 or not hmac.compare_digest(
+                self._sign(attachment_id, int(expires)).encode(), signature.encode()) or int(expires) < time.time():
             raise Forbidden("this link is invalid or has expired")
 
     def _sign(self, attachment_id: UUID, expires: int) -> str:
