@@ -138,7 +138,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _count(raw: str) -> int:
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "¹" is a digit to str.isdigit, not to int()
         raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number of 0 or more")
     return int(raw)
 

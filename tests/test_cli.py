@@ -457,3 +457,10 @@ def test_migrate_help_shows_the_list_option():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
     assert re.search(r"^\s+--list\s+show applied and pending migrations$", result.stdout, re.MULTILINE)
+
+
+def test_a_count_that_is_not_ascii_digits_is_a_usage_error_not_a_traceback():
+    result = subprocess.run([sys.executable, "-m", "chatd", "seed", "--demo-users", "¹"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.endswith("argument --demo-users: '¹' is not a whole number of 0 or more\n"), result.stderr
