@@ -34,11 +34,11 @@ log = logging.getLogger(__name__)
 RESUME_BATCH = 500
 # A resume of many channels reads its channels in groups of about this many changes (each
 # channel up to RESUME_CHANNEL_BATCH at a time): the database reads a group while the one before
-# is sent, and the first is sent soon.
+# is built and sent, and the first is sent soon.
 RESUME_READ_CHANGES = 1000
 RESUME_CHANNEL_BATCH = 200
 # The first group is smaller: nothing is sent until it is read and built, while every later
-# group is read as the one before is sent.
+# group is read as the one before is built and sent.
 RESUME_FIRST_READ = 200
 TYPING_LIMIT = RateLimit(1, 2.0)
 
