@@ -3,10 +3,10 @@
 
 Each is a change (chatd.domain.changes), made with the others that arrive meanwhile by one
 statement of sql/edits.sql that checks, under the channel's lock, that the message is still
-there, changes it, and sends its note (an edit's takes the lock itself: one round trip). A deletion's rule is checked before, without the lock
-(permissions.require_delete); an edit's by its statement alone, as a send's is, and explained
-by permissions.require_edit only when it was refused: an edit costs no query of its own. A
-deletion leaves no copy of the text.
+there, changes it, and sends its note (an edit's statement takes the lock itself: one round
+trip). A deletion's rule is checked before, without the lock (permissions.require_delete); an
+edit's by its statement alone, as a send's is, and explained by permissions.require_edit only
+when it was refused: an edit costs no query of its own. A deletion leaves no copy of the text.
 """
 
 from __future__ import annotations
