@@ -533,8 +533,17 @@ async def only_edits(url, own, pool, queries, config, settings: Settings, progre
             await cleanup(pool, queries, topology.prefix)
 
 
+async def only_mentions(url, own, pool, queries, config, settings: Settings, progress) -> dict:
+    """`--only mentions`: the mentions phase, which makes its own big server."""
+    served = await processes.chatd(url, config.secret_key).start()
+    try:
+        return {"mentions": await mentions.measure(served, pool, queries, config, settings, own, progress)}
+    finally:
+        await served.stop()
+
+
 ONLY = {"layout": only_layout, "attachments": only_attachments, "resume": only_resume, "search": only_search,
-        "unreads": only_unreads, "flood": only_flood, "edits": only_edits}
+        "unreads": only_unreads, "flood": only_flood, "edits": only_edits, "mentions": only_mentions}
 
 
 async def unread_reader(pool, queries, config, settings: Settings):

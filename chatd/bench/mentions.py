@@ -2,7 +2,8 @@
 
 - Durable sends (REST, answered after the commit) by concurrent senders of one server, in
   trials alternating between plain texts and texts mentioning two members (one by `@name`, one
-  by `<@id>`): the throughput with mention resolution against without, same run.
+  by `<@id>`): the throughput with mention resolution against without, same run. The other
+  members connected listen in a load generator (chatd.bench.worker), as the fan-out's do.
 - `@everyone` from the server's ADMIN in a server of `everyone_members`: the rows written per
   message (the message and its mention rows: constant, whatever the members), and send→receive
   p99 of @everyone messages against plain ones, alternating, with `mention_receivers` members
@@ -20,6 +21,7 @@ import aiohttp
 
 from chatd.bench import processes
 from chatd.bench.database import cleanup, populate
+from chatd.bench.loadgen import LoadGen
 from chatd.bench.stats import quantiles_ms, summary
 
 
@@ -32,8 +34,15 @@ async def measure(server: processes.Served, pool, queries, config, settings, own
     channel = f"{server.url}/chat/servers/{admin.server_id}/channels/{admin.channel_id}/messages"
     rng = random.Random(17)
     try:
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-            receivers = [await _connect(http, server, m) for m in members[:settings.mention_receivers]]
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http, LoadGen(1) as listeners:
+            # The members listening, but one, in a load generator of their own: read here, with
+            # aiohttp, their frames took more of the machine than chatd did, and the sends'
+            # rate fell from trial to trial as this process fell behind.
+            listening = members[1:settings.mention_receivers]
+            made = await listeners.connect([{"url": server.url.replace("http", "ws") + "/chat/ws", "token": m.token}
+                                            for m in listening])
+            assert made["ok"] == len(listening), made
+            receiver = await _connect(http, server, members[0])
             sender = await _connect(http, server, admin)
             senders = members[settings.mention_receivers:settings.mention_receivers + settings.mention_senders]
 
@@ -45,8 +54,11 @@ async def measure(server: processes.Served, pool, queries, config, settings, own
                 return f"hey @{names[a.user_id]} and <@{b.user_id}> {n}"
 
             rates: dict[str, list[float]] = {"plain": [], "mentions": []}
+            kinds = (("plain", plain), ("mentions", mentioning))
             for trial in range(settings.trials):
-                for kind, text in (("plain", plain), ("mentions", mentioning)):
+                # In turn, the order reversed every other trial (plain, mentions, mentions, plain,
+                # ...): rates drift over a phase, and a fixed order gave one kind the later minutes.
+                for kind, text in kinds if trial % 2 == 0 else kinds[::-1]:
                     rates[kind].append(await _throughput(http, channel, senders, text, settings.duration))
                     progress(f"  sends with {kind}, trial {trial + 1}: {rates[kind][-1]:,.0f} msgs/s")
             before_rows = await queries.bench_mention_rows(pool, channel_id=admin.channel_id)
@@ -58,18 +70,18 @@ async def measure(server: processes.Served, pool, queries, config, settings, own
                     n = next(counter)
                     text = f"@everyone {n}" if kind == "everyone" else f"plain {n}"
                     latency[kind].append(await _send_receive(sender, admin.server_id, admin.channel_id, text,
-                                                             f"bench-mention-{n}", receivers[0]))
+                                                             f"bench-mention-{n}", receiver))
                     sent_everyone += kind == "everyone"
                     await asyncio.sleep(0.02)
             rows = await queries.bench_mention_rows(pool, channel_id=admin.channel_id) - before_rows
-            for socket in [sender, *receivers]:
+            for socket in (sender, receiver):
                 await socket.close()
     finally:
         if not own:
             await cleanup(pool, queries, big.prefix)
     plain_p99, everyone_p99 = quantiles_ms(latency["plain"])["p99"], quantiles_ms(latency["everyone"])["p99"]
     out = {
-        "members": settings.everyone_members, "senders": len(senders), "receivers": len(receivers),
+        "members": settings.everyone_members, "senders": len(senders), "receivers": len(listening) + 1,
         "plain_msgs_per_s": summary(rates["plain"]), "mention_msgs_per_s": summary(rates["mentions"]),
         "send_ratio": _ratio(summary(rates["mentions"])["median"], summary(rates["plain"])["median"]),
         "everyone_rows_per_message": round((sent_everyone + rows) / sent_everyone, 3) if sent_everyone else None,

@@ -271,9 +271,12 @@ class Worker:
             trial.deliveries += 1
             trial.last_delivery = now
             if frame.text is not None:  # sent or edited by a bench client: "<time> <process> <padding>"
-                sent_at, sender_proc, _ = frame.text.split(" ", 2)
-                kind = "same" if int(sender_proc) == client.spec.proc else "cross"
-                trial.latency[kind][bucket_of((now - float(sent_at)) * 1000)] += 1
+                try:
+                    sent_at, sender_proc, _ = frame.text.split(" ", 2)
+                    kind = "same" if int(sender_proc) == client.spec.proc else "cross"
+                    trial.latency[kind][bucket_of((now - float(sent_at)) * 1000)] += 1
+                except ValueError:  # a text from elsewhere (the mentions phase's REST senders): no latency
+                    pass
         elif frame.type == "resumed" and client.resumed is not None and not client.resumed.done():
             client.resumed.set_result(now)
         elif frame.type == "error" and frame.nonce is not None:
