@@ -376,8 +376,7 @@ class Worker:
             now = time.time()
             if now >= deadline or client.dropped:
                 break
-            body = _encode({"text": f"{now:.6f} {client.spec.proc} {pad}"})
-            requests.append(asyncio.create_task(self._request(client, "PATCH", url, body)))
+            requests.append(asyncio.create_task(self._request(client, "PATCH", url, StampedEdit(client.spec.proc, pad))))
         if requests:
             await asyncio.wait(requests)
 
@@ -414,14 +413,12 @@ class Worker:
             trial.acked += 1
             trial.last_ack = time.time()
 
-    async def _request(self, client: Client, method: str, url: str, body: bytes | None = None) -> bool:
+    async def _request(self, client: Client, method: str, url: str, body: aiohttp.Payload | None = None) -> bool:
         """One REST request over the worker's keep-alive connections; counted as acknowledged
         when chatd answers 2xx."""
         trial = self.trial
         trial.sent += 1
         headers = {"Authorization": f"Bearer {client.spec.token}"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
         try:
             async with self.http().request(method, url, data=body, headers=headers) as resp:
                 await resp.read()
@@ -501,6 +498,29 @@ class Worker:
 def _http_base(ws_url: str) -> str:
     """chatd's REST root, from its gateway's URL."""
     return ws_url.replace("ws", "http", 1).removesuffix("/chat/ws")
+
+
+class StampedEdit(aiohttp.BytesPayload):
+    """An edit's body, {"text": "<time> <process> <padding>"}, its time read as aiohttp writes
+    it, as a WebSocket send's is read right before its write. Stamped when the request was
+    made, the time aiohttp's client took to write it counted as the edit's latency: on a load
+    generator busy reading the fan-out, 2 ms at the median and 20 ms at p99 before chatd had
+    a byte of it. The time has a fixed width, so the length is known before it is read."""
+
+    def __init__(self, proc: int, pad: str):
+        self._proc, self._pad = proc, pad
+        super().__init__(self._stamped(), content_type="application/json")
+
+    def _stamped(self) -> bytes:
+        return _encode({"text": f"{time.time():.6f} {self._proc} {self._pad}"})
+
+    async def write(self, writer) -> None:
+        self._value = self._stamped()
+        await super().write(writer)
+
+    async def write_with_length(self, writer, content_length: int | None) -> None:
+        self._value = self._stamped()
+        await super().write_with_length(writer, content_length)
 
 
 @functools.cache
