@@ -301,7 +301,8 @@ def mention_rows(m: dict) -> list[tuple]:
     constant = m["everyone_rows_per_message"] == 1.0
     return [
         (f"durable messages/s mentioning two members, {m['senders']} senders", _fmt(mentioning["median"]),
-         _spread(mentioning), f"plain texts {_fmt(plain['median'])} (same run; the ratio: median of trials paired in ABBA order)",
+         _spread(mentioning),
+         f"plain texts {_fmt(plain['median'])} (same run; the ratio: median of trials paired in ABBA order)",
          f"{_fmt(m['send_ratio'])}x", "≥ 0.9x", _ok(m["send_ratio"], 0.9, ">=")),
         (f"@everyone in a server of {m['members']:,}: rows written per message", _fmt(m["everyone_rows_per_message"]),
          "", f"{m['everyone_messages']} messages: the message row, no mention rows", "", "constant (1)",

@@ -270,13 +270,12 @@ class Worker:
         if frame.type in DELIVERED and client.resumed is None:
             trial.deliveries += 1
             trial.last_delivery = now
-            if frame.text is not None:  # sent or edited by a bench client: "<time> <process> <padding>"
-                try:
-                    sent_at, sender_proc, _ = frame.text.split(" ", 2)
-                    kind = "same" if int(sender_proc) == client.spec.proc else "cross"
-                    trial.latency[kind][bucket_of((now - float(sent_at)) * 1000)] += 1
-                except ValueError:  # a text from elsewhere (the mentions phase's REST senders): no latency
-                    pass
+            # Sent or edited in the load generators' trials: "<time> <process> <padding>". A worker
+            # that runs none only listens (the mentions phase), to texts the bench sent otherwise.
+            if frame.text is not None and self.runs:
+                sent_at, sender_proc, _ = frame.text.split(" ", 2)
+                kind = "same" if int(sender_proc) == client.spec.proc else "cross"
+                trial.latency[kind][bucket_of((now - float(sent_at)) * 1000)] += 1
         elif frame.type == "resumed" and client.resumed is not None and not client.resumed.done():
             client.resumed.set_result(now)
         elif frame.type == "error" and frame.nonce is not None:
@@ -376,7 +375,8 @@ class Worker:
             now = time.time()
             if now >= deadline or client.dropped:
                 break
-            requests.append(asyncio.create_task(self._request(client, "PATCH", url, StampedEdit(client.spec.proc, pad))))
+            edit = StampedEdit(client.spec.proc, pad)
+            requests.append(asyncio.create_task(self._request(client, "PATCH", url, edit)))
         if requests:
             await asyncio.wait(requests)
 
