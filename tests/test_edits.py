@@ -224,6 +224,68 @@ async def test_a_long_edit_reaches_sockets_whole(client, alice, bob, server, mem
 # Earlier versions.
 
 
+def socket_edit(server, message_id, text: str, **extra) -> dict:
+    return {"type": "edit_message", "serverId": server.id, "channelId": server.general, "messageId": message_id,
+            "text": text, **extra}
+
+
+async def test_an_edit_over_the_socket_is_the_same_edit_with_the_same_event(client, alice, bob, server, members):
+    message = await post(client, server, bob, "helo")
+    author, watcher = await connect(client, bob), await connect(client, alice)
+    await author.send_json(socket_edit(server, message["id"], "  hello  ", nonce="e-1"))
+    events = [await next_event(ws, "message_updated") for ws in (author, watcher)]
+    assert events[0] == events[1]
+    [shown] = await history(client, server, alice)
+    assert events[0] == {"type": "message_updated", "id": message["id"], "serverId": server.id,
+                         "channelId": server.general, "text": "hello", "editedAt": shown["edited_at"],
+                         "eventSeq": message["event_seq"] + 1, "mentions": [], "mentionEveryone": False}
+    assert shown["text"] == "hello"
+    assert [v["text"] for v in await (await versions(client, server, bob, message["id"])).json()] == ["helo"]
+
+
+async def test_a_socket_edit_of_a_conversation_message_needs_no_server_id(client, alice, bob, server, members):
+    resp = await client.post("/chat/dms", json={"recipient_ids": [str(bob.id)]}, headers=alice.auth)
+    dm = await resp.json()
+    resp = await client.post(f"/chat/dms/{dm['id']}/messages", json={"text": "hi bob"}, headers=alice.auth)
+    message = await resp.json()
+    author = await connect(client, alice)
+    await author.send_json({"type": "edit_message", "channelId": dm["id"], "messageId": message["id"],
+                            "text": "hi Bob"})
+    event = await next_event(author, "message_updated")
+    assert (event["id"], event["serverId"], event["channelId"], event["text"]) == (message["id"], None, dm["id"],
+                                                                                   "hi Bob")
+
+
+async def test_a_refused_socket_edit_is_an_error_event_with_its_nonce_and_the_socket_stays_open(
+        client, alice, bob, carol, server, members):
+    message = await post(client, server, bob, "mine")
+    gone = await post(client, server, alice, "gone soon")
+    assert (await delete(client, server, alice, gone["id"])).status == 204
+    a = await connect(client, alice)
+    for frame, detail in [
+        (socket_edit(server, message["id"], "yours"), "only the author can edit a message"),
+        (socket_edit(server, gone["id"], "back"), "message not found"),
+        (socket_edit(server, str(uuid4()), "x"), "message not found"),
+        (socket_edit(server, message["id"], "   "), "text must not be blank"),
+        ({**socket_edit(server, message["id"], "x"), "channelId": str(uuid4())}, "channel not found"),
+    ]:
+        await a.send_json({**frame, "nonce": "n-7"})
+        assert await next_event(a, "error") == {"type": "error", "message": detail, "nonce": "n-7"}
+    await a.send_json({"type": "edit_message", "serverId": server.id, "channelId": server.general})
+    assert (await next_event(a, "error"))["message"].startswith("invalid edit_message frame: Object missing required")
+    await no_event(a, "message_updated", wait=0.2)
+    assert [m["text"] for m in await history(client, server, bob)] == ["mine"]
+    await a.send_json({"type": "send_message", "serverId": server.id, "channelId": server.general, "text": "still here"})
+    assert (await next_event(a, "new_message"))["text"] == "still here"
+
+
+async def test_a_non_member_editing_over_the_socket_is_told_server_not_found(client, alice, bob, server):
+    message = await post(client, server, alice, "members only")
+    b = await connect(client, bob)
+    await b.send_json(socket_edit(server, message["id"], "let me in"))
+    assert (await next_event(b, "error"))["message"] == "server not found"
+
+
 async def test_earlier_versions_are_listed_oldest_first(client, bob, server, members):
     message = await post(client, server, bob, "v1")
     one = await (await edit(client, server, bob, message["id"], "v2")).json()

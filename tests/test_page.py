@@ -404,7 +404,7 @@ async def test_changing_the_password_then_logging_out_everywhere_signs_the_page_
 
 async def test_the_author_edits_inline_and_the_other_user_sees_the_text_and_edited_marker_live(
         open_tab, chatd, alice, bob, guild):
-    await post(chatd, guild, alice, "first draft")
+    first = await post(chatd, guild, alice, "first draft")
     await post(chatd, guild, bob, "bob's line")
     alice_tab, bob_tab = await open_tab(alice), await open_tab(bob)
     a, b = alice_tab.page, bob_tab.page
@@ -437,6 +437,13 @@ async def test_the_author_edits_inline_and_the_other_user_sees_the_text_and_edit
     await expect(b.locator("#event-log li.in[data-type='message_updated']")).to_have_count(1)
     history = await rest(chatd, "GET", guild.messages, bob)
     assert history[0]["text"] == "second draft" and history[0]["edited_at"] is not None
+    # The same over the socket, an edit_message frame from the raw composer: both pages follow.
+    await a.fill("#raw-frame", json.dumps({"type": "edit_message", "serverId": guild.id, "channelId": guild.general,
+                                           "messageId": first["id"], "text": "third draft"}))
+    await a.click("#raw-send")
+    for page in (a, b):
+        await expect(texts(page)).to_have_text(["third draft", "bob's line"])
+        await expect(message(page, "third draft").locator(".edited")).to_have_text("(edited)")
     # Chromium logs the refused request itself; the page logs nothing.
     assert alice_tab.console_errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
     assert bob_tab.console_errors == []

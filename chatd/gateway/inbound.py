@@ -31,6 +31,18 @@ class SendMessage(Frame, tag="send_message"):
     attachmentIds: Annotated[list[UUID], Meta(max_length=MAX_ATTACHMENTS)] = []
 
 
+class EditMessage(Frame, tag="edit_message"):
+    """As PATCH .../messages/{messageId} (without `serverId`: a conversation's message). No
+    answer of its own: the edit reaches this socket as message_updated, as it reaches every
+    reader; a refusal is an `error` event with the nonce."""
+
+    channelId: UUID
+    messageId: UUID
+    text: MessageText
+    serverId: UUID | None = None
+    nonce: Nonce | None = None
+
+
 class TypingStart(Frame, tag="typing_start"):
     """Without `serverId`: in the conversation `channelId`."""
 
@@ -82,7 +94,8 @@ class PresenceUpdate(Frame, tag="presence_update"):
     status: Status
 
 
-ClientFrame = Union[SendMessage, TypingStart, TypingStop, Ack, GetServers, Resume, Identify, PresenceUpdate]
+ClientFrame = Union[SendMessage, EditMessage, TypingStart, TypingStop, Ack, GetServers, Resume, Identify,
+                    PresenceUpdate]
 _decoder = msgspec.json.Decoder(ClientFrame)
 
 

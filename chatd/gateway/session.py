@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from chatd import keys
 from chatd.config import RateLimit
-from chatd.domain import permissions, presence, reads
+from chatd.domain import edits, permissions, presence, reads
 from chatd.domain.errors import BadInput, NotFound, Refused
 from chatd.domain.messages import post_message
 from chatd.domain.notes import message_note
@@ -25,8 +25,8 @@ from chatd.domain.views import server_view
 from chatd.gateway import outbound
 from chatd.gateway.connection import Connection
 from chatd.gateway.inbound import (
-    Ack, BadFrame, Frame, GetServers, Identify, PresenceUpdate, Resume, SendMessage, TypingStart, TypingStop,
-    decode_frame,
+    Ack, BadFrame, EditMessage, Frame, GetServers, Identify, PresenceUpdate, Resume, SendMessage, TypingStart,
+    TypingStop, decode_frame,
 )
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,9 @@ class Session:
             # A resend of a message already stored: confirm it to this socket only.
             note = self.app[keys.attachment_urls].signed(message_note(row))
             self.connection.send(outbound.new_message(note, self.connection.zone))
+
+    async def edit_message(self, frame: EditMessage) -> None:
+        await edits.edit_message(self.app, self.user, frame.serverId, frame.channelId, frame.messageId, frame.text)
 
     async def typing_start(self, frame: TypingStart) -> None:
         if self.typing_limiter is not None and self.typing_limiter.acquire(frame.channelId):
@@ -246,6 +249,7 @@ class Session:
 # socket, 15,000 at once) carries no table of its own.
 ROUTES: dict[type[Frame], Callable[[Session, Frame], Awaitable[None]]] = {
     SendMessage: Session.send_message,
+    EditMessage: Session.edit_message,
     TypingStart: Session.typing_start,
     TypingStop: Session.typing_stop,
     Ack: Session.ack,
