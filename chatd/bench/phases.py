@@ -23,7 +23,7 @@ from chatd.bench.stats import merge, percentile, quantiles_ms, summary
 TEXT_BYTES = 16  # new_message frames of ~330 bytes: the product spec's fields plus a short text
 # What the load generators do in each kind of trial (chatd.bench.worker's modes).
 LOADGEN_MODES = {"max": "max", "unsearched": "max", "paced": "rate", "flooded": "rate", "react": "react",
-                 "edit": "edit", "dm": "dm", "presence": "presence"}
+                 "edit": "edit", "patch": "patch", "dm": "dm", "presence": "presence"}
 
 
 def connection_specs(topology: Topology, servers: list[processes.Served], senders_per_server: int) -> list[dict]:
@@ -56,15 +56,16 @@ async def traffic(topology: Topology, servers: list[processes.Served], settings,
     "flood"): the two compared were run in turn. With `changes`, each max-rate trial is
     followed by a reaction storm ("react": every member toggles its reaction to its channel's
     latest message) and a presence storm ("presence": every member changes its status 5 times),
-    and each latency trial by one where the senders edit their latest message instead ("edit")
-    at the same rate. With `dms`, each latency trial is followed by one where the senders send
-    into their 1:1 conversation ("dm") instead, at the same rate. With `unsearched`, each
+    and each latency trial by two where the senders edit their latest message instead at the
+    same rate, over their sockets ("edit") and then over REST ("patch"). With `dms`, each
+    latency trial is followed by one where the senders send into their 1:1 conversation ("dm")
+    instead, at the same rate. With `unsearched`, each
     max-rate trial is followed by one inside that context (messages not kept searchable:
     "unsearched")."""
     specs = connection_specs(topology, servers, settings.senders_per_server)
     senders = sum(1 for s in specs if "channel_id" in s)
     result: dict = {"senders": senders, "max": [], "unsearched": [], "paced": [], "flooded": [], "flood": [],
-                    "react": [], "edit": [], "dm": [], "presence": []}
+                    "react": [], "edit": [], "patch": [], "dm": [], "presence": []}
     async with LoadGen(settings.workers) as loadgen:
         made = await loadgen.connect(specs)
         progress(f"{made['ok']:,} clients connected to {len(servers)} chatd process(es) "
@@ -73,11 +74,11 @@ async def traffic(topology: Topology, servers: list[processes.Served], settings,
         plan = [] if offered_rate is not None else (
             ["max", *(["react", "presence"] if changes else []), *(["unsearched"] if unsearched else [])]
             * settings.trials)
-        paced_plan = ["paced", *(["flooded"] if flood else []), *(["edit"] if changes else []),
+        paced_plan = ["paced", *(["flooded"] if flood else []), *(["edit", "patch"] if changes else []),
                       *(["dm"] if dms else [])]
         plan += paced_plan * settings.trials if paced else []
         for mode in plan:
-            if mode in ("paced", "edit", "dm") and offered_rate is None:
+            if mode in ("paced", "edit", "patch", "dm") and offered_rate is None:
                 offered_rate = 0.5 * fold(result["max"], "msgs_per_s")["median"]
             if mode == "max" and before_each_max_trial is not None:
                 await before_each_max_trial()

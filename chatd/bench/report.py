@@ -141,9 +141,11 @@ def presence_storm(settings, single, fanout: dict) -> dict:
 
 
 def edit_latency(single) -> dict:
-    """message_updated's send→receive p99 in the edit trials against new_message's in the
-    latency trials they alternated with, at the same offered rate."""
-    return _against_paced(single, "edit", "new_message_p99_ms", "edits_per_s")
+    """message_updated's send→receive p99 in the edit trials (edit_message frames, as messages
+    are sent) against new_message's in the latency trials they alternated with, at the same
+    offered rate; the same of the PATCH trials under "rest"."""
+    return {**_against_paced(single, "edit", "new_message_p99_ms", "edits_per_s"),
+            "rest": _against_paced(single, "patch", "new_message_p99_ms", "edits_per_s")}
 
 
 def dm_latency(single) -> dict:
@@ -330,9 +332,12 @@ def only_table(r: dict) -> str:
 
 
 def edit_row(e: dict) -> tuple:
-    return (f"message_updated p99 at {_fmt(e['offered_per_s'])} edits/s", _fmt(e["p99_ms"], " ms"),
-            _spread(e["trials"]["p99_ms"]), f"new_message p99 {_fmt(e['new_message_p99_ms'], ' ms')} at that rate; "
-            f"p50 {_fmt(e['p50_ms'], ' ms')}", f"{_fmt(e['ratio'])}x", "≤ 1.5x", _ok(e["ratio"], 1.5, "<="))
+    rest = e["rest"]
+    return (f"message_updated p99 at {_fmt(e['offered_per_s'])} edits/s (edit_message frames)",
+            _fmt(e["p99_ms"], " ms"), _spread(e["trials"]["p99_ms"]),
+            f"new_message p99 {_fmt(e['new_message_p99_ms'], ' ms')} at that rate; p50 {_fmt(e['p50_ms'], ' ms')}. "
+            f"Edits by PATCH: p99 {_fmt(rest['p99_ms'], ' ms')} ({_fmt(rest['ratio'])}x), "
+            f"p50 {_fmt(rest['p50_ms'], ' ms')}", f"{_fmt(e['ratio'])}x", "≤ 1.5x", _ok(e["ratio"], 1.5, "<="))
 
 
 def unreads_row(u: dict) -> tuple:

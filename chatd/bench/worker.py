@@ -1,8 +1,8 @@
 """A load-generator process: `python -m chatd.bench.worker`, driven over stdin/stdout.
 
 The bench runs these so that clients never share chatd's event loop. Each holds many real
-WebSocket connections, sends `send_message` from some of them (or edits and reacts over REST,
-keep-alive), and counts what every connection receives: per channel seqs and eventSeqs (to find
+WebSocket connections, sends `send_message` from some of them (or edits, over the socket or
+REST, and reacts over REST, keep-alive), and counts what every connection receives: per channel seqs and eventSeqs (to find
 lost, duplicated and reordered messages and changes), send->receive latency (the send or edit
 time travels in the text), raw ceiling frames, a resume's replay. Commands and replies are JSON
 lines; the orchestrator is chatd.bench.loadgen.
@@ -24,6 +24,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
@@ -69,9 +70,10 @@ class Command(msgspec.Struct):
     cmd: str
     conns: list[ConnSpec] = []
     concurrency: int = 100
-    # max: send on every ack; rate: a fixed pace; listen: only receive; edit: senders PATCH their
-    # latest message at a fixed pace; react: every member PUTs and DELETEs its reaction to its
-    # channel's latest message, each on the previous answer; dm: senders send into their 1:1
+    # max: send on every ack; rate: a fixed pace; listen: only receive; edit: senders edit their
+    # latest message at a fixed pace over their socket (edit_message); patch: the same over REST;
+    # react: every member PUTs and DELETEs its reaction to its channel's latest message, each on
+    # the previous answer; dm: senders send into their 1:1
     # conversation at a fixed pace; presence: every member changes its status PRESENCE_CHANGES
     # times, each on the previous change's presence_update to itself
     mode: str = "max"
@@ -156,6 +158,7 @@ class Trial:
     """What one run command observed in this process."""
 
     started: float
+    mode: str = "max"
     deliveries: int = 0
     last_delivery: float = 0.0
     sent: int = 0
@@ -276,15 +279,20 @@ class Worker:
                 sent_at, sender_proc, _ = frame.text.split(" ", 2)
                 kind = "same" if int(sender_proc) == client.spec.proc else "cross"
                 trial.latency[kind][bucket_of((now - float(sent_at)) * 1000)] += 1
+        if frame.type == "message_updated" and frame.id == client.own_latest and trial.mode == "edit":
+            trial.acked += 1  # an edit_message of this client's reached it
+            trial.last_ack = now
         elif frame.type == "resumed" and client.resumed is not None and not client.resumed.done():
             client.resumed.set_result(now)
         elif frame.type == "error" and frame.nonce is not None:
             waiter = self.pending.pop(frame.nonce, None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+            if waiter is None:
+                trial.errors += 1  # an edit_message refused: edits wait for no answer
+            elif not waiter.done():
+                waiter.set_result(None)  # a send refused
 
     async def run(self, command: Command) -> dict:
-        self.trial = trial = Trial(command.start_at)
+        self.trial = trial = Trial(command.start_at, command.mode)
         self.runs += 1
         await asyncio.sleep(max(0.0, command.start_at - time.time()))
         deadline = command.start_at + command.duration
@@ -297,7 +305,7 @@ class Worker:
         elif command.mode == "presence":
             tasks = [asyncio.create_task(self.presence_loop(c)) for c in self.clients if c.spec.server]
         else:
-            loop = self.edit_loop if command.mode == "edit" else self.send_loop
+            loop = {"edit": self.edit_loop, "patch": self.patch_loop}.get(command.mode, self.send_loop)
             senders = [c for c in self.clients if (c.spec.dm_id if command.mode == "dm" else c.spec.channel_id)
                        and command.mode != "listen"]
             tasks = [asyncio.create_task(loop(c, i, command, deadline, pad)) for i, c in enumerate(senders)]
@@ -362,21 +370,25 @@ class Worker:
         client.own_latest = message_id
 
     async def edit_loop(self, client: Client, index: int, command: Command, deadline: float, pad: str) -> None:
-        """PATCH the client's latest message at the sender's pace, each edit's time in its text.
-        Each request runs on its own, so a slow answer does not delay the next edit."""
-        interval = 1.0 / command.rate
-        next_at = command.start_at + (index % 97) / 97 * interval
+        """Edit the client's latest message over its socket (edit_message) at the sender's pace,
+        each edit's time in its text, read right before its write as a send's is. Acknowledged
+        when the edit reaches the sender's own socket (message_updated)."""
+        trial, n = self.trial, 0
+        async for now in _edit_times(client, index, command, deadline):
+            frame = {"type": "edit_message", "serverId": client.spec.server_id, "channelId": client.spec.channel_id,
+                     "messageId": client.own_latest, "text": f"{now:.6f} {client.spec.proc} {pad}",
+                     "nonce": f"{self.name}.{self.token}.{self.runs}.{index}.e{n}"}
+            n += 1
+            client.transport.send(WSMsgType.TEXT, _encode(frame))
+            trial.sent += 1
+
+    async def patch_loop(self, client: Client, index: int, command: Command, deadline: float, pad: str) -> None:
+        """The same by PATCH. Each request runs on its own, so a slow answer does not delay the
+        next edit."""
         url = f"{_http_base(client.spec.url)}/chat/servers/{client.spec.server_id}/channels/" \
               f"{client.spec.channel_id}/messages/{client.own_latest}"
-        requests = []
-        while client.own_latest is not None:
-            await asyncio.sleep(max(0.0, next_at - time.time()))
-            next_at += interval
-            now = time.time()
-            if now >= deadline or client.dropped:
-                break
-            edit = StampedEdit(client.spec.proc, pad)
-            requests.append(asyncio.create_task(self._request(client, "PATCH", url, edit)))
+        requests = [asyncio.create_task(self._request(client, "PATCH", url, StampedEdit(client.spec.proc, pad)))
+                    async for _ in _edit_times(client, index, command, deadline)]
         if requests:
             await asyncio.wait(requests)
 
@@ -492,6 +504,20 @@ class Worker:
             await self._http.close()
         self.clients, self.acked_ids = [], []
         return {"event": "closed"}
+
+
+async def _edit_times(client: Client, index: int, command: Command, deadline: float) -> AsyncIterator[float]:
+    """When a sender edits its latest message: at its pace, the senders spread over one
+    interval, until the deadline (none if it has sent nothing)."""
+    interval = 1.0 / command.rate
+    next_at = command.start_at + (index % 97) / 97 * interval
+    while client.own_latest is not None:
+        await asyncio.sleep(max(0.0, next_at - time.time()))
+        next_at += interval
+        now = time.time()
+        if now >= deadline or client.dropped:
+            return
+        yield now
 
 
 @functools.cache
