@@ -32,7 +32,7 @@ REQUIRED = [
     "invites.joins_per_s", "invites.answers_per_s",
     *(f"search.terms.{term}.{q}" for term in ("a rare term", "a term in one message of ten") for q in ("p50", "p99")),
     "search.history_page_p50_ms", "search.sends_unsearched_msgs_per_s", "search.sends_ratio",
-    "unreads.p50_ms", "unreads.plain_p50_ms", "unreads.statement_p50_ms", "unreads.ratio",
+    "unreads.p50_ms", "unreads.plain_p50_ms", "unreads.statement_p50_ms", "unreads.listing_p50_ms", "unreads.ratio",
     "layout.put.p50", "layout.put.p99", "layout.statement.p50",
     "mentions.send_ratio", "mentions.everyone_rows_per_message", "mentions.latency_ratio",
     "threads.send_ratio", "threads.list_ratio", *(f"threads.send_receive_ms.{k}.p99" for k in ("thread", "empty")),

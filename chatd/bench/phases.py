@@ -323,18 +323,22 @@ async def invite_storm(server: processes.Served, pool, queries, owner: Member, j
 async def unreads(server: processes.Served, pool, queries, reader: Member, requests: int, progress) -> dict:
     """GET /chat/unreads for a reader of many channels against a plain query listing the same
     channels on bare asyncpg (bench_list_reader_channels), and the unreads statement alone on
-    bare asyncpg (how much of the difference is the counts), their requests in turn; p50/p99
-    over `requests` after a warm-up. Each is timed until its answer is in: the GET's JSON is
-    parsed after the clock stops, as it is the client's work (the queries' rows are decoded by
-    asyncpg within their clock: that is how they answer)."""
-    samples: dict[str, list[float]] = {"unreads": [], "plain": [], "statement": []}
+    bare asyncpg (how much of the difference is the counts), and GET .../channels of the
+    reader's server, which lists the same channels over HTTP (how much is HTTP and JSON), their
+    requests in turn; p50/p99 over `requests` after a warm-up. Each is timed until its answer
+    is in: the GETs' JSON is parsed after the clock stops, as it is the client's work (the
+    queries' rows are decoded by asyncpg within their clock: that is how they answer)."""
+    samples: dict[str, list[float]] = {"unreads": [], "plain": [], "statement": [], "listing": []}
     async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {reader.token}"}) as http:
 
-        async def get() -> bytes:
-            async with http.get(f"{server.url}/chat/unreads") as resp:
+        async def get(path: str = "/chat/unreads") -> bytes:
+            async with http.get(server.url + path) as resp:
                 body = await resp.read()
                 assert resp.status == 200, body
                 return body
+
+        async def listing() -> bytes:
+            return await get(f"/chat/servers/{reader.server_id}/channels")
 
         async def plain() -> list:
             return [row async for row in queries.bench_list_reader_channels(pool, user_id=reader.user_id)]
@@ -344,7 +348,7 @@ async def unreads(server: processes.Served, pool, queries, reader: Member, reque
 
         channels = set()
         for i in range(requests + 3):
-            for key, request in (("unreads", get), ("plain", plain), ("statement", statement)):
+            for key, request in (("unreads", get), ("plain", plain), ("statement", statement), ("listing", listing)):
                 started = time.perf_counter()
                 answer = await request()
                 if i >= 3:
@@ -354,7 +358,8 @@ async def unreads(server: processes.Served, pool, queries, reader: Member, reque
     out = {key: quantiles_ms(times) for key, times in samples.items()}
     out["channels"] = channels.pop()
     progress(f"GET /chat/unreads, {out['channels']:,} channels: p50 {out['unreads']['p50']} ms; plain query "
-             f"{out['plain']['p50']} ms; the unreads statement alone {out['statement']['p50']} ms")
+             f"{out['plain']['p50']} ms; the unreads statement alone {out['statement']['p50']} ms; GET of the "
+             f"channels {out['listing']['p50']} ms")
     return out
 
 

@@ -169,7 +169,8 @@ def _against_paced(single, mode: str, paced_key: str, rate_key: str) -> dict:
 def unreads(unread: dict) -> dict:
     """GET /chat/unreads p50 against the plain query's, whose requests alternated."""
     return {"p50_ms": unread["unreads"]["p50"], "plain_p50_ms": unread["plain"]["p50"],
-            "statement_p50_ms": unread["statement"]["p50"], "channels": unread["channels"],
+            "statement_p50_ms": unread["statement"]["p50"], "listing_p50_ms": unread["listing"]["p50"],
+            "channels": unread["channels"],
             "ratio": _ratio(unread["unreads"]["p50"], unread["plain"]["p50"]), "detail": unread}
 
 
@@ -343,7 +344,8 @@ def edit_row(e: dict) -> tuple:
 def unreads_row(u: dict) -> tuple:
     return (f"GET /chat/unreads p50, a reader of {u['channels']:,} channels", _fmt(u["p50_ms"], " ms"), "",
             f"plain query listing them {_fmt(u['plain_p50_ms'], ' ms')} (the unreads statement alone: "
-            f"{_fmt(u['statement_p50_ms'], ' ms')})", f"{_fmt(u['ratio'])}x", "≤ 2x", _ok(u["ratio"], 2.0, "<="))
+            f"{_fmt(u['statement_p50_ms'], ' ms')}; GET .../channels listing them: {_fmt(u['listing_p50_ms'], ' ms')})",
+            f"{_fmt(u['ratio'])}x", "≤ 2x", _ok(u["ratio"], 2.0, "<="))
 
 
 def login_flood_row(g: dict) -> tuple:
