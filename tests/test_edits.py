@@ -36,6 +36,11 @@ def edit(client, server, person, message_id, text: str, channel_id: str | None =
     return client.patch(f"{messages_url(server, channel_id)}/{message_id}", json={"text": text}, headers=person.auth)
 
 
+def socket_edit(server, message_id, text: str, **extra) -> dict:
+    return {"type": "edit_message", "serverId": server.id, "channelId": server.general, "messageId": message_id,
+            "text": text, **extra}
+
+
 def delete(client, server, person, message_id, channel_id: str | None = None):
     return client.delete(f"{messages_url(server, channel_id)}/{message_id}", headers=person.auth)
 
@@ -209,6 +214,12 @@ async def test_edits_and_deletions_are_rate_limited_in_a_budget_of_their_own(aio
     assert resp.status == 429
     assert await resp.json() == {"detail": "you are changing messages too fast"}
     assert int(resp.headers["Retry-After"]) >= 1
+    # The same budget over the socket, the wait in the error event.
+    ws = await connect(client, alice)
+    await ws.send_json(socket_edit(server, first["id"], "un", nonce="e-9"))
+    refusal = await next_event(ws, "error")
+    assert (refusal["message"], refusal["nonce"]) == ("you are changing messages too fast", "e-9")
+    assert refusal["retryAfter"] > 0
 
 
 async def test_a_long_edit_reaches_sockets_whole(client, alice, bob, server, members):
@@ -222,11 +233,6 @@ async def test_a_long_edit_reaches_sockets_whole(client, alice, bob, server, mem
 
 
 # Earlier versions.
-
-
-def socket_edit(server, message_id, text: str, **extra) -> dict:
-    return {"type": "edit_message", "serverId": server.id, "channelId": server.general, "messageId": message_id,
-            "text": text, **extra}
 
 
 async def test_an_edit_over_the_socket_is_the_same_edit_with_the_same_event(client, alice, bob, server, members):
