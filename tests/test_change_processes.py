@@ -1,10 +1,12 @@
-"""Messages that change, across two real chatd processes: edits, deletions and reactions race
-with new messages on both, and a client that disconnects and resumes in one frame ends with
-exactly the state of a client that never disconnected — and of the database."""
+"""Messages that change, across two real chatd processes: edits (by REST and over sockets),
+deletions and reactions race with new messages on both, and a client that disconnects and
+resumes in one frame ends with exactly the state of a client that never disconnected — and of
+the database."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from urllib.parse import quote
 
@@ -75,6 +77,8 @@ async def test_a_resumed_client_ends_with_the_state_of_one_that_never_left(start
     steady = await ws_connect(http, one, carol)  # never leaves
     leaving = await ws_connect(http, two, carol)
     own: dict[str, list[str]] = {"alice": [], "bob": []}
+    socket_edits: list[str] = []
+    edits_made = itertools.count()
 
     async def writer(chatd, person, rounds: int) -> None:
         for i in range(rounds):
@@ -96,8 +100,31 @@ async def test_a_resumed_client_ends_with_the_state_of_one_that_never_left(start
                 method = "PUT" if rng.random() < 0.7 else "DELETE"
                 await call(chatd, method, person, f"/{target}/reactions/{emoji}/@me")
 
+    async def socket_editor(chatd, person, rounds: int) -> None:
+        """Edits over a socket (edit_message) racing the rest, each awaited: its message_updated,
+        or the error of a message deleted meanwhile."""
+        ws = await ws_connect(http, chatd, person)
+        for _ in range(rounds):
+            # Numbered across every write: the same text again would change nothing and send nothing.
+            n = next(edits_made)
+            target, text, nonce = rng.choice(own[person.name] or [None]), f"{person.name} socket edit {n}", f"e{n}"
+            if target is None:
+                await asyncio.sleep(0.01)
+                continue
+            await ws.send_json({"type": "edit_message", "serverId": server_id, "channelId": channel_id,
+                                "messageId": target, "text": text, "nonce": nonce})
+            while True:
+                event = await ws.receive_json(timeout=30)
+                if event["type"] == "message_updated" and (event["id"], event["text"]) == (target, text):
+                    socket_edits.append(target)
+                    break
+                if event["type"] == "error" and event.get("nonce") == nonce:
+                    break
+        await ws.close()
+
     async def write(rounds: int) -> None:
-        await asyncio.gather(writer(one, alice, rounds), writer(two, bob, rounds), writer(two, alice, rounds // 2))
+        await asyncio.gather(writer(one, alice, rounds), writer(two, bob, rounds), writer(two, alice, rounds // 2),
+                             socket_editor(one, bob, rounds // 2))
 
     async def last_event_seq() -> int:
         return await db.fetchval("SELECT last_event_seq FROM chatchannel WHERE id = $1", channel_id)
@@ -120,6 +147,7 @@ async def test_a_resumed_client_ends_with_the_state_of_one_that_never_left(start
     await drain(steady, steady_state, channel_id, last)
     await drain(leaving, leaving_state, channel_id, last)
 
+    assert len(socket_edits) > 10  # most of the socket's edits were made, none lost meanwhile
     assert steady_state.seqs == list(range(1, last + 1))  # gapless, in order, once each
     assert leaving_state.seqs == list(range(1, last + 1))
     assert leaving_state.messages == steady_state.messages
