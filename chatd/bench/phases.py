@@ -59,9 +59,8 @@ async def traffic(topology: Topology, servers: list[processes.Served], settings,
     and each latency trial by two where the senders edit their latest message instead at the
     same rate, over their sockets ("edit") and then over REST ("patch"). With `dms`, each
     latency trial is followed by one where the senders send into their 1:1 conversation ("dm")
-    instead, at the same rate. With `unsearched`, each
-    max-rate trial is followed by one inside that context (messages not kept searchable:
-    "unsearched")."""
+    instead, at the same rate. With `unsearched`, each max-rate trial is followed by one inside
+    that context (messages not kept searchable: "unsearched")."""
     specs = connection_specs(topology, servers, settings.senders_per_server)
     senders = sum(1 for s in specs if "channel_id" in s)
     result: dict = {"senders": senders, "max": [], "unsearched": [], "paced": [], "flooded": [], "flood": [],
