@@ -4,8 +4,8 @@ Order matters on a shared 2-core machine: ceilings first (they also load the his
 by COPY), then chatd in one process (its send trials alternate with the per-row INSERT
 ceiling's, and its maximum-rate fan-out trials with the raw fan-out ceiling's: what each is
 compared with; each is followed by a reaction storm, and each latency trial by edits at the
-same rate, over the sockets and by PATCH), then across processes, then one process again at the same rate with and
-without a login flood (in turn), history paging (pages with and without reactions in turn), a
+same rate, over the sockets and by PATCH), then across processes, then one process again at
+the same rate with and without a login flood (in turn), history paging (pages with and without reactions in turn), a
 resume of many channels (its trials alternate with the keyset SELECT's), an invite accept
 storm, GET /chat/unreads (in turn with a plain query listing the same channels), replies into a long
 thread (in turn with an empty channel) and a channel's threads (in turn with a history page), one big

@@ -2,10 +2,10 @@
 
 The bench runs these so that clients never share chatd's event loop. Each holds many real
 WebSocket connections, sends `send_message` from some of them (or edits, over the socket or
-REST, and reacts over REST, keep-alive), and counts what every connection receives: per channel seqs and eventSeqs (to find
-lost, duplicated and reordered messages and changes), send->receive latency (the send or edit
-time travels in the text), raw ceiling frames, a resume's replay. Commands and replies are JSON
-lines; the orchestrator is chatd.bench.loadgen.
+REST, and reacts over REST, keep-alive), and counts what every connection receives: per
+channel seqs and eventSeqs (to find lost, duplicated and reordered messages and changes),
+send->receive latency (the send or edit time travels in the text), raw ceiling frames, a
+resume's replay. Commands and replies are JSON lines; the orchestrator is chatd.bench.loadgen.
 
 The clients are picows's, over uvloop's transports: a frame is handed to a callback as the
 socket is read, with no task switch per frame. With aiohttp's client, the load generators'
@@ -73,9 +73,9 @@ class Command(msgspec.Struct):
     # max: send on every ack; rate: a fixed pace; listen: only receive; edit: senders edit their
     # latest message at a fixed pace over their socket (edit_message); patch: the same over REST;
     # react: every member PUTs and DELETEs its reaction to its channel's latest message, each on
-    # the previous answer; dm: senders send into their 1:1
-    # conversation at a fixed pace; presence: every member changes its status PRESENCE_CHANGES
-    # times, each on the previous change's presence_update to itself
+    # the previous answer; dm: senders send into their 1:1 conversation at a fixed pace;
+    # presence: every member changes its status PRESENCE_CHANGES times, each on the previous
+    # change's presence_update to itself
     mode: str = "max"
     duration: float = 0.0
     rate: float = 0.0  # messages/s per sender, in rate mode
@@ -287,7 +287,7 @@ class Worker:
         elif frame.type == "error" and frame.nonce is not None:
             waiter = self.pending.pop(frame.nonce, None)
             if waiter is None:
-                trial.errors += 1  # an edit_message refused: edits wait for no answer
+                trial.errors += 1  # a refusal no send waits for: an edit_message's
             elif not waiter.done():
                 waiter.set_result(None)  # a send refused
 
