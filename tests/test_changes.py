@@ -324,6 +324,23 @@ async def test_a_resume_longer_than_the_send_queue_goes_at_the_readers_pace(aioh
     assert events[-1] == {"type": "resumed", "channels": {server.general: 20000}}
 
 
+async def test_a_resume_of_channels_read_in_several_groups_at_once_keeps_each_channel_in_order(
+        client, alice, server, db, test_queries):
+    """More changes than one read takes, in more channels than one group holds: the reads that
+    run at once never interleave one channel's changes, and none is left out or sent twice."""
+    channels = [server.general] + [await new_channel(client, server, alice, name=f"c{n}") for n in range(11)]
+    sizes = {channel: 150 + 40 * n for n, channel in enumerate(channels)}  # 150..590: one to three reads each
+    for channel, size in sizes.items():
+        await test_queries.insert_messages(db, channel_id=channel, user_id=alice.id, n=size,
+                                           newest=datetime.now(timezone.utc))
+    a = await connect(client, alice)
+    await a.send_json({"type": "resume", "channels": {channel: 5 for channel in channels}})
+    events = await events_until(a, "resumed")
+    for channel, size in sizes.items():
+        assert [e["eventSeq"] for e in events[:-1] if e["channelId"] == channel] == list(range(6, size + 1))
+    assert events[-1] == {"type": "resumed", "channels": sizes}
+
+
 async def test_a_change_whose_note_never_arrived_is_caught_up_when_listen_reconnects(
         client, alice, server, db, app_queries, test_queries):
     message = await (await post(client, server, alice, "hello")).json()
