@@ -8,7 +8,7 @@ import gc
 import weakref
 
 from chatd import keys
-from chatd.ops.gcfreeze import FrozenSurvivors
+from chatd.ops.gcfreeze import YOUNG_THRESHOLD, FrozenSurvivors
 
 
 class Node:
@@ -66,6 +66,7 @@ def test_hand_back_happens_after_release_seconds_whatever_closed():
 async def test_the_app_freezes_while_it_runs_and_counts_closed_sockets(client, alice):
     gc.collect()
     assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD
     hub = client.app[keys.hub]
     ws = await client.ws_connect("/chat/ws", params={"token": alice.token})
     assert (await ws.receive_json())["type"] == "connected"
@@ -77,3 +78,4 @@ async def test_the_app_freezes_while_it_runs_and_counts_closed_sockets(client, a
     assert hub.closed_count == 1
     await client.close()
     assert gc.get_freeze_count() == 0, "a stopped app hands everything back"
+    assert gc.get_threshold()[0] < YOUNG_THRESHOLD, "and the collector its thresholds"

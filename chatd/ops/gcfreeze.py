@@ -11,6 +11,11 @@ what is newer. A closed connection's objects are reference cycles that only the 
 reclaims, so the frozen objects are handed back (gc.unfreeze), for the next full collection to
 sweep, once a quarter as many connections as are open (at least MIN_CLOSED) have closed since
 the last hand-back, and at least every RELEASE_SECONDS whatever happened.
+
+And the youngest generation is collected after YOUNG_THRESHOLD new objects, not CPython's 700.
+A resume reads its changes a thousand rows at a time, records and ids freed together a few
+milliseconds later: at 700, each resume of 10,000 changes ran ~44 young and 4 middle
+collections over them, ~10 ms of its ~90 ms of CPU; at 20,000, none.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from aiohttp import web
 from chatd import keys
 from chatd.ops.tasks import cancel_and_wait
 
+YOUNG_THRESHOLD = 20_000
 MIN_CLOSED = 1000
 RELEASE_SECONDS = 600.0
 CHECK_SECONDS = 5.0
@@ -41,10 +47,13 @@ class FrozenSurvivors:
         self._closed_at_release, self._released_at = closed_count(), time.monotonic()
 
     def start(self) -> None:
+        self._thresholds = gc.get_threshold()
+        gc.set_threshold(YOUNG_THRESHOLD, *self._thresholds[1:])
         gc.callbacks.append(self._after_collection)
 
     def stop(self) -> None:
         gc.callbacks.remove(self._after_collection)
+        gc.set_threshold(*self._thresholds)
         gc.unfreeze()
 
     def release_if_due(self) -> bool:
