@@ -5,19 +5,20 @@
 -- Resume: for each channel, the first `lim` changes after its cursor (a channel that returns
 -- `lim` rows has more: ask again from its last). Each arm is a range of its (channel_id,
 -- event_seq) index, so the cost is the rows returned, at any depth. A new message comes as
--- message_row's columns (payload NULL), which chatd.domain.notes.change_note makes its note:
--- building the note's JSON here cost the database more than the rest of the read, and chatd
--- the decoding of it. Another change comes as its stored note (payload), in UTF-8 bytes: its
--- emoji made a str that msgspec would first have to encode again. A resume reads the columns
--- by position (chatd.gateway.outbound.replayed_change): reading each by name cost more than
--- building the frame's struct.
+-- message_row's columns (payload NULL), which chatd.gateway.outbound.replayed_event makes its
+-- event: building the note's JSON here cost the database more than the rest of the read, and
+-- chatd the decoding of it. Its ids come as their text, which the event encodes as it is: as
+-- uuids, making each a UUID object and encoding it again cost a tenth of chatd's CPU in a
+-- resume. Another change comes as its stored note (payload), in UTF-8 bytes: its emoji made a
+-- str that msgspec would first have to encode again. The columns are read by position:
+-- reading each by name cost more than building the frame's struct.
 SELECT c.channel_id, x.*
   FROM unnest(:channel_ids::uuid[], :after_event_seqs::bigint[]) WITH ORDINALITY AS c(channel_id, after_seq, ord)
  CROSS JOIN LATERAL (
     SELECT u.* FROM (
-        (SELECT m.event_seq, NULL::bytea AS payload, m.id, m.server_id, m.user_id, m.username, m.text,
-                m.created_at, m.seq, m.nonce, m.reply_to_id, m.reply_user_id, m.reply_username, m.reply_text,
-                m.reply_deleted, m.mentions, m.mention_everyone, m.mention_here, m.mention_reply,
+        (SELECT m.event_seq, NULL::bytea AS payload, m.id::text, m.server_id::text, m.user_id::text, m.username,
+                m.text, m.created_at, m.seq, m.nonce, m.reply_to_id::text, m.reply_user_id::text, m.reply_username,
+                m.reply_text, m.reply_deleted, m.mentions::text[], m.mention_everyone, m.mention_here, m.mention_reply,
                 CASE WHEN h.any THEN (SELECT f.attachments FROM message_files f WHERE f.message_id = m.id)
                 END AS attachments
            FROM message_row m

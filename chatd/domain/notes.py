@@ -378,16 +378,9 @@ def encode_note(note: Note) -> str:
     return _encoder.encode(note).decode()
 
 
-def change_note(row) -> ChangeNote:
-    """A change as list_changes_after reads it: a new message from its row's columns, any
-    other change from its stored note."""
-    payload = row["payload"]
-    return message_note(row) if payload is None else _decoder.decode(payload)
-
-
 def message_note(row) -> MessageNote:
     """A message row as insert_message_batch (a resend's earlier message) or
-    list_changes_after (a new message replayed) answers it."""
+    list_message_notes_after_seq (a resume of one channel) answers it."""
     return MessageNote(
         id=row["id"], server_id=row["server_id"], channel_id=row["channel_id"], user_id=row["user_id"],
         username=row["username"], created_at=row["created_at"], seq=row["seq"], nonce=row["nonce"], text=row["text"],

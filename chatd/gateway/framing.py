@@ -18,6 +18,11 @@ def encode(event: Any) -> bytes:
     return text_frame(_encoder.encode(event))
 
 
+def event_json(event: Any) -> bytes:
+    """An event's JSON alone: for a frame (text_frame), or in a REST body (GET .../changes)."""
+    return _encoder.encode(event)
+
+
 def text_frame(payload: bytes) -> bytes:
     """The header (the shortest length encoding, as RFC 6455 requires) and the payload.
     Built with one concatenation: every event of every socket passes here."""

@@ -27,7 +27,7 @@ from chatd.domain.notes import (
 )
 from chatd.domain.schemas import Channel, DirectMessage, Invite, Layout, Server, ServerProfile, User
 from chatd.domain.views import clock_time
-from chatd.gateway.framing import encode
+from chatd.gateway.framing import encode, event_json, text_frame
 
 if TYPE_CHECKING:
     from chatd.domain.attachments import UrlSigner
@@ -65,7 +65,8 @@ class NewMessage(msgspec.Struct, tag_field="type", tag="new_message", kw_only=Tr
     and its files (those only when it has them). A Struct, encoded as it is: a resume builds
     thousands, and a dict of them cost as much again to build and to encode. Built with at most
     fourteen keywords, the optional fields set after: CPython passes more as a dict, which took
-    msgspec four times as long."""
+    msgspec four times as long. A replay fills the ids with their text, which encodes the same
+    (chatd.gateway.outbound.replayed_event)."""
 
     id: UUID
     user: str
@@ -165,22 +166,27 @@ def change(note: ChangeNote, zone: tzinfo) -> bytes:
     return encode(change_event(note, zone))
 
 
-def stored_change(payload: bytes, zone: tzinfo) -> bytes:
-    """The frame of a change from its stored note (message_change.payload): straight from the
-    JSON for a NoteFields event, from the decoded note for any other."""
+def stored_event(payload: bytes, zone: tzinfo) -> bytes:
+    """The event's JSON of a change from its stored note (message_change.payload): straight
+    from the JSON for a NoteFields event, from the decoded note for any other."""
     try:
         decoded = _stored_decoder.decode(payload)
     except msgspec.ValidationError:  # a kind whose event is not its note's fields
-        return change(decode_note(payload), zone)
-    return encode(_FROM_JSON[type(decoded)].from_json(decoded))
+        return event_json(change_event(decode_note(payload), zone))
+    return event_json(_FROM_JSON[type(decoded)].from_json(decoded))
 
 
 def replayed_change(row, zone: tzinfo, urls: UrlSigner) -> bytes:
-    """The frame of a change as list_changes_after reads it, by its columns' order: a new
-    message's event straight from its columns (its note was most of what a replayed message
-    cost), any other change's from its stored note."""
+    """The frame of a change as list_changes_after reads it (a resume)."""
+    return text_frame(replayed_event(row, zone, urls))
+
+
+def replayed_event(row, zone: tzinfo, urls: UrlSigner) -> bytes:
+    """The event's JSON of a change as list_changes_after reads it, by its columns' order: a
+    new message's event straight from its columns (its note was most of what a replayed
+    message cost; its ids come as their text), any other change's from its stored note."""
     if row[2] is not None:
-        return stored_change(row[2], zone)
+        return stored_event(row[2], zone)
     (channel_id, event_seq, _, message_id, server_id, user_id, username, text, created_at, seq, nonce, reply_to_id,
      reply_user_id, reply_username, reply_text, reply_deleted, mentions, mention_everyone, mention_here,
      mention_reply, attachments) = row
@@ -194,7 +200,7 @@ def replayed_change(row, zone: tzinfo, urls: UrlSigner) -> bytes:
         event.mention_reply = mention_reply
     if attachments:
         event.attachments = urls.signed_files(decode_attachments(attachments))
-    return encode(event)
+    return event_json(event)
 
 
 def typing(note: TypingNote) -> bytes:

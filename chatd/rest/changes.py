@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import timezone
 from typing import Any
 
+import msgspec
 from aiohttp import web
 
 from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.errors import Gone
-from chatd.domain.notes import MessageNote, change_note
-from chatd.gateway.outbound import change_event
+from chatd.gateway.outbound import replayed_event
 from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
 from chatd.web.endpoints import QueryParam, channel_endpoints
@@ -34,11 +34,7 @@ async def list_changes(request: web.Request) -> web.Response:
         raise Gone(f"changes after event_seq {after} are no longer kept: reload the channel's history")
     rows = queries.list_changes_after(pool, channel_ids=[channel_id], after_event_seqs=[after], lim=limit)
     urls = app[keys.attachment_urls]
-    return json_response([change_event(_signed(urls, change_note(row)), timezone.utc) async for row in rows])
-
-
-def _signed(urls, note):
-    return urls.signed(note) if isinstance(note, MessageNote) else note
+    return json_response([msgspec.Raw(replayed_event(row, timezone.utc, urls)) async for row in rows])
 
 
 ENDPOINTS = [
