@@ -232,7 +232,7 @@ async def test_a_long_edit_reaches_sockets_whole(client, alice, bob, server, mem
     assert (event["text"], event["eventSeq"]) == (text, message["event_seq"] + 1)
 
 
-# Earlier versions.
+# Edit over the socket.
 
 
 async def test_an_edit_over_the_socket_is_the_same_edit_with_the_same_event(client, alice, bob, server, members):
@@ -290,6 +290,9 @@ async def test_a_non_member_editing_over_the_socket_is_told_server_not_found(cli
     b = await connect(client, bob)
     await b.send_json(socket_edit(server, message["id"], "let me in"))
     assert (await next_event(b, "error"))["message"] == "server not found"
+
+
+# Earlier versions.
 
 
 async def test_earlier_versions_are_listed_oldest_first(client, bob, server, members):

@@ -5,12 +5,13 @@ by COPY), then chatd in one process (its send trials alternate with the per-row 
 ceiling's, and its maximum-rate fan-out trials with the raw fan-out ceiling's: what each is
 compared with; each is followed by a reaction storm, and each latency trial by edits at the
 same rate, over the sockets and by PATCH), then across processes, then one process again at
-the same rate with and without a login flood (in turn), history paging (pages with and without reactions in turn), a
-resume of many channels (its trials alternate with the keyset SELECT's), an invite accept
-storm, GET /chat/unreads (in turn with a plain query listing the same channels), replies into a long
-thread (in turn with an empty channel) and a channel's threads (in turn with a history page), one big
-file uploaded and downloaded (against a copy on the same disk), and last the many
-idle connections (a fresh process, so its memory delta is the connections' alone).
+the same rate with and without a login flood (in turn), history paging (pages with and
+without reactions in turn), a resume of many channels (its trials alternate with the keyset
+SELECT's), an invite accept storm, GET /chat/unreads (in turn with a plain query listing the
+same channels), replies into a long thread (in turn with an empty channel) and a channel's
+threads (in turn with a history page), one big file uploaded and downloaded (against a copy
+on the same disk), and last the many idle connections (a fresh process, so its memory delta
+is the connections' alone).
 """
 
 from __future__ import annotations

@@ -145,6 +145,16 @@ class Client(WSListener):
         # The type of the first frame (`connected`, once authenticated); "" if the socket ended first.
         self.first: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
+    def count_change(self, channel: str, event_seq: int) -> bool:
+        """A change received: counted if it is its channel's next, else a duplicate (or out of
+        order, as wrong). Whether it counted."""
+        if event_seq <= self.last_event.get(channel, 0):
+            self.event_duplicates += 1
+            return False
+        self.last_event[channel] = event_seq
+        self.events[channel] = self.events.get(channel, 0) + 1
+        return True
+
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
 
@@ -276,12 +286,8 @@ class Worker:
                 return
             client.last_seq[frame.channelId] = frame.seq
             client.received[frame.channelId] = client.received.get(frame.channelId, 0) + 1
-        if frame.type in CHANGES:
-            if frame.eventSeq <= client.last_event.get(frame.channelId, 0):
-                client.event_duplicates += 1
-                return
-            client.last_event[frame.channelId] = frame.eventSeq
-            client.events[frame.channelId] = client.events.get(frame.channelId, 0) + 1
+        if frame.type in CHANGES and not client.count_change(frame.channelId, frame.eventSeq):
+            return
         if frame.type in DELIVERED and client.resumed is None:
             trial.deliveries += 1
             trial.last_delivery = now
@@ -294,8 +300,6 @@ class Worker:
         if frame.type == "message_updated" and frame.id == client.own_latest and trial.mode == "edit":
             trial.acked += 1  # an edit_message of this client's reached it
             trial.last_ack = now
-        elif frame.type == "resumed" and client.resumed is not None and not client.resumed.done():
-            client.resumed.set_result(now)
         elif frame.type == "error" and frame.nonce is not None:
             waiter = self.pending.pop(frame.nonce, None)
             if waiter is None:
@@ -305,17 +309,14 @@ class Worker:
 
     def _replayed(self, client: Client, data: bytes, now: float) -> bool:
         """A frame of a running resume: each change counted per channel by its eventSeq, the
-        end (`resumed`) noted. False for anything else, left to on_text."""
+        end (`resumed`) noted (only here: a resume's frames all come this way). False for
+        anything else, left to on_text."""
         try:
             frame = _decode_replayed(data)
         except msgspec.DecodeError:
             return False
         if frame.type in CHANGES:
-            if frame.eventSeq <= client.last_event.get(frame.channelId, 0):
-                client.event_duplicates += 1
-            else:
-                client.last_event[frame.channelId] = frame.eventSeq
-                client.events[frame.channelId] = client.events.get(frame.channelId, 0) + 1
+            client.count_change(frame.channelId, frame.eventSeq)
             return True
         if frame.type == "resumed" and not client.resumed.done():
             client.resumed.set_result(now)

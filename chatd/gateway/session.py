@@ -177,17 +177,17 @@ class Session:
                 return asyncio.ensure_future(self._read_changes(group)) if group else None
 
             zone, urls = conn.zone, app[keys.attachment_urls]
-            reads: deque[asyncio.Future] = deque()
+            in_flight: deque[asyncio.Future] = deque()
 
             def read_ahead(limit: int = RESUME_READ_CHANGES) -> None:
-                while len(reads) < RESUME_READS_AHEAD and (reading := read_next(limit)) is not None:
-                    reads.append(reading)
+                while len(in_flight) < RESUME_READS_AHEAD and (reading := read_next(limit)) is not None:
+                    in_flight.append(reading)
                     limit = RESUME_READ_CHANGES
 
             read_ahead(RESUME_FIRST_READ)
             try:
-                while reads:
-                    group, rows = await reads.popleft()
+                while in_flight:
+                    group, rows = await in_flight.popleft()
                     channel_ids, event_seqs = [row[0] for row in rows], [row[1] for row in rows]
                     # A channel with more than a batch to replay: the rest after what was read.
                     # (Its event_seqs have no gaps: a full batch moved it by the batch.) A channel
@@ -202,7 +202,7 @@ class Session:
                     await self._replay(cursors, channel_ids, event_seqs,
                                        [outbound.replayed_change(row, zone, urls) for row in rows])
             finally:
-                for reading in reads:
+                for reading in in_flight:
                     reading.cancel()
             conn.send(outbound.resumed_channels(cursors))
 
