@@ -45,8 +45,3 @@ def close_frame(code: int, reason: bytes) -> bytes:
     payload = code.to_bytes(2, "big") + reason
     return bytes((0x88, len(payload))) + payload
 
-
-def frame_payload(frame: bytes) -> memoryview:
-    """The payload of a frame built by text_frame, without copying it."""
-    marker = frame[1]
-    return memoryview(frame)[2 if marker < 126 else 4 if marker == 126 else 10:]
