@@ -18,9 +18,9 @@ def encode(event: Any) -> bytes:
     return text_frame(_encoder.encode(event))
 
 
-def event_json(event: Any) -> bytes:
-    """An event's JSON alone: for a frame (text_frame), or in a REST body (GET .../changes)."""
-    return _encoder.encode(event)
+# An event's JSON alone: for a frame (text_frame), or in a REST body (GET .../changes). The
+# encoder's own method, not a function around it: a resume calls it for every change.
+event_json = _encoder.encode
 
 
 def text_frame(payload: bytes) -> bytes:

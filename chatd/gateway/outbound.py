@@ -110,7 +110,8 @@ def new_message(note: MessageNote, zone: tzinfo) -> bytes:
 class NoteFields:
     """The event of a change that is its note's fields, in camelCase and in this order, after
     `type` (the note's kind): built from a note like any builder (`zone` unused), and from a
-    stored note's JSON without decoding the note (`from_json`): its ids are copied as they
+    stored note's JSON without decoding the note (`json`, whose fields are the event's, in
+    order: stored_event builds the event from them positionally): its ids are copied as they
     are, where parsing each into a UUID and formatting it again was most of what a replayed
     reaction cost."""
 
@@ -127,10 +128,6 @@ class NoteFields:
 
     def __call__(self, note: ChangeNote, zone: tzinfo) -> msgspec.Struct:
         return self.event(*self.fields(note))
-
-    def from_json(self, decoded: msgspec.Struct) -> msgspec.Struct:
-        """The event of a note decoded as `self.json`."""
-        return self.event(*self.fields(decoded))
 
 
 def _verbatim(field: msgspec.structs.FieldInfo) -> tuple:
@@ -154,8 +151,11 @@ CHANGE_EVENTS: dict[type[ChangeNote], Callable[[Any, tzinfo], Any]] = {
                                     "channel_id", "event_seq"),
     ReactionsClearedNote: NoteFields(ReactionsClearedNote, "message_id", "server_id", "channel_id", "event_seq"),
 }
-_FROM_JSON = {builder.json: builder for builder in CHANGE_EVENTS.values() if isinstance(builder, NoteFields)}
-_stored_decoder = msgspec.json.Decoder(Union[tuple(_FROM_JSON)])  # type: ignore[misc]
+# The event struct of each NoteFields note decoded from its stored JSON, built from its fields
+# in order: a resume builds thousands, and each call in between cost.
+_EVENT_OF_JSON = {builder.json: builder.event for builder in CHANGE_EVENTS.values() if isinstance(builder, NoteFields)}
+_decode_stored = msgspec.json.Decoder(Union[tuple(_EVENT_OF_JSON)]).decode  # type: ignore[misc]
+_fields_of = msgspec.structs.astuple
 
 
 def change_event(note: ChangeNote, zone: tzinfo) -> Any:
@@ -170,14 +170,18 @@ def stored_event(payload: bytes, zone: tzinfo) -> bytes:
     """The event's JSON of a change from its stored note (message_change.payload): straight
     from the JSON for a NoteFields event, from the decoded note for any other."""
     try:
-        decoded = _stored_decoder.decode(payload)
+        decoded = _decode_stored(payload)
     except msgspec.ValidationError:  # a kind whose event is not its note's fields
         return event_json(change_event(decode_note(payload), zone))
-    return event_json(_FROM_JSON[type(decoded)].from_json(decoded))
+    return event_json(_EVENT_OF_JSON[type(decoded)](*_fields_of(decoded)))
 
 
 def replayed_change(row, zone: tzinfo, urls: UrlSigner) -> bytes:
-    """The frame of a change as list_changes_after reads it (a resume)."""
+    """The frame of a change as list_changes_after reads it (a resume): a stored note's
+    straight from it, without replayed_event's call in between."""
+    payload = row[2]
+    if payload is not None:
+        return text_frame(stored_event(payload, zone))
     return text_frame(replayed_event(row, zone, urls))
 
 
