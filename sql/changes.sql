@@ -9,10 +9,12 @@
 -- event: building the note's JSON here cost the database more than the rest of the read, and
 -- chatd the decoding of it. Its ids come as their text, which the event encodes as it is: as
 -- uuids, making each a UUID object and encoding it again cost a tenth of chatd's CPU in a
--- resume. Another change comes as its stored note (payload), in UTF-8 bytes: its emoji made a
--- str that msgspec would first have to encode again. The columns are read by position:
--- reading each by name cost more than building the frame's struct.
-SELECT c.channel_id, x.*
+-- resume. So does each row's channel id, which chatd also keys its cursors by (a str hashes
+-- once, in C; asyncpg's UUID computed its integer for every hash). Another change comes as its
+-- stored note (payload), in UTF-8 bytes: its emoji made a str that msgspec would first have to
+-- encode again. The columns are read by position: reading each by name cost more than building
+-- the frame's struct.
+SELECT c.channel_id::text, x.*
   FROM unnest(:channel_ids::uuid[], :after_event_seqs::bigint[]) WITH ORDINALITY AS c(channel_id, after_seq, ord)
  CROSS JOIN LATERAL (
     SELECT u.* FROM (

@@ -136,7 +136,8 @@ class Session:
                     self.app[keys.pool], channel_id=channel_id, after_seq=after, lim=RESUME_BATCH)]
                 urls = self.app[keys.attachment_urls]
                 notes = [urls.signed(message_note(row)) for row in rows]
-                await self._replay(cursors, [channel_id] * len(notes), [note.event_seq for note in notes],
+                # One channel: every row under one key.
+                await self._replay(cursors, {"": channel_id}, [""] * len(notes), [note.event_seq for note in notes],
                                    [outbound.change(note, self.connection.zone) for note in notes])
                 if rows:
                     after = rows[-1]["seq"]
@@ -177,6 +178,7 @@ class Session:
                 return asyncio.ensure_future(self._read_changes(group)) if group else None
 
             zone, urls = conn.zone, app[keys.attachment_urls]
+            ids = {str(channel_id): channel_id for channel_id in cursors}  # the rows name channels by their text
             in_flight: deque[asyncio.Future] = deque()
 
             def read_ahead(limit: int = RESUME_READ_CHANGES) -> None:
@@ -192,14 +194,14 @@ class Session:
                     # A channel with more than a batch to replay: the rest after what was read.
                     # (Its event_seqs have no gaps: a full batch moved it by the batch.) A channel
                     # is in one read at a time, so its changes still come in order.
-                    reached = dict(zip(channel_ids, event_seqs))
+                    reached = _last_event_seqs(ids, channel_ids, event_seqs)
                     waiting.extend((c, reached[c], RESUME_CHANNEL_BATCH) for c, after in group.items()
                                    if reached.get(c, after) - after >= RESUME_CHANNEL_BATCH)
                     # The database reads the next groups while this one is built and sent (their
                     # queries leave before the frames take the loop).
                     read_ahead()
                     await asyncio.sleep(0)
-                    await self._replay(cursors, channel_ids, event_seqs,
+                    await self._replay(cursors, ids, channel_ids, event_seqs,
                                        [outbound.replayed_change(row, zone, urls) for row in rows])
             finally:
                 for reading in in_flight:
@@ -226,14 +228,16 @@ class Session:
         return after, [row async for row in app[keys.queries].list_changes_after(
             app[keys.pool], channel_ids=list(after), after_event_seqs=list(after.values()), lim=RESUME_CHANNEL_BATCH)]
 
-    async def _replay(self, cursors: dict, channel_ids: list[UUID], event_seqs: list[int], frames: list[bytes]) -> None:
+    async def _replay(self, cursors: dict, ids: dict[str, UUID], channel_ids: list[str], event_seqs: list[int],
+                      frames: list[bytes]) -> None:
         """Send each change's frame, in bursts of one write each, each after the one before
-        left the queue; a channel's cursor moves to each change sent."""
+        left the queue; after each burst, a channel's cursor moves to its last change sent
+        (`channel_ids` as their text, `ids` their UUIDs)."""
         conn = self.connection
         for start in range(0, len(frames), conn.room):
             end = start + conn.room
             conn.send_frames(frames[start:end])
-            cursors.update(zip(channel_ids[start:end], event_seqs[start:end]))
+            cursors.update(_last_event_seqs(ids, channel_ids[start:end], event_seqs[start:end]))
             await conn.drained()
 
     @contextlib.asynccontextmanager
@@ -254,6 +258,12 @@ class Session:
                 conn.seen[channel_id] = max(cursors.get(channel_id, 0), conn.seen.get(channel_id, 0))
                 for held_seq, frame_bytes in held:
                     conn.send_change(channel_id, held_seq, frame_bytes)
+
+
+def _last_event_seqs(ids: dict[str, UUID], channel_ids: list[str], event_seqs: list[int]) -> dict[UUID, int]:
+    """Each channel's last event_seq of these rows of a resume (in order per channel): a dict
+    built from them in C, keyed by the channels' text, then one entry per channel."""
+    return {ids[channel]: seq for channel, seq in dict(zip(channel_ids, event_seqs)).items()}
 
 
 # One handler per client frame type; a table of the class's functions, so a session (one per
