@@ -19,6 +19,7 @@ from chatd.bench.database import Member, Topology
 from chatd.bench.flood import LoginFlood
 from chatd.bench.loadgen import LoadGen
 from chatd.bench.stats import merge, percentile, quantiles_ms, summary
+from chatd.store.pool import fetch_rows
 
 TEXT_BYTES = 16  # new_message frames of ~330 bytes: the product spec's fields plus a short text
 # What the load generators do in each kind of trial (chatd.bench.worker's modes).
@@ -340,10 +341,10 @@ async def unreads(server: processes.Served, pool, queries, reader: Member, reque
             return await get(f"/chat/servers/{reader.server_id}/channels")
 
         async def plain() -> list:
-            return [row async for row in queries.bench_list_reader_channels(pool, user_id=reader.user_id)]
+            return await fetch_rows(queries, pool, "bench_list_reader_channels", user_id=reader.user_id)
 
         async def statement() -> list:
-            return [row async for row in queries.list_unreads(pool, user_id=reader.user_id)]
+            return await fetch_rows(queries, pool, "list_unreads", user_id=reader.user_id)
 
         channels = set()
         for i in range(requests + 3):

@@ -18,6 +18,7 @@ from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.errors import NotFound
 from chatd.domain.schemas import ReadState, User
+from chatd.store.pool import fetch_rows
 
 
 def read_state_view(row) -> ReadState:
@@ -43,7 +44,7 @@ async def list_unreads(app: Mapping, user: User) -> list[ReadState]:
     time of a reader of a thousand channels went to looking each field up by name. Counts it
     had to count are kept for the next listing, after it (keep_unread_counts)."""
     queries, pool = app[keys.queries], app[keys.pool]
-    rows = [row async for row in queries.list_unreads(pool, user_id=user.user_id)]
+    rows = await fetch_rows(queries, pool, "list_unreads", user_id=user.user_id)
     fresh = [row[1] for row in rows if row[6]]
     if fresh:
         await queries.keep_unread_counts(pool, user_id=user.user_id, channel_ids=fresh)

@@ -28,6 +28,7 @@ from chatd.gateway.inbound import (
     Ack, BadFrame, EditMessage, Frame, GetServers, Identify, PresenceUpdate, Resume, SendMessage, TypingStart,
     TypingStop, decode_frame,
 )
+from chatd.store.pool import fetch_rows
 
 log = logging.getLogger(__name__)
 
@@ -225,8 +226,8 @@ class Session:
         """Up to RESUME_CHANNEL_BATCH changes of each channel after its cursor, in the columns
         of list_changes_after (and the cursors)."""
         app = self.app
-        return after, [row async for row in app[keys.queries].list_changes_after(
-            app[keys.pool], channel_ids=list(after), after_event_seqs=list(after.values()), lim=RESUME_CHANNEL_BATCH)]
+        return after, await fetch_rows(app[keys.queries], app[keys.pool], "list_changes_after", channel_ids=list(after),
+                                       after_event_seqs=list(after.values()), lim=RESUME_CHANNEL_BATCH)
 
     async def _replay(self, cursors: dict, ids: dict[str, UUID], channel_ids: list[str], event_seqs: list[int],
                       frames: list[bytes]) -> None:
