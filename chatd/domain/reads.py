@@ -41,8 +41,9 @@ async def set_read_state(app: Mapping, user: User, server_id: UUID | None, chann
 
 async def list_unreads(app: Mapping, user: User) -> list[ReadState]:
     """Its rows are ReadState's fields in order, built positionally: a third of the Python
-    time of a reader of a thousand channels went to looking each field up by name. Counts it
-    had to count are kept for the next listing, after it (keep_unread_counts)."""
+    time of a reader of a thousand channels went to looking each field up by name. The ids are
+    their text (sql/reads.sql says why), encoded the same. Counts it had to count are kept for
+    the next listing, after it (keep_unread_counts)."""
     queries, pool = app[keys.queries], app[keys.pool]
     rows = await fetch_rows(queries, pool, "list_unreads", user_id=user.user_id)
     fresh = [row[1] for row in rows if row[6]]
