@@ -84,8 +84,9 @@ def load_queries(*command_files: str, app: bool = True) -> Queries:
 
 async def fetch_rows(queries: Queries, pool: asyncpg.Pool, name: str, **params) -> list[asyncpg.Record]:
     """The rows of a SELECT of sql/ as one list, for the queries that read thousands of rows:
-    aiosql hands each row through two async generators, about a microsecond a row (a tenth of
-    chatd's CPU in a resume). The same statement and parameters, run by asyncpg's fetch."""
+    aiosql hands each row through two async generators, about a microsecond a row (a
+    twentieth of chatd's CPU in a resume). The same statement and parameters, run by asyncpg's
+    fetch."""
     return await pool.fetch(getattr(queries, name).sql, *queries.driver_adapter.maybe_order_params(name, params))
 
 
