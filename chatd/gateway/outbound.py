@@ -177,20 +177,20 @@ def stored_event(payload: bytes, zone: tzinfo) -> bytes:
 
 
 def replayed_change(row, zone: tzinfo, urls: UrlSigner) -> bytes:
-    """The frame of a change as list_changes_after reads it (a resume): a stored note's
-    straight from it, without replayed_event's call in between."""
-    payload = row[2]
-    if payload is not None:
-        return text_frame(stored_event(payload, zone))
+    """The frame of a change as list_changes_after reads it (a resume)."""
     return text_frame(replayed_event(row, zone, urls))
 
 
 def replayed_event(row, zone: tzinfo, urls: UrlSigner) -> bytes:
-    """The event's JSON of a change as list_changes_after reads it, by its columns' order: a
-    new message's event straight from its columns (its note was most of what a replayed
-    message cost; its ids come as their text), any other change's from its stored note."""
-    if row[2] is not None:
-        return stored_event(row[2], zone)
+    """The event's JSON of a change as list_changes_after reads it: any other change's from
+    its stored note (payload), a new message's from its columns."""
+    payload = row[2]
+    return replayed_message(row, zone, urls) if payload is None else stored_event(payload, zone)
+
+
+def replayed_message(row, zone: tzinfo, urls: UrlSigner) -> bytes:
+    """A new message's event straight from list_changes_after's columns, by their order (its
+    note was most of what a replayed message cost; its ids come as their text)."""
     (channel_id, event_seq, _, message_id, server_id, user_id, username, text, created_at, seq, nonce, reply_to_id,
      reply_user_id, reply_username, reply_text, reply_deleted, mentions, mention_everyone, mention_here,
      mention_reply, attachments) = row

@@ -13,6 +13,7 @@ from chatd import keys
 from chatd.domain import permissions
 from chatd.domain.errors import Gone
 from chatd.gateway.outbound import replayed_event
+from chatd.store.pool import fetch_rows
 from chatd.web.auth import current_user
 from chatd.web.encoding import json_response
 from chatd.web.endpoints import QueryParam, channel_endpoints
@@ -32,9 +33,10 @@ async def list_changes(request: web.Request) -> web.Response:
     queries, pool = app[keys.queries], app[keys.pool]
     if after < await queries.get_change_horizon(pool, channel_id=channel_id):
         raise Gone(f"changes after event_seq {after} are no longer kept: reload the channel's history")
-    rows = queries.list_changes_after(pool, channel_ids=[channel_id], after_event_seqs=[after], lim=limit)
+    rows = await fetch_rows(queries, pool, "list_changes_after", channel_ids=[channel_id], after_event_seqs=[after],
+                            lim=limit)
     urls = app[keys.attachment_urls]
-    return json_response([msgspec.Raw(replayed_event(row, timezone.utc, urls)) async for row in rows])
+    return json_response([msgspec.Raw(replayed_event(row, timezone.utc, urls)) for row in rows])
 
 
 ENDPOINTS = [
