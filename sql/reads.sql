@@ -1,20 +1,26 @@
 -- Read state (migration 0017): a pointer per reader and channel; counts computed when read by
--- read_pointer and unread_counts, every channel the caller reads through channel_reader.
+-- read_pointer and unread_counts, every channel the caller reads through channel_reader (the
+-- listing through channel_reading, which says the same in one flat join: migration 0036).
 
 -- name: list_unreads(user_id)
 -- GET /chat/unreads: every channel and conversation the user reads that takes messages, with
--- the pointer and the counts, in one statement: the counts kept beside the pointer where the
--- channel has not changed since (migration 0034), a few index ranges for the others, none when
--- nothing is unread. The first six columns are chatd.domain.schemas.ReadState's fields, in
--- order (built positionally); `keep`: counted afresh, for keep_unread_counts. The ids come as
--- their text, which the answer's JSON has as it is: as uuids, encoding them (msgspec asks
--- asyncpg's UUID for its integer, computed each time) was half of chatd's own time for a
--- reader of a thousand channels.
-SELECT server_id::text, channel_id::text, last_read_seq, last_seq, unread_count, mention_count,
-       stored AND NOT counted AS keep
-  FROM channel_unread
- WHERE user_id = :user_id
- ORDER BY server_id, position, channel_id;
+-- the pointer and the counts, in one statement (channel_reading, migration 0036). The first
+-- six columns are chatd.domain.schemas.ReadState's fields, in order (built positionally), with
+-- the counts kept beside the pointer; `fresh`: where those are not the channel's now, its
+-- counts counted afresh by a few index ranges (none when nothing is unread), as an array that
+-- only those rows build (the pointer passed as a column of its own subquery: an argument
+-- holding channel_reading's subplan for the join point would stop PostgreSQL from inlining
+-- unread_counts); `stored`: there is a row to keep them in (keep_unread_counts).
+SELECT r.server_id::text, r.channel_id::text, r.last_read_seq, r.last_seq, r.counted_unread, r.counted_mentions,
+       CASE WHEN NOT r.counted THEN (SELECT ARRAY[u.unread_count, u.mention_count]
+                                       FROM (SELECT r.last_read_seq AS pointer OFFSET 0) p
+                                      CROSS JOIN LATERAL unread_counts(r.user_id, r.channel_id, p.pointer,
+                                                                       r.last_seq, r.own_seq) u)
+       END AS fresh,
+       r.stored
+  FROM channel_reading r
+ WHERE r.user_id = :user_id
+ ORDER BY r.server_id, r.position, r.channel_id;
 
 -- name: keep_unread_counts(user_id, channel_ids)!
 -- Counts list_unreads had to count, kept (migration 0032) for the next time, in the rows no
