@@ -10,7 +10,9 @@
 -- counts counted afresh by a few index ranges (none when nothing is unread), as an array that
 -- only those rows build (the pointer passed as a column of its own subquery: an argument
 -- holding channel_reading's subplan for the join point would stop PostgreSQL from inlining
--- unread_counts); `stored`: there is a row to keep them in (keep_unread_counts).
+-- unread_counts); `stored`: there is a row to keep them in (keep_unread_counts). The ids
+-- come as their text, which the answer's JSON has as it is: msgspec encodes asyncpg's UUIDs by
+-- their integer, computed each time; over the whole request, the cast came out a little cheaper.
 SELECT r.server_id::text, r.channel_id::text, r.last_read_seq, r.last_seq, r.counted_unread, r.counted_mentions,
        CASE WHEN NOT r.counted THEN (SELECT ARRAY[u.unread_count, u.mention_count]
                                        FROM (SELECT r.last_read_seq AS pointer OFFSET 0) p
