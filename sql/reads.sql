@@ -7,19 +7,12 @@
 -- the pointer and the counts, in one statement (channel_reading, migration 0036). The first
 -- six columns are chatd.domain.schemas.ReadState's fields, in order (built positionally), with
 -- the counts kept beside the pointer; `fresh`: where those are not the channel's now, its
--- counts counted afresh by a few index ranges (none when nothing is unread), as an array that
--- only those rows build (the pointer passed as a column of its own subquery: an argument
--- holding channel_reading's subplan for the join point would stop PostgreSQL from inlining
--- unread_counts); `stored`: there is a row to keep them in (keep_unread_counts). The ids
--- come as their text, which the answer's JSON has as it is: msgspec encodes asyncpg's UUIDs by
--- their integer, computed each time; over the whole request, the cast came out a little cheaper.
+-- counts counted afresh (none when nothing is unread); `stored`: there is a row to keep them in
+-- (keep_unread_counts). The ids come as their text, which the answer's JSON has as it is:
+-- msgspec encodes asyncpg's UUIDs by their integer, computed each time; over the whole
+-- request, the cast came out a little cheaper.
 SELECT r.server_id::text, r.channel_id::text, r.last_read_seq, r.last_seq, r.counted_unread, r.counted_mentions,
-       CASE WHEN NOT r.counted THEN (SELECT ARRAY[u.unread_count, u.mention_count]
-                                       FROM (SELECT r.last_read_seq AS pointer OFFSET 0) p
-                                      CROSS JOIN LATERAL unread_counts(r.user_id, r.channel_id, p.pointer,
-                                                                       r.last_seq, r.own_seq) u)
-       END AS fresh,
-       r.stored
+       r.fresh, r.stored
   FROM channel_reading r
  WHERE r.user_id = :user_id
  ORDER BY r.server_id, r.position, r.channel_id;
