@@ -1,10 +1,11 @@
 -- Read state (migration 0017): a pointer per reader and channel; counts computed when read by
 -- read_pointer and unread_counts, every channel the caller reads through channel_reader (the
--- listing through channel_reading, which says the same in one flat join: migration 0036).
+-- listing through channel_reading, which says the same of one reader in one flat join:
+-- migrations 0036 and 0037).
 
 -- name: list_unreads(user_id)
 -- GET /chat/unreads: every channel and conversation the user reads that takes messages, with
--- the pointer and the counts, in one statement (channel_reading, migration 0036). The first
+-- the pointer and the counts, in one statement (channel_reading, migration 0037). The first
 -- six columns are chatd.domain.schemas.ReadState's fields, in order (built positionally), with
 -- the counts kept beside the pointer; `fresh`: where those are not the channel's now, its
 -- counts counted afresh (none when nothing is unread); `stored`: there is a row to keep them in
@@ -13,8 +14,7 @@
 -- request, the cast came out a little cheaper.
 SELECT r.server_id::text, r.channel_id::text, r.last_read_seq, r.last_seq, r.counted_unread, r.counted_mentions,
        r.fresh, r.stored
-  FROM channel_reading r
- WHERE r.user_id = :user_id
+  FROM channel_reading(:user_id) r
  ORDER BY r.server_id, r.position, r.channel_id;
 
 -- name: keep_unread_counts(user_id, channel_ids)!
@@ -26,9 +26,8 @@ SELECT r.server_id::text, r.channel_id::text, r.last_read_seq, r.last_seq, r.cou
 -- read (keeping in the same statement made every listing materialize its rows).
 WITH fresh AS (
     SELECT channel_id, last_read_seq, unread_count, mention_count, last_event_seq
-      FROM channel_unread
-     WHERE user_id = :user_id
-       AND channel_id = any(:channel_ids::uuid[])
+      FROM channel_unread(:user_id)
+     WHERE channel_id = any(:channel_ids::uuid[])
        AND stored AND NOT counted
 ), free AS (
     SELECT s.channel_id

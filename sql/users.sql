@@ -127,15 +127,15 @@ WITH revoked AS (
      WHERE r.user_id = any(:user_ids::uuid[])
      GROUP BY r.user_id
 ), unread AS MATERIALIZED (
-    SELECT user_id,
-           json_agg(json_build_object('serverId', server_id, 'channelId', channel_id,
-                                      'lastReadSeq', last_read_seq, 'unreadCount', unread_count,
-                                      'mentionCount', mention_count)
-                    ORDER BY server_id, position, channel_id)::text AS unreads
-      FROM channel_unread
-     WHERE user_id = any(:user_ids::uuid[])
-       AND (unread_count > 0 OR mention_count > 0)
-     GROUP BY user_id
+    SELECT me.user_id,
+           json_agg(json_build_object('serverId', u.server_id, 'channelId', u.channel_id,
+                                      'lastReadSeq', u.last_read_seq, 'unreadCount', u.unread_count,
+                                      'mentionCount', u.mention_count)
+                    ORDER BY u.server_id, u.position, u.channel_id)::text AS unreads
+      FROM (SELECT DISTINCT unnest(:user_ids::uuid[]) AS user_id) AS me
+     CROSS JOIN LATERAL channel_unread(me.user_id) u
+     WHERE u.unread_count > 0 OR u.mention_count > 0
+     GROUP BY me.user_id
 ), notifying AS MATERIALIZED (
     SELECT user_id, json_object_agg(target_id, json_build_object('level', level, 'muted_until', muted_until))::text
                AS notification_settings

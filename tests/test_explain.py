@@ -300,15 +300,27 @@ def nodes(plan: dict) -> list[dict]:
     return [plan] + [node for child in plan.get("Plans", []) for node in nodes(child)]
 
 
-async def generic_plan(db, queries, name: str) -> dict:
+async def generic_plan(db, queries, name: str, **params) -> dict:
     """The plan PostgreSQL makes for chatd's query `name` once for every parameter value (a
     prepared statement's generic plan, which chatd's pooled connections run after five uses).
-    EXPLAIN without ANALYZE runs nothing, so the parameters are NULLs."""
-    count = len(queries.driver_adapter.var_sorted[name])
+    Without `params`, EXPLAIN runs nothing and the parameters are NULLs; with them (values
+    whose text PostgreSQL reads back), EXPLAIN ANALYZE runs it: each node says how often it
+    ran. EXECUTE takes no bind parameters, so each value reaches it as a setting's text, cast
+    to the parameter's type."""
+    order = queries.driver_adapter.var_sorted[name]
+    if params:
+        assert sorted(order) == sorted(params), f"{name} takes {order}"
     await db.execute("SET plan_cache_mode = force_generic_plan")
     await db.execute(f"PREPARE generic AS {getattr(queries, name).sql}")
     try:
-        result = await db.fetchval(f"EXPLAIN (FORMAT JSON) EXECUTE generic({', '.join(['NULL'] * count)})")
+        arguments = ["NULL"] * len(order)
+        if params:
+            types = await db.fetchval("SELECT parameter_types::text[] FROM pg_prepared_statements WHERE name = 'generic'")
+            for n, key in enumerate(order, 1):
+                await db.execute("SELECT set_config($1, $2, false)", f"explain.p{n}", str(params[key]))
+            arguments = [f"current_setting('explain.p{n}')::{kind}" for n, kind in enumerate(types, 1)]
+        options = "ANALYZE, FORMAT JSON" if params else "FORMAT JSON"
+        result = await db.fetchval(f"EXPLAIN ({options}) EXECUTE generic({', '.join(arguments)})")
     finally:
         await db.execute("DEALLOCATE generic")
         await db.execute("RESET plan_cache_mode")
@@ -326,15 +338,20 @@ async def test_the_send_statements_generic_plan_probes_each_items_nonce(db, test
     assert not seq_scans(plan), json.dumps(plan, indent=1)
 
 
-async def test_the_unreads_generic_plan_looks_each_channels_read_state_row_up(db, app_queries):
+async def test_the_unreads_generic_plan_reads_the_readers_rows_once(db, test_queries, app_queries):
     """GET /chat/unreads as a pooled connection runs it from its sixth use: a generic plan,
-    which takes a reader's channels for a server's average, a handful. Each channel's
-    read_state row must be read for that channel (the channel in the read's own condition: by
-    the key, or by a scan where the table is as small as here): as a plain join, such a plan
-    read the reader's rows once and rescanned them for each of their channels (50 ms for a
-    reader of 1,000 channels, migration 0036 says more)."""
-    plan = await generic_plan(db, app_queries, "list_unreads")
-    reads = [n for n in nodes(plan) if n.get("Relation Name") == "read_state"]
-    assert reads, json.dumps(plan, indent=1)
-    assert all("channel_id" in " ".join(n.get(k, "") for k in ("Index Cond", "Recheck Cond", "Filter"))
-               for n in reads), json.dumps(reads, indent=1)
+    which takes a reader's channels for a server's average, a handful. The reader's read_state
+    rows and thread follows must each be read once, whatever their number: as a plain join,
+    such a plan rescanned the reader's rows for each of their channels (50 ms for a reader of
+    1,000 channels), as a lookup it read them one channel at a time, and the follows were
+    probed for every channel of the reader's servers (migrations 0036 and 0037 say more)."""
+    sample = await test_queries.get_history_sample(db)
+    plan = await generic_plan(db, app_queries, "list_unreads", user_id=sample["user_id"])
+    assert plan["Actual Rows"] > 1, json.dumps(plan, indent=1)  # a reader of several channels
+
+    def reads(node: dict) -> bool:
+        return node.get("Relation Name") in ("read_state", "thread_follower") or any(map(reads, node.get("Plans", [])))
+
+    readers = [n for n in nodes(plan) if reads(n)]
+    assert {n.get("Relation Name") for n in readers} >= {"read_state", "thread_follower"}, json.dumps(plan, indent=1)
+    assert all(n["Actual Loops"] == 1 for n in readers), json.dumps(readers, indent=1)

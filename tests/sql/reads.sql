@@ -24,11 +24,10 @@ SELECT count(*) FROM chatmessage
 -- Each of the user's channels counted from its messages now, never from kept counts: what
 -- GET /chat/unreads must answer whether it read kept counts or not.
 SELECT v.channel_id, u.unread_count, u.mention_count
-  FROM channel_unread v
-  LEFT JOIN read_state s ON s.user_id = v.user_id AND s.channel_id = v.channel_id
- CROSS JOIN LATERAL unread_counts(v.user_id, v.channel_id, v.last_read_seq, v.last_seq, s.own_seq) u
- WHERE v.user_id = :user_id;
+  FROM channel_unread(:user_id) v
+  LEFT JOIN read_state s ON s.user_id = :user_id AND s.channel_id = v.channel_id
+ CROSS JOIN LATERAL unread_counts(:user_id, v.channel_id, v.last_read_seq, v.last_seq, s.own_seq) u;
 
 -- name: counts_kept(user_id, channel_id)$
 -- Whether the user's counts of the channel would be read from what was kept (migration 0032).
-SELECT counted FROM channel_unread WHERE user_id = :user_id AND channel_id = :channel_id;
+SELECT counted FROM channel_unread(:user_id) WHERE channel_id = :channel_id;
