@@ -1,4 +1,5 @@
 -- Migration 0036's views again.
+DROP FUNCTION unreads_of(uuid);
 DROP FUNCTION channel_unread(uuid);
 DROP FUNCTION channel_reading(uuid);
 

@@ -5,17 +5,16 @@
 
 -- name: list_unreads(user_id)
 -- GET /chat/unreads: every channel and conversation the user reads that takes messages, with
--- the pointer and the counts, in one statement (channel_reading, migration 0037). The first
--- six columns are chatd.domain.schemas.ReadState's fields, in order (built positionally), with
--- the counts kept beside the pointer; `fresh`: where those are not the channel's now, its
+-- the pointer and the counts, in one statement (unreads_of, which reads channel_reading and
+-- is planned once per connection: migration 0037). The first six columns are
+-- chatd.domain.schemas.ReadState's fields, in order (built positionally), with the counts
+-- kept beside the pointer; `fresh`: where those are not the channel's now, its
 -- counts counted afresh (none when nothing is unread); `stored`: there is a row to keep them in
 -- (keep_unread_counts). The ids come as their text, which the answer's JSON has as it is:
 -- msgspec encodes asyncpg's UUIDs by their integer, computed each time; over the whole
 -- request, the cast came out a little cheaper.
-SELECT r.server_id::text, r.channel_id::text, r.last_read_seq, r.last_seq, r.counted_unread, r.counted_mentions,
-       r.fresh, r.stored
-  FROM channel_reading(:user_id) r
- ORDER BY r.server_id, r.position, r.channel_id;
+SELECT server_id, channel_id, last_read_seq, last_seq, counted_unread, counted_mentions, fresh, stored
+  FROM unreads_of(:user_id);
 
 -- name: keep_unread_counts(user_id, channel_ids)!
 -- Counts list_unreads had to count, kept (migration 0032) for the next time, in the rows no

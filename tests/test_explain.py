@@ -137,7 +137,6 @@ HOT_QUERIES = {
     "search, a rare term": ("search_messages", lambda s: search_params(s, "12345")),
     "search, a term in one message of ten": ("search_messages", lambda s: search_params(s, "tenth")),
     "search by relevance, a rare term": ("search_messages", lambda s: search_params(s, "12345", by_relevance=True)),
-    "unreads": ("list_unreads", lambda s: dict(user_id=s["user_id"])),
     "unreads kept": ("keep_unread_counts", lambda s: dict(user_id=s["user_id"], channel_ids=[s["channel_id"]])),
     "ack": ("set_read_state", lambda s: dict(
         notify_channel="explain", user_id=s["user_id"], server_id=s["server_id"], channel_id=s["channel_id"], seq=10,
@@ -194,12 +193,6 @@ async def test_hot_queries_never_scan_messages_or_memberships_sequentially(db, t
     # walks every newer message first.
     keyset = [n for n in nodes(plans["history before"]) if "created_at" in n.get("Index Cond", "")]
     assert keyset, json.dumps(plans["history before"], indent=1)
-    # Each term of the unread counts is a range of its index, the reader's own messages included.
-    used = {n.get("Index Name") for n in nodes(plans["unreads"])}
-    assert {"ix_chatmessage_user_id_channel_id_seq", "ix_chatmessage_notable", "message_mention_pkey"} <= used, \
-        json.dumps(plans["unreads"], indent=1)
-    # ...and index-only: no message is looked up by its seq, as a join per direct mention did.
-    assert "uq_chatmessage_channel_id_seq" not in used, json.dumps(plans["unreads"], indent=1)
     # The mentions inbox reads the user's mentions and each channel's @everyone messages from
     # their indexes, newest first.
     for label in ("mentions", "mentions before"):
@@ -338,16 +331,23 @@ async def test_the_send_statements_generic_plan_probes_each_items_nonce(db, test
     assert not seq_scans(plan), json.dumps(plan, indent=1)
 
 
-async def test_the_unreads_generic_plan_reads_the_readers_rows_once(db, test_queries, app_queries):
-    """GET /chat/unreads as a pooled connection runs it from its sixth use: a generic plan,
-    which takes a reader's channels for a server's average, a handful. The reader's read_state
+async def test_the_unreads_generic_plan_reads_the_readers_rows_once(db, test_queries):
+    """GET /chat/unreads as unreads_of runs it, always: a generic plan (migration 0037), which
+    takes a reader's channels for a server's average, a handful. The reader's read_state
     rows and thread follows must each be read once, whatever their number: as a plain join,
     such a plan rescanned the reader's rows for each of their channels (50 ms for a reader of
     1,000 channels), as a lookup it read them one channel at a time, and the follows were
     probed for every channel of the reader's servers (migrations 0036 and 0037 say more)."""
     sample = await test_queries.get_history_sample(db)
-    plan = await generic_plan(db, app_queries, "list_unreads", user_id=sample["user_id"])
+    plan = await generic_plan(db, test_queries, "listing_of", user_id=sample["user_id"])
     assert plan["Actual Rows"] > 1, json.dumps(plan, indent=1)  # a reader of several channels
+    assert not seq_scans(plan), json.dumps(plan, indent=1)
+    # Each term of the unread counts is a range of its index, the reader's own messages included...
+    used = {n.get("Index Name") for n in nodes(plan)}
+    assert {"ix_chatmessage_user_id_channel_id_seq", "ix_chatmessage_notable", "message_mention_pkey"} <= used, \
+        json.dumps(plan, indent=1)
+    # ...and index-only: no message is looked up by its seq, as a join per direct mention did.
+    assert "uq_chatmessage_channel_id_seq" not in used, json.dumps(plan, indent=1)
 
     def reads(node: dict) -> bool:
         return node.get("Relation Name") in ("read_state", "thread_follower") or any(map(reads, node.get("Plans", [])))

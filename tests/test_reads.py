@@ -254,7 +254,7 @@ async def test_kept_counts_are_read_until_the_channel_or_the_pointer_changes(cli
 
 
 async def test_kept_counts_are_read_without_reading_a_message_or_mention(client, server, alice, bob, add_member, db,
-                                                                       app_queries):
+                                                                       test_queries):
     await add_member(bob)
     for i in range(3):
         await post(client, server, alice, f"m{i} <@{bob.id}>")
@@ -262,8 +262,8 @@ async def test_kept_counts_are_read_without_reading_a_message_or_mention(client,
                      headers=bob.auth)
 
     async def messages_read() -> set[str]:
-        """The tables of messages and of mentions, where the plan read them."""
-        plan = await explain(db, app_queries, "list_unreads", analyze=True, user_id=bob.id)
+        """The tables of messages and of mentions, where the listing's plan read them."""
+        plan = await explain(db, test_queries, "listing_of", analyze=True, user_id=bob.id)
         return {n["Relation Name"] for n in nodes(plan)
                 if n.get("Relation Name") in ("chatmessage", "message_mention") and n["Actual Loops"]}
 

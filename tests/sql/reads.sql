@@ -31,3 +31,10 @@ SELECT v.channel_id, u.unread_count, u.mention_count
 -- name: counts_kept(user_id, channel_id)$
 -- Whether the user's counts of the channel would be read from what was kept (migration 0032).
 SELECT counted FROM channel_unread(:user_id) WHERE channel_id = :channel_id;
+
+-- name: listing_of(user_id)
+-- The statement unreads_of (migration 0037) runs for GET /chat/unreads, as it runs it.
+SELECT r.server_id::text, r.channel_id::text, r.last_read_seq, r.last_seq, r.counted_unread, r.counted_mentions,
+       r.fresh, r.stored
+  FROM channel_reading(:user_id) r
+ ORDER BY r.server_id, r.position, r.channel_id;
