@@ -85,7 +85,7 @@ def create_app(config: Config) -> web.Application:
     app.on_shutdown.extend([notify_stopping, close_sockets])
     app.router.add_get("/chat/ws", websocket_handler)
     for endpoint in ENDPOINTS:
-        handler = requires_user(endpoint.handler) if endpoint.auth else endpoint.handler
+        handler = requires_user(endpoint.handler, early=endpoint.early) if endpoint.auth else endpoint.handler
         app.router.add_route(endpoint.method, endpoint.route, handler)
     app.router.add_get("/openapi.json", openapi)
     aiohttp_jinja2.setup(app, loader=jinja2.PackageLoader("chatd", "templates"), autoescape=True)

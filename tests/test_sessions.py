@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import jwt
+import pytest
 from aiohttp import WSMsgType
 
 from chatd import keys
@@ -109,6 +110,51 @@ async def test_a_revocation_deletes_the_revocations_that_are_past_their_expiry(c
     claims = jwt.decode(alice.token, config.secret_key, algorithms=["HS256"])
     assert [(str(r["jti"]), r["user_id"], r["expires_at"].timestamp()) for r in rows] == [
         (claims["jti"], alice.id, claims["exp"])]
+
+
+# Early reads (chatd.web.auth.requires_user)
+
+@pytest.mark.parametrize("revoked", [False, True], ids=["valid", "revoked"])
+async def test_an_early_read_runs_beside_the_token_check_and_answers_only_after_it(
+        client, server, alice, bob, add_member, db, test_queries, lock_waiters, revoked):
+    """GET /chat/unreads starts once the token's signature is checked, while the database is
+    still asked whether the token was revoked: with that check held up by a lock, the read
+    runs (it keeps the counts it counted) and the answer waits. Once the check goes through,
+    a valid token gets the counts, a revoked one its 401 and nothing else."""
+    await add_member(bob)
+    for i in range(3):
+        resp = await client.post(f"{server.url}/channels/{server.general}/messages", json={"text": f"m{i}"},
+                                 headers=alice.auth)
+        assert resp.status == 201
+    token = await login(client, "bob")
+    resp = await client.put(f"{server.url}/channels/{server.general}/read-state", json={"last_read_seq": 0},
+                            headers=bearer(token))
+    assert resp.status == 200  # a row to keep counts in, none kept for the pointer it now has
+    if revoked:
+        assert (await client.post("/auth/logout", headers=bearer(token))).status == 204
+    assert not await test_queries.counts_kept(db, user_id=bob.id, channel_id=server.general)
+    async with db.transaction():
+        await test_queries.lock_revoked_tokens(db)
+        answer = asyncio.create_task(client.get("/chat/unreads", headers=bearer(token)))
+        await lock_waiters(1)  # the token check
+        async with asyncio.timeout(10):
+            while not await test_queries.counts_kept(db, user_id=bob.id, channel_id=server.general):
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)
+        assert not answer.done()
+    resp = await answer
+    if revoked:
+        assert (resp.status, await resp.json()) == (401, REVOKED)
+    else:
+        assert resp.status == 200
+        assert [(e["channel_id"], e["unread_count"]) for e in await resp.json()] == [(server.general, 3)]
+
+
+async def test_an_early_read_refuses_a_token_whose_user_is_gone(client, alice):
+    resp = await client.delete("/auth/me", json={"password": PASSWORD}, headers=alice.auth)
+    assert resp.status == 204, await resp.text()
+    resp = await client.get("/chat/unreads", headers=alice.auth)
+    assert resp.status == 401, await resp.text()
 
 
 # The cache of verified tokens

@@ -39,15 +39,15 @@ async def set_read_state(app: Mapping, user: User, server_id: UUID | None, chann
     return read_state_view(row)
 
 
-async def list_unreads(app: Mapping, user: User) -> list[ReadState]:
+async def list_unreads(app: Mapping, user_id: UUID) -> list[ReadState]:
     """Its rows are ReadState's fields in order, built positionally: a third of the Python
     time of a reader of a thousand channels went to looking each field up by name. Counts it
     had to count (`fresh`) replace the kept ones, and are kept for the next listing where
     there is a row to keep them in, after it (keep_unread_counts)."""
     queries, pool = app[keys.queries], app[keys.pool]
-    rows = await fetch_rows(queries, pool, "list_unreads", user_id=user.user_id)
+    rows = await fetch_rows(queries, pool, "list_unreads", user_id=user_id)
     fresh = [row[1] for row in rows if row[6] is not None and row[7]]
     if fresh:
-        await queries.keep_unread_counts(pool, user_id=user.user_id, channel_ids=fresh)
+        await queries.keep_unread_counts(pool, user_id=user_id, channel_ids=fresh)
     return [ReadState(row[0], row[1], row[2], row[3], row[4], row[5]) if row[6] is None
             else ReadState(row[0], row[1], row[2], row[3], *row[6]) for row in rows]

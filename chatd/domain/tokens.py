@@ -155,8 +155,13 @@ async def token_users_ctx(app) -> AsyncIterator[None]:
     await lookup.drain()
 
 
-async def authenticate(app: Mapping, token: str) -> tuple[User, Claims]:
-    """The user behind a token, who must still exist, and the token's claims; the database
-    also tells whether the token was revoked."""
-    claims = app[keys.tokens].claims(token)
-    return await app[keys.token_users].user(claims), claims
+def verified_claims(app: Mapping, token: str) -> Claims:
+    """The claims of a token whose signature and expiry hold: who it names, not yet whether
+    it may still be used (token_user)."""
+    return app[keys.tokens].claims(token)
+
+
+async def token_user(app: Mapping, claims: Claims) -> User:
+    """The user a token names, who must still exist; the database also tells whether the
+    token was revoked."""
+    return await app[keys.token_users].user(claims)

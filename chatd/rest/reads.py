@@ -7,7 +7,7 @@ from aiohttp import web
 
 from chatd.domain import reads
 from chatd.domain.schemas import Ack, ReadState, ReadStateChange
-from chatd.web.auth import current_user
+from chatd.web.auth import current_token, current_user
 from chatd.web.encoding import json_response
 from chatd.web.endpoints import Endpoint, channel_endpoints
 from chatd.web.requests import channel_locator, json_body
@@ -29,7 +29,7 @@ async def set_read_state(request: web.Request) -> web.Response:
 
 
 async def list_unreads(request: web.Request) -> web.Response:
-    return json_response(await reads.list_unreads(request.app, request[current_user]))
+    return json_response(await reads.list_unreads(request.app, request[current_token].user_id))
 
 
 ENDPOINTS = [
@@ -41,5 +41,5 @@ ENDPOINTS = [
                        body=ReadStateChange, response=ReadState, errors=(400, 404)),
     Endpoint("GET", "/chat/unreads", list_unreads,
              "Every channel and conversation the caller reads, with its read pointer and unread and mention counts",
-             "read state", response=list[ReadState]),
+             "read state", response=list[ReadState], early=True),
 ]

@@ -42,6 +42,10 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     query: tuple[QueryParam, ...] = ()
     auth: bool = True
+    # A read by the token's user id alone (request[current_token].user_id): it starts once the
+    # token's signature is checked, beside the database's word on revocation, and its answer
+    # waits for that word (chatd.web.auth.requires_user).
+    early: bool = False
     form: bool = False  # the body may also come as application/x-www-form-urlencoded
     upload: bool = False  # the body is multipart/form-data with one file in the field `file`
     path_params: tuple[PathParam, ...] = ()

@@ -9,3 +9,7 @@ SELECT jti, user_id, expires_at
 SELECT username, password_hash, email, deleted_at IS NOT NULL AS deleted
   FROM users
  WHERE user_id = :user_id;
+
+-- name: lock_revoked_tokens#
+-- Every token check waits (it reads revoked_token) until the caller's transaction ends.
+LOCK TABLE revoked_token IN ACCESS EXCLUSIVE MODE;
