@@ -1,7 +1,7 @@
 -- Migration 0036's views again.
 DROP FUNCTION unreads_of(uuid);
-DROP FUNCTION channel_unread(uuid);
-DROP FUNCTION channel_reading(uuid);
+DROP FUNCTION channel_unread(uuid, uuid[]);
+DROP FUNCTION channel_reading(uuid, uuid[]);
 
 CREATE VIEW channel_reading AS
 SELECT r.user_id, r.server_id, r.channel_id, r.position, r.last_seq, r.last_event_seq,

@@ -12,11 +12,14 @@
 -- rows of channels no longer read, and would otherwise turn it into a LEFT JOIN). The thread
 -- arm starts from the reader's follows (the server membership check is a subplan per follow:
 -- as a join, a generic plan probed thread_follower for every channel of the reader's
--- servers). Same channels, pointers and counts as migration 0036's views.
+-- servers). Same channels, pointers and counts as migration 0036's views. `channels`, when
+-- given, limits both to those channels: the filter a view took from outside, which the
+-- OFFSET 0 would keep from reaching the arms (keep_unread_counts keeps a few channels' counts
+-- and should not work out the pointer of every channel the reader reads).
 DROP VIEW channel_unread;
 DROP VIEW channel_reading;
 
-CREATE FUNCTION channel_reading(reader uuid)
+CREATE FUNCTION channel_reading(reader uuid, channels uuid[] DEFAULT NULL)
     RETURNS TABLE (server_id uuid, channel_id uuid, "position" integer, last_seq bigint, last_event_seq bigint,
                    last_read_seq bigint, stored boolean, own_seq bigint, counted boolean, counted_unread bigint,
                    counted_mentions bigint, fresh bigint[])
@@ -38,23 +41,27 @@ SELECT j.server_id, j.channel_id, j.position, j.last_seq, j.last_event_seq, x.po
                   JOIN chatchannel c ON c.server_id = m.server_id
                  WHERE m.user_id = reader
                    AND c.type NOT IN ('VOICE', 'THREAD')
+                   AND (channels IS NULL OR c.id = any(channels))
                 UNION ALL
                 SELECT d.user_id, NULL, c.id, c.position, c.last_seq, c.last_event_seq, d.added_at, NULL
                   FROM dm_recipient d
                   JOIN chatchannel c ON c.id = d.channel_id
                  WHERE d.user_id = reader
                    AND c.type NOT IN ('VOICE', 'THREAD')
+                   AND (channels IS NULL OR c.id = any(channels))
                 UNION ALL
                 SELECT f.user_id, c.server_id, c.id, c.position, c.last_seq, c.last_event_seq, NULL, f.since_seq
                   FROM thread_follower f
                   JOIN chatchannel c ON c.id = f.thread_id
                  WHERE f.user_id = reader
+                   AND (channels IS NULL OR c.id = any(channels))
                    AND EXISTS (SELECT FROM servermembership m
                                 WHERE m.server_id = c.server_id AND m.user_id = reader OFFSET 0)) r
           FULL JOIN (SELECT s.user_id, s.channel_id, s.last_read_seq, s.own_seq, s.updated_at, s.counted_event_seq,
                             s.counted_pointer, s.counted_unread, s.counted_mentions
                        FROM read_state s
-                      WHERE s.user_id = reader) s ON s.channel_id = r.channel_id
+                      WHERE s.user_id = reader
+                        AND (channels IS NULL OR s.channel_id = any(channels))) s ON s.channel_id = r.channel_id
         OFFSET 0) j
  CROSS JOIN LATERAL (SELECT CASE WHEN j.since_seq IS NOT NULL THEN greatest(j.last_read_seq, j.since_seq)
                                  WHEN j.updated_at >= j.since THEN j.last_read_seq
@@ -67,14 +74,14 @@ SELECT j.server_id, j.channel_id, j.position, j.last_seq, j.last_event_seq, x.po
 $$;
 
 -- The counts kept, or those counted afresh.
-CREATE FUNCTION channel_unread(reader uuid)
+CREATE FUNCTION channel_unread(reader uuid, channels uuid[] DEFAULT NULL)
     RETURNS TABLE (server_id uuid, channel_id uuid, "position" integer, last_read_seq bigint, last_seq bigint,
                    unread_count bigint, mention_count bigint, last_event_seq bigint, counted boolean, stored boolean)
     LANGUAGE sql STABLE
 AS $$
 SELECT server_id, channel_id, position, last_read_seq, last_seq, counts[1], counts[2], last_event_seq, counted, stored
   FROM (SELECT r.*, CASE WHEN r.counted THEN ARRAY[r.counted_unread, r.counted_mentions] ELSE r.fresh END AS counts
-          FROM channel_reading(reader) r) x
+          FROM channel_reading(reader, channels) r) x
 $$;
 
 -- GET /chat/unreads: the reader's listing, ordered, run by a plan made once per connection.

@@ -25,9 +25,8 @@ SELECT server_id, channel_id, last_read_seq, last_seq, counted_unread, counted_m
 -- read (keeping in the same statement made every listing materialize its rows).
 WITH fresh AS (
     SELECT channel_id, last_read_seq, unread_count, mention_count, last_event_seq
-      FROM channel_unread(:user_id)
-     WHERE channel_id = any(:channel_ids::uuid[])
-       AND stored AND NOT counted
+      FROM channel_unread(:user_id, :channel_ids::uuid[])
+     WHERE stored AND NOT counted
 ), free AS (
     SELECT s.channel_id
       FROM read_state s

@@ -331,7 +331,7 @@ async def test_the_send_statements_generic_plan_probes_each_items_nonce(db, test
     assert not seq_scans(plan), json.dumps(plan, indent=1)
 
 
-async def test_the_unreads_generic_plan_reads_the_readers_rows_once(db, test_queries):
+async def test_the_unreads_generic_plan_reads_the_readers_rows_once(db, test_queries, app_queries):
     """GET /chat/unreads as unreads_of runs it, always: a generic plan (migration 0037), which
     takes a reader's channels for a server's average, a handful. The reader's read_state
     rows and thread follows must each be read once, whatever their number: as a plain join,
@@ -339,6 +339,9 @@ async def test_the_unreads_generic_plan_reads_the_readers_rows_once(db, test_que
     1,000 channels), as a lookup it read them one channel at a time, and the follows were
     probed for every channel of the reader's servers (migrations 0036 and 0037 say more)."""
     sample = await test_queries.get_history_sample(db)
+    # listing_of is unreads_of's statement, which EXPLAIN cannot see into: the same rows, in order.
+    listed = [tuple(row) async for row in app_queries.list_unreads(db, user_id=sample["user_id"])]
+    assert listed == [tuple(row) async for row in test_queries.listing_of(db, user_id=sample["user_id"])]
     plan = await generic_plan(db, test_queries, "listing_of", user_id=sample["user_id"])
     assert plan["Actual Rows"] > 1, json.dumps(plan, indent=1)  # a reader of several channels
     assert not seq_scans(plan), json.dumps(plan, indent=1)
